@@ -1,0 +1,73 @@
+/**
+ * The act stage: turn a decision into the client's response, forwarding allowed
+ * requests to the origin with a signed decision. Responses on the reset route never
+ * reveal whether the account exists.
+ */
+import type { RequestContext } from "./context/index.ts";
+import type { Decision } from "./decision.ts";
+import type { Gateway } from "./gateway.ts";
+import { DECISION_HEADER, signDecision } from "./origin/decision-token.ts";
+import { forward, type OriginResult } from "./origin/forward.ts";
+
+/** The uniform body for every accepted, denied or failed reset. */
+export const UNIFORM_BODY = {
+  status: "accepted",
+  message: "If an account matches, password reset instructions are on their way.",
+} as const;
+
+/** What happened, for the log. */
+export interface ActResult {
+  readonly response: Response;
+  readonly action: "forwarded" | "silent_deny" | "challenge";
+  readonly origin: OriginResult | null;
+}
+
+/** The uniform 202. */
+export function uniformResponse(): Response {
+  return Response.json(UNIFORM_BODY, { status: 202, headers: { "cache-control": "no-store" } });
+}
+
+/** Respond to the client according to the decision. */
+export async function act(
+  request: Request,
+  ctx: RequestContext,
+  decision: Decision,
+  gateway: Gateway,
+): Promise<ActResult> {
+  if (decision.verdict === "deny") {
+    // Silent deny: the attacker sees exactly what a real user sees.
+    return { response: uniformResponse(), action: "silent_deny", origin: null };
+  }
+  if (decision.verdict === "challenge") {
+    return { response: challengeResponse(decision), action: "challenge", origin: null };
+  }
+  const token = await signDecision(
+    decision,
+    ctx.keys.account,
+    gateway.config.originUrl.origin,
+    gateway.keys,
+    Math.floor(gateway.now() / 1000),
+  );
+  const origin = await forward(request, ctx.body as Uint8Array<ArrayBuffer>, { [DECISION_HEADER]: token }, {
+    originUrl: gateway.config.originUrl,
+    timeoutMs: gateway.ruleset.originTimeoutMs,
+    fetcher: gateway.fetcher,
+  });
+  if (ctx.route.respond === "origin") {
+    const response = origin.ok
+      ? new Response(origin.response.body, origin.response)
+      : Response.json({ error: { code: origin.code, message: "origin unavailable" } }, { status: 502 });
+    return { response, action: "forwarded", origin };
+  }
+  // Drain the origin body so the connection is released; the client gets the uniform 202.
+  if (origin.ok) await origin.response.body?.cancel();
+  return { response: uniformResponse(), action: "forwarded", origin };
+}
+
+/** A machine-readable challenge; the CAPTCHA flow that answers it is in src/policy. */
+function challengeResponse(decision: Decision): Response {
+  return Response.json(
+    { status: "challenge", decision: decision.id, challenge: { type: "captcha" } },
+    { status: 403, headers: { "cache-control": "no-store" } },
+  );
+}

@@ -1,0 +1,35 @@
+/**
+ * The structured decision log: one JSON line per scored request, written after the
+ * response (via waitUntil). It carries hashed identifiers only: never the raw
+ * identifier, the body, a token or a full IP.
+ */
+import type { Decision, Reason } from "../decision.ts";
+
+/** The fields of a decision log line. */
+export interface DecisionLogLine {
+  readonly type: "riskgate.decision";
+  readonly ts: string;
+  readonly id: string;
+  readonly route: string;
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly reasons: readonly Reason[];
+  readonly shadow_reasons: readonly Reason[];
+  readonly mode: Decision["mode"];
+  readonly errors: Decision["errors"];
+  readonly rules: string;
+  readonly account: string;
+  readonly ip: string | null;
+  readonly action: string;
+  readonly origin_status: number | null;
+  readonly origin_ms: number | null;
+  readonly ms: number;
+}
+
+/** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */
+export type LogSink = (line: DecisionLogLine) => void;
+
+/** Writes to the Workers log, where Workers Logs / Logpush collect it. */
+export const consoleSink: LogSink = (line) => console.log(JSON.stringify(line));

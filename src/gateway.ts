@@ -1,0 +1,72 @@
+/**
+ * Everything a request needs that is built once per isolate from `env`: config,
+ * compiled rules, store adapter, keys and hasher. Configuration errors surface here,
+ * on the first request, with the problem named in the log.
+ */
+import { type Config, readConfig } from "./config.ts";
+import { createHasher, type Hasher } from "./context/hmac.ts";
+import type { Env } from "./env.ts";
+import { ConfigError } from "./errors.ts";
+import { consoleSink, type LogSink } from "./audit/decision-log.ts";
+import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
+import { bundledRuleset } from "./rules/bundled.ts";
+import type { CompiledRuleset } from "./rules/compile.ts";
+import { DurableObjectStore } from "./store/durable-object.ts";
+import type { Store } from "./store/port.ts";
+
+/** The per-isolate dependencies of the request path. Tests build their own. */
+export interface Gateway {
+  readonly config: Config;
+  readonly ruleset: CompiledRuleset;
+  readonly store: Store;
+  readonly keys: SigningKeys;
+  readonly hasher: Hasher;
+  readonly fetcher: typeof fetch;
+  readonly now: () => number;
+  readonly newId: () => string;
+  readonly log: LogSink;
+}
+
+/** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
+export async function createGateway(env: Env): Promise<Gateway> {
+  const config = readConfig(env);
+  const ruleset = bundledRuleset();
+  return {
+    config,
+    ruleset,
+    store: createStore(env, config, ruleset),
+    keys: await loadSigningKeys(config.signingKeysJson),
+    hasher: await createHasher(config.hmacSecret),
+    fetcher: (input, init) => fetch(input, init),
+    now: () => Date.now(),
+    newId: () => crypto.randomUUID(),
+    log: consoleSink,
+  };
+}
+
+function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
+  if (config.store === "upstash") {
+    throw new ConfigError("STORE=upstash is not available in this build");
+  }
+  return new DurableObjectStore({
+    namespace: env.RISKGATE_STORE,
+    shards: config.storeShards,
+    timeoutMs: ruleset.storeTimeoutMs,
+  });
+}
+
+const gateways = new WeakMap<Env, Promise<Gateway>>();
+
+/** The gateway for `env`, built once and shared (a failed build is retried next time). */
+export function gatewayFor(env: Env): Promise<Gateway> {
+  let gateway = gateways.get(env);
+  if (gateway === undefined) {
+    gateway = createGateway(env);
+    gateways.set(env, gateway);
+    gateway.catch((err: unknown) => {
+      gateways.delete(env);
+      if (err instanceof ConfigError) console.error(JSON.stringify({ type: "riskgate.config_error", message: err.message }));
+    });
+  }
+  return gateway;
+}

@@ -1,0 +1,55 @@
+/**
+ * The `Riskgate-Decision` header: a compact JWS over the decision's claims, so the
+ * origin can prove a request passed the gateway and act on the verdict and channel.
+ */
+import { SignJWT } from "jose";
+import type { Decision } from "../decision.ts";
+import type { SigningKeys } from "./signing-keys.ts";
+
+/** Header name the origin reads. */
+export const DECISION_HEADER = "Riskgate-Decision";
+/** Token lifetime; short, since the origin checks it on the same request. */
+export const DECISION_TTL_SECONDS = 60;
+/** Issuer claim. */
+export const ISSUER = "riskgate";
+
+/** Claims beyond the registered ones; documented in README "Origin integration". */
+export interface DecisionClaims {
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly reasons: readonly string[];
+  readonly mode: Decision["mode"];
+  /** Hashed account key, so the origin can tie outcomes back without the raw email. */
+  readonly acct: string;
+  readonly rules: string;
+}
+
+/** Sign a decision for `audience` (the origin's URL origin). */
+export async function signDecision(
+  decision: Decision,
+  accountKey: string,
+  audience: string,
+  keys: SigningKeys,
+  nowSeconds: number,
+): Promise<string> {
+  const claims: DecisionClaims = {
+    verdict: decision.verdict,
+    tier: decision.tier,
+    score: decision.score,
+    channel: decision.channel,
+    reasons: decision.reasons.map((r) => r.code),
+    mode: decision.mode,
+    acct: accountKey,
+    rules: decision.rulesetVersion,
+  };
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: "riskgate-decision+jwt" })
+    .setIssuer(ISSUER)
+    .setAudience(audience)
+    .setJti(decision.id)
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(nowSeconds + DECISION_TTL_SECONDS)
+    .sign(keys.current.key);
+}

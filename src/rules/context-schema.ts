@@ -1,0 +1,68 @@
+/**
+ * The typed context rule conditions see (documented field by field in
+ * docs/rule-context.md). The same declaration drives CEL type checking at build time
+ * and the int/double conversion at run time, so the two cannot drift apart.
+ */
+import type { RulesetSpec } from "./schema.ts";
+
+/** CEL scalar types used by the context. */
+export type CelScalar = "int" | "double" | "string" | "bool" | "list<string>";
+
+/** Section name → field name → CEL type. */
+export type ContextSchema = Record<string, Record<string, CelScalar>>;
+
+/** The fixed sections; `velocity` and `distinct` fields come from the rule file's names. */
+const FIXED: ContextSchema = {
+  request: { path: "string", method: "string" },
+  ip: { known: "bool", version: "int" },
+  device: {
+    ua_length: "int",
+    browser: "string",
+    browser_major: "int",
+    os: "string",
+    type: "string",
+    automation: "bool",
+    headless: "bool",
+    known: "bool",
+  },
+  geo: {
+    known: "bool",
+    country: "string",
+    region: "string",
+    asn: "int",
+    as_org: "string",
+    new_country: "bool",
+    new_asn: "bool",
+    distance_km: "double",
+    speed_kmh: "double",
+  },
+  account: { has_history: "bool" },
+};
+
+/** The schema for a rule set: the fixed sections plus one int per window and distinct count. */
+export function contextSchema(spec: Pick<RulesetSpec, "windows" | "distinct">): ContextSchema {
+  const ints = (names: string[]) => Object.fromEntries(names.map((n) => [n, "int" as const]));
+  return {
+    ...FIXED,
+    velocity: ints(Object.keys(spec.windows)),
+    distinct: ints(Object.keys(spec.distinct)),
+  };
+}
+
+/** Facts as plain JS values (numbers for int and double), e.g. for explanations and logs. */
+export type Facts = Record<string, Record<string, number | string | boolean | readonly string[]>>;
+
+/** Convert facts to CEL values: ints become BigInt, as the CEL evaluator expects. */
+export function toCelValues(schema: ContextSchema, facts: Facts): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [section, fields] of Object.entries(schema)) {
+    const source = facts[section] ?? {};
+    const target: Record<string, unknown> = {};
+    for (const [name, type] of Object.entries(fields)) {
+      const value = source[name];
+      target[name] = type === "int" ? BigInt(Math.trunc(Number(value ?? 0))) : value;
+    }
+    out[section] = target;
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * The rule-file schema. Rule files are YAML (see docs/rules.md); this schema is the
+ * single definition of what they may contain. Parsed once at build time by the CLI
+ * (`riskgate rules build`), never per request.
+ */
+import { z } from "zod";
+import { REASON_CODES } from "../decision.ts";
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, "expected a duration such as 500ms, 30s, 10m, 1h or 7d");
+
+const failMode = z.enum(["allow", "challenge", "deny"]);
+
+/** A route the gateway scores; every other path passes through unchanged. */
+const route = z.strictObject({
+  path: z.string().startsWith("/"),
+  method: z.string().default("POST"),
+  /** The body field that carries the account identifier. */
+  identifier: z.string().min(1).default("email"),
+  /** `uniform`: one 202 body whatever happened; `origin`: relay the origin's response. */
+  respond: z.enum(["uniform", "origin"]).default("uniform"),
+});
+
+/** The entities a velocity window or distinct count can be keyed on. */
+export const KEY_KINDS = ["account", "ip", "subnet", "device", "asn", "global"] as const;
+/** One entity kind. */
+export type KeyKind = (typeof KEY_KINDS)[number];
+
+const window = z.strictObject({ key: z.enum(KEY_KINDS), window: duration });
+const distinct = z.strictObject({
+  key: z.enum(KEY_KINDS),
+  member: z.enum(KEY_KINDS),
+  window: duration,
+});
+
+const ruleName = z.string().regex(/^[a-z][a-z0-9_]*$/, "expected snake_case, e.g. ip_10m");
+
+const rule = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "expected a kebab-case id, e.g. ua-missing"),
+  description: z.string().optional(),
+  when: z.string().min(1),
+  weight: z.number().int().min(-1000).max(1000),
+  reason: z.enum(REASON_CODES),
+  mode: z.enum(["live", "shadow"]).default("live"),
+});
+
+const tier = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+  min_score: z.number().int(),
+  verdict: z.enum(["allow", "challenge", "deny"]),
+  captcha: z.boolean().default(false),
+  /** Ordered: the first usable channel wins, the rest are fallbacks. */
+  channels: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)).default([]),
+});
+
+/** The whole rule set after merging every file in the rules directory. */
+export const rulesetSchema = z.strictObject({
+  version: z.literal(1),
+  routes: z.array(route).min(1),
+  limits: z
+    .strictObject({
+      body_bytes: z.number().int().positive().max(1_048_576).default(8192),
+      user_agent_chars: z.number().int().positive().max(4096).default(512),
+    })
+    .default({ body_bytes: 8192, user_agent_chars: 512 }),
+  origin: z
+    .strictObject({ timeout: duration.default("5s") })
+    .default({ timeout: "5s" }),
+  store: z
+    .strictObject({ timeout: duration.default("150ms") })
+    .default({ timeout: "150ms" }),
+  fail_modes: z
+    .strictObject({ store: failMode.default("challenge") })
+    .default({ store: "challenge" }),
+  windows: z.record(ruleName, window).default({}),
+  distinct: z.record(ruleName, distinct).default({}),
+  rules: z.array(rule).default([]),
+  tiers: z.array(tier).min(1),
+});
+
+/** The validated rule set as written (durations still strings). */
+export type RulesetSpec = z.infer<typeof rulesetSchema>;
+/** One scoring rule. */
+export type RuleSpec = RulesetSpec["rules"][number];
+/** One tier. */
+export type TierSpec = RulesetSpec["tiers"][number];
+/** One scored route. */
+export type RouteSpec = RulesetSpec["routes"][number];
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `"10m"` → 600000. The schema has already checked the shape. */
+export function durationMs(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (match === null) throw new Error(`bad duration ${text}`);
+  const [, n, unit] = match;
+  return Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
+}

@@ -1,0 +1,56 @@
+// npm start: the demo origin on 127.0.0.1:8788 and riskgate (wrangler dev, embedded
+// Durable Object store, shipped rules) on 127.0.0.1:8787 in front of it.
+// ORIGIN_URL=http://... puts riskgate in front of another origin; PORT moves the gateway.
+import { spawn } from "node:child_process";
+import { startDemoOrigin } from "./demo-origin.mjs";
+
+const port = Number(process.env.PORT ?? "8787");
+const gateway = `http://127.0.0.1:${port}`;
+let originUrl = process.env.ORIGIN_URL;
+let demo = null;
+if (!originUrl) {
+  demo = await startDemoOrigin({ port: 8788, jwksUrl: `${gateway}/.well-known/jwks.json` });
+  originUrl = demo.url;
+}
+
+const args = [
+  "wrangler", "dev",
+  "--ip", "127.0.0.1", "--port", String(port),
+  "--var", "RISKGATE_ENV:development",
+  "--var", `ORIGIN_URL:${originUrl}`,
+  "--var", `STORE:${process.env.STORE ?? "durable-object"}`,
+  "--show-interactive-dev-session=false",
+];
+for (const name of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]) {
+  if (process.env[name]) args.push("--var", `${name}:${process.env[name]}`);
+}
+const child = spawn("npx", args, {
+  stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_SEND_METRICS: "false" },
+});
+let announced = false;
+child.stdout.on("data", (chunk) => {
+  process.stdout.write(chunk);
+  if (!announced && String(chunk).includes("Ready on")) {
+    announced = true;
+    console.log(`
+riskgate is running
+  gateway  ${gateway}
+  origin   ${originUrl}${demo ? " (demo origin)" : ""}
+  jwks     ${gateway}/.well-known/jwks.json
+
+try it:
+  curl -i -X POST ${gateway}/password/reset -H 'content-type: application/json' -d '{"email":"a@example.com"}'
+`);
+  }
+});
+const stop = () => {
+  child.kill("SIGTERM");
+  demo?.close();
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+child.on("exit", (code) => {
+  demo?.close();
+  process.exit(code ?? 0);
+});
