@@ -10,6 +10,7 @@ import type { CompiledRuleset } from "./rules/compile.ts";
 import { type Facts, toCelValues } from "./rules/context-schema.ts";
 import { evaluateRules } from "./rules/evaluate.ts";
 import { planSignals, signalFacts } from "./signals/index.ts";
+import type { ReputationLists } from "./signals/ip-reputation.ts";
 import { type ObserveResult, type Store, StoreError } from "./store/port.ts";
 
 /** What deciding needs. */
@@ -17,6 +18,8 @@ export interface PipelineDeps {
   readonly ruleset: CompiledRuleset;
   readonly store: Store;
   readonly newId: () => string;
+  /** Compiled IP reputation lists; absent means none. */
+  readonly reputation?: ReputationLists | null;
 }
 
 /** A decision and the facts that produced it (facts go to explanations, never the client). */
@@ -41,7 +44,10 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
       failMode: ruleset.spec.fail_modes.store,
     });
   }
-  const facts = signalFacts(ctx, plan, result);
+  const facts = signalFacts(ctx, plan, result, {
+    lists: deps.reputation ?? null,
+    userAgentLimit: ruleset.spec.limits.user_agent_chars,
+  });
   const scored = evaluateRules(ruleset, toCelValues(ruleset.schema, facts));
   for (const rule of scored.failedRules) {
     // A rule that cannot run is a defect in the rule set, not a reason to block users.

@@ -26,13 +26,17 @@ export interface DecisionClaims {
   readonly rules: string;
 }
 
-/** Sign a decision for `audience` (the origin's URL origin). */
+/**
+ * Sign a decision for `audience` (the origin's URL origin). `extra` claims ride along
+ * (e.g. `seen`, what the signals observed, which an outcome echoes back to teach history).
+ */
 export async function signDecision(
   decision: Decision,
   accountKey: string,
   audience: string,
   keys: SigningKeys,
   nowSeconds: number,
+  extra: Readonly<Record<string, unknown>> = {},
 ): Promise<string> {
   const claims: DecisionClaims = {
     verdict: decision.verdict,
@@ -44,7 +48,7 @@ export async function signDecision(
     acct: accountKey,
     rules: decision.rulesetVersion,
   };
-  return new SignJWT({ ...claims })
+  return new SignJWT({ ...extra, ...claims })
     .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: "riskgate-decision+jwt" })
     .setIssuer(ISSUER)
     .setAudience(audience)

@@ -147,14 +147,22 @@ function remember<T>(list: readonly T[], value: T | null): T[] {
   return [value, ...list.filter((v) => v !== value)].slice(0, HISTORY_LIMIT);
 }
 
-/** Pure history merge, shared with the Upstash adapter. */
+/** Outcome event ids remembered per account for idempotency. */
+const EVENT_LIMIT = 50;
+
+/** Pure history merge, shared with the Upstash adapter. A repeated event id changes nothing. */
 export function mergeHistory(current: AccountHistory, update: HistoryUpdate): AccountHistory {
+  const events = current.events ?? [];
+  if (update.eventId !== undefined && events.includes(update.eventId)) return current;
+  // An outcome delivered late must not move the last verified location back in time.
+  const newer = current.lastVerified === null || update.at >= current.lastVerified.at;
   return {
     devices: remember(current.devices, update.device),
     countries: remember(current.countries, update.country),
     asns: remember(current.asns, update.asn),
     lastVerified:
-      update.location === null ? current.lastVerified : { ...update.location, at: update.at },
+      update.location === null || !newer ? current.lastVerified : { ...update.location, at: update.at },
+    events: update.eventId === undefined ? events : [update.eventId, ...events].slice(0, EVENT_LIMIT),
   };
 }
 

@@ -30,6 +30,8 @@ export interface AccountHistory {
   readonly asns: readonly number[];
   /** Last verified location and time, for impossible-travel checks. */
   readonly lastVerified: { readonly lat: number; readonly lon: number; readonly at: number } | null;
+  /** Hashed ids of the outcome events already applied (newest first), for idempotency. */
+  readonly events?: readonly string[];
 }
 
 /** One request's batched read and write. */
@@ -57,6 +59,11 @@ export interface HistoryUpdate {
   readonly asn: number | null;
   readonly location: { readonly lat: number; readonly lon: number } | null;
   readonly at: number;
+  /**
+   * Hashed id of the outcome event this update comes from. Adapters apply an update
+   * whose event id the history already holds as a no-op: the origin may retry.
+   */
+  readonly eventId?: string;
 }
 
 /** The port. Every method rejects with `StoreError` on failure or timeout. */

@@ -1,0 +1,82 @@
+/**
+ * Where the request comes from. On Cloudflare the platform's `request.cf` is the best
+ * source (MaxMind-grade, maintained by Cloudflare); off Cloudflare, and always in
+ * development (where wrangler dev's `request.cf` is a fixed placeholder), the local
+ * database compiled at build answers instead, so traffic from different IPs gets
+ * realistic geo offline. `GEO_SOURCE` overrides the choice (docs/signals.md).
+ */
+import { ConfigError } from "../errors.ts";
+import type { ClientIp } from "./client-ip.ts";
+import type { LocalGeo } from "./geo-local.ts";
+
+/** Geo as the platform (request.cf) or the local database reports it. */
+export interface GeoInput {
+  readonly country: string;
+  readonly region: string;
+  readonly asn: number;
+  readonly asOrg: string;
+  readonly lat: number | null;
+  readonly lon: number | null;
+  /** Which source answered: `cf` or `local`. */
+  readonly source: "cf" | "local";
+}
+
+/** The `GEO_SOURCE` setting. */
+export type GeoSource = "auto" | "cf" | "local" | "off";
+
+const SOURCES: readonly GeoSource[] = ["auto", "cf", "local", "off"];
+
+/** Validate `GEO_SOURCE` once per isolate; unset means `auto`. */
+export function readGeoSource(value: string | undefined): GeoSource {
+  const v = (value ?? "auto").trim().toLowerCase() || "auto";
+  if (!(SOURCES as readonly string[]).includes(v)) {
+    throw new ConfigError(`GEO_SOURCE must be one of ${SOURCES.join(", ")}, not "${value}"`);
+  }
+  return v as GeoSource;
+}
+
+/** Geo from Cloudflare's `request.cf`, when the platform provides a country. */
+export function geoFromCf(cf: IncomingRequestCfProperties | undefined): GeoInput | null {
+  if (cf === undefined || typeof cf.country !== "string" || cf.country.length === 0) return null;
+  const num = (v: unknown) => (typeof v === "string" || typeof v === "number" ? Number(v) : Number.NaN);
+  const lat = num(cf.latitude);
+  const lon = num(cf.longitude);
+  return {
+    country: cf.country,
+    region: typeof cf.regionCode === "string" ? cf.regionCode : "",
+    asn: typeof cf.asn === "number" ? cf.asn : 0,
+    asOrg: typeof cf.asOrganization === "string" ? cf.asOrganization : "",
+    lat: Number.isFinite(lat) ? lat : null,
+    lon: Number.isFinite(lon) ? lon : null,
+    source: "cf",
+  };
+}
+
+/** Resolves geo for one request. */
+export type GeoResolver = (cf: IncomingRequestCfProperties | undefined, ip: ClientIp | null) => GeoInput | null;
+
+/**
+ * Build the resolver. `auto`: in production request.cf, falling back to the local
+ * database only when the platform gave no country; in development the local database
+ * only. `local()` is called lazily, so a Worker that never needs it never decodes it.
+ */
+export function createGeoResolver(source: GeoSource, development: boolean, local: () => LocalGeo | null): GeoResolver {
+  const fromLocal = (ip: ClientIp | null): GeoInput | null => {
+    if (ip === null) return null;
+    const hit = local()?.lookup(ip) ?? null;
+    return hit === null ? null : { ...hit, source: "local" };
+  };
+  const mode = source === "auto" ? (development ? "local" : "cf-first") : source;
+  return function resolveGeo(cf, ip) {
+    switch (mode) {
+      case "off":
+        return null;
+      case "cf":
+        return geoFromCf(cf);
+      case "local":
+        return fromLocal(ip);
+      case "cf-first":
+        return geoFromCf(cf) ?? fromLocal(ip);
+    }
+  };
+}
