@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { formatError } from "../rules/load.ts";
+import { LISTS_USAGE, listsCommand } from "./lists.ts";
 import { artefact, loadRuleDir } from "./rule-files.ts";
 
 const USAGE = `usage: riskgate <command>
@@ -13,7 +14,7 @@ commands:
   rules check [--dir rules]                       validate rule files
   rules build [--dir rules] [--out build/ruleset.json]
                                                   validate and write the bundled rule set
-`;
+${LISTS_USAGE}`;
 
 /** Parse `--name value` flags after the positional words. */
 function flags(args: readonly string[]): Map<string, string> {
@@ -55,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [group, command, ...rest] = argv;
   const opts = flags(rest);
   const dir = opts.get("dir") ?? "rules";
+  if (group === "lists") return listsCommand(command, opts);
   if (group === "rules" && command === "check") return check(dir);
   if (group === "rules" && command === "build") return build(dir, opts.get("out") ?? "build/ruleset.json");
   process.stderr.write(USAGE);

@@ -68,7 +68,19 @@ export function lookupRange(table: RangeTable, key: ArrayLike<number>): number {
 
 // ---- encoding (build time) ----
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function pushVarint(out: number[], value: bigint): void {
+  if (value <= SAFE) {
+    // Number arithmetic is far faster than BigInt, and most deltas are small.
+    let n = Number(value);
+    do {
+      const low = n % 128;
+      n = Math.floor(n / 128);
+      out.push(n > 0 ? low | 0x80 : low);
+    } while (n > 0);
+    return;
+  }
   let v = value;
   do {
     const low = Number(v & 0x7fn);
