@@ -59,10 +59,10 @@ export function parseRange(text: string, strict: boolean): IpRange | { error: st
   let prefix = bits;
   if (slash >= 0) {
     const p = text.slice(slash + 1);
-    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > bits) return { error: `bad prefix length: ${clip(text)}` };
-    prefix = Number(p);
     // An IPv4-mapped IPv6 CIDR (::ffff:a.b.c.d/120) is an IPv4 CIDR 96 bits shorter.
-    if (addr.version === 4 && text.includes(":")) prefix -= 96;
+    const mapped = addr.version === 4 && text.includes(":");
+    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > (mapped ? V6_BITS : bits)) return { error: `bad prefix length: ${clip(text)}` };
+    prefix = mapped ? Number(p) - 96 : Number(p);
     if (prefix < 0) return { error: `bad prefix length: ${clip(text)}` };
   }
   const hostBits = BigInt(bits - prefix);

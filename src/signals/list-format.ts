@@ -38,7 +38,7 @@ export interface ParsedList {
 export const MAX_LINE_CHARS = 1000;
 export const MAX_REASON_CHARS = 200;
 
-const ASN = /^AS(0|[1-9]\d{0,9})$/i;
+const ASN = /^AS(0|[1-9]\d{0,19})$/i;
 const EXPIRES = /^expires=(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?Z)?)$/;
 
 /** Parse a list. `strict` (hand-written files) rejects CIDRs with host bits set. */
