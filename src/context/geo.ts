@@ -67,6 +67,9 @@ export function createGeoResolver(source: GeoSource, development: boolean, local
     return hit === null ? null : { ...hit, source: "local" };
   };
   const mode = source === "auto" ? (development ? "local" : "cf-first") : source;
+  // When every request needs the database, decode it now (isolate start) rather than in
+  // the middle of a request, where it would delay that request's store call.
+  if (mode === "local") local();
   return function resolveGeo(cf, ip) {
     switch (mode) {
       case "off":

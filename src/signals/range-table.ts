@@ -132,6 +132,22 @@ class Reader {
   /** A varint of up to 128 bits, least significant word first, into `acc` (zeroed here). */
   wide(acc: Uint32Array): void {
     acc.fill(0);
+    // Fast path: most deltas fit in 49 bits (7 varint bytes) and number arithmetic.
+    const start = this.pos;
+    let n = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      const b = this.bytes[this.pos++];
+      if (b === undefined) throw new Error("truncated table");
+      n += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        acc[0] = n % 0x100000000;
+        if (acc.length > 1) acc[1] = Math.floor(n / 0x100000000);
+        return;
+      }
+      scale *= 128;
+    }
+    this.pos = start;
     let shift = 0;
     for (;;) {
       const b = this.bytes[this.pos++];

@@ -117,3 +117,10 @@ export async function report(origin: Received | null, event: string, eventId: st
   const token = origin.headers?.["riskgate-decision"] ?? "";
   return postOutcome(await signOutcome({ jti: eventId, event, decision_id: origin.claims?.jti, decision: token }));
 }
+
+/** The hashed cookie device the decision's `seen` claim carries. */
+export function deviceOf(origin: Received | null): string {
+  const seen = origin?.claims?.seen as { dev?: unknown } | undefined;
+  if (typeof seen?.dev !== "string") throw new Error("no seen.dev claim");
+  return seen.dev;
+}

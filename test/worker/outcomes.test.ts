@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env.ts";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import { DurableObjectStore } from "../../src/store/durable-object.ts";
-import { postOutcome, type Received, report, reset, signOutcome } from "./helpers.ts";
+import { deviceOf, postOutcome, type Received, report, reset, signOutcome } from "./helpers.ts";
 
 async function forwarded(email: string): Promise<Received> {
   const { origin } = await reset(email, { "cf-connecting-ip": "80.128.0.1" });
@@ -32,7 +32,7 @@ describe("POST /v1/outcomes", () => {
     const { history } = await store.observe({ now: Date.now(), hits: [], distinct: [], historyKey: `h:${origin.claims?.acct}` });
     expect(history?.events).toHaveLength(1);
     expect(history?.countries).toEqual(["DE"]);
-    expect(history?.devices).toEqual([(origin.claims?.seen as { dev: string }).dev]);
+    expect(history?.devices).toEqual([deviceOf(origin)]);
     // The store holds hashes only: no raw event id, IP or email.
     expect(JSON.stringify(history)).not.toContain(eventId);
     expect(JSON.stringify(history)).not.toContain("idem@");

@@ -1,7 +1,7 @@
 // The signals, end to end inside workerd, offline, on the embedded Durable Object store:
 // each "done" case of issue 4 yields its documented facts and reason codes.
 import { describe, expect, it } from "vitest";
-import { cookieFrom, factsFor, reasonsOf, report, reset, resetRequest } from "./helpers.ts";
+import { cookieFrom, deviceOf, factsFor, reasonsOf, report, reset, resetRequest } from "./helpers.ts";
 
 const HEADLESS_UA =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36";
@@ -107,7 +107,7 @@ describe("device", () => {
     const cookie = cookieFrom(first.res);
     const again = await reset("returning@example.com", { cookie });
     expect(cookieFrom(again.res)).toBe(cookie);
-    expect((again.origin?.claims?.seen as { dev: string }).dev).toBe((first.origin?.claims?.seen as { dev: string }).dev);
+    expect(deviceOf(again.origin)).toBe(deviceOf(first.origin));
     const fresh = await reset("returning@example.com");
     expect(cookieFrom(fresh.res)).not.toBe(cookie);
   });

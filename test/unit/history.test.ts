@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { accountFacts } from "../../src/signals/account.ts";
+import { parseSeen } from "../../src/outcomes/claims.ts";
+import { DEV_OUTCOME_SIGNING_KEY, loadOutcomeKeys } from "../../src/outcomes/keys.ts";
+import type { AccountHistory, HistoryUpdate } from "../../src/store/port.ts";
+
+// mergeHistory lives with the Durable Object adapter, which imports cloudflare:workers;
+// load it through a stub of that module so the pure merge can be tested in Node.
+import { vi } from "vitest";
+vi.mock("cloudflare:workers", () => ({ DurableObject: class {} }));
+const { mergeHistory } = await import("../../src/store/durable-object.ts");
+
+const EMPTY: AccountHistory = { devices: [], countries: [], asns: [], lastVerified: null };
+
+function update(patch: Partial<HistoryUpdate> = {}): HistoryUpdate {
+  return { historyKey: "h:x", device: "d1", country: "DE", asn: 3320, location: { lat: 51, lon: 10 }, at: 1000, eventId: "e1", ...patch };
+}
+
+describe("history merge", () => {
+  it("learns device, country, ASN and location", () => {
+    expect(mergeHistory(EMPTY, update())).toEqual({
+      devices: ["d1"],
+      countries: ["DE"],
+      asns: [3320],
+      lastVerified: { lat: 51, lon: 10, at: 1000 },
+      events: ["e1"],
+    });
+  });
+
+  it("applies the same event id once", () => {
+    const once = mergeHistory(EMPTY, update());
+    expect(mergeHistory(once, update({ device: "d2" }))).toBe(once);
+  });
+
+  it("a late outcome does not move the last verified location back in time", () => {
+    const now = mergeHistory(EMPTY, update({ at: 2000, location: { lat: 35, lon: 139 } }));
+    const late = mergeHistory(now, update({ eventId: "e0", at: 1000, location: { lat: 51, lon: 10 } }));
+    expect(late.lastVerified).toEqual({ lat: 35, lon: 139, at: 2000 });
+    expect(late.countries).toContain("DE");
+  });
+});
+
+describe("account facts", () => {
+  it.each([
+    ["no history", null, { has_history: false, known_devices: 0, hours_since_verified: -1 }],
+    ["two devices, verified two hours ago", { ...EMPTY, devices: ["a", "b"], countries: ["DE"], lastVerified: { lat: 0, lon: 0, at: 0 } }, { has_history: true, known_devices: 2, known_countries: 1, hours_since_verified: 2 }],
+  ])("%s", (_name, hist, expected) => {
+    expect(accountFacts(hist, 7_200_000)).toMatchObject(expected);
+  });
+});
+
+describe("outcome claims and keys", () => {
+  it.each([
+    [{ dev: "a".repeat(22), cc: "DE", asn: 3320, loc: [51.4, 10.3] }, { dev: "a".repeat(22), cc: "DE", asn: 3320, loc: [51.4, 10.3] }],
+    [{ dev: "a".repeat(22), cc: "germany", asn: -1, loc: [1] }, { dev: "a".repeat(22) }],
+    [{ dev: "short" }, null],
+    ["string", null],
+    [null, null],
+  ])("parses the seen claim %j", (value, expected) => {
+    expect(parseSeen(value)).toEqual(expected);
+  });
+
+  it("uses the development key only in development", () => {
+    expect(loadOutcomeKeys(undefined, true)?.kids).toEqual(["dev-origin-2026-1"]);
+    expect(loadOutcomeKeys(undefined, false)).toBeNull();
+  });
+
+  const { d: _d, ...devPublic } = DEV_OUTCOME_SIGNING_KEY;
+  it.each([
+    ["not JSON", "{", /not valid JSON/],
+    ["an empty array", "[]", /non-empty/],
+    ["a private key", JSON.stringify([DEV_OUTCOME_SIGNING_KEY]), /private key/],
+    ["a key without kid", JSON.stringify([{ ...devPublic, kid: undefined }]), /no kid/],
+    ["an RSA key", JSON.stringify([{ ...devPublic, alg: "RS256" }]), /ES256 or EdDSA/],
+    ["the development key in production", JSON.stringify({ keys: [devPublic] }), /development key/],
+  ])("rejects %s once, at start-up", (_name, raw, message) => {
+    expect(() => loadOutcomeKeys(raw, false)).toThrow(message);
+  });
+
+  it("accepts a JWKS or an array of public keys", () => {
+    const key = { ...devPublic, x: "different-x", kid: "origin-1" };
+    expect(loadOutcomeKeys(JSON.stringify({ keys: [key] }), false)?.kids).toEqual(["origin-1"]);
+    expect(loadOutcomeKeys(JSON.stringify([key]), false)?.kids).toEqual(["origin-1"]);
+  });
+});
