@@ -52,7 +52,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
     now: () => Date.now(),
     newId: () => crypto.randomUUID(),
     log: consoleSink,
-    geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo),
+    geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
     reputation: bundledLists(),
     outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),
   };

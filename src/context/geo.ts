@@ -60,16 +60,27 @@ export type GeoResolver = (cf: IncomingRequestCfProperties | undefined, ip: Clie
  * database only when the platform gave no country; in development the local database
  * only. `local()` is called lazily, so a Worker that never needs it never decodes it.
  */
-export function createGeoResolver(source: GeoSource, development: boolean, local: () => LocalGeo | null): GeoResolver {
+export function createGeoResolver(
+  source: GeoSource,
+  development: boolean,
+  local: () => LocalGeo | null,
+  requireLocal = false,
+): GeoResolver {
   const fromLocal = (ip: ClientIp | null): GeoInput | null => {
     if (ip === null) return null;
     const hit = local()?.lookup(ip) ?? null;
     return hit === null ? null : { ...hit, source: "local" };
   };
   const mode = source === "auto" ? (development ? "local" : "cf-first") : source;
-  // When every request needs the database, decode it now (isolate start) rather than in
-  // the middle of a request, where it would delay that request's store call.
-  if (mode === "local") local();
+  // When every request needs the database, decode it now rather than in the middle of a
+  // request, where it would delay that request's store call.
+  // Decoding here also moves that cost to isolate start. Only an explicit GEO_SOURCE=local
+  // without data is an error; `auto` in development just has no geo then.
+  if (mode === "local" && local() === null && requireLocal && source === "local") {
+    throw new ConfigError(
+      `GEO_SOURCE=${source} needs the local geo database, but this build bundled none (build with RISKGATE_GEO_DATA=full)`,
+    );
+  }
   return function resolveGeo(cf, ip) {
     switch (mode) {
       case "off":

@@ -83,3 +83,10 @@ describe("outcome claims and keys", () => {
     expect(loadOutcomeKeys(JSON.stringify([key]), false)?.kids).toEqual(["origin-1"]);
   });
 });
+
+describe("the demo origin", () => {
+  it("signs outcomes with the same development key the gateway trusts by default", async () => {
+    const { DEV_OUTCOME_KEY } = await import("../../tools/demo-origin.mjs");
+    expect(DEV_OUTCOME_KEY).toEqual(DEV_OUTCOME_SIGNING_KEY);
+  });
+});

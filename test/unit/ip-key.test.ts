@@ -82,3 +82,25 @@ describe("IP and CIDR parsing", () => {
     expect(addressKey("::ffff:10.0.0.1")?.version).toBe(4);
   });
 });
+
+describe("address keys: the fast path agrees with the general parser", () => {
+  it("for random IPv4 and IPv6 addresses in every notation", () => {
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join("."));
+    const v6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((g) => g.map((x) => x.toString(16)).join(":"));
+    fc.assert(
+      fc.property(fc.oneof(v4, v6), (address) => {
+        const parsed = parseAddress(address);
+        const key = addressKey(address);
+        if (parsed === null) return expect(key).toBeNull();
+        let n = 0n;
+        for (const w of key?.key ?? []) n = (n << 32n) | BigInt(w);
+        expect(key?.version).toBe(parsed.version);
+        expect(n).toBe(parsed.value);
+      }),
+    );
+  });
+
+  it.each(["256.1.1.1", "01.2.3.4", "1.2.3"])("rejects %j", (address) => {
+    expect(addressKey(address)).toBeNull();
+  });
+});

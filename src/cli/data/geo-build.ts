@@ -40,9 +40,15 @@ export function packageDir(name: string): string {
   }
 }
 
-/** Read the options from the environment. */
+/**
+ * Read the options from the environment. Unset, the level is `full` for local builds
+ * (npm start, npm test, wrangler dev) and `none` for `wrangler deploy` (which says so in
+ * WRANGLER_COMMAND): on Cloudflare request.cf answers, and 2.8 MB of unused data would
+ * crowd the 3 MB free-plan bundle limit. Set RISKGATE_GEO_DATA to bundle it anyway.
+ */
 export function geoOptionsFromEnv(env: NodeJS.ProcessEnv): GeoBuildOptions {
-  const level = env.RISKGATE_GEO_DATA ?? "full";
+  const deploying = env.WRANGLER_COMMAND !== undefined && env.WRANGLER_COMMAND !== "dev";
+  const level = env.RISKGATE_GEO_DATA || (deploying ? "none" : "full");
   if (level !== "full" && level !== "country" && level !== "none") {
     throw new Error(`RISKGATE_GEO_DATA must be full, country or none, not "${level}"`);
   }
