@@ -102,7 +102,8 @@ export async function buildContext(
     ip === null ? null : hasher.hash("ip", ip.address),
     ip === null ? null : hasher.hash("subnet", ip.subnet),
     hasher.hash("device", `cookie:${cookie.id}`),
-    hasher.hash("device", `fp:${fingerprint}`),
+    // The fingerprint is only the key when no valid cookie is presented.
+    cookie.state === "valid" ? null : hasher.hash("device", `fp:${fingerprint}`),
   ]);
   return {
     now: deps.now,
@@ -114,7 +115,7 @@ export async function buildContext(
       subnet,
       // A client that drops cookies gets a fresh id every time; velocity must still
       // see it as one device, so without a valid cookie the fingerprint is the key.
-      device: cookie.state === "valid" ? cookieKey : fingerprintKey,
+      device: fingerprintKey ?? cookieKey,
       asn: geo === null || geo.asn === 0 ? null : `asn:${geo.asn}`,
     },
     userAgent,

@@ -74,6 +74,11 @@ describe("geo sources", () => {
     expect(resolve(cfProps, ip)?.source ?? null).toBe(expected);
   });
 
+  it("an explicit GEO_SOURCE=local without bundled data fails at start-up; auto just has no geo", () => {
+    expect(() => createGeoResolver("local", false, () => null, true)).toThrow(/bundled none/);
+    expect(createGeoResolver("auto", true, () => null, true)(cf, ip)).toBeNull();
+  });
+
   it("reads request.cf defensively", () => {
     expect(geoFromCf({ country: "FR", latitude: "not a number" } as IncomingRequestCfProperties)).toMatchObject({ country: "FR", lat: null, asn: 0 });
     expect(geoFromCf({ country: "" } as unknown as IncomingRequestCfProperties)).toBeNull();
