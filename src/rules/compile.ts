@@ -7,7 +7,8 @@
 import { Environment } from "@marcbachmann/cel-js";
 import type { ReasonCode } from "../decision.ts";
 import { type ContextSchema, contextSchema } from "./context-schema.ts";
-import { durationMs, type KeyKind, type RulesetSpec, type TierSpec } from "./schema.ts";
+import { durationMs } from "./duration.ts";
+import type { KeyKind, RulesetSpec, TierSpec } from "./schema.ts";
 
 /** A rule ready to run. */
 export interface CompiledRule {

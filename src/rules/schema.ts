@@ -5,10 +5,11 @@
  */
 import { z } from "zod";
 import { REASON_CODES } from "../decision.ts";
+import { DURATION_PATTERN } from "./duration.ts";
 
 const duration = z
   .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, "expected a duration such as 500ms, 30s, 10m, 1h or 7d");
+  .regex(DURATION_PATTERN, "expected a duration such as 500ms, 30s, 10m, 1h or 7d");
 
 const failMode = z.enum(["allow", "challenge", "deny"]);
 
@@ -87,13 +88,3 @@ export type RuleSpec = RulesetSpec["rules"][number];
 export type TierSpec = RulesetSpec["tiers"][number];
 /** One scored route. */
 export type RouteSpec = RulesetSpec["routes"][number];
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `"10m"` → 600000. The schema has already checked the shape. */
-export function durationMs(text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
-  if (match === null) throw new Error(`bad duration ${text}`);
-  const [, n, unit] = match;
-  return Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
-}
