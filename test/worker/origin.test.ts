@@ -11,7 +11,7 @@ import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 const UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
 
 async function gatewayWith(overrides: Partial<Record<string, string>>, edit?: (g: Gateway) => Gateway): Promise<Gateway> {
-  const g = await createGateway({ ...env, ...overrides } as typeof env);
+  const g = await createGateway({ ...env, ...overrides });
   return edit ? edit(g) : g;
 }
 
