@@ -43,7 +43,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: geoFromCf(c.req.raw.cf as IncomingRequestCfProperties | undefined),
     });
-    const { decision, shadowReasons } = await decide(ctx, gateway);
+    const { decision, shadowReasons, facts, candidate } = await decide(ctx, gateway);
     const result = await act(c.req.raw, ctx, decision, gateway);
     c.executionCtx.waitUntil(
       Promise.resolve().then(() =>
@@ -69,6 +69,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
           origin_status: result.origin?.ok ? result.origin.response.status : null,
           origin_ms: result.origin?.ms ?? null,
           ms: gateway.now() - started,
+          facts,
+          candidate,
         }),
       ),
     );

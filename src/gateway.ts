@@ -9,7 +9,7 @@ import type { Env } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { consoleSink, type LogSink } from "./audit/decision-log.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
-import { bundledRuleset } from "./rules/bundled.ts";
+import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
 import { DurableObjectStore } from "./store/durable-object.ts";
 import type { Store } from "./store/port.ts";
@@ -18,6 +18,8 @@ import type { Store } from "./store/port.ts";
 export interface Gateway {
   readonly config: Config;
   readonly ruleset: CompiledRuleset;
+  /** The shadow candidate (rules/candidate/), or null when none is bundled. */
+  readonly candidate: CompiledRuleset | null;
   readonly store: Store;
   readonly keys: SigningKeys;
   readonly hasher: Hasher;
@@ -34,6 +36,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
   return {
     config,
     ruleset,
+    candidate: bundledCandidate(),
     store: createStore(env, config, ruleset),
     keys: await loadSigningKeys(config.signingKeysJson),
     hasher: await createHasher(config.hmacSecret),
