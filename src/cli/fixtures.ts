@@ -8,7 +8,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import type { Dependency } from "../decision.ts";
 import type { ContextSchema, Facts } from "../rules/context-schema.ts";
-import { at, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "../rules/locate.ts";
+import { at, atKey, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "../rules/locate.ts";
 
 // Dependencies a case may mark as failed (the Decision type's union, listed for the schema).
 const DEPENDENCIES = ["store", "origin", "captcha", "geo", "rules"] as const satisfies readonly Dependency[];
@@ -128,12 +128,12 @@ function factErrors(p: ParsedFile, path: PathItem[], facts: Facts, schema: Conte
     if (section === "budget") continue;
     const declared = schema[section];
     if (declared === undefined) {
-      errors.push(at(p, [...path, section], `unknown fact section "${section}" (known: ${Object.keys(schema).join(", ")}, budget)`));
+      errors.push(atKey(p, [...path, section], `unknown fact section "${section}" (known: ${Object.keys(schema).join(", ")}, budget)`));
       continue;
     }
     for (const [name, value] of Object.entries(fields)) {
       const type = declared[name];
-      if (type === undefined) errors.push(at(p, [...path, section, name], `unknown fact ${section}.${name}`));
+      if (type === undefined) errors.push(atKey(p, [...path, section, name], `unknown fact ${section}.${name}`));
       else if (TYPE_OF[type]?.(value) !== true) errors.push(at(p, [...path, section, name], `${section}.${name} must be ${type}`));
     }
   }

@@ -3,9 +3,10 @@
  *
  * Every file in the rules directory contributes top-level sections; `rules` lists are
  * concatenated in file order, and any other section may be defined in one file only.
- * A candidate rule set (rules/candidate/) is an overlay: each section it defines
- * replaces the live one (its `rules`, if any, replace all live rules), the rest is
- * inherited. Pure over file texts, so the CLI, the tests and the build share it.
+ * A candidate rule set (rules/candidate/) is an overlay of files: a candidate file
+ * replaces the live file of the same name, a new name adds a file, and every other
+ * live file is inherited. Pure over file texts, so the CLI, the tests and the build
+ * share it.
  */
 import { isMap, LineCounter, parseDocument } from "yaml";
 import { celEnvironment, checkCondition } from "./compile.ts";
@@ -46,21 +47,23 @@ export interface LoadOptions {
   readonly live?: RulesetSpec;
 }
 
+const baseName = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+/** The files of a candidate: live files with same-named candidate files swapped in, new ones added. */
+export function overlayFiles(live: readonly RuleFile[], overlay: readonly RuleFile[]): RuleFile[] {
+  const replaced = new Set(overlay.map((f) => baseName(f.path)));
+  return [...live.filter((f) => !replaced.has(baseName(f.path))), ...overlay];
+}
+
 /** Parse, merge, validate and type-check rule files, with an optional candidate overlay. */
 export function loadRuleset(files: readonly RuleFile[], options: LoadOptions = {}): LoadResult {
-  const overlay = options.overlay ?? [];
   const errors: RuleFileError[] = [];
-  const live = mergeLayer(parseAll(files, errors), errors);
-  const candidate = mergeLayer(parseAll(overlay, errors), errors);
+  const layer = mergeLayer(parseAll(overlayFiles(files, options.overlay ?? []), errors), errors);
   if (errors.length > 0) return { ok: false, errors };
-
-  const owner = new Map([...live.owner, ...candidate.owner]);
-  const values = new Map([...live.values, ...candidate.values]);
-  const rules = candidate.hasRules ? candidate.rules : live.rules;
-  const merged: Record<string, unknown> = Object.fromEntries(values);
-  if (live.hasRules || candidate.hasRules) merged.rules = rules.map((r) => r.value);
-  const first = overlay.length > 0 ? candidate : live;
-  const fallback = [...first.owner.values()][0] ?? [...live.owner.values()][0];
+  const { owner, rules } = layer;
+  const merged: Record<string, unknown> = Object.fromEntries(layer.values);
+  if (layer.hasRules) merged.rules = rules.map((r) => r.value);
+  const fallback = [...owner.values()][0];
   const resolve: Resolve = (path) => {
     const [head, index, ...rest] = path;
     const origin = head === "rules" && typeof index === "number" ? rules[index] : undefined;

@@ -75,7 +75,7 @@ describe("loadRuleset", () => {
       { path: "rules/rules.yaml", text: rules },
     ];
 
-    it("replaces the sections it defines and inherits the rest", () => {
+    it("replaces the live file of the same name and inherits the others", () => {
       const base = loadRuleset(live);
       if (!base.ok) throw new Error("live rules must load");
       const result = loadRuleset(live, {
@@ -89,19 +89,32 @@ describe("loadRuleset", () => {
       expect(result.locations.get("only")).toEqual({ file: "rules/candidate/rules.yaml", line: 2, col: 9 });
     });
 
-    // A section in the candidate replaces the live one whole, so these copy it and change one thing.
-    const section = (name: string, next: string) => policy.slice(policy.indexOf(`\n${name}:`) + 1, policy.indexOf(next));
-    const windows = section("windows", "\n# Distinct");
-    const channels = section("channels", "\n# Tiers by score");
+    it("adds a file with a new name", () => {
+      const base = loadRuleset(live);
+      if (!base.ok) throw new Error("live rules must load");
+      const result = loadRuleset(live, { overlay: [{ path: "rules/candidate/more.yaml", text: rule("geo.new_asn") }], live: base.spec });
+      expect(result.ok && result.spec.rules.length).toBe(base.spec.rules.length + 1);
+    });
+
+    const candidatePolicy = (edit: (p: string) => string) => {
+      const edited = edit(policy);
+      expect(edited).not.toBe(policy);
+      return [{ path: "rules/candidate/policy.yaml", text: edited }];
+    };
 
     it.each([
-      ["a window live does not count", `${windows}  ip_1m: { key: ip, window: 1m }\n`, /^rules\/candidate\/w\.yaml:\d+:10: window "ip_1m" differs from the live rule set/],
-      ["a changed window", windows.replace("account_1h: { key: account, window: 1h }", "account_1h: { key: account, window: 2h }"), /^rules\/candidate\/w\.yaml:\d+:15: window "account_1h" differs/],
-      ["a budget live does not count", channels.replace("    cost: 0.0001\n  email_otp:", "    cost: 0.0001\n    budget: { window: 1d, default: 5 }\n  email_otp:"), /^rules\/candidate\/w\.yaml:\d+:13: budget of "email_link" needs a live budget with the same window \(none\)$/],
-      ["an error inside the candidate", "rules:\n  - id: x\n    when: device.nope\n    weight: 1\n    reason: UA_MISSING\n", /^rules\/candidate\/w\.yaml:3:18: No such key: nope$/],
-    ])("rejects %s, located in the candidate", (_name, text, expected) => {
-      const errors = errorsOf(live, [{ path: "rules/candidate/w.yaml", text }]);
+      ["a window live does not count", (p: string) => p.replace("  global_1m: { key: global, window: 1m }\n", "  global_1m: { key: global, window: 1m }\n  ip_1m: { key: ip, window: 1m }\n"), /^rules\/candidate\/policy\.yaml:\d+:10: window "ip_1m" differs from the live rule set/],
+      ["a changed window", (p: string) => p.replace("account_1h: { key: account, window: 1h }", "account_1h: { key: account, window: 2h }"), /^rules\/candidate\/policy\.yaml:\d+:15: window "account_1h" differs/],
+      ["a budget live does not count", (p: string) => p.replace("    cost: 0.0001\n  email_otp:", "    cost: 0.0001\n    budget: { window: 1d, default: 5 }\n  email_otp:"), /^rules\/candidate\/policy\.yaml:\d+:13: budget of "email_link" needs a live budget with the same window \(none\)$/],
+      ["a budgeted channel in a country live does not count", (p: string) => p.replace("countries: [US, CA,", "countries: [BR, US, CA,"), /^rules\/candidate\/policy\.yaml:\d+:16: a budgeted candidate channel cannot allow countries/],
+    ])("rejects %s, located in the candidate", (_name, edit, expected) => {
+      const errors = errorsOf(live, candidatePolicy(edit));
       expect(errors[0]).toMatch(expected);
+    });
+
+    it("locates errors inside a candidate file", () => {
+      const errors = errorsOf(live, [{ path: "rules/candidate/w.yaml", text: rule("device.nope") }]);
+      expect(errors[0]).toBe("rules/candidate/w.yaml:3:18: No such key: nope");
     });
   });
 });
