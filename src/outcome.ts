@@ -7,7 +7,7 @@ import type { Dependency, DependencyError, FailMode, Reason, Verdict } from "./d
 import { applyPolicy } from "./policy/index.ts";
 import type { Exclusion } from "./policy/channels.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
-import { type Facts, toCelValues } from "./rules/context-schema.ts";
+import type { Facts } from "./rules/context-schema.ts";
 import { evaluateOverrides, evaluateRules } from "./rules/evaluate.ts";
 
 /** A dependency that failed before scoring (the rule set's fail mode decides what follows). */
@@ -57,9 +57,9 @@ export function isPrivileged(ruleset: CompiledRuleset, input: OutcomeInput): boo
 }
 
 /** The CEL values a rule set's conditions see for `input` (privileged resolved). */
-export function celValuesFor(ruleset: CompiledRuleset, input: OutcomeInput): Record<string, Record<string, unknown>> {
+export function celValuesFor(ruleset: CompiledRuleset, input: OutcomeInput): Record<string, unknown> {
   const privileged = isPrivileged(ruleset, input);
-  return toCelValues(ruleset.schema, { ...input.facts, account: { ...input.facts.account, privileged } });
+  return ruleset.values({ ...input.facts, account: { ...input.facts.account, privileged } });
 }
 
 /** Decide with one rule set. */

@@ -71,7 +71,8 @@ export function toCelValues(schema: ContextSchema, facts: Facts): Record<string,
   return out;
 }
 
-function celValue(type: CelScalar, value: unknown): unknown {
+/** One fact as a CEL value of `type` (its zero value when missing or mistyped). */
+export function celValue(type: CelScalar, value: unknown): unknown {
   switch (type) {
     case "int":
       return typeof value === "number" && Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n;

@@ -146,7 +146,7 @@ function conditionSites(spec: RulesetSpec): { path: PathItem[]; when: string }[]
 }
 
 function conditionErrors(spec: RulesetSpec, resolve: Resolve): RuleFileError[] {
-  const env = celEnvironment(contextSchema(spec));
+  const { env } = celEnvironment(contextSchema(spec));
   const errors: RuleFileError[] = [];
   for (const site of conditionSites(spec)) {
     const problem = checkCondition(env, site.when);
