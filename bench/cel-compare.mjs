@@ -45,15 +45,22 @@ const FACTS = {
 const typed = (s, k, v) => (SCHEMA[s][k] === "int" ? BigInt(v) : v);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function us(fn, rounds = 9, iters = 2000) {
-  for (let i = 0; i < iters; i++) fn();
-  const per = [];
+
+/**
+ * Time several functions round-robin (each round runs every function once, in turn), so
+ * they see the same machine load; report the median µs per call of each.
+ */
+function interleaved(fns, rounds = 31, iters = 1000) {
+  const per = fns.map(() => []);
+  for (const fn of fns) for (let i = 0; i < iters; i++) fn();
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iters; i++) fn();
-    per.push(Number(process.hrtime.bigint() - t0) / iters / 1000);
+    fns.forEach((fn, k) => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < iters; i++) fn();
+      per[k].push(Number(process.hrtime.bigint() - t0) / iters / 1000);
+    });
   }
-  return Number(median(per).toFixed(2));
+  return per.map((xs) => Number(median(xs).toFixed(2)));
 }
 
 function marcbachmann() {
@@ -68,11 +75,9 @@ function marcbachmann() {
   const fns = RULES.map((r) => env.parse(r));
   const check = (e) => { const r = env.check(e); return r.valid ? `ok: ${r.type}` : `${r.error.summary} @${r.error.range?.start}`; };
   return {
-    parse_us_per_rule: us(() => RULES.map((r) => env.parse(r)), 9, 50) / RULES.length,
-    eval_us_12_rules: us(() => { const v = values(); for (const f of fns) f(v); }),
-    unknown_field: check("device.uaa == 1"),
-    type_error: check("device.browser + 1 > 2"),
-    non_bool: check("device.ua_length + 1"),
+    parse: () => RULES.map((r) => env.parse(r)),
+    evaluate: () => { const v = values(); for (const f of fns) f(v); },
+    info: { unknown_field: check("device.uaa == 1"), type_error: check("device.browser + 1 > 2"), non_bool: check("device.ua_length + 1") },
   };
 }
 
@@ -85,18 +90,18 @@ function bufbuild() {
   const flat = () => { const out = {}; for (const [s, f] of Object.entries(FACTS)) for (const [k, v] of Object.entries(f)) out[`${s}.${k}`] = typed(s, k, v); return out; };
   const fns = RULES.map((r) => buf.plan(env, buf.parse(r)));
   return {
-    parse_us_per_rule: us(() => RULES.map((r) => buf.plan(env, buf.parse(r))), 9, 50) / RULES.length,
-    eval_us_12_rules: us(() => { const v = flat(); for (const f of fns) f(v); }),
-    type_checker: "no public checker in 0.6.1 (unknown names surface at evaluation)",
+    parse: () => RULES.map((r) => buf.plan(env, buf.parse(r))),
+    evaluate: () => { const v = flat(); for (const f of fns) f(v); },
+    info: { type_checker: "no public checker in 0.6.1 (unknown names surface at evaluation)" },
   };
 }
 
 function celjs() {
   const parsed = RULES.map((r) => old.parse(r));
   return {
-    parse_us_per_rule: us(() => RULES.map((r) => old.parse(r)), 9, 50) / RULES.length,
-    eval_us_12_rules: us(() => { for (const p of parsed) old.evaluate(p.cst, FACTS); }),
-    type_checker: "none",
+    parse: () => RULES.map((r) => old.parse(r)),
+    evaluate: () => { for (const p of parsed) old.evaluate(p.cst, FACTS); },
+    info: { type_checker: "none" },
   };
 }
 
@@ -110,9 +115,13 @@ const CORNERS = [
 ];
 const show = (f) => { try { const v = f(); return buf.isCelError(v) ? `error: ${v.message}` : String(v); } catch (e) { return `error: ${String(e.message).split("\n")[0]}`; } };
 
-for (const [name, fn] of [["@marcbachmann/cel-js", marcbachmann], ["@bufbuild/cel", bufbuild], ["cel-js", celjs]]) {
-  console.log(JSON.stringify({ library: name, ...fn() }));
-}
+const libs = [["@marcbachmann/cel-js", marcbachmann()], ["@bufbuild/cel", bufbuild()], ["cel-js", celjs()]];
+const parseUs = interleaved(libs.map(([, l]) => l.parse), 15, 20);
+const evalUs = interleaved(libs.map(([, l]) => l.evaluate));
+libs.forEach(([name, l], k) => {
+  const row = { library: name, parse_us_per_rule: Number(((parseUs[k] ?? 0) / RULES.length).toFixed(2)), eval_us_12_rules: evalUs[k], ...l.info };
+  console.log(JSON.stringify(row));
+});
 for (const [expr, want] of CORNERS) {
   console.log(JSON.stringify({ expr, want, marcbachmann: show(() => marc.evaluate(expr)), bufbuild: show(() => buf.run(expr)), celjs: show(() => old.evaluate(expr)) }));
 }
