@@ -27,11 +27,14 @@ function summary(result: Extract<LoadResult, { ok: true }>): string {
   return `${s.rules.length} rules, ${s.overrides.length} overrides, ${s.tiers.length} tiers, ${Object.keys(s.channels).length} channels`;
 }
 
-/** Load `dir`, and the candidate overlay in `candidateDir` if it holds files. Null (errors printed) on failure. */
-export async function loadBoth(io: Io, dir: string, candidateDir: string): Promise<{ live: Loaded; candidate: Loaded | null } | null> {
+/**
+ * Load `dir`, and (when `withCandidate`) the candidate overlay in `candidateDir` if it
+ * holds files. Null (errors printed) on failure.
+ */
+export async function loadBoth(io: Io, dir: string, candidateDir: string, withCandidate = true): Promise<{ live: Loaded; candidate: Loaded | null } | null> {
   const live = await loadRuleDir(dir);
   if (!report(io, live)) return null;
-  const cand = await loadCandidateDir(dir, candidateDir, live.spec);
+  const cand = withCandidate ? await loadCandidateDir(dir, candidateDir, live.spec) : null;
   if (cand !== null && !report(io, cand)) return null;
   return {
     live: { ruleset: compileSpec(live.spec), locations: live.locations },

@@ -11,6 +11,7 @@ import { celValuesFor, type Outcome, type OutcomeInput, outcomeFor } from "../ou
 import { tierTable } from "../policy/index.ts";
 import type { CompiledRuleset } from "../rules/compile.ts";
 import type { Facts } from "../rules/context-schema.ts";
+import { DEPENDENCIES } from "./fixtures.ts";
 
 /** One rule or override's line in the breakdown. */
 export interface RuleLine {
@@ -40,7 +41,10 @@ export function inputFrom(json: unknown): OutcomeInput {
   const account = typeof json.account === "string" ? json.account : null;
   const failures: { dependency: Dependency; code: string }[] = [];
   if (Array.isArray(json.failures)) {
-    for (const d of json.failures) if (typeof d === "string") failures.push({ dependency: d as Dependency, code: "GIVEN" });
+    for (const d of json.failures) {
+      if (!(DEPENDENCIES as readonly unknown[]).includes(d)) throw new Error(`failures: unknown dependency ${JSON.stringify(d)} (one of ${DEPENDENCIES.join(", ")})`);
+      failures.push({ dependency: d as Dependency, code: "GIVEN" });
+    }
   }
   if (Array.isArray(json.errors)) {
     // Only failures that happened before scoring are inputs; rule and origin errors are outputs.

@@ -10,8 +10,8 @@ import type { Dependency } from "../decision.ts";
 import type { ContextSchema, Facts } from "../rules/context-schema.ts";
 import { at, atKey, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "../rules/locate.ts";
 
-// Dependencies a case may mark as failed (the Decision type's union, listed for the schema).
-const DEPENDENCIES = ["store", "origin", "captcha", "geo", "rules"] as const satisfies readonly Dependency[];
+/** Dependencies a case (or an explain input) may mark as failed: the Decision type's union, listed. */
+export const DEPENDENCIES = ["store", "origin", "captcha", "geo", "rules"] as const satisfies readonly Dependency[];
 
 const scalar = z.union([z.number(), z.string(), z.boolean(), z.array(z.string())]);
 const factsShape = z.record(z.string(), z.record(z.string(), scalar));
@@ -64,46 +64,34 @@ export interface FixtureCase {
 export function loadFixtures(files: readonly RuleFile[], schema: ContextSchema): { cases: FixtureCase[]; errors: RuleFileError[] } {
   const cases: FixtureCase[] = [];
   const errors: RuleFileError[] = [];
-  for (const file of files) {
-    const lines = new LineCounter();
-    const doc = parseDocument(file.text, { lineCounter: lines, uniqueKeys: true });
-    const parsed: ParsedFile = { file, doc, lines };
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const pos = lines.linePos(e.pos[0]);
-        errors.push({ file: file.path, line: pos.line, col: pos.col, message: e.message.split("\n")[0] ?? "" });
-      }
-      continue;
-    }
-    const result = fixtureFile.safeParse(doc.toJS());
-    if (!result.success) {
-      for (const issue of result.error.issues) {
-        errors.push(at(parsed, issue.path as PathItem[], `${issue.path.join(".")}: ${issue.message}`));
-      }
-      continue;
-    }
-    const { base, cases: raw } = result.data;
-    errors.push(...factErrors(parsed, ["base"], base, schema));
-    raw.forEach((c, i) => {
-      const caseErrors = factErrors(parsed, ["cases", i, "facts"], c.facts, schema);
-      errors.push(...caseErrors);
-      if (caseErrors.length > 0) return;
-      const { line, col } = at(parsed, ["cases", i], "");
-      cases.push({
-        file: file.path,
-        line,
-        col,
-        name: c.name,
-        rule: c.rule,
-        match: c.match,
-        account: c.account ?? null,
-        facts: mergeFacts(base, c.facts),
-        failures: c.failures,
-        expect: c.expect,
-      });
-    });
-  }
+  for (const file of files) loadFile(file, schema, cases, errors);
   return { cases, errors };
+}
+
+function loadFile(file: RuleFile, schema: ContextSchema, cases: FixtureCase[], errors: RuleFileError[]): void {
+  const lines = new LineCounter();
+  const doc = parseDocument(file.text, { lineCounter: lines, uniqueKeys: true });
+  const parsed: ParsedFile = { file, doc, lines };
+  for (const e of doc.errors) {
+    const pos = lines.linePos(e.pos[0]);
+    errors.push({ file: file.path, line: pos.line, col: pos.col, message: e.message.split("\n")[0] ?? "" });
+  }
+  if (doc.errors.length > 0) return;
+  const result = fixtureFile.safeParse(doc.toJS());
+  if (!result.success) {
+    for (const issue of result.error.issues) errors.push(at(parsed, issue.path as PathItem[], `${issue.path.join(".")}: ${issue.message}`));
+    return;
+  }
+  const { base, cases: raw } = result.data;
+  errors.push(...factErrors(parsed, ["base"], base, schema));
+  raw.forEach((c, i) => {
+    const caseErrors = factErrors(parsed, ["cases", i, "facts"], c.facts, schema);
+    errors.push(...caseErrors);
+    if (caseErrors.length > 0) return;
+    const { line, col } = at(parsed, ["cases", i], "");
+    const { name, rule, match, failures, expect } = c;
+    cases.push({ file: file.path, line, col, name, rule, match, account: c.account ?? null, facts: mergeFacts(base, c.facts), failures, expect });
+  });
 }
 
 /** Section-by-section merge: the case's fields win over the file's base. */

@@ -76,7 +76,8 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   if (command !== "test" && !needsArg) throw new UsageError(`unknown command "rules ${command}"`);
   if (needsArg && arg === undefined) throw new UsageError(`rules ${command} needs a file argument`);
   if (command === "replay" && v.candidate === undefined) throw new UsageError("rules replay needs --candidate <dir>");
-  const loaded = await loadBoth(io, dir, candidateDir);
+  // Testing the live rules must not depend on the state of a candidate.
+  const loaded = await loadBoth(io, dir, candidateDir, command !== "test" || v.candidate !== undefined);
   if (loaded === null) return EXIT.FAILED;
   if (command === "test") {
     const target = v.candidate === undefined ? loaded.live : loaded.candidate;

@@ -100,6 +100,13 @@ describe("exit codes and messages", () => {
     expect(r.err).toContain(`FAIL ${join(dir, "tests", "z.yaml")}:2:5: wrong\n       expected tier high, got medium\n`);
   });
 
+  it("test: a broken candidate does not block testing the live rules", async () => {
+    const dir = rulesCopy("broken-candidate");
+    writeFileSync(join(dir, "candidate", "rules.yaml"), "rules: [\n");
+    expect((await run(["rules", "test", "--dir", dir])).code).toBe(0);
+    expect((await run(["rules", "check", "--dir", dir])).code).toBe(1);
+  });
+
   it("test --candidate: runs the fixtures against the candidate", async () => {
     const r = await run(["rules", "test", "--dir", rulesCopy("cand-test"), "--candidate", join(tmp, "cand-test", "candidate")]);
     expect(r.code).toBe(1);
@@ -131,10 +138,22 @@ describe("explain", () => {
     expect(parsed.candidate).toBeNull();
   });
 
-  it("an unreadable request is a usage error", async () => {
+  it.each([
+    ["malformed JSON", "{nope"],
+    ["not an object", "[1]"],
+    ["an unknown failed dependency", JSON.stringify({ facts: {}, failures: ["database"] })],
+  ])("%s is a usage error", async (_name, text) => {
     const path = join(tmp, "bad.json");
-    writeFileSync(path, "{nope");
+    writeFileSync(path, text);
     expect((await run(["rules", "explain", path])).code).toBe(2);
+  });
+
+  it("a store failure in the input applies the store fail mode", async () => {
+    const path = join(tmp, "failed.json");
+    writeFileSync(path, JSON.stringify({ facts: ORDINARY, failures: ["store"] }));
+    const r = await run(["rules", "explain", path]);
+    expect(r.out).toContain("verdict challenge, channel email_link");
+    expect(r.out).toContain("error: store GIVEN → fail mode challenge");
   });
 });
 
