@@ -4,7 +4,7 @@
 //   context   body, identifier HMAC, client IP, device cookie, client hints, local geo
 //   signals   the store plan, then device, headers, geo, velocity, IP reputation and
 //             account-history facts from a prepared store answer
-//   rules     the default rule set over those facts (for reference)
+//   rules     the default rule set and policy over those facts (for reference)
 // Median microseconds per request over rounds of the whole mix.
 //
 //   node bench/signals.mjs [--rounds 30] [--json]
@@ -20,8 +20,7 @@ const { signDeviceId, DEVICE_COOKIE } = await import("../src/context/device-cook
 const { loadReputationLists } = await import("../src/signals/ip-reputation.ts");
 const { planSignals, signalFacts } = await import("../src/signals/index.ts");
 const { compileRuleset } = await import("../src/rules/compile.ts");
-const { toCelValues } = await import("../src/rules/context-schema.ts");
-const { evaluateRules } = await import("../src/rules/evaluate.ts");
+const { outcomeFor } = await import("../src/outcome.ts");
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -100,7 +99,7 @@ for (let round = 0; round < ROUNDS + 5; round++) {
   const cSignals = cpuNow() - c;
   t = performance.now();
   c = cpuNow();
-  for (let i = 0; i < ITER; i++) for (const f of facts) evaluateRules(ruleset, toCelValues(ruleset.schema, f));
+  for (let i = 0; i < ITER; i++) for (const f of facts) outcomeFor(ruleset, { facts: f, accountKey: "A".repeat(22), failures: [] });
   const tRules = performance.now() - t;
   const cRules = cpuNow() - c;
   if (round < 5) continue; // warm-up: JIT, UA cache, first geo/lists use

@@ -47,7 +47,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: gateway.geo,
     });
-    const { decision, shadowReasons } = await decide(ctx, gateway);
+    const { decision, shadowReasons, facts, candidate } = await decide(ctx, gateway);
     const result = await act(c.req.raw, ctx, decision, gateway);
     withDeviceCookie(result.response, ctx.device.cookie);
     c.executionCtx.waitUntil(
@@ -74,6 +74,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
           origin_status: result.origin?.ok ? result.origin.response.status : null,
           origin_ms: result.origin?.ms ?? null,
           ms: gateway.now() - started,
+          facts,
+          candidate,
         }),
       ),
     );

@@ -12,7 +12,7 @@ import { ConfigError } from "./errors.ts";
 import { consoleSink, type LogSink } from "./audit/decision-log.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
 import { loadOutcomeKeys, type OutcomeKeys } from "./outcomes/keys.ts";
-import { bundledRuleset } from "./rules/bundled.ts";
+import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
 import { bundledLists } from "./signals/bundled-lists.ts";
 import type { ReputationLists } from "./signals/ip-reputation.ts";
@@ -23,6 +23,8 @@ import type { Store } from "./store/port.ts";
 export interface Gateway {
   readonly config: Config;
   readonly ruleset: CompiledRuleset;
+  /** The shadow candidate (rules/candidate/), or null when none is bundled. */
+  readonly candidate: CompiledRuleset | null;
   readonly store: Store;
   readonly keys: SigningKeys;
   readonly hasher: Hasher;
@@ -45,6 +47,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
   return {
     config,
     ruleset,
+    candidate: bundledCandidate(),
     store: createStore(env, config, ruleset),
     keys: await loadSigningKeys(config.signingKeysJson),
     hasher: await createHasher(config.hmacSecret),

@@ -49,7 +49,11 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
   const received = [];
   const seen = new Set();
   let audience = "";
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
+    // A client that gives up (the gateway's timeout) aborts the request: not an error here.
+    handle(req, res).catch(() => res.destroy());
+  });
+  async function handle(req, res) {
     const send = (status, body) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
@@ -77,6 +81,9 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
       });
       return send(res.status, await res.json());
     }
+    // Test affordance: `x-demo-delay-ms` makes the origin slow, to exercise timeouts.
+    const delay = Math.min(Number(req.headers["x-demo-delay-ms"] ?? 0) || 0, 10_000);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     const body = Buffer.concat(chunks).toString("utf8");
@@ -103,7 +110,7 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
       received.push({ path: req.url, accepted: false, error: String(err?.code ?? err?.message ?? err) });
       return send(401, { error: "invalid Riskgate-Decision" });
     }
-  });
+  }
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", resolve);

@@ -2,8 +2,14 @@
  * The structured decision log: one JSON line per scored request, written after the
  * response (via waitUntil). It carries hashed identifiers only: never the raw
  * identifier, the body, a token or a full IP.
+ *
+ * Each line also carries the facts the rules saw (hash-free by construction: counts,
+ * booleans, UA family, country, ASN) and, when a shadow candidate is bundled, the
+ * candidate's outcome. `riskgate rules replay` re-decides past traffic from these lines.
  */
 import type { Decision, Reason } from "../decision.ts";
+import type { CandidateSummary } from "../pipeline.ts";
+import type { Facts } from "../rules/context-schema.ts";
 
 /** The fields of a decision log line. */
 export interface DecisionLogLine {
@@ -26,6 +32,10 @@ export interface DecisionLogLine {
   readonly origin_status: number | null;
   readonly origin_ms: number | null;
   readonly ms: number;
+  /** The facts the rules decided on; what `rules replay` re-evaluates. */
+  readonly facts: Facts;
+  /** The shadow candidate's outcome (null when no candidate is bundled). */
+  readonly candidate: CandidateSummary | null;
 }
 
 /** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */

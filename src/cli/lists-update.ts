@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { format, type IpRange, parseRange } from "../signals/ip-key.ts";
-import { durationMs } from "../rules/schema.ts";
+import { durationMs } from "../rules/duration.ts";
 
 const source = z.strictObject({
   url: z.url(),

@@ -3,12 +3,19 @@
  */
 import { listName, readLists } from "./data/lists-build.ts";
 import { type UpdateDeps, updateLists } from "./lists-update.ts";
-import { durationMs } from "../rules/schema.ts";
+import { durationMs } from "../rules/duration.ts";
 
-export const LISTS_USAGE = `  lists check [--dir rules/lists]                 validate the IP reputation lists
-  lists update [--dir rules/lists] [--only a,b] [--timeout 20s]
-                                                  refresh lists from rules/lists/sources.yaml
+export const LISTS_USAGE = `  lists check   [--dir d]                          validate the IP reputation lists
+  lists update  [--dir d] [--only tor-exits,vpn] [--timeout 20s]
+                                                  refresh them from <dir>/lists/sources.yaml
 `;
+
+/** Options of the lists commands. */
+export interface ListsOptions {
+  readonly dir: string;
+  readonly only?: string | undefined;
+  readonly timeout?: string | undefined;
+}
 
 async function check(dir: string): Promise<number> {
   const { lists, errors } = await readLists(dir);
@@ -19,16 +26,16 @@ async function check(dir: string): Promise<number> {
 }
 
 /** Run a `lists` subcommand; `deps` lets tests inject fetch and time. */
-export async function listsCommand(command: string | undefined, opts: Map<string, string>, deps?: Partial<UpdateDeps>): Promise<number> {
-  const dir = opts.get("dir") ?? "rules/lists";
+export async function listsCommand(command: string | undefined, opts: ListsOptions, deps?: Partial<UpdateDeps>): Promise<number> {
+  const { dir } = opts;
   if (command === "check") return check(dir);
   if (command === "update") {
-    const timeout = opts.get("timeout") ?? "20s";
+    const timeout = opts.timeout ?? "20s";
     if (!/^\d+(ms|s|m)$/.test(timeout)) {
       process.stderr.write("--timeout must be a duration such as 20s\n");
       return 2;
     }
-    const only = (opts.get("only") ?? "").split(",").filter((s) => s.length > 0).map((s) => listName(s).replace(/_/g, "-"));
+    const only = (opts.only ?? "").split(",").filter((s) => s.length > 0).map((s) => listName(s).replace(/_/g, "-"));
     return updateLists(dir, {
       fetch: (url, init) => fetch(url, init),
       now: () => Date.now(),

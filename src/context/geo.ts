@@ -1,9 +1,9 @@
 /**
  * Where the request comes from. On Cloudflare the platform's `request.cf` is the best
- * source (MaxMind-grade, maintained by Cloudflare); off Cloudflare, and always in
- * development (where wrangler dev's `request.cf` is a fixed placeholder), the local
- * database compiled at build answers instead, so traffic from different IPs gets
- * realistic geo offline. `GEO_SOURCE` overrides the choice (docs/signals.md).
+ * source (maintained by Cloudflare); off Cloudflare, and first in development (where
+ * wrangler dev's `request.cf` is one fixed value for every request), the local database
+ * compiled at build answers, so traffic from different IPs gets realistic geo offline.
+ * `GEO_SOURCE` overrides the choice (docs/signals.md).
  */
 import { ConfigError } from "../errors.ts";
 import type { ClientIp } from "./client-ip.ts";
@@ -57,8 +57,10 @@ export type GeoResolver = (cf: IncomingRequestCfProperties | undefined, ip: Clie
 
 /**
  * Build the resolver. `auto`: in production request.cf, falling back to the local
- * database only when the platform gave no country; in development the local database
- * only. `local()` is called lazily, so a Worker that never needs it never decodes it.
+ * database only when the platform gave no country; in development the local database,
+ * falling back to request.cf for addresses it has no answer for (private, loopback,
+ * documentation), so a test can still set request.cf explicitly. `local()` is called
+ * lazily, so a Worker that never needs it never decodes it.
  */
 export function createGeoResolver(
   source: GeoSource,
@@ -71,12 +73,12 @@ export function createGeoResolver(
     const hit = local()?.lookup(ip) ?? null;
     return hit === null ? null : { ...hit, source: "local" };
   };
-  const mode = source === "auto" ? (development ? "local" : "cf-first") : source;
+  const mode = source === "auto" ? (development ? "local-first" : "cf-first") : source;
   // When every request needs the database, decode it now rather than in the middle of a
   // request, where it would delay that request's store call.
   // Decoding here also moves that cost to isolate start. Only an explicit GEO_SOURCE=local
   // without data is an error; `auto` in development just has no geo then.
-  if (mode === "local" && local() === null && requireLocal && source === "local") {
+  if ((mode === "local" || mode === "local-first") && local() === null && requireLocal && source === "local") {
     throw new ConfigError(
       `GEO_SOURCE=${source} needs the local geo database, but this build bundled none (build with RISKGATE_GEO_DATA=full)`,
     );
@@ -91,6 +93,8 @@ export function createGeoResolver(
         return fromLocal(ip);
       case "cf-first":
         return geoFromCf(cf) ?? fromLocal(ip);
+      case "local-first":
+        return fromLocal(ip) ?? geoFromCf(cf);
     }
   };
 }

@@ -4,6 +4,7 @@ import maxmind from "maxmind";
 import { beforeAll, describe, expect, it } from "vitest";
 import { packageDir } from "../../src/cli/data/geo-build.ts";
 import { countryCentroid } from "../../src/cli/data/centroids.ts";
+import { maskSegments, RESERVED } from "../../src/cli/data/reserved.ts";
 import { SegmentBuilder } from "../../src/cli/data/segments.ts";
 import { parseIp } from "../../src/context/client-ip.ts";
 import { createGeoResolver, type GeoInput, geoFromCf, readGeoSource } from "../../src/context/geo.ts";
@@ -65,7 +66,7 @@ describe("geo sources", () => {
   it.each([
     ["auto, production, with request.cf", "auto", false, cf, "cf"],
     ["auto, production, request.cf without country (not on Cloudflare)", "auto", false, {} as IncomingRequestCfProperties, "local"],
-    ["auto, development: wrangler dev's request.cf is a placeholder", "auto", true, cf, "local"],
+    ["auto, development: wrangler dev's request.cf is one fixed value", "auto", true, cf, "local"],
     ["cf, no request.cf", "cf", true, undefined, null],
     ["local", "local", false, cf, "local"],
     ["off", "off", false, cf, null],
@@ -74,9 +75,16 @@ describe("geo sources", () => {
     expect(resolve(cfProps, ip)?.source ?? null).toBe(expected);
   });
 
-  it("an explicit GEO_SOURCE=local without bundled data fails at start-up; auto just has no geo", () => {
+  it("auto in development falls back to request.cf where the database has no answer", () => {
+    const empty: LocalGeo = { ...local, lookup: () => null };
+    expect(createGeoResolver("auto", true, () => empty)(cf, parseIp("192.0.2.1"))?.source).toBe("cf");
+    expect(createGeoResolver("local", true, () => empty)(cf, parseIp("192.0.2.1"))).toBeNull();
+  });
+
+  it("an explicit GEO_SOURCE=local without bundled data fails at start-up; auto falls back", () => {
     expect(() => createGeoResolver("local", false, () => null, true)).toThrow(/bundled none/);
-    expect(createGeoResolver("auto", true, () => null, true)(cf, ip)).toBeNull();
+    expect(createGeoResolver("auto", true, () => null, true)(cf, ip)?.source).toBe("cf");
+    expect(createGeoResolver("auto", true, () => null, true)(undefined, ip)).toBeNull();
   });
 
   it("reads request.cf defensively", () => {
@@ -104,6 +112,14 @@ describe("the bundled geo database (build/geo.bin)", () => {
     expect(db.meta.sources.map((s) => s.licence).join(" ")).toMatch(/CC BY 4\.0/);
   });
 
+  it.each(["192.0.2.1", "198.51.100.77", "203.0.113.7", "10.1.2.3", "127.0.0.1", "100.64.0.1", "2001:db8::1", "fe80::1", "fd00::1"])(
+    "has no answer for the special-purpose address %s (the source data maps some to countries)",
+    (address) => {
+      const ip = parseIp(address);
+      expect(ip && db.lookup(ip)).toBeNull();
+    },
+  );
+
   it.each([
     ["80.128.0.1", "DE", 3320],
     ["126.0.0.1", "JP", 17676],
@@ -114,7 +130,7 @@ describe("the bundled geo database (build/geo.bin)", () => {
     expect(ip && db.lookup(ip)).toMatchObject({ country, asn });
   });
 
-  it("agrees with the maxmind reader on the source database for random addresses", async () => {
+  it("agrees with the maxmind reader on the source database for random public addresses", async () => {
     const reader = await maxmind.open(
       `${packageDir("@ip-location-db/geo-whois-asn-country-mmdb")}/geo-whois-asn-country.mmdb`,
     );
@@ -122,7 +138,8 @@ describe("the bundled geo database (build/geo.bin)", () => {
     fc.assert(
       fc.property(v4, (address) => {
         const ip = parseIp(address);
-        if (ip === null) return;
+        const n = BigInt(address.split(".").reduce((acc, b) => acc * 256 + Number(b), 0));
+        if (ip === null || RESERVED.v4.some(([a, b]) => n >= a && n <= b)) return;
         const expected = (reader.get(address) as { country_code?: string } | null)?.country_code ?? null;
         expect(db.lookup(ip)?.country || null).toBe(expected);
       }),
@@ -139,6 +156,15 @@ describe("geo build helpers", () => {
     b.add(40n, 49n, 2);
     expect(b.starts).toEqual([10n, 30n, 40n]);
     expect(b.values).toEqual([1, 0, 2]);
+  });
+
+  it.each([
+    ["a mask inside one segment splits it", [0n, 100n], [1, 2], [[10n, 19n]], [0n, 10n, 20n, 100n], [1, 0, 1, 2]],
+    ["a mask over a boundary", [0n, 15n, 100n], [1, 2, 3], [[10n, 19n]], [0n, 10n, 20n, 100n], [1, 0, 2, 3]],
+    ["a mask up to the next segment", [0n, 20n], [1, 2], [[10n, 19n]], [0n, 10n, 20n], [1, 0, 2]],
+    ["a mask at the very start", [0n, 50n], [1, 2], [[0n, 9n]], [10n, 50n], [1, 2]],
+  ] as const)("masking: %s", (_name, starts, values, masks, outStarts, outValues) => {
+    expect(maskSegments(starts, values, masks)).toEqual({ starts: outStarts, values: outValues });
   });
 
   it("IPv6 truncated to /64 keeps the first range of a shared /64", () => {

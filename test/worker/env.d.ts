@@ -1,6 +1,8 @@
+type RiskgateEnv = import("../../src/env.ts").Env;
+
 declare namespace Cloudflare {
-  interface Env {
-    ORIGIN_URL: string;
+  interface Env extends RiskgateEnv {
+    readonly ORIGIN_URL: string;
   }
   interface GlobalProps {
     mainModule: typeof import("../../src/index.ts");

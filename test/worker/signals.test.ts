@@ -13,7 +13,7 @@ describe("IP reputation and geo, offline", () => {
     ["a hosting ASN (DigitalOcean, AS14061)", "104.131.0.1", "hosting", "IP_HOSTING_ASN"],
     ["a hosting ASN over IPv6 (Hetzner, AS24940)", "2a01:4f8::1", "hosting", "IP_HOSTING_ASN"],
     ["a VPN range", "192.0.2.130", "vpn", "IP_VPN"],
-    ["a known-bad range", "198.51.100.70", "known_bad", "IP_KNOWN_BAD"],
+    ["a known-bad range", "198.51.100.201", "known_bad", "IP_KNOWN_BAD"],
   ])("%s yields ip.%s and %s", async (_name, ip, fact, code) => {
     const { facts, reasons } = await factsFor(resetRequest(`rep-${ip}@example.com`, { "cf-connecting-ip": ip }));
     expect(facts.ip?.[fact]).toBe(true);
@@ -92,7 +92,7 @@ describe("device", () => {
 
   it("every scored response carries the signed device cookie, whatever the verdict", async () => {
     const allowed = await reset("cookie-allow@example.com");
-    const denied = await reset("cookie-deny@example.com", { "cf-connecting-ip": "198.51.100.70", "user-agent": "" });
+    const denied = await reset("cookie-deny@example.com", { "cf-connecting-ip": "198.51.100.201", "user-agent": "" });
     for (const { res } of [allowed, denied]) {
       expect(res.status).toBe(202);
       expect(res.headers.get("set-cookie")).toMatch(

@@ -22,7 +22,7 @@ export interface DataBuildOptions {
 const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
 
 async function fingerprint(options: GeoBuildOptions): Promise<string> {
-  const parts: string[] = [JSON.stringify(options), "geo-format-1"];
+  const parts: string[] = [JSON.stringify(options), "geo-format-2"];
   for (const pkg of ["@ip-location-db/geo-whois-asn-country-mmdb", "@ip-location-db/asn", "@rapideditor/country-coder"]) {
     try {
       parts.push(await readFile(join(packageDir(pkg), "package.json"), "utf8"));

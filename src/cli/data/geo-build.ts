@@ -20,6 +20,7 @@ import { encodeTable } from "../../signals/range-table.ts";
 import { countryCentroid } from "./centroids.ts";
 import { parseCsvLine } from "./csv.ts";
 import { openMmdb, walkV4, walkV6 } from "./mmdb-walk.ts";
+import { maskSegments, RESERVED } from "./reserved.ts";
 import { SegmentBuilder } from "./segments.ts";
 
 /** Build options, from the environment by default. */
@@ -132,6 +133,14 @@ async function asnFromCsv(dir: string): Promise<AsnTables> {
   return out;
 }
 
+/** Encode a table with the reserved address blocks masked out (keys of `words` words). */
+function encodeMasked(b: SegmentBuilder, family: "v4" | "v6"): Uint8Array {
+  const shift = BigInt((family === "v4" ? 32 : 128) - b.words * 32);
+  const masks = RESERVED[family].map(([a, e]) => [a >> shift, e >> shift] as const);
+  const masked = maskSegments(b.starts, b.values, masks);
+  return encodeTable(b.words, masked.starts, masked.values);
+}
+
 /** The names section: count, AS number deltas, byte lengths, UTF-8 bytes (see geo-local.ts). */
 function encodeNames(names: Map<number, string>): Uint8Array {
   const asns = [...names.keys()].sort((a, b) => a - b);
@@ -180,8 +189,8 @@ export async function buildGeoPack(options: GeoBuildOptions): Promise<{ pack: Ui
   const country = await countryTables(countryPath, records);
   sources.push({ name: "@rapideditor/country-coder (country centroids)", licence: "ISC" });
   const sections: Record<string, Uint8Array> = {
-    geo4: encodeTable(1, country.v4.starts, country.v4.values),
-    geo6: encodeTable(2, country.v6.starts, country.v6.values),
+    geo4: encodeMasked(country.v4, "v4"),
+    geo6: encodeMasked(country.v6, "v6"),
   };
   let ranges = country.v4.starts.length + country.v6.starts.length;
   if (options.level === "full") {
@@ -191,8 +200,8 @@ export async function buildGeoPack(options: GeoBuildOptions): Promise<{ pack: Ui
         ? { name: "@ip-location-db/asn (RouteViews + RIR + DB-IP ASN Lite)", licence: "CC BY 4.0 (attribution: routeviews.org, nro.net, db-ip.com)" }
         : { name: `RISKGATE_ASN_MMDB (${options.asnMmdb})`, licence: "as licensed to you" },
     );
-    sections.asn4 = encodeTable(1, asn.v4.starts, asn.v4.values);
-    sections.asn6 = encodeTable(2, asn.v6.starts, asn.v6.values);
+    sections.asn4 = encodeMasked(asn.v4, "v4");
+    sections.asn6 = encodeMasked(asn.v6, "v6");
     sections.asnNames = encodeNames(asn.names);
     ranges += asn.v4.starts.length + asn.v6.starts.length;
   }
