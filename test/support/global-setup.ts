@@ -34,7 +34,7 @@ export default async function setup(project: TestProject) {
   const origin = await startDemoOrigin({ port: 0, jwks: { keys: [pub] }, quiet: true });
   project.provide("originUrl", origin.url);
 
-  const redis = await testRedis();
+  const redis = await testRedis({ shared: true });
   const closers: Array<() => Promise<void>> = [() => origin.close()];
   if (redis.port === null) {
     project.provide("redis", null);

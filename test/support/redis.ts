@@ -13,10 +13,14 @@ const MISSING =
   "redis-server is not installed: the Upstash adapter, bridge, fault and privacy tests are SKIPPED. " +
   "Install it (Debian: apt-get install redis-server) to run them; under CI=true this is a failure.";
 
-/** Find or start the redis-server for this test run. */
-export async function testRedis(): Promise<TestRedis> {
+/**
+ * Find or start the redis-server for this test run. `shared: false` always starts a
+ * private one: the bridge's own tests flush Redis's script cache, which must not
+ * disturb the round-trip counts of tests running in parallel on the shared one.
+ */
+export async function testRedis({ shared }: { shared: boolean }): Promise<TestRedis> {
   const given = process.env.RISKGATE_TEST_REDIS_PORT;
-  if (given !== undefined && given !== "") {
+  if (shared && given !== undefined && given !== "") {
     return { port: Number(given), stop: async () => undefined };
   }
   if (findRedisServer() === null) {

@@ -3,6 +3,7 @@
 // of a real redis-server (started by test/support/global-setup.ts).
 import { env } from "cloudflare:test";
 import { inject } from "vitest";
+import type { BridgeStats } from "../../tools/redis-bridge/bridge.mjs";
 import type { ProvidedBridge } from "../support/global-setup.ts";
 import { DurableObjectStore, type StoreNamespace } from "../../src/store/durable-object-store.ts";
 import type { Store } from "../../src/store/port.ts";
@@ -61,8 +62,8 @@ export function alignedFuture(): number {
 }
 
 /** Bridge statistics for a tag (round trips, commands). */
-export async function bridgeStats(tag: string, bridge = redis): Promise<{ requests: number; commands: number; mode: string }> {
+export async function bridgeStats(tag: string, bridge = redis): Promise<BridgeStats> {
   if (bridge === null || bridge === undefined) throw new Error("no Redis bridge in this run");
   const res = await fetch(`${bridge.controlUrl}/stats?tag=${tag}`, { headers: { authorization: `Bearer ${bridge.token}` } });
-  return (await res.json()) as { requests: number; commands: number; mode: string };
+  return (await res.json()) as BridgeStats;
 }

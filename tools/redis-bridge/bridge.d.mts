@@ -9,6 +9,8 @@ export interface BridgeStats {
   readonly multiExec: number;
   readonly commands: number;
   readonly connections: number;
+  /** Connections reset on arrival in "reset" mode (no request was read from them). */
+  readonly resets: number;
 }
 
 export interface Bridge {

@@ -200,7 +200,7 @@ function listen(server, port) {
 }
 
 function emptyStats() {
-  return { requests: 0, single: 0, pipeline: 0, multiExec: 0, commands: 0, connections: 0 };
+  return { requests: 0, single: 0, pipeline: 0, multiExec: 0, commands: 0, connections: 0, resets: 0 };
 }
 
 /**
@@ -218,7 +218,10 @@ export async function startBridge({ redisPort, token, port = 0, controlPort = 0,
   const hung = new Set();
   const statsFor = (tag) => {
     let s = stats.get(tag);
-    if (s === undefined) stats.set(tag, (s = emptyStats()));
+    if (s === undefined) {
+      s = emptyStats();
+      stats.set(tag, s);
+    }
     return s;
   };
   const countAll = (tag, field, n = 1) => {
@@ -260,7 +263,11 @@ export async function startBridge({ redisPort, token, port = 0, controlPort = 0,
   });
   server.on("connection", (socket) => {
     countAll("", "connections");
-    if (mode === "reset") socket.resetAndDestroy();
+    if (mode === "reset") {
+      // Counted: a connection reset before any request could be read is still an attempt.
+      countAll("", "resets");
+      socket.resetAndDestroy();
+    }
   });
 
   function release(res) {
