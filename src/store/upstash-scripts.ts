@@ -113,21 +113,25 @@ end
 return 1
 `;
 
+/** One request's batch (see OBSERVE above). */
 export const OBSERVE_SCRIPT: LuaScript = {
   name: "observe",
   source: OBSERVE,
   sha1: "7ee62ff5c7201fc77e8ba3a68dbc75e64101c96a",
 };
+/** Merge a confirmed outcome into an account's history. */
 export const HISTORY_SCRIPT: LuaScript = {
   name: "history",
   source: HISTORY,
   sha1: "a4bbb57026f5ffa314779d7eedbc99d40ba3ad3f",
 };
+/** One more violation for a key. */
 export const PENALIZE_SCRIPT: LuaScript = {
   name: "penalize",
   source: PENALIZE,
   sha1: "d1f67aea9df51bfa48a5e3d25e13c743596769cb",
 };
+/** Count an experiment event once. */
 export const TALLY_SCRIPT: LuaScript = {
   name: "tally",
   source: TALLY,

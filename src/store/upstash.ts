@@ -12,6 +12,11 @@
  * costs zero. After a Redis restart the first call of each script costs one more
  * round trip (EVALSHA → NOSCRIPT → EVAL).
  *
+ * One client per call, not per isolate: auto-pipelining would otherwise merge concurrent
+ * requests' commands into one fetch owned by whichever request issued first, and a
+ * Worker must not make one request wait on I/O that belongs to another (if that request
+ * ends first, the other one hangs until its timeout). A client is a few small objects.
+ *
  * Failure: one timeout (the rule file's `store.timeout`) bounds the whole call and
  * aborts the fetch; the client's retries are off (a retry after a timeout would only
  * add load to a struggling Redis), and @upstash/ratelimit's own timeout is off because
@@ -58,6 +63,14 @@ export interface UpstashStoreOptions {
   readonly cache?: BlockCache;
 }
 
+/** EVALSHA, falling back to EVAL when Redis does not have the script yet. */
+function run(redis: Redis, script: LuaScript, { keys, args }: ScriptCall): Promise<unknown> {
+  return redis.evalsha(script.sha1, keys, args).catch((err: unknown) => {
+    if (err instanceof Error && err.message.includes("NOSCRIPT")) return redis.eval(script.source, keys, args);
+    throw err;
+  });
+}
+
 /** Map whatever the client threw to a StoreError with a stable code. */
 export function storeErrorFrom(err: unknown, what: string): StoreError {
   if (err instanceof StoreError) return err;
@@ -74,25 +87,16 @@ export function storeErrorFrom(err: unknown, what: string): StoreError {
 /** The adapter. */
 export class UpstashStore implements Store {
   readonly name = "upstash";
-  private readonly redis: Redis;
+  private readonly url: string;
+  private readonly token: string;
   private readonly timeoutMs: number;
   private readonly cache: BlockCache;
-  private readonly limiters = new Map<string, Ratelimit>();
 
   constructor({ url, token, timeoutMs, cache = new BlockCache() }: UpstashStoreOptions) {
+    this.url = url;
+    this.token = token;
     this.timeoutMs = timeoutMs;
     this.cache = cache;
-    this.redis = new Redis({
-      url,
-      token,
-      enableAutoPipelining: true,
-      // Replies are parsed strictly by upstash-batch.ts, never guessed as JSON.
-      automaticDeserialization: false,
-      enableTelemetry: false,
-      retry: { retries: 0, backoff: () => 0 },
-      // A fresh signal per HTTP request: a hung request is cut at the timeout, not left open.
-      signal: () => AbortSignal.timeout(timeoutMs),
-    });
   }
 
   async observe(request: ObserveRequest): Promise<ObserveResult> {
@@ -105,67 +109,65 @@ export class UpstashStore implements Store {
   }
 
   async recordHistory(update: HistoryUpdate): Promise<void> {
-    await this.call("recordHistory", () => this.run(HISTORY_SCRIPT, historyCall(update)));
+    await this.call("recordHistory", () => run(this.client(), HISTORY_SCRIPT, historyCall(update)));
   }
 
   async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
     checkPenaltyPolicy(update.policy);
-    return parsePenalty(await this.call("penalize", () => this.run(PENALIZE_SCRIPT, penalizeCall(update))));
+    return parsePenalty(await this.call("penalize", () => run(this.client(), PENALIZE_SCRIPT, penalizeCall(update))));
   }
 
   async tally(update: TallyUpdate): Promise<boolean> {
     checkTally(update);
-    const reply = await this.call("tally", () => this.run(TALLY_SCRIPT, tallyCall(update)));
+    const reply = await this.call("tally", () => run(this.client(), TALLY_SCRIPT, tallyCall(update)));
     return reply === 1;
   }
 
   async readTallies(experiment: string): Promise<readonly TallyRow[]> {
-    const reply = await this.call("readTallies", () => this.redis.hgetall(`rg:t:${experiment}`));
+    const reply = await this.call("readTallies", () => this.client().hgetall(`rg:t:${experiment}`));
     return sortTallies(parseTallies(reply));
   }
 
+  private client(): Redis {
+    return new Redis({
+      url: this.url,
+      token: this.token,
+      enableAutoPipelining: true,
+      // Replies are parsed strictly by upstash-batch.ts, never guessed as JSON.
+      automaticDeserialization: false,
+      enableTelemetry: false,
+      retry: { retries: 0, backoff: () => 0 },
+      // A fresh signal per HTTP request: a hung request is cut at the timeout, not left open.
+      signal: () => AbortSignal.timeout(this.timeoutMs),
+    });
+  }
+
   private async observeOnce(request: ObserveRequest): Promise<ObserveResult> {
+    const redis = this.client();
     // Everything is issued synchronously, before the first await: one pipeline.
     const call = observeCall(request);
-    const scripted = call === null ? Promise.resolve(null) : this.run(OBSERVE_SCRIPT, call);
-    const limited = Promise.all((request.limits ?? []).map((check) => this.limit(check)));
+    const scripted = call === null ? Promise.resolve(null) : run(redis, OBSERVE_SCRIPT, call);
+    const limited = Promise.all((request.limits ?? []).map((check) => this.limit(redis, check)));
     const [reply, limits] = await Promise.all([scripted, limited]);
     const parsed =
       reply === null ? { counts: [], distinct: [], history: null, penalties: [] } : parseObserve(request, reply);
     return { ...parsed, limits, blocked: null };
   }
 
-  private async limit(check: RateLimitCheck): Promise<RateLimitResult> {
-    const { success, remaining, reset } = await this.limiter(check).limit(check.key);
-    return { success, remaining, reset };
-  }
-
-  private limiter(check: RateLimitCheck): Ratelimit {
-    const prefix = rateLimitPrefix(check);
-    const id = `${prefix}:${check.cache}`;
-    let limiter = this.limiters.get(id);
-    if (limiter === undefined) {
-      limiter = new Ratelimit({
-        redis: this.redis,
-        limiter: Ratelimit.slidingWindow(check.limit, `${check.windowMs} ms`),
-        prefix,
-        // Shared with findCachedBlock: same keys, so a block is seen before any command is issued.
-        ephemeralCache: check.cache ? this.cache : false,
-        timeout: 0,
-        analytics: false,
-        enableProtection: false,
-      });
-      this.limiters.set(id, limiter);
-    }
-    return limiter;
-  }
-
-  /** EVALSHA, falling back to EVAL when Redis does not have the script yet. */
-  private run(script: LuaScript, { keys, args }: ScriptCall): Promise<unknown> {
-    return this.redis.evalsha(script.sha1, keys, args).catch((err: unknown) => {
-      if (err instanceof Error && err.message.includes("NOSCRIPT")) return this.redis.eval(script.source, keys, args);
-      throw err;
+  private async limit(redis: Redis, check: RateLimitCheck): Promise<RateLimitResult> {
+    const limiter = new Ratelimit({
+      redis,
+      limiter: Ratelimit.slidingWindow(check.limit, `${check.windowMs} ms`),
+      prefix: rateLimitPrefix(check),
+      // Shared with findCachedBlock: same keys, so a block is seen before any command is issued.
+      ephemeralCache: check.cache ? this.cache : false,
+      // Its timeout resolves as allowed (fail-open); ours bounds the whole call instead.
+      timeout: 0,
+      analytics: false,
+      enableProtection: false,
     });
+    const { success, remaining, reset } = await limiter.limit(check.key);
+    return { success, remaining, reset };
   }
 
   private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
