@@ -52,6 +52,8 @@ export interface ShardResult {
   readonly history: AccountHistory | null;
 }
 
+// `history (key, body)` was the first layout (one JSON blob per account); its rows are
+// replaced by history_items/history_last, which keep per-value times like Redis's sorted sets.
 const SCHEMA = `
   DROP TABLE IF EXISTS history;
   CREATE TABLE IF NOT EXISTS hits (key TEXT, bucket INTEGER, n INTEGER, expires INTEGER, PRIMARY KEY (key, bucket));
