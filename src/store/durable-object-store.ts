@@ -32,7 +32,7 @@ import type {
   WindowHit,
 } from "./port.ts";
 import { StoreError, withTimeout } from "./port.ts";
-import { checkTally, sortTallies, tallyFields } from "./tally.ts";
+import { checkTally, checkTallyName, sortTallies, tallyFields } from "./tally.ts";
 
 /** The slice of a Durable Object namespace the adapter uses. */
 export type StoreNamespace = Pick<DurableObjectNamespace<RiskgateStore>, "get" | "idFromName">;
@@ -180,6 +180,7 @@ export class DurableObjectStore implements Store {
   }
 
   async readTallies(experiment: string): Promise<readonly TallyRow[]> {
+    checkTallyName(experiment);
     const stub = this.stub(shardOf(`t:${experiment}`, this.shards));
     return sortTallies(await this.call("readTallies", () => stub.readTallies(experiment)));
   }

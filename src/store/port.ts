@@ -158,7 +158,10 @@ export interface TallyRow {
   readonly value: number;
 }
 
-/** The port. Every method rejects with `StoreError` on failure or timeout. */
+/**
+ * The port. Every method rejects with `StoreError` on failure or timeout, and with a
+ * `RangeError` on arguments no caller should send (a bad penalty policy or tally name).
+ */
 export interface Store {
   /** Human-readable adapter name for logs and metrics (`durable-object`, `upstash`). */
   readonly name: string;

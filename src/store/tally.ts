@@ -8,11 +8,14 @@ import { TALLY_NAME, type TallyRow, type TallyUpdate } from "./port.ts";
 
 const DAY_MS = 86_400_000;
 
+/** Throws RangeError on a name outside the alphabet. */
+export function checkTallyName(name: string): void {
+  if (!TALLY_NAME.test(name)) throw new RangeError(`tally names must match ${TALLY_NAME}: ${JSON.stringify(name)}`);
+}
+
 /** Throws RangeError on names outside the alphabet or non-integer amounts. */
 export function checkTally(update: TallyUpdate): void {
-  for (const name of [update.experiment, update.arm, ...Object.keys(update.add)]) {
-    if (!TALLY_NAME.test(name)) throw new RangeError(`tally names must match ${TALLY_NAME}: ${JSON.stringify(name)}`);
-  }
+  for (const name of [update.experiment, update.arm, ...Object.keys(update.add)]) checkTallyName(name);
   for (const amount of Object.values(update.add)) {
     if (!Number.isSafeInteger(amount)) throw new RangeError("tally amounts must be integers (use micro-units for money)");
   }

@@ -39,7 +39,7 @@ import type {
   TallyUpdate,
 } from "./port.ts";
 import { StoreError, withTimeout } from "./port.ts";
-import { checkTally, sortTallies } from "./tally.ts";
+import { checkTally, checkTallyName, sortTallies } from "./tally.ts";
 import {
   historyCall,
   observeCall,
@@ -124,6 +124,7 @@ export class UpstashStore implements Store {
   }
 
   async readTallies(experiment: string): Promise<readonly TallyRow[]> {
+    checkTallyName(experiment);
     const reply = await this.call("readTallies", () => this.client().hgetall(`rg:t:${experiment}`));
     return sortTallies(parseTallies(reply));
   }

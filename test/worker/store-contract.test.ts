@@ -227,4 +227,8 @@ describe.each(harnesses)("store contract: $name", (harness) => {
   ])("rejects a tally with %s before it reaches the store", async (_label, bad) => {
     await expect(store().tally({ experiment: "e1", now: Date.now(), eventKey: null, ...bad })).rejects.toThrow(RangeError);
   });
+
+  run("rejects reading tallies of an experiment name outside the alphabet", async () => {
+    await expect(store().readTallies("exp:*")).rejects.toThrow(RangeError);
+  });
 });
