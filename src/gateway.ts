@@ -11,8 +11,9 @@ import { consoleSink, type LogSink } from "./audit/decision-log.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
 import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
-import { DurableObjectStore } from "./store/durable-object.ts";
+import { DurableObjectStore } from "./store/durable-object-store.ts";
 import type { Store } from "./store/port.ts";
+import { UpstashStore } from "./store/upstash.ts";
 
 /** The per-isolate dependencies of the request path. Tests build their own. */
 export interface Gateway {
@@ -47,9 +48,10 @@ export async function createGateway(env: Env): Promise<Gateway> {
   };
 }
 
-function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
-  if (config.store === "upstash") {
-    throw new ConfigError("STORE=upstash is not available in this build");
+/** The configured store adapter (docs/store.md: how to choose). */
+export function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
+  if (config.upstash !== null) {
+    return new UpstashStore({ ...config.upstash, timeoutMs: ruleset.storeTimeoutMs });
   }
   return new DurableObjectStore({
     namespace: env.RISKGATE_STORE,
