@@ -2,8 +2,9 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 // Two layers (STYLE.md #9): `unit` calls functions in Node; `worker` goes through the
-// Worker's fetch inside workerd, against the real Durable Object store and a real
-// demo origin started by test/support/global-setup.ts.
+// Worker's fetch inside workerd, against the real Durable Object store, a real demo
+// origin and Upstash-REST bridges in front of a real redis-server, all started by
+// test/support/global-setup.ts.
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +13,7 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          globalSetup: ["./test/support/unit-global-setup.ts"],
         },
       },
       {

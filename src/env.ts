@@ -24,7 +24,9 @@ export interface Env {
   readonly GEO_SOURCE?: string;
   /** The origin's public JWK(s) that sign POST /v1/outcomes (docs/outcomes.md). */
   readonly OUTCOME_VERIFY_KEYS?: string;
+  /** With STORE=upstash: the database's REST URL (https; http only in development). */
   readonly UPSTASH_REDIS_REST_URL?: string;
+  /** With STORE=upstash: the database's REST token (a secret). */
   readonly UPSTASH_REDIS_REST_TOKEN?: string;
   readonly RISKGATE_STORE: DurableObjectNamespace<RiskgateStore>;
 }

@@ -16,8 +16,9 @@ import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
 import { bundledLists } from "./signals/bundled-lists.ts";
 import type { ReputationLists } from "./signals/ip-reputation.ts";
-import { DurableObjectStore } from "./store/durable-object.ts";
+import { DurableObjectStore } from "./store/durable-object-store.ts";
 import type { Store } from "./store/port.ts";
+import { UpstashStore } from "./store/upstash.ts";
 
 /** The per-isolate dependencies of the request path. Tests build their own. */
 export interface Gateway {
@@ -61,9 +62,10 @@ export async function createGateway(env: Env): Promise<Gateway> {
   };
 }
 
-function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
-  if (config.store === "upstash") {
-    throw new ConfigError("STORE=upstash is not available in this build");
+/** The configured store adapter (docs/store.md: how to choose). */
+export function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
+  if (config.upstash !== null) {
+    return new UpstashStore({ ...config.upstash, timeoutMs: ruleset.storeTimeoutMs });
   }
   return new DurableObjectStore({
     namespace: env.RISKGATE_STORE,

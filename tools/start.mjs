@@ -2,6 +2,7 @@
 // Durable Object store, shipped rules) on 127.0.0.1:8787 in front of it.
 // ORIGIN_URL=http://... puts riskgate in front of another origin; PORT moves the gateway.
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { startDemoOrigin } from "./demo-origin.mjs";
 
 const port = Number(process.env.PORT ?? "8787");
@@ -21,6 +22,12 @@ const args = [
   "--var", `STORE:${process.env.STORE ?? "durable-object"}`,
   "--show-interactive-dev-session=false",
 ];
+// STORE=upstash with no credentials given: use the local Redis `npm run redis` started.
+if (process.env.STORE === "upstash" && !process.env.UPSTASH_REDIS_REST_URL && existsSync(".wrangler/riskgate-redis.json")) {
+  const local = JSON.parse(readFileSync(".wrangler/riskgate-redis.json", "utf8"));
+  process.env.UPSTASH_REDIS_REST_URL = local.url;
+  process.env.UPSTASH_REDIS_REST_TOKEN = local.token;
+}
 for (const name of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]) {
   if (process.env[name]) args.push("--var", `${name}:${process.env[name]}`);
 }

@@ -3,14 +3,18 @@
  * verified, completed, abandoned, fraud_reported). Only verified and completed outcomes
  * teach the account's history (known devices, countries, ASNs, last verified location),
  * so nothing an unauthenticated client does can teach it. Reports are idempotent: the
- * same event id changes history once, however often the origin retries.
+ * same event id is counted once (store tally with an event key) and re-applying its
+ * history update changes nothing.
  */
 import { readCapped } from "../context/reset-body.ts";
 import { RiskgateError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import { historyKey } from "../signals/index.ts";
-import { StoreError } from "../store/port.ts";
-import { LEARNING_EVENTS, verifyOutcome } from "./verify.ts";
+import { type HistoryUpdate, StoreError } from "../store/port.ts";
+import { LEARNING_EVENTS, type VerifiedOutcome, verifyOutcome } from "./verify.ts";
+
+/** The store tally that counts outcome events (arm = event), once per event id. */
+export const OUTCOME_TALLY = "riskgate.outcomes";
 
 /** Largest accepted report; a real one (with the echoed decision) is about 2 KB. */
 export const MAX_REPORT_BYTES = 16 * 1024;
@@ -39,24 +43,7 @@ export async function handleOutcome(
     now: gateway.now(),
   });
   const learned = LEARNING_EVENTS.includes(outcome.event);
-  if (learned) {
-    const { seen } = outcome;
-    try {
-      await gateway.store.recordHistory({
-        historyKey: historyKey(outcome.account),
-        device: seen.dev,
-        country: seen.cc ?? null,
-        asn: seen.asn ?? null,
-        location: seen.loc === undefined ? null : { lat: seen.loc[0], lon: seen.loc[1] },
-        at: outcome.decidedAt,
-        eventId: await gateway.hasher.hash("outcome", outcome.eventId),
-      });
-    } catch (err) {
-      // Fail closed and say so: nothing was learned, the origin retries (idempotently).
-      const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";
-      throw new RiskgateError("ERR_STORE_UNAVAILABLE", `history not updated (${code}); retry`, { "retry-after": "5" });
-    }
-  }
+  const first = await record(gateway, outcome, learned);
   ctx.waitUntil(
     Promise.resolve().then(() =>
       console.log(
@@ -67,12 +54,43 @@ export async function handleOutcome(
           event: outcome.event,
           account: outcome.account,
           learned,
+          duplicate: !first,
         }),
       ),
     ),
   );
   return Response.json(
-    { status: "accepted", decision: outcome.decisionId, event: outcome.event, learned },
+    { status: "accepted", decision: outcome.decisionId, event: outcome.event, learned, duplicate: !first },
     { status: 200, headers: { "cache-control": "no-store" } },
   );
+}
+
+/** Apply the outcome to the store; resolves to false when its event id was seen before. */
+async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boolean): Promise<boolean> {
+  const eventKey = await gateway.hasher.hash("outcome", outcome.eventId);
+  try {
+    // History first: it is idempotent by construction (sets, and the last location only
+    // moves forward in time), so a retry after a failure below re-applies it harmlessly.
+    if (learned) await gateway.store.recordHistory(historyUpdate(outcome));
+    // Then count the event once per event id (the store's tally de-duplicates for 7 days).
+    const add = { reports: 1 };
+    return await gateway.store.tally({ experiment: OUTCOME_TALLY, arm: outcome.event, now: gateway.now(), add, eventKey });
+  } catch (err) {
+    // Fail closed and say so: the origin retries (safely, see above).
+    const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";
+    throw new RiskgateError("ERR_STORE_UNAVAILABLE", `outcome not recorded (${code}); retry`, { "retry-after": "5" });
+  }
+}
+
+/** What a learning outcome teaches: what the decision saw, at the time it was made. */
+function historyUpdate(outcome: VerifiedOutcome): HistoryUpdate {
+  const { seen } = outcome;
+  return {
+    historyKey: historyKey(outcome.account),
+    device: seen.dev,
+    country: seen.cc ?? null,
+    asn: seen.asn ?? null,
+    location: seen.loc === undefined ? null : { lat: seen.loc[0], lon: seen.loc[1] },
+    at: outcome.decidedAt,
+  };
 }

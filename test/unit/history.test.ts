@@ -2,43 +2,9 @@ import { describe, expect, it } from "vitest";
 import { accountFacts } from "../../src/signals/account.ts";
 import { parseSeen } from "../../src/outcomes/claims.ts";
 import { DEV_OUTCOME_SIGNING_KEY, loadOutcomeKeys } from "../../src/outcomes/keys.ts";
-import type { AccountHistory, HistoryUpdate } from "../../src/store/port.ts";
-
-// mergeHistory lives with the Durable Object adapter, which imports cloudflare:workers;
-// load it through a stub of that module so the pure merge can be tested in Node.
-import { vi } from "vitest";
-vi.mock("cloudflare:workers", () => ({ DurableObject: class {} }));
-const { mergeHistory } = await import("../../src/store/durable-object.ts");
+import type { AccountHistory } from "../../src/store/port.ts";
 
 const EMPTY: AccountHistory = { devices: [], countries: [], asns: [], lastVerified: null };
-
-function update(patch: Partial<HistoryUpdate> = {}): HistoryUpdate {
-  return { historyKey: "h:x", device: "d1", country: "DE", asn: 3320, location: { lat: 51, lon: 10 }, at: 1000, eventId: "e1", ...patch };
-}
-
-describe("history merge", () => {
-  it("learns device, country, ASN and location", () => {
-    expect(mergeHistory(EMPTY, update())).toEqual({
-      devices: ["d1"],
-      countries: ["DE"],
-      asns: [3320],
-      lastVerified: { lat: 51, lon: 10, at: 1000 },
-      events: ["e1"],
-    });
-  });
-
-  it("applies the same event id once", () => {
-    const once = mergeHistory(EMPTY, update());
-    expect(mergeHistory(once, update({ device: "d2" }))).toBe(once);
-  });
-
-  it("a late outcome does not move the last verified location back in time", () => {
-    const now = mergeHistory(EMPTY, update({ at: 2000, location: { lat: 35, lon: 139 } }));
-    const late = mergeHistory(now, update({ eventId: "e0", at: 1000, location: { lat: 51, lon: 10 } }));
-    expect(late.lastVerified).toEqual({ lat: 35, lon: 139, at: 2000 });
-    expect(late.countries).toContain("DE");
-  });
-});
 
 describe("account facts", () => {
   it.each([

@@ -5,7 +5,14 @@ import { describe, expect, it } from "vitest";
 import type { RequestContext } from "../../src/context/index.ts";
 import { decide } from "../../src/pipeline.ts";
 import type { CompiledRuleset } from "../../src/rules/compile.ts";
-import { type ObserveRequest, type ObserveResult, type Store, StoreError } from "../../src/store/port.ts";
+import {
+  type ObserveRequest,
+  type ObserveResult,
+  type PenaltyState,
+  type Store,
+  StoreError,
+  type TallyRow,
+} from "../../src/store/port.ts";
 import { compileShipped, compileYaml } from "./support/rulesets.ts";
 
 /** Counts every hit and distinct member forever: enough to see what the pipeline asks for. */
@@ -30,10 +37,21 @@ class MemoryStore implements Store {
       this.sets.set(d.key, set);
       return set.size;
     });
-    return { counts, distinct, history: null };
+    return { counts, distinct, history: null, limits: [], penalties: [], blocked: null };
   }
 
   async recordHistory(): Promise<void> {}
+
+  // The decision path never calls these; they are here to satisfy the port.
+  penalize(): Promise<PenaltyState> {
+    throw new Error("not on the decision path");
+  }
+  tally(): Promise<boolean> {
+    throw new Error("not on the decision path");
+  }
+  readTallies(): Promise<readonly TallyRow[]> {
+    throw new Error("not on the decision path");
+  }
 }
 
 function context(country: string, ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"): RequestContext {

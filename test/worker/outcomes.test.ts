@@ -5,7 +5,8 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env.ts";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
-import { DurableObjectStore } from "../../src/store/durable-object.ts";
+import { DurableObjectStore } from "../../src/store/durable-object-store.ts";
+import { OUTCOME_TALLY } from "../../src/outcomes/index.ts";
 import { deviceOf, postOutcome, type Received, report, reset, signOutcome } from "./helpers.ts";
 
 async function forwarded(email: string): Promise<Received> {
@@ -21,16 +22,20 @@ async function errorCode(res: Response): Promise<string> {
 const token = (o: Received) => o.headers?.["riskgate-decision"] ?? "";
 
 describe("POST /v1/outcomes", () => {
-  it("is idempotent: the same event id changes history once", async () => {
+  it("is idempotent: the same event id is counted once, and history holds it once", async () => {
     const origin = await forwarded("idem@example.com");
     const eventId = crypto.randomUUID();
+    const store = new DurableObjectStore({ namespace: (env as unknown as Env).RISKGATE_STORE, timeoutMs: 2000 });
+    const reports = async () =>
+      (await store.readTallies(OUTCOME_TALLY)).find((r) => r.arm === "completed" && r.counter === "reports" && r.day === null)?.value ?? 0;
+    const before = await reports();
     const a = await report(origin, "completed", eventId);
     const b = await report(origin, "completed", eventId);
     expect([a.status, b.status]).toEqual([200, 200]);
-    expect(await b.json()).toEqual(await a.json());
-    const store = new DurableObjectStore({ namespace: (env as unknown as Env).RISKGATE_STORE, timeoutMs: 2000 });
+    expect(await a.json()).toMatchObject({ learned: true, duplicate: false });
+    expect(await b.json()).toMatchObject({ learned: true, duplicate: true });
+    expect(await reports()).toBe(before + 1);
     const { history } = await store.observe({ now: Date.now(), hits: [], distinct: [], historyKey: `h:${origin.claims?.acct}` });
-    expect(history?.events).toHaveLength(1);
     expect(history?.countries).toEqual(["DE"]);
     expect(history?.devices).toEqual([deviceOf(origin)]);
     // The store holds hashes only: no raw event id, IP or email.
