@@ -92,18 +92,13 @@ export async function buildContext(
   const userAgent = rawUa.slice(0, deps.userAgentLimit);
   const rawLanguage = headers.get("accept-language");
   const acceptLanguage = (rawLanguage ?? "").slice(0, MAX_ACCEPT_LANGUAGE);
-  const hints = readClientHints(headers);
   const geo = deps.geo(request.cf as IncomingRequestCfProperties | undefined, ip);
   const { hasher } = deps;
-  const cookie = await deviceCookie(headers, hasher);
-  const fingerprint = [userAgent, acceptLanguage, headers.get("sec-ch-ua-platform") ?? ""].join("\u0000");
-  const [account, ipKey, subnet, cookieKey, fingerprintKey] = await Promise.all([
+  const [account, ipKey, subnet, device] = await Promise.all([
     hasher.hash("account", identifier),
     ip === null ? null : hasher.hash("ip", ip.address),
     ip === null ? null : hasher.hash("subnet", ip.subnet),
-    hasher.hash("device", `cookie:${cookie.id}`),
-    // The fingerprint is only the key when no valid cookie is presented.
-    cookie.state === "valid" ? null : hasher.hash("device", `fp:${fingerprint}`),
+    readDevice(headers, hasher, userAgent, acceptLanguage),
   ]);
   return {
     now: deps.now,
@@ -113,15 +108,13 @@ export async function buildContext(
       account,
       ip: ipKey,
       subnet,
-      // A client that drops cookies gets a fresh id every time; velocity must still
-      // see it as one device, so without a valid cookie the fingerprint is the key.
-      device: fingerprintKey ?? cookieKey,
+      device: device.velocityKey,
       asn: geo === null || geo.asn === 0 ? null : `asn:${geo.asn}`,
     },
     userAgent,
     acceptLanguage,
     geo,
-    device: { cookie, cookieKey, hints },
+    device: device.context,
     headers: {
       userAgentChars: rawUa.length,
       acceptLanguage: rawLanguage === null ? null : acceptLanguage,
@@ -129,5 +122,30 @@ export async function buildContext(
       secFetchMode: headers.has("sec-fetch-mode"),
     },
     body: body.raw,
+  };
+}
+
+/**
+ * The device: its signed cookie (verified, or minted for the response), client hints,
+ * and the key velocity counts it under.
+ */
+async function readDevice(
+  headers: Headers,
+  hasher: Hasher,
+  userAgent: string,
+  acceptLanguage: string,
+): Promise<{ context: DeviceContext; velocityKey: string }> {
+  const cookie = await deviceCookie(headers, hasher);
+  const fingerprint = [userAgent, acceptLanguage, headers.get("sec-ch-ua-platform") ?? ""].join("\u0000");
+  const [cookieKey, fingerprintKey] = await Promise.all([
+    hasher.hash("device", `cookie:${cookie.id}`),
+    // The fingerprint is only needed when no valid cookie is presented.
+    cookie.state === "valid" ? null : hasher.hash("device", `fp:${fingerprint}`),
+  ]);
+  return {
+    context: { cookie, cookieKey, hints: readClientHints(headers) },
+    // A client that drops cookies gets a fresh id every time; velocity must still see it
+    // as one device, so without a valid cookie the fingerprint is the key.
+    velocityKey: fingerprintKey ?? cookieKey,
   };
 }
