@@ -1,0 +1,242 @@
+// npm run bench: what riskgate costs against a bare pass-through on the same runtime.
+// One workerd process (pinned to one core) serves the baselines and riskgate; a
+// closed-loop load generator and the origin share the other core; rounds alternate
+// between scenarios and each number is the median of the rounds. Then the
+// micro-benchmarks. Results go to bench/results/; the last line printed is one JSON
+// object with the headline numbers. Method and numbers: BENCHMARKS.md.
+//
+// Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2),
+// BENCH_CONNECTIONS (16).
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleBaseline, bundleRiskgate } from "./build.mjs";
+import { NICE, pinned, raisePriority } from "./cpu.mjs";
+import { machineInfo } from "./machine.mjs";
+import { NOISY_WAIT_SHARE, runRounds } from "./measure.mjs";
+import { wrkVersion } from "./load.mjs";
+import { headline, summarizeScenario, table } from "./report.mjs";
+import { BLOCK_PROBE_LIMIT, BLOCKED_REQUEST, SCENARIOS, WORKERS } from "./scenarios.mjs";
+import { freePort, startUpstash } from "./upstash.mjs";
+import { startWorkerd, workerCounters, workerdBinary, writeConfig } from "./workerd.mjs";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const knob = (name, fallback) => Number(process.env[name] ?? fallback);
+const settings = {
+  rounds: knob("BENCH_ROUNDS", 5),
+  seconds: knob("BENCH_SECONDS", 3),
+  warmup_seconds: knob("BENCH_WARMUP_SECONDS", 2),
+  connections: knob("BENCH_CONNECTIONS", 16),
+};
+// Read before this process pins itself to one core (nproc honours the affinity mask).
+const nproc = Number(execFileSync("nproc", { encoding: "utf8" }).trim()) || 1;
+// Core 0 for the gateway, core 1 for everything that plays the outside world.
+const GATEWAY_CPU = 0;
+const LOAD_CPU = nproc > 1 ? 1 : 0;
+const log = (msg) => console.log(`bench: ${msg}`);
+
+const cleanups = [];
+async function cleanup() {
+  while (cleanups.length > 0) await cleanups.pop()?.().catch(() => undefined);
+}
+// Never run unbounded: give up well inside the 10-minute budget.
+const deadline = setTimeout(async () => {
+  console.error("bench: over 9 minutes, giving up");
+  await cleanup();
+  restorePriority();
+  process.exit(1);
+}, 540_000);
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () =>
+    cleanup().then(() => {
+      restorePriority();
+      process.exit(130);
+    }),
+  );
+}
+
+execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" });
+// Before any child starts, so all inherit it (the Upstash bridge runs in this process).
+const restorePriority = raisePriority();
+try {
+  await main();
+} finally {
+  clearTimeout(deadline);
+  await cleanup();
+  restorePriority();
+}
+
+async function main() {
+  const wrk = wrkVersion();
+  if (wrk === null) throw new Error("wrk is required as the load generator: apt-get install -y wrk (see BENCHMARKS.md)");
+  const machine = machineInfo({ nproc, workerdVersion: workerdBinary().version, loadGenerator: wrk });
+  log(`${machine.nproc} cores (${machine.cpu_model}), workerd ${machine.workerd}, load: ${wrk}`);
+  const dir = mkdtempSync(join(tmpdir(), "riskgate-bench-"));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+
+  log("bundling riskgate (wrangler deploy --dry-run) and the baselines (esbuild)");
+  const bundles = {
+    riskgate: bundleRiskgate(join(dir, "riskgate-bundle")),
+    passthrough: await bundleBaseline("passthrough", dir),
+    answer: await bundleBaseline("answer", dir),
+  };
+  const origin = await startOrigin();
+  const upstash = await startUpstash({ cpu: LOAD_CPU });
+  if ("stop" in upstash) cleanups.push(upstash.stop);
+  const unavailable = { upstash: "skipped" in upstash ? upstash.skipped : null, blocked: null };
+
+  const workers = [];
+  for (const w of WORKERS) {
+    if (w.requires !== undefined && unavailable[w.requires] !== null) continue;
+    const extra = w.requires === "upstash" && "bindings" in upstash ? upstash.bindings : {};
+    const bundle = w.build === "riskgate" ? bundles.riskgate : bundles[w.name];
+    workers.push({ ...w, bundle, port: await freePort(), bindings: { ...w.bindings, ...extra } });
+  }
+  const config = writeConfig(dir, workers, { originPort: origin.port, storageDir: doStorage() });
+  const workerd = await startWorkerd(config, workers.map((w) => w.port), { cpu: GATEWAY_CPU });
+  cleanups.push(workerd.stop);
+  const portOf = (name) => workers.find((w) => w.name === name)?.port ?? 0;
+
+  if (unavailable.upstash === null) unavailable.upstash = await probeUpstash(portOf("riskgate-upstash"), upstash);
+  unavailable.blocked = await probeBlocked(portOf("riskgate-do"));
+  const skippedOf = (s) => (s.requires === undefined ? null : unavailable[s.requires]);
+  const active = SCENARIOS.filter((s) => skippedOf(s) === null);
+  for (const s of SCENARIOS) if (skippedOf(s) !== null) log(`(${s.id}) skipped: ${skippedOf(s)}`);
+
+  // Store round trips: the counting entry's Durable Object calls, or the bridge's requests.
+  const counters = (s) => async () => {
+    const w = await workerCounters(portOf(s.worker));
+    if (s.store === "upstash") return { requests: w.requests, storeCalls: upstash.requests() };
+    return { requests: w.requests, storeCalls: s.store === "durable-object" ? w.storeCalls : null };
+  };
+  const maxRounds = settings.rounds * 2;
+  log(`${settings.rounds} quiet rounds of ${settings.seconds} s each (at most ${maxRounds}) over ${active.map((s) => s.id).join(",")}, after a ${settings.warmup_seconds} s warm-up`);
+  const rounds = await runRounds(active, {
+    rounds: settings.rounds,
+    maxRounds,
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmup_seconds,
+    log,
+    context: (s) => ({
+      port: portOf(s.worker),
+      connections: settings.connections,
+      gatewayPid: workerd.pid,
+      loadCpu: LOAD_CPU,
+      ownPids: [origin.pid, ...("pid" in upstash && upstash.pid !== null ? [upstash.pid] : [])],
+      counters: counters(s),
+      originCount: origin.count,
+    }),
+  });
+  await cleanup();
+
+  log("micro-benchmarks");
+  const micro = runNodeJson(["bench/scoring.mjs"]);
+  const rules = existsSync(join(ROOT, "bench", "rules.mjs")) ? runNodeJson(["bench/rules.mjs"]) : { skipped: "bench/rules.mjs is not on this branch" };
+  const summaries = Object.fromEntries(
+    SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
+  );
+  const head = headline(rounds, summaries, micro);
+  const result = {
+    at: new Date().toISOString(),
+    machine,
+    settings: { ...settings, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE },
+    headline: head,
+    scenarios: summaries,
+    micro,
+    rules,
+    rounds,
+  };
+  writeResults(result);
+  console.log(`\n${table(summaries)}\n`);
+  console.log(`scoring ${micro.scoring_us_median} µs/request (median), context ${micro.context_us_median} µs, sign ${micro.sign_us_median} µs, rule compile ${micro.ruleset_compile_ms_median} ms`);
+  console.log(JSON.stringify(head));
+}
+
+/**
+ * Where the Durable Object's SQLite files live: tmpfs by default. The benchmark measures
+ * the gateway's work; on this shared machine the disk's fsync latency depends on what
+ * other processes write, and production Durable Objects commit to Cloudflare's storage,
+ * not to a local disk. BENCH_DO_STORAGE=/some/dir measures on a real disk instead.
+ */
+function doStorage() {
+  const root = process.env.BENCH_DO_STORAGE ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+  const dir = mkdtempSync(join(root, "riskgate-bench-do-"));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The bench origin as its own process on the load core, so its CPU is not the gateway's. */
+async function startOrigin() {
+  const [cmd = "", ...args] = pinned(LOAD_CPU, [process.execPath, join(ROOT, "bench", "origin.mjs")]);
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+  cleanups.push(async () => {
+    child.kill("SIGTERM");
+  });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("bench origin did not start")), 10_000);
+    child.stdout.once("data", (chunk) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(String(chunk)).port);
+    });
+  });
+  const count = async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/__bench/count`, { signal: AbortSignal.timeout(5000) });
+    return (await res.json()).forwarded;
+  };
+  return { port, count, pid: child.pid ?? 0 };
+}
+
+/** (b) runs only if riskgate accepts STORE=upstash and a request reaches the bridge. */
+async function probeUpstash(port, upstash) {
+  const before = upstash.requests();
+  const res = await postReset(port, { ...BLOCKED_REQUEST, body: JSON.stringify({ email: "probe@example.com" }) });
+  if (res.status !== 202) return `riskgate with STORE=upstash answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
+  await res.body?.cancel();
+  return upstash.requests() > before ? null : "riskgate with STORE=upstash answered without reaching the bridge";
+}
+
+/**
+ * (d) runs only once riskgate blocks: flood one identity (the one the "blocked" request
+ * stream sends) until riskgate answers 429, at most BLOCK_PROBE_LIMIT times.
+ */
+async function probeBlocked(port) {
+  const seen = {};
+  for (let i = 0; i < BLOCK_PROBE_LIMIT; i++) {
+    const res = await postReset(port, BLOCKED_REQUEST);
+    await res.body?.cancel();
+    seen[res.status] = (seen[res.status] ?? 0) + 1;
+    if (res.status === 429) return null;
+  }
+  return `riskgate never answered 429 to one identity sent ${BLOCK_PROBE_LIMIT} times (answers: ${JSON.stringify(seen)}); the rate-limit ladder / penalty box (issue 6) is not on this branch`;
+}
+
+function postReset(port, { headers, body }) {
+  return fetch(`http://127.0.0.1:${port}/password/reset`, { method: "POST", headers, body, signal: AbortSignal.timeout(5000) });
+}
+
+/** Run a node script on the gateway's core (the load is over) and parse its last JSON line. */
+function runNodeJson(args) {
+  try {
+    const [cmd = "", ...rest] = pinned(GATEWAY_CPU, [process.execPath, ...args]);
+    const out = execFileSync(cmd, rest, {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 180_000,
+    });
+    const line = out.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+    return line === undefined ? { error: "no JSON line" } : JSON.parse(line);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message.slice(0, 500) : String(err) };
+  }
+}
+
+function writeResults(result) {
+  const dir = join(ROOT, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const stamp = result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(join(dir, `${stamp}.json`), text);
+  writeFileSync(join(dir, "latest.json"), text);
+}
