@@ -68,6 +68,14 @@ export function headline(rounds, summaries, micro) {
   for (const id of ["a", "b", "c", "d", "e"]) out[`rps_${id}`] = summaries[id]?.rps ?? null;
   out.cpu_us_per_request_c = summaries.c?.cpu_us_per_request ?? null;
   out.cpu_us_per_request_a = summaries.a?.cpu_us_per_request ?? null;
+  if (summaries.c_ref !== undefined) {
+    // BENCH_COMPARE: the working tree against the ref, paired round by round.
+    out.compare = {
+      c_over_ref_rps: pairedRatio(rounds, "c", "c_ref", summaries),
+      cpu_us_per_request_c: summaries.c?.cpu_us_per_request ?? null,
+      cpu_us_per_request_c_ref: summaries.c_ref.cpu_us_per_request ?? null,
+    };
+  }
   out.skipped = Object.values(summaries).filter((s) => s.skipped !== undefined).map((s) => s.id);
   out.targets_met = targetsMet(out);
   return out;

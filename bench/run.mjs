@@ -6,19 +6,21 @@
 // object with the headline numbers. Method and numbers: BENCHMARKS.md.
 //
 // Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2),
-// BENCH_CONNECTIONS (16).
+// BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
+// BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
+// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenario c_ref).
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleBaseline, bundleRiskgate } from "./build.mjs";
+import { bundleBaseline, bundleRiskgate, bundleRiskgateAt } from "./build.mjs";
 import { NICE, pinned, raisePriority } from "./cpu.mjs";
 import { machineInfo } from "./machine.mjs";
 import { NOISY_WAIT_SHARE, runRounds } from "./measure.mjs";
 import { wrkVersion } from "./load.mjs";
 import { headline, summarizeScenario, table } from "./report.mjs";
-import { BLOCK_PROBE_LIMIT, BLOCKED_REQUEST, SCENARIOS, WORKERS } from "./scenarios.mjs";
+import { BLOCK_PROBE_LIMIT, BLOCKED_REQUEST, comparison, SCENARIOS as PLANNED, WORKERS as DECLARED } from "./scenarios.mjs";
 import { freePort, startUpstash } from "./upstash.mjs";
 import { startWorkerd, workerCounters, workerdBinary, writeConfig } from "./workerd.mjs";
 
@@ -36,6 +38,10 @@ const nproc = Number(execFileSync("nproc", { encoding: "utf8" }).trim()) || 1;
 const GATEWAY_CPU = 0;
 const LOAD_CPU = nproc > 1 ? 1 : 0;
 const log = (msg) => console.log(`bench: ${msg}`);
+const COMPARE = process.env.BENCH_COMPARE;
+const extra = COMPARE === undefined ? null : comparison(COMPARE);
+const WORKERS = extra === null ? DECLARED : [...DECLARED, extra.worker];
+const SCENARIOS = extra === null ? PLANNED : [...PLANNED, extra.scenario];
 
 const cleanups = [];
 async function cleanup() {
@@ -81,6 +87,7 @@ async function main() {
     riskgate: bundleRiskgate(join(dir, "riskgate-bundle")),
     passthrough: await bundleBaseline("passthrough", dir),
     answer: await bundleBaseline("answer", dir),
+    ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMPARE, join(dir, "ref")) }),
   };
   const origin = await startOrigin();
   const upstash = await startUpstash({ cpu: LOAD_CPU });
@@ -91,7 +98,7 @@ async function main() {
   for (const w of WORKERS) {
     if (w.requires !== undefined && unavailable[w.requires] !== null) continue;
     const extra = w.requires === "upstash" && "bindings" in upstash ? upstash.bindings : {};
-    const bundle = w.build === "riskgate" ? bundles.riskgate : bundles[w.name];
+    const bundle = w.build === "baseline" ? bundles[w.name] : bundles[w.build];
     workers.push({ ...w, bundle, port: await freePort(), bindings: { ...w.bindings, ...extra } });
   }
   const config = writeConfig(dir, workers, { originPort: origin.port, storageDir: doStorage() });
@@ -101,7 +108,13 @@ async function main() {
 
   if (unavailable.upstash === null) unavailable.upstash = await probeUpstash(portOf("riskgate-upstash"), upstash);
   unavailable.blocked = await probeBlocked(portOf("riskgate-do"));
-  const skippedOf = (s) => (s.requires === undefined ? null : unavailable[s.requires]);
+  const only = process.env.BENCH_ONLY?.split(",");
+  const skippedOf = (s) =>
+    only !== undefined && !only.includes(s.id)
+      ? "not in BENCH_ONLY"
+      : s.requires === undefined
+        ? null
+        : unavailable[s.requires];
   const active = SCENARIOS.filter((s) => skippedOf(s) === null);
   for (const s of SCENARIOS) if (skippedOf(s) !== null) log(`(${s.id}) skipped: ${skippedOf(s)}`);
 
@@ -233,10 +246,12 @@ function runNodeJson(args) {
 }
 
 function writeResults(result) {
-  const dir = join(ROOT, "bench", "results");
+  // Partial runs (BENCH_ONLY, BENCH_COMPARE) are experiments: kept apart from latest.json.
+  const experiment = process.env.BENCH_ONLY !== undefined || COMPARE !== undefined;
+  const dir = join(ROOT, "bench", "results", ...(experiment ? ["experiments"] : []));
   mkdirSync(dir, { recursive: true });
   const stamp = result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
   const text = `${JSON.stringify(result, null, 2)}\n`;
   writeFileSync(join(dir, `${stamp}.json`), text);
-  writeFileSync(join(dir, "latest.json"), text);
+  if (!experiment) writeFileSync(join(dir, "latest.json"), text);
 }

@@ -112,3 +112,18 @@ export const BLOCKED_REQUEST = {
 
 /** How many requests the "blocked" probe may send before it concludes nothing blocks. */
 export const BLOCK_PROBE_LIMIT = 300;
+
+/**
+ * BENCH_COMPARE=<git ref>: riskgate as committed at `ref` runs beside the working tree,
+ * as scenario "c_ref" alternating with the others, so a change's effect is measured in
+ * one run under the same conditions (the before/after numbers of a performance commit).
+ */
+export function comparison(ref) {
+  const base = WORKERS.find((w) => w.name === "riskgate-do");
+  const c = SCENARIOS.find((s) => s.id === "c");
+  if (base === undefined || c === undefined) throw new Error("scenario c is not defined");
+  return {
+    worker: { ...base, name: "riskgate-do-ref", build: "riskgate-ref" },
+    scenario: { ...c, id: "c_ref", label: `${c.label}, at ${ref}`, worker: "riskgate-do-ref" },
+  };
+}
