@@ -21,7 +21,7 @@ export const NOISY_WAIT_SHARE = 0.05;
  * @typedef {{ port: number, seconds: number, connections: number, offset: number, round: number,
  *   gatewayPid: number, loadCpu: number, ownPids: number[],
  *   counters: () => Promise<{ requests: number, storeCalls: number | null }>,
- *   originCount: () => Promise<number> }} RoundContext
+ *   originCount: () => Promise<{ forwarded: number, connections: number }> }} RoundContext
  */
 
 /** Measure one round of `scenario`. @param {RoundContext} ctx */
@@ -34,7 +34,7 @@ export async function measureRound(scenario, ctx) {
     busy: machineBusyMicros(),
     at: performance.now(),
     ...(await ctx.counters()),
-    origin: await ctx.originCount(),
+    ...(await ctx.originCount()),
   });
   const before = await read();
   const load = await runLoad({
@@ -49,7 +49,7 @@ export async function measureRound(scenario, ctx) {
   const after = await read();
   // Requests the worker handled (wrk's count misses those in flight at the end).
   const handled = Math.max(1, after.requests - before.requests);
-  const origin = after.origin - before.origin;
+  const origin = after.forwarded - before.forwarded;
   const cpu = after.cpu - before.cpu;
   const wallUs = (after.at - before.at) * 1000;
   const foreign = Math.max(0, after.busy - before.busy - (after.own - before.own)) / wallUs;
@@ -67,6 +67,8 @@ export async function measureRound(scenario, ctx) {
     store_round_trips_per_request:
       after.storeCalls === null || before.storeCalls === null ? null : (after.storeCalls - before.storeCalls) / handled,
     forwarded_per_request: origin / handled,
+    // New TCP connections to the origin per request: 0 once a gateway reuses connections.
+    origin_connections_per_request: (after.connections - before.connections) / handled,
     foreign_cores: foreign,
     gateway_wait_share: waited,
     noisy: waited > NOISY_WAIT_SHARE,

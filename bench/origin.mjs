@@ -13,14 +13,17 @@ const BODY = JSON.stringify({ status: "ok" });
 /**
  * Start the origin.
  * @param {{ port?: number }} [options]
- * @returns {Promise<{ port: number, count: () => number, close: () => Promise<void> }>}
+ * @returns {Promise<{ port: number, count: () => number, connections: () => number, close: () => Promise<void> }>}
  */
 export async function startBenchOrigin({ port = 0 } = {}) {
   let forwarded = 0;
+  // New TCP connections: a gateway that cannot reuse its connections pays a handshake
+  // per request, which shows here.
+  let connections = 0;
   const server = createServer((req, res) => {
     if (req.method === "GET" && req.url === "/__bench/count") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ forwarded }));
+      res.end(JSON.stringify({ forwarded, connections }));
       return;
     }
     forwarded++;
@@ -31,11 +34,15 @@ export async function startBenchOrigin({ port = 0 } = {}) {
     });
   });
   server.keepAliveTimeout = 60_000;
+  server.on("connection", () => {
+    connections++;
+  });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(undefined)));
   const address = server.address();
   return {
     port: typeof address === "object" && address !== null ? address.port : port,
     count: () => forwarded,
+    connections: () => connections,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

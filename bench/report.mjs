@@ -33,6 +33,7 @@ export function summarizeScenario(scenario, all, skipped) {
     gateway_cpu_util: round(pick("gateway_cpu_util"), 2),
     store_round_trips_per_request: round(pick("store_round_trips_per_request"), 3),
     forwarded_per_request: round(pick("forwarded_per_request"), 3),
+    origin_connections_per_request: round(pick("origin_connections_per_request"), 3),
     problems: [...new Set(rounds.flatMap((r) => r.problems))],
   };
 }
@@ -101,6 +102,7 @@ export function table(summaries) {
     ["gw CPU", (s) => s.gateway_cpu_util],
     ["store RT/req", (s) => s.store_round_trips_per_request ?? "-"],
     ["fwd/req", (s) => s.forwarded_per_request],
+    ["conn/req", (s) => s.origin_connections_per_request],
     ["rounds", (s) => `${s.rounds}/${s.rounds_measured}`],
   ];
   const rows = Object.values(summaries).map((s) =>

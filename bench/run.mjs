@@ -196,7 +196,8 @@ async function startOrigin() {
   });
   const count = async () => {
     const res = await fetch(`http://127.0.0.1:${port}/__bench/count`, { signal: AbortSignal.timeout(5000) });
-    return (await res.json()).forwarded;
+    const body = await res.json();
+    return { forwarded: body.forwarded, connections: body.connections };
   };
   return { port, count, pid: child.pid ?? 0 };
 }
