@@ -9,7 +9,7 @@
 // BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
 // BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
 // BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenario c_ref).
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,8 @@ import { machineInfo } from "./machine.mjs";
 import { NOISY_WAIT_SHARE, runRounds } from "./measure.mjs";
 import { wrkVersion } from "./load.mjs";
 import { headline, summarizeScenario, table } from "./report.mjs";
-import { BLOCK_PROBE_LIMIT, BLOCKED_REQUEST, comparison, SCENARIOS as PLANNED, WORKERS as DECLARED } from "./scenarios.mjs";
+import { comparison, SCENARIOS as PLANNED, WORKERS as DECLARED } from "./scenarios.mjs";
+import { doStorage, probeBlocked, probeUpstash, startOrigin } from "./services.mjs";
 import { freePort, startUpstash } from "./upstash.mjs";
 import { startWorkerd, workerCounters, workerdBinary, writeConfig } from "./workerd.mjs";
 
@@ -79,9 +80,35 @@ async function main() {
   if (wrk === null) throw new Error("wrk is required as the load generator: apt-get install -y wrk (see BENCHMARKS.md)");
   const machine = machineInfo({ nproc, workerdVersion: workerdBinary().version, loadGenerator: wrk });
   log(`${machine.nproc} cores (${machine.cpu_model}), workerd ${machine.workerd}, load: ${wrk}`);
+  const services = await startServices();
+  const skippedOf = await availability(services);
+  const active = SCENARIOS.filter((s) => skippedOf(s) === null);
+  for (const s of SCENARIOS) if (skippedOf(s) !== null) log(`(${s.id}) skipped: ${skippedOf(s)}`);
+  const rounds = await measure(active, services);
+  await cleanup();
+  log("micro-benchmarks");
+  const micro = runNodeJson(["bench/scoring.mjs"]);
+  const rules = existsSync(join(ROOT, "bench", "rules.mjs"))
+    ? runNodeJson(["bench/rules.mjs"])
+    : { skipped: "bench/rules.mjs is not on this branch" };
+  const summaries = Object.fromEntries(
+    SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
+  );
+  const head = headline(rounds, summaries, micro);
+  const settingsUsed = { ...settings, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
+  const at = new Date().toISOString();
+  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, rounds });
+  console.log(`\n${table(summaries)}\n`);
+  console.log(
+    `scoring ${micro.scoring_us_median} µs/request (median), context ${micro.context_us_median} µs, sign ${micro.sign_us_median} µs, rule compile ${micro.ruleset_compile_ms_median} ms`,
+  );
+  console.log(JSON.stringify(head));
+}
+
+/** Bundles, the origin, the Upstash store when it exists, and workerd serving every worker. */
+async function startServices() {
   const dir = mkdtempSync(join(tmpdir(), "riskgate-bench-"));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-
   log("bundling riskgate (wrangler deploy --dry-run) and the baselines (esbuild)");
   const bundles = {
     riskgate: bundleRiskgate(join(dir, "riskgate-bundle")),
@@ -89,35 +116,36 @@ async function main() {
     answer: await bundleBaseline("answer", dir),
     ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMPARE, join(dir, "ref")) }),
   };
-  const origin = await startOrigin();
+  const origin = await startOrigin(LOAD_CPU, cleanups);
   const upstash = await startUpstash({ cpu: LOAD_CPU });
   if ("stop" in upstash) cleanups.push(upstash.stop);
-  const unavailable = { upstash: "skipped" in upstash ? upstash.skipped : null, blocked: null };
-
   const workers = [];
   for (const w of WORKERS) {
-    if (w.requires !== undefined && unavailable[w.requires] !== null) continue;
+    if (w.requires === "upstash" && "skipped" in upstash) continue;
     const extra = w.requires === "upstash" && "bindings" in upstash ? upstash.bindings : {};
     const bundle = w.build === "baseline" ? bundles[w.name] : bundles[w.build];
     workers.push({ ...w, bundle, port: await freePort(), bindings: { ...w.bindings, ...extra } });
   }
-  const config = writeConfig(dir, workers, { originPort: origin.port, storageDir: doStorage() });
+  const config = writeConfig(dir, workers, { originPort: origin.port, storageDir: doStorage(cleanups) });
   const workerd = await startWorkerd(config, workers.map((w) => w.port), { cpu: GATEWAY_CPU });
   cleanups.push(workerd.stop);
   const portOf = (name) => workers.find((w) => w.name === name)?.port ?? 0;
+  return { origin, upstash, workerd, portOf };
+}
 
-  if (unavailable.upstash === null) unavailable.upstash = await probeUpstash(portOf("riskgate-upstash"), upstash);
-  unavailable.blocked = await probeBlocked(portOf("riskgate-do"));
+/** Why each scenario cannot run (null when it can): BENCH_ONLY, then its probe. */
+async function availability({ upstash, portOf }) {
   const only = process.env.BENCH_ONLY?.split(",");
-  const skippedOf = (s) =>
-    only !== undefined && !only.includes(s.id)
-      ? "not in BENCH_ONLY"
-      : s.requires === undefined
-        ? null
-        : unavailable[s.requires];
-  const active = SCENARIOS.filter((s) => skippedOf(s) === null);
-  for (const s of SCENARIOS) if (skippedOf(s) !== null) log(`(${s.id}) skipped: ${skippedOf(s)}`);
+  const wanted = (id) => only === undefined || only.includes(id);
+  const unavailable = {
+    upstash: "skipped" in upstash ? upstash.skipped : await probeUpstash(portOf("riskgate-upstash"), upstash),
+    blocked: wanted("d") ? await probeBlocked(portOf("riskgate-do")) : "not in BENCH_ONLY",
+  };
+  return (s) => (!wanted(s.id) ? "not in BENCH_ONLY" : s.requires === undefined ? null : unavailable[s.requires]);
+}
 
+/** Alternating rounds over the active scenarios. */
+function measure(active, { origin, upstash, workerd, portOf }) {
   // Store round trips: the counting entry's Durable Object calls, or the bridge's requests.
   const counters = (s) => async () => {
     const w = await workerCounters(portOf(s.worker));
@@ -125,8 +153,10 @@ async function main() {
     return { requests: w.requests, storeCalls: s.store === "durable-object" ? w.storeCalls : null };
   };
   const maxRounds = settings.rounds * 2;
-  log(`${settings.rounds} quiet rounds of ${settings.seconds} s each (at most ${maxRounds}) over ${active.map((s) => s.id).join(",")}, after a ${settings.warmup_seconds} s warm-up`);
-  const rounds = await runRounds(active, {
+  log(
+    `${settings.rounds} undisturbed rounds of ${settings.seconds} s each (at most ${maxRounds}) over ${active.map((s) => s.id).join(",")}, after a ${settings.warmup_seconds} s warm-up`,
+  );
+  return runRounds(active, {
     rounds: settings.rounds,
     maxRounds,
     seconds: settings.seconds,
@@ -142,92 +172,6 @@ async function main() {
       originCount: origin.count,
     }),
   });
-  await cleanup();
-
-  log("micro-benchmarks");
-  const micro = runNodeJson(["bench/scoring.mjs"]);
-  const rules = existsSync(join(ROOT, "bench", "rules.mjs")) ? runNodeJson(["bench/rules.mjs"]) : { skipped: "bench/rules.mjs is not on this branch" };
-  const summaries = Object.fromEntries(
-    SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
-  );
-  const head = headline(rounds, summaries, micro);
-  const result = {
-    at: new Date().toISOString(),
-    machine,
-    settings: { ...settings, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE },
-    headline: head,
-    scenarios: summaries,
-    micro,
-    rules,
-    rounds,
-  };
-  writeResults(result);
-  console.log(`\n${table(summaries)}\n`);
-  console.log(`scoring ${micro.scoring_us_median} µs/request (median), context ${micro.context_us_median} µs, sign ${micro.sign_us_median} µs, rule compile ${micro.ruleset_compile_ms_median} ms`);
-  console.log(JSON.stringify(head));
-}
-
-/**
- * Where the Durable Object's SQLite files live: tmpfs by default. The benchmark measures
- * the gateway's work; on this shared machine the disk's fsync latency depends on what
- * other processes write, and production Durable Objects commit to Cloudflare's storage,
- * not to a local disk. BENCH_DO_STORAGE=/some/dir measures on a real disk instead.
- */
-function doStorage() {
-  const root = process.env.BENCH_DO_STORAGE ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
-  const dir = mkdtempSync(join(root, "riskgate-bench-do-"));
-  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** The bench origin as its own process on the load core, so its CPU is not the gateway's. */
-async function startOrigin() {
-  const [cmd = "", ...args] = pinned(LOAD_CPU, [process.execPath, join(ROOT, "bench", "origin.mjs")]);
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
-  cleanups.push(async () => {
-    child.kill("SIGTERM");
-  });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("bench origin did not start")), 10_000);
-    child.stdout.once("data", (chunk) => {
-      clearTimeout(timer);
-      resolve(JSON.parse(String(chunk)).port);
-    });
-  });
-  const count = async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/__bench/count`, { signal: AbortSignal.timeout(5000) });
-    const body = await res.json();
-    return { forwarded: body.forwarded, connections: body.connections };
-  };
-  return { port, count, pid: child.pid ?? 0 };
-}
-
-/** (b) runs only if riskgate accepts STORE=upstash and a request reaches the bridge. */
-async function probeUpstash(port, upstash) {
-  const before = upstash.requests();
-  const res = await postReset(port, { ...BLOCKED_REQUEST, body: JSON.stringify({ email: "probe@example.com" }) });
-  if (res.status !== 202) return `riskgate with STORE=upstash answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
-  await res.body?.cancel();
-  return upstash.requests() > before ? null : "riskgate with STORE=upstash answered without reaching the bridge";
-}
-
-/**
- * (d) runs only once riskgate blocks: flood one identity (the one the "blocked" request
- * stream sends) until riskgate answers 429, at most BLOCK_PROBE_LIMIT times.
- */
-async function probeBlocked(port) {
-  const seen = {};
-  for (let i = 0; i < BLOCK_PROBE_LIMIT; i++) {
-    const res = await postReset(port, BLOCKED_REQUEST);
-    await res.body?.cancel();
-    seen[res.status] = (seen[res.status] ?? 0) + 1;
-    if (res.status === 429) return null;
-  }
-  return `riskgate never answered 429 to one identity sent ${BLOCK_PROBE_LIMIT} times (answers: ${JSON.stringify(seen)}); the rate-limit ladder / penalty box (issue 6) is not on this branch`;
-}
-
-function postReset(port, { headers, body }) {
-  return fetch(`http://127.0.0.1:${port}/password/reset`, { method: "POST", headers, body, signal: AbortSignal.timeout(5000) });
 }
 
 /** Run a node script on the gateway's core (the load is over) and parse its last JSON line. */
