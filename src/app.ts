@@ -1,9 +1,12 @@
 /**
- * The Hono app: the JWKS, the scored reset routes from the rule file, and a
- * pass-through for every other path. Errors become responses only in `onError`.
+ * The Hono app: the JWKS, the admin area (/__riskgate), the scored reset routes from
+ * the rule file, and a pass-through for every other path. Errors become responses only
+ * in `onError`.
  */
 import { Hono } from "hono";
 import { act } from "./act.ts";
+import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
+import { requestEvents, requestIdFrom } from "./audit/record.ts";
 import { buildContext, geoFromCf } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
@@ -26,6 +29,9 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     c.json({ keys: c.var.gateway.keys.publicJwks }, 200, { "cache-control": "public, max-age=300" }),
   );
 
+  // The admin area (dashboard, metrics, audit API); every path behind admin auth.
+  app.route(ADMIN_BASE, adminRoutes());
+
   app.all("*", async function route(c) {
     const gateway = c.var.gateway;
     const path = new URL(c.req.url).pathname;
@@ -43,33 +49,26 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: geoFromCf(c.req.raw.cf as IncomingRequestCfProperties | undefined),
     });
-    const { decision, shadowReasons } = await decide(ctx, gateway);
+    const { decision, shadowReasons, storeMs } = await decide(ctx, gateway);
     const result = await act(c.req.raw, ctx, decision, gateway);
+    const ms = gateway.now() - started;
+    // Record after the response: building events costs the client nothing.
     c.executionCtx.waitUntil(
       Promise.resolve().then(() =>
-        gateway.log({
-          type: "riskgate.decision",
-          ts: new Date(started).toISOString(),
-          id: decision.id,
-          route: route.path,
-          verdict: decision.verdict,
-          tier: decision.tier,
-          score: decision.score,
-          channel: decision.channel,
-          reasons: decision.reasons,
-          shadow_reasons: shadowReasons,
-          mode: decision.mode,
-          errors: result.origin?.ok === false
-            ? [...decision.errors, { dependency: "origin", code: result.origin.code, failMode: "allow" }]
-            : decision.errors,
-          rules: decision.rulesetVersion,
-          account: ctx.keys.account,
-          ip: ctx.keys.ip,
-          action: result.action,
-          origin_status: result.origin?.ok ? result.origin.response.status : null,
-          origin_ms: result.origin?.ms ?? null,
-          ms: gateway.now() - started,
-        }),
+        gateway.audit.emit(
+          ...requestEvents({
+            requestId: requestIdFrom(c.req.raw.headers, gateway.newId),
+            method: c.req.method,
+            ctx,
+            decision,
+            shadowReasons,
+            storeName: gateway.store.name,
+            storeMs,
+            result,
+            originUrl: gateway.config.originUrl,
+            ms,
+          }),
+        ),
       ),
     );
     return result.response;

@@ -7,7 +7,15 @@ import { type Config, readConfig } from "./config.ts";
 import { createHasher, type Hasher } from "./context/hmac.ts";
 import type { Env } from "./env.ts";
 import { ConfigError } from "./errors.ts";
-import { consoleSink, type LogSink } from "./audit/decision-log.ts";
+import { createAdminAuth, type AdminAuth } from "./admin/auth.ts";
+import { readAdminConfig } from "./admin/config.ts";
+import { type Auditor, createAuditor } from "./audit/auditor.ts";
+import { readAuditConfig } from "./audit/config.ts";
+import type { RiskgateAuditHub } from "./audit/hub/object.ts";
+import { startupEvents } from "./audit/record.ts";
+import { durableSink } from "./audit/sinks/hub.ts";
+import { logSink } from "./audit/sinks/log.ts";
+import { analyticsEngineSink } from "./metrics/analytics-engine.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
 import { bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
@@ -24,24 +32,51 @@ export interface Gateway {
   readonly fetcher: typeof fetch;
   readonly now: () => number;
   readonly newId: () => string;
-  readonly log: LogSink;
+  /** The audit trail: `emit` events after the response (inside waitUntil). docs/audit.md. */
+  readonly audit: Auditor;
+  /** Admin authentication for /__riskgate/*. */
+  readonly admin: AdminAuth;
+  /** The audit hub (recent events, metrics, outbox) the admin API reads. */
+  readonly hub: () => DurableObjectStub<RiskgateAuditHub>;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
 export async function createGateway(env: Env): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
+  const keys = await loadSigningKeys(config.signingKeysJson);
+  const now = () => Date.now();
+  const newId = () => crypto.randomUUID();
+  const hub = () => env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName("hub"));
   return {
     config,
     ruleset,
     store: createStore(env, config, ruleset),
-    keys: await loadSigningKeys(config.signingKeysJson),
+    keys,
     hasher: await createHasher(config.hmacSecret),
     fetcher: (input, init) => fetch(input, init),
-    now: () => Date.now(),
-    newId: () => crypto.randomUUID(),
-    log: consoleSink,
+    now,
+    newId,
+    audit: createGatewayAuditor(env, { rules: ruleset.version, now, newId, hub, startup: startupEvents(ruleset, keys) }),
+    admin: await createAdminAuth(readAdminConfig(env)),
+    hub,
   };
+}
+
+/** The isolate's auditor: log line, Analytics Engine (when bound), queue and audit hub. */
+function createGatewayAuditor(
+  env: Env,
+  deps: Pick<Parameters<typeof createAuditor>[0], "rules" | "now" | "newId" | "startup"> & {
+    hub: () => DurableObjectStub<RiskgateAuditHub>;
+  },
+): Auditor {
+  const audit = readAuditConfig(env);
+  const sinks = [
+    logSink(),
+    ...(env.RISKGATE_METRICS === undefined ? [] : [analyticsEngineSink(env.RISKGATE_METRICS)]),
+    durableSink({ hub: deps.hub, queue: env.AUDIT_QUEUE ?? null, webhook: audit.webhook !== null, format: audit.format }),
+  ];
+  return createAuditor({ ...deps, source: deps.newId(), sinks });
 }
 
 function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {

@@ -17,6 +17,8 @@ export interface PipelineDeps {
   readonly ruleset: CompiledRuleset;
   readonly store: Store;
   readonly newId: () => string;
+  /** Clock for the store latency metric; without it `storeMs` is null. */
+  readonly now?: () => number;
 }
 
 /** A decision and the facts that produced it (facts go to explanations, never the client). */
@@ -24,6 +26,8 @@ export interface PipelineResult {
   readonly decision: Decision;
   readonly facts: Facts;
   readonly shadowReasons: readonly Reason[];
+  /** Latency of the one store call (for metrics; never used to decide). */
+  readonly storeMs: number | null;
 }
 
 /** Decide one reset request. */
@@ -32,6 +36,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
   const errors: DependencyError[] = [];
   const plan = planSignals(ctx, ruleset);
   let result: ObserveResult | null = null;
+  const storeStarted = deps.now?.();
   try {
     result = await store.observe(plan.observe);
   } catch (err) {
@@ -41,6 +46,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
       failMode: ruleset.spec.fail_modes.store,
     });
   }
+  const storeMs = storeStarted === undefined || deps.now === undefined ? null : deps.now() - storeStarted;
   const facts = signalFacts(ctx, plan, result);
   const scored = evaluateRules(ruleset, toCelValues(ruleset.schema, facts));
   for (const rule of scored.failedRules) {
@@ -66,5 +72,6 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
     },
     facts,
     shadowReasons: scored.shadowReasons,
+    storeMs,
   };
 }

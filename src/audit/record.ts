@@ -1,0 +1,112 @@
+/**
+ * The record stage: turn what happened to one reset request into audit events, and
+ * describe the isolate at start-up. Runs after the response (inside waitUntil); it
+ * only reads values the request path already computed, so it costs no extra I/O.
+ */
+import type { ActResult } from "../act.ts";
+import type { RequestContext } from "../context/index.ts";
+import type { Decision, Reason } from "../decision.ts";
+import type { SigningKeys } from "../origin/signing-keys.ts";
+import type { CompiledRuleset } from "../rules/compile.ts";
+import type { AuditInput } from "./events.ts";
+
+/** Everything known about one scored request once it has been answered. */
+export interface RequestRecord {
+  readonly requestId: string;
+  readonly method: string;
+  readonly ctx: RequestContext;
+  readonly decision: Decision;
+  readonly shadowReasons: readonly Reason[];
+  readonly storeName: string;
+  readonly storeMs: number | null;
+  readonly result: ActResult;
+  readonly originUrl: URL;
+  /** Milliseconds from the route starting to the response being ready. */
+  readonly ms: number;
+}
+
+/** The events of one request: decision, then forward or challenge. */
+export function requestEvents(r: RequestRecord): AuditInput[] {
+  const { ctx, decision, result } = r;
+  const ids = { request_id: r.requestId, decision_id: decision.id, at: ctx.now } as const;
+  const events: AuditInput[] = [
+    {
+      type: "decision",
+      ...ids,
+      data: {
+        route: ctx.route.path,
+        method: r.method,
+        verdict: decision.verdict,
+        tier: decision.tier,
+        score: decision.score,
+        channel: decision.channel,
+        mode: decision.mode,
+        reasons: decision.reasons,
+        shadow_reasons: r.shadowReasons,
+        errors: decision.errors,
+        action: result.action,
+        account: ctx.keys.account,
+        ip: ctx.keys.ip,
+        device: ctx.keys.device,
+        country: ctx.geo?.country ?? null,
+        asn: ctx.geo === null || ctx.geo.asn === 0 ? null : ctx.geo.asn,
+        store: r.storeName,
+        store_ms: r.storeMs,
+        ms: r.ms,
+      },
+    },
+  ];
+  if (result.origin !== null) {
+    const origin = result.origin;
+    events.push({
+      type: "forward",
+      ...ids,
+      data: {
+        origin: r.originUrl.origin,
+        ok: origin.ok,
+        status: origin.ok ? origin.response.status : null,
+        error: origin.ok ? null : origin.code,
+        ms: origin.ms,
+        respond: ctx.route.respond,
+      },
+    });
+  }
+  if (result.action === "challenge") {
+    events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider: null } });
+  }
+  return events;
+}
+
+/** What an isolate announces before its first request event: rule set and signing key. */
+export function startupEvents(ruleset: CompiledRuleset, keys: SigningKeys): AuditInput[] {
+  const ids = { request_id: null, decision_id: null } as const;
+  return [
+    {
+      type: "ruleset.loaded",
+      ...ids,
+      data: {
+        version: ruleset.version,
+        rules: ruleset.rules.length,
+        shadow_rules: ruleset.rules.filter((r) => r.mode === "shadow").length,
+        tiers: ruleset.tiers.map((t) => t.name),
+      },
+    },
+    {
+      type: "key.in_use",
+      ...ids,
+      data: {
+        kid: keys.current.kid,
+        alg: keys.current.alg,
+        published: keys.publicJwks.flatMap((k) => (typeof k.kid === "string" ? [k.kid] : [])),
+      },
+    },
+  ];
+}
+
+const RAY = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The platform's request id (`cf-ray`) when it looks like one, else a fresh id. */
+export function requestIdFrom(headers: Headers, newId: () => string): string {
+  const ray = headers.get("cf-ray");
+  return ray !== null && RAY.test(ray) ? ray : newId();
+}
