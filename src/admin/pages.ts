@@ -35,6 +35,7 @@ export function dashboardPage(version: string): Response {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>riskgate · operator dashboard</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/__riskgate/assets/style.css?v=${v}">
 <script type="module" src="/__riskgate/assets/main.js?v=${v}"></script>
 </head>

@@ -110,7 +110,9 @@ export function adminRoutes(): Hono<AdminEnv> {
   // Registered before the guard: the one route that takes no credentials, since it checks them.
   admin.post("/login", login);
   admin.use("*", requireAdmin);
-  admin.get("/", () => dashboardPage(ASSETS_VERSION));
+  // Mounted paths lose their trailing slash in Hono: "/" here is /__riskgate, which
+  // redirects to the canonical /__riskgate/ (served by the fallback below).
+  admin.get("/", (c) => c.redirect(`${ADMIN_BASE}/`, 301));
   admin.get("/assets/:name", serveAsset);
   admin.get("/api/summary", async (c) => c.json(await c.var.gateway.hub().summary(intParam(c, "minutes", 60, 5, 1440))));
   admin.get("/api/decisions", async (c) => c.json(await c.var.gateway.hub().decisions(intParam(c, "limit", 50, 1, 200))));
@@ -128,7 +130,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     c.body(null, 303, { location: `${ADMIN_BASE}/`, "set-cookie": sessionCookie(c, "", 0) }),
   );
   admin.all("*", (c) => {
-    if (c.req.path === ADMIN_BASE) return c.redirect(`${ADMIN_BASE}/`, 301);
+    if (c.req.method === "GET" && c.req.path === `${ADMIN_BASE}/`) return dashboardPage(ASSETS_VERSION);
     throw new RiskgateError("ERR_NOT_FOUND", "no such admin endpoint");
   });
   return admin;
