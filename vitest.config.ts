@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { TEST_WEBHOOK_SECRET } from "./test/support/constants.ts";
 
 // Two layers (STYLE.md #9): `unit` calls functions in Node; `worker` goes through the
 // Worker's fetch inside workerd, against the real Durable Object store and a real
@@ -23,7 +24,13 @@ export default defineConfig({
               bindings: {
                 RISKGATE_ENV: "development",
                 ORIGIN_URL: inject("originUrl"),
+                // Every worker test runs with the SIEM webhook and the audit queue on,
+                // so the whole audit path is exercised, not a quieter configuration.
+                AUDIT_WEBHOOK_URL: `${inject("webhookUrl")}/siem`,
+                AUDIT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+                AUDIT_WEBHOOK_TIMEOUT_MS: "300",
               },
+              queueProducers: { AUDIT_QUEUE: { queueName: "riskgate-audit" } },
             },
           })),
         ],

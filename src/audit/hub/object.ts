@@ -81,7 +81,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
       for (const sink of this.outbox.due(now)) {
         const batch = this.outbox.take(sink, sink === "queue" ? QUEUE_BATCH_LIMIT : (this.sinkConfig().webhook?.batchSize ?? 500));
         try {
-          await this.send(batch, now);
+          await this.send(batch);
           this.outbox.ack(batch, now);
         } catch (err) {
           this.outbox.fail(sink, err instanceof DeliveryError ? err.code : `${sink.toUpperCase()}_FAILED`, now);
@@ -161,7 +161,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     return [stamp(input, { source: HUB_SOURCE, seq, id: crypto.randomUUID(), rules: event.rules, now })];
   }
 
-  private async send(batch: OutboxBatch, now: number): Promise<void> {
+  private async send(batch: OutboxBatch): Promise<void> {
     const config = this.sinkConfig();
     if (batch.sink === "queue") {
       if (this.env.AUDIT_QUEUE === undefined) throw new DeliveryError("QUEUE_NOT_BOUND");
@@ -172,7 +172,14 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     }
     if (config.webhook === null) throw new DeliveryError("WEBHOOK_NOT_CONFIGURED");
     const batchId = `${this.ctx.id.toString().slice(0, 12)}-${batch.ids[0]}-${batch.ids.at(-1)}`;
-    await postWebhook(batch.events, batchId, { config: config.webhook, format: config.format, fetcher: (input, init) => fetch(input, init), now });
+    // The signature's timestamp is the wall clock even when a test drives the schedule:
+    // receivers compare it with their own clock to refuse replays.
+    await postWebhook(batch.events, batchId, {
+      config: config.webhook,
+      format: config.format,
+      fetcher: (input, init) => fetch(input, init),
+      now: Date.now(),
+    });
   }
 
   /** Remote sinks for events the hub itself emits. */
