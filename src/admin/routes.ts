@@ -116,7 +116,7 @@ export function adminRoutes(): Hono<AdminEnv> {
   admin.get("/assets/:name", serveAsset);
   admin.get("/api/summary", async (c) => c.json(await c.var.gateway.hub().summary(intParam(c, "minutes", 60, 5, 1440))));
   admin.get("/api/decisions", async (c) => c.json(await c.var.gateway.hub().decisions(intParam(c, "limit", 50, 1, 200))));
-  admin.get("/api/decisions/:id/events", async (c) => c.json(await c.var.gateway.hub().trace(idParam(c))));
+  admin.get("/api/decisions/:id/events", async (c) => c.json(await c.var.gateway.hub().eventsOf(idParam(c))));
   admin.get("/api/events/:id", async (c) => {
     const view = await c.var.gateway.hub().event(idParam(c));
     if (view === null) throw new RiskgateError("ERR_NOT_FOUND", "no such event (kept 24 hours)");

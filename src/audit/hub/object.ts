@@ -121,7 +121,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   }
 
   /** Every event of one decision. */
-  async trace(decisionId: string): Promise<EventView[]> {
+  async eventsOf(decisionId: string): Promise<EventView[]> {
     return this.events.forDecision(decisionId).map(eventView);
   }
 
