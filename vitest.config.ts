@@ -4,7 +4,8 @@ import { TEST_WEBHOOK_SECRET } from "./test/support/constants.ts";
 
 // Two layers (STYLE.md #9): `unit` calls functions in Node; `worker` goes through the
 // Worker's fetch inside workerd, against the real Durable Object store and a real
-// demo origin started by test/support/global-setup.ts.
+// demo origin started by test/support/global-setup.ts. A third, `browser`, runs in Node
+// and drives real headless Chromium against `wrangler dev` (the dashboard).
 export default defineConfig({
   test: {
     projects: [
@@ -38,6 +39,16 @@ export default defineConfig({
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
           globalSetup: ["./test/support/global-setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          // Starting wrangler dev (build included) takes seconds, not milliseconds.
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
     ],

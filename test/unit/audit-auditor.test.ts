@@ -108,8 +108,7 @@ describe("durableSink", () => {
 
     const down = hub(99);
     const failing = durableSink({ hub: () => down, queue: null, webhook: false, format: "ocsf", sleep: time.sleep, retryDelaysMs: [10] });
-    const result = failing.write(events(1));
-    const settled = result.catch((err: unknown) => err);
+    const settled = Promise.resolve(failing.write(events(1))).catch((err: unknown) => err);
     await time.runAll();
     expect(await settled).toBeInstanceOf(Error);
     expect(down.calls).toHaveLength(2);

@@ -13,14 +13,16 @@ export interface Series {
 
 const W = 720;
 const H = 170;
+/** Histograms sit in narrower panels: a smaller canvas keeps their labels legible. */
+const HW = 400;
 const LEFT = 36;
 const BOTTOM = 18;
 
-function yTicks(max: number, chart: SVGSVGElement): void {
+function yTicks(max: number, chart: SVGSVGElement, width = W): void {
   for (const frac of [0, 0.5, 1]) {
     const y = H - BOTTOM - frac * (H - BOTTOM - 8);
     chart.append(
-      s("line", { class: "grid", x1: LEFT, x2: W, y1: y, y2: y }),
+      s("line", { class: "grid", x1: LEFT, x2: width, y1: y, y2: y }),
       s("text", { x: LEFT - 4, y: y + 3, "text-anchor": "end" }, Math.round(max * frac)),
     );
   }
@@ -67,10 +69,10 @@ export function legend(series: readonly Series[]): HTMLElement {
 
 /** Vertical bars for a distribution (e.g. score buckets). */
 export function histogram(items: readonly { label: string; count: number }[], color: string, label: string): SVGSVGElement {
-  const chart = s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label });
+  const chart = s("svg", { class: "chart", viewBox: `0 0 ${HW} ${H}`, role: "img", "aria-label": label });
   const max = Math.max(1, ...items.map((i) => i.count));
-  yTicks(max, chart);
-  const slot = (W - LEFT) / Math.max(1, items.length);
+  yTicks(max, chart, HW);
+  const slot = (HW - LEFT) / Math.max(1, items.length);
   items.forEach((item, i) => {
     const height = (item.count / max) * (H - BOTTOM - 8);
     chart.append(

@@ -8,7 +8,9 @@ import { hbars, histogram, type Series, stackedBars } from "./charts.ts";
 import { empty, h, num, panel, pct, pill } from "./dom.ts";
 
 const VERDICT_COLORS: Record<string, string> = { allow: "#22c55e", challenge: "#f59e0b", deny: "#ef4444" };
-const TIER_COLORS = ["#38bdf8", "#a78bfa", "#f97316", "#dc2626", "#14b8a6", "#eab308", "#94a3b8"];
+// The shipped tier names get fixed colours; other names take the palette in order.
+const TIER_COLORS: Record<string, string> = { low: "#38bdf8", medium: "#a78bfa", high: "#f97316", critical: "#dc2626" };
+const PALETTE = ["#14b8a6", "#eab308", "#ec4899", "#84cc16", "#94a3b8"];
 
 function series(groups: Readonly<Record<string, readonly number[]>>, colors: (name: string, i: number) => string): Series[] {
   return Object.entries(groups).map(([name, values], i) => ({ name, values, color: colors(name, i) }));
@@ -44,7 +46,7 @@ function costText(perCompleted: Readonly<Record<string, number>>): string {
 
 function timePanels(s: DashboardSummary): HTMLElement[] {
   const verdicts = series(s.verdicts, (name) => VERDICT_COLORS[name] ?? "#94a3b8");
-  const tiers = series(s.tiers, (_, i) => TIER_COLORS[i % TIER_COLORS.length] ?? "#94a3b8");
+  const tiers = series(s.tiers, (name, i) => TIER_COLORS[name] ?? PALETTE[i % PALETTE.length] ?? "#94a3b8");
   return [
     panel("panel-verdicts", "decisions by verdict", 6, s.total === 0 ? empty("No decisions in this window yet.") : stackedBars(s.buckets, verdicts, "decisions by verdict per minute")),
     panel("panel-tiers", "decisions by tier", 6, s.total === 0 ? empty("No decisions in this window yet.") : stackedBars(s.buckets, tiers, "decisions by tier per minute")),
