@@ -3,9 +3,10 @@ import { defineConfig } from "vitest/config";
 import { TEST_WEBHOOK_SECRET } from "./test/support/constants.ts";
 
 // Two layers (STYLE.md #9): `unit` calls functions in Node; `worker` goes through the
-// Worker's fetch inside workerd, against the real Durable Object store and a real
-// demo origin started by test/support/global-setup.ts. A third, `browser`, runs in Node
-// and drives real headless Chromium against `wrangler dev` (the dashboard).
+// Worker's fetch inside workerd, against the real Durable Object store, a real demo
+// origin, a webhook receiver and Upstash-REST bridges in front of a real redis-server,
+// all started by test/support/global-setup.ts. A third, `browser`, runs in Node and
+// drives real headless Chromium against `wrangler dev` (the dashboard).
 export default defineConfig({
   test: {
     projects: [
@@ -14,6 +15,7 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          globalSetup: ["./test/support/unit-global-setup.ts"],
         },
       },
       {

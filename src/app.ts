@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { act } from "./act.ts";
 import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
-import { requestEvents, requestIdFrom } from "./audit/record.ts";
+import { recordRequest, requestIdFrom } from "./audit/record.ts";
 import { buildContext, geoFromCf } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
@@ -49,26 +49,26 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: geoFromCf(c.req.raw.cf as IncomingRequestCfProperties | undefined),
     });
-    const { decision, shadowReasons, storeMs } = await decide(ctx, gateway);
+    const { decision, shadowReasons, facts, candidate, storeMs } = await decide(ctx, gateway);
     const result = await act(c.req.raw, ctx, decision, gateway);
     const ms = gateway.now() - started;
-    // Record after the response: building events costs the client nothing.
+    // Record after the response: the decision log line and the audit events cost the client nothing.
     c.executionCtx.waitUntil(
       Promise.resolve().then(() =>
-        gateway.audit.emit(
-          ...requestEvents({
-            requestId: requestIdFrom(c.req.raw.headers, gateway.newId),
-            method: c.req.method,
-            ctx,
-            decision,
-            shadowReasons,
-            storeName: gateway.store.name,
-            storeMs,
-            result,
-            originUrl: gateway.config.originUrl,
-            ms,
-          }),
-        ),
+        recordRequest(gateway, {
+          requestId: requestIdFrom(c.req.raw.headers, gateway.newId),
+          method: c.req.method,
+          ctx,
+          decision,
+          shadowReasons,
+          facts,
+          candidate,
+          storeName: gateway.store.name,
+          storeMs,
+          result,
+          originUrl: gateway.config.originUrl,
+          ms,
+        }),
       ),
     );
     return result.response;

@@ -18,6 +18,8 @@ export interface Config {
   readonly trustedIpHeader: string | null;
   readonly store: "durable-object" | "upstash";
   readonly storeShards: number;
+  /** Set when `store` is `upstash`. */
+  readonly upstash: { readonly url: string; readonly token: string } | null;
 }
 
 /** Read and check `env`. */
@@ -58,6 +60,7 @@ export function readConfig(env: Env): Config {
   if (!Number.isInteger(storeShards) || storeShards < 1 || storeShards > 256) {
     throw new ConfigError("STORE_SHARDS must be an integer from 1 to 256");
   }
+  const upstash = store === "upstash" ? readUpstash(env, development) : null;
   const trusted = env.TRUSTED_IP_HEADER?.trim().toLowerCase();
   return {
     development,
@@ -67,5 +70,27 @@ export function readConfig(env: Env): Config {
     trustedIpHeader: trusted === undefined || trusted === "" ? null : trusted,
     store,
     storeShards,
+    upstash,
   };
+}
+
+/** The Upstash REST endpoint and token; plain http only in development (the local bridge). */
+function readUpstash(env: Env, development: boolean): { url: string; token: string } {
+  const url = env.UPSTASH_REDIS_REST_URL?.trim() ?? "";
+  const token = env.UPSTASH_REDIS_REST_TOKEN?.trim() ?? "";
+  if (url === "" || token === "") {
+    throw new ConfigError(
+      "STORE=upstash needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (wrangler secret put; locally `npm run redis` prints them)",
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError("UPSTASH_REDIS_REST_URL must be an absolute URL");
+  }
+  if (parsed.protocol !== "https:" && !(development && parsed.protocol === "http:")) {
+    throw new ConfigError("UPSTASH_REDIS_REST_URL must be https (http only with RISKGATE_ENV=development)");
+  }
+  return { url: url.replace(/\/+$/, ""), token };
 }

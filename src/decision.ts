@@ -53,6 +53,11 @@ export const REASON_CODES = [
   "PENALTY_BOX",
   "CAPTCHA_PASSED",
   "CAPTCHA_FAILED",
+  // channels (weight 0: they explain the channel, not the score)
+  "CHANNEL_COUNTRY_NOT_ALLOWED",
+  "CHANNEL_BUDGET_EXHAUSTED",
+  "CHANNEL_CONDITION_UNMET",
+  "NO_CHANNEL_AVAILABLE",
   // dependency failures (the fail mode decided the outcome)
   "FAIL_MODE_APPLIED",
 ] as const;
@@ -94,6 +99,8 @@ export interface Decision {
   readonly tier: string;
   readonly score: number;
   readonly channel: Channel;
+  /** Every usable channel of the tier in order of preference: `channel` first, then fallbacks. */
+  readonly channels: readonly Channel[];
   readonly reasons: readonly Reason[];
   readonly mode: DecisionMode;
   readonly errors: readonly DependencyError[];

@@ -21,7 +21,9 @@ export interface Env {
   readonly STORE?: string;
   /** Number of Durable Object shards (default 1). */
   readonly STORE_SHARDS?: string;
+  /** With STORE=upstash: the database's REST URL (https; http only in development). */
   readonly UPSTASH_REDIS_REST_URL?: string;
+  /** With STORE=upstash: the database's REST token (a secret). */
   readonly UPSTASH_REDIS_REST_TOKEN?: string;
   readonly RISKGATE_STORE: DurableObjectNamespace<RiskgateStore>;
   /** Admin bearer secret for /__riskgate/* (at least 32 chars in production). */

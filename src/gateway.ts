@@ -9,29 +9,30 @@ import type { Env } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { createAdminAuth, type AdminAuth } from "./admin/auth.ts";
 import { readAdminConfig } from "./admin/config.ts";
-import { type Auditor, createAuditor } from "./audit/auditor.ts";
-import { readAuditConfig } from "./audit/config.ts";
+import type { Auditor } from "./audit/auditor.ts";
+import { consoleSink, type LogSink } from "./audit/decision-log.ts";
+import { auditHub, createGatewayAuditor } from "./audit/gateway-auditor.ts";
 import type { RiskgateAuditHub } from "./audit/hub/object.ts";
-import { startupEvents } from "./audit/record.ts";
-import { durableSink } from "./audit/sinks/hub.ts";
-import { logSink } from "./audit/sinks/log.ts";
-import { analyticsEngineSink } from "./metrics/analytics-engine.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
-import { bundledRuleset } from "./rules/bundled.ts";
+import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
-import { DurableObjectStore } from "./store/durable-object.ts";
+import { DurableObjectStore } from "./store/durable-object-store.ts";
 import type { Store } from "./store/port.ts";
+import { UpstashStore } from "./store/upstash.ts";
 
 /** The per-isolate dependencies of the request path. Tests build their own. */
 export interface Gateway {
   readonly config: Config;
   readonly ruleset: CompiledRuleset;
+  /** The shadow candidate (rules/candidate/), or null when none is bundled. */
+  readonly candidate: CompiledRuleset | null;
   readonly store: Store;
   readonly keys: SigningKeys;
   readonly hasher: Hasher;
   readonly fetcher: typeof fetch;
   readonly now: () => number;
   readonly newId: () => string;
+  readonly log: LogSink;
   /** The audit trail: `emit` events after the response (inside waitUntil). docs/audit.md. */
   readonly audit: Auditor;
   /** Admin authentication for /__riskgate/*. */
@@ -47,41 +48,27 @@ export async function createGateway(env: Env): Promise<Gateway> {
   const keys = await loadSigningKeys(config.signingKeysJson);
   const now = () => Date.now();
   const newId = () => crypto.randomUUID();
-  const hub = () => env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName("hub"));
   return {
     config,
     ruleset,
+    candidate: bundledCandidate(),
     store: createStore(env, config, ruleset),
     keys,
     hasher: await createHasher(config.hmacSecret),
     fetcher: (input, init) => fetch(input, init),
     now,
     newId,
-    audit: createGatewayAuditor(env, { rules: ruleset.version, now, newId, hub, startup: startupEvents(ruleset, keys) }),
+    log: consoleSink,
+    audit: createGatewayAuditor(env, { ruleset, keys, now, newId }),
     admin: await createAdminAuth(readAdminConfig(env)),
-    hub,
+    hub: () => auditHub(env),
   };
 }
 
-/** The isolate's auditor: log line, Analytics Engine (when bound), queue and audit hub. */
-function createGatewayAuditor(
-  env: Env,
-  deps: Pick<Parameters<typeof createAuditor>[0], "rules" | "now" | "newId" | "startup"> & {
-    hub: () => DurableObjectStub<RiskgateAuditHub>;
-  },
-): Auditor {
-  const audit = readAuditConfig(env);
-  const sinks = [
-    logSink(),
-    ...(env.RISKGATE_METRICS === undefined ? [] : [analyticsEngineSink(env.RISKGATE_METRICS)]),
-    durableSink({ hub: deps.hub, queue: env.AUDIT_QUEUE ?? null, webhook: audit.webhook !== null, format: audit.format }),
-  ];
-  return createAuditor({ ...deps, source: deps.newId(), sinks });
-}
-
-function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
-  if (config.store === "upstash") {
-    throw new ConfigError("STORE=upstash is not available in this build");
+/** The configured store adapter (docs/store.md: how to choose). */
+export function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
+  if (config.upstash !== null) {
+    return new UpstashStore({ ...config.upstash, timeoutMs: ruleset.storeTimeoutMs });
   }
   return new DurableObjectStore({
     namespace: env.RISKGATE_STORE,

@@ -2,23 +2,40 @@
  * The request path after context: signals → rules → policy → decision, in one
  * direction. The only I/O is the single store batch; its failure becomes a named
  * fail mode in the decision's `errors`, never an accidental allow.
+ *
+ * Shadow mode: when a candidate rule set is bundled, it decides on the same facts
+ * (no second store call) and its outcome goes to the decision log only.
  */
 import type { RequestContext } from "./context/index.ts";
-import type { Decision, DependencyError, Reason } from "./decision.ts";
-import { applyPolicy } from "./policy/index.ts";
+import type { Decision, Reason } from "./decision.ts";
+import { type Failure, type Outcome, outcomeFor } from "./outcome.ts";
+import { budgetCounts, planBudgets } from "./policy/channels.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
-import { type Facts, toCelValues } from "./rules/context-schema.ts";
-import { evaluateRules } from "./rules/evaluate.ts";
+import type { Facts } from "./rules/context-schema.ts";
 import { planSignals, signalFacts } from "./signals/index.ts";
 import { type ObserveResult, type Store, StoreError } from "./store/port.ts";
 
 /** What deciding needs. */
 export interface PipelineDeps {
   readonly ruleset: CompiledRuleset;
+  /** The shadow candidate, if one is bundled. */
+  readonly candidate?: CompiledRuleset | null;
   readonly store: Store;
   readonly newId: () => string;
   /** Clock for the store latency metric; without it `storeMs` is null. */
   readonly now?: () => number;
+}
+
+/** The candidate's conclusion, as the decision log records it. */
+export interface CandidateSummary {
+  readonly rules: string;
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly reasons: readonly Reason[];
+  /** True when the candidate's verdict or tier differs from the live decision. */
+  readonly changed: boolean;
 }
 
 /** A decision and the facts that produced it (facts go to explanations, never the client). */
@@ -26,6 +43,7 @@ export interface PipelineResult {
   readonly decision: Decision;
   readonly facts: Facts;
   readonly shadowReasons: readonly Reason[];
+  readonly candidate: CandidateSummary | null;
   /** Latency of the one store call (for metrics; never used to decide). */
   readonly storeMs: number | null;
 }
@@ -33,45 +51,48 @@ export interface PipelineResult {
 /** Decide one reset request. */
 export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<PipelineResult> {
   const { ruleset, store } = deps;
-  const errors: DependencyError[] = [];
   const plan = planSignals(ctx, ruleset);
+  const budgets = planBudgets(ruleset, ctx.geo?.country ?? "");
+  const signalHits = plan.observe.hits.length;
+  const failures: Failure[] = [];
   let result: ObserveResult | null = null;
   const storeStarted = deps.now?.();
   try {
-    result = await store.observe(plan.observe);
+    result = await store.observe({ ...plan.observe, hits: [...plan.observe.hits, ...budgets.hits] });
   } catch (err) {
-    errors.push({
-      dependency: "store",
-      code: err instanceof StoreError ? err.code : "STORE_UNAVAILABLE",
-      failMode: ruleset.spec.fail_modes.store,
-    });
+    failures.push({ dependency: "store", code: err instanceof StoreError ? err.code : "STORE_UNAVAILABLE" });
   }
   const storeMs = storeStarted === undefined || deps.now === undefined ? null : deps.now() - storeStarted;
-  const facts = signalFacts(ctx, plan, result);
-  const scored = evaluateRules(ruleset, toCelValues(ruleset.schema, facts));
-  for (const rule of scored.failedRules) {
-    // A rule that cannot run is a defect in the rule set, not a reason to block users.
-    errors.push({ dependency: "rules", code: `RULE_FAILED:${rule}`, failMode: "allow" });
-  }
-  const outcome = applyPolicy(ruleset, scored.score, errors);
-  const reasons = [...scored.reasons];
-  if (errors.some((e) => e.failMode !== "allow")) {
-    reasons.push({ code: "FAIL_MODE_APPLIED", rule: "policy.fail-mode", weight: 0 });
-  }
+  const facts: Facts = {
+    ...signalFacts(ctx, plan, result),
+    budget: budgetCounts(budgets, result === null ? null : result.counts.slice(signalHits)),
+  };
+  const input = { facts, accountKey: ctx.keys.account, failures };
+  const live = outcomeFor(ruleset, input);
+  const decision: Decision = {
+    id: deps.newId(),
+    verdict: live.verdict,
+    tier: live.tier,
+    score: live.score,
+    channel: live.channel,
+    channels: live.channels,
+    reasons: live.reasons,
+    mode: "live",
+    errors: live.errors,
+    rulesetVersion: ruleset.version,
+  };
+  const candidate = deps.candidate == null ? null : summarise(deps.candidate, outcomeFor(deps.candidate, input), live);
+  return { decision, facts, shadowReasons: live.shadowReasons, candidate, storeMs };
+}
+
+function summarise(ruleset: CompiledRuleset, outcome: Outcome, live: Outcome): CandidateSummary {
   return {
-    decision: {
-      id: deps.newId(),
-      verdict: outcome.verdict,
-      tier: outcome.tier,
-      score: scored.score,
-      channel: outcome.channel,
-      reasons,
-      mode: "live",
-      errors,
-      rulesetVersion: ruleset.version,
-    },
-    facts,
-    shadowReasons: scored.shadowReasons,
-    storeMs,
+    rules: ruleset.version,
+    verdict: outcome.verdict,
+    tier: outcome.tier,
+    score: outcome.score,
+    channel: outcome.channel,
+    reasons: outcome.reasons,
+    changed: outcome.verdict !== live.verdict || outcome.tier !== live.tier,
   };
 }

@@ -1,6 +1,7 @@
 // npm start: the demo origin on 127.0.0.1:8788 and riskgate (wrangler dev, embedded
 // Durable Object store, shipped rules) on 127.0.0.1:8787 in front of it.
 // ORIGIN_URL=http://... puts riskgate in front of another origin; PORT moves the gateway.
+import { existsSync, readFileSync } from "node:fs";
 import { startDemoOrigin } from "./demo-origin.mjs";
 import { startGateway } from "./gateway.mjs";
 
@@ -16,6 +17,12 @@ if (!originUrl) {
   originUrl = demo.url;
 }
 
+// STORE=upstash with no credentials given: use the local Redis `npm run redis` started.
+if (process.env.STORE === "upstash" && !process.env.UPSTASH_REDIS_REST_URL && existsSync(".wrangler/riskgate-redis.json")) {
+  const local = JSON.parse(readFileSync(".wrangler/riskgate-redis.json", "utf8"));
+  process.env.UPSTASH_REDIS_REST_URL = local.url;
+  process.env.UPSTASH_REDIS_REST_TOKEN = local.token;
+}
 const vars = {
   RISKGATE_ENV: "development",
   ORIGIN_URL: originUrl,

@@ -18,6 +18,10 @@ export interface Auditor {
   readonly source: string;
   /** Stamp and deliver events; resolves when every sink has finished (or failed). */
   emit(...inputs: readonly AuditInput[]): Promise<void>;
+  /** Number events now (ids, sequence), for a caller that needs them before delivery. */
+  stamp(...inputs: readonly AuditInput[]): AuditEvent[];
+  /** Deliver stamped events (with any start-up events not yet sent) to every sink. */
+  deliver(events: readonly AuditEvent[]): Promise<void>;
 }
 
 /** What an auditor needs. */
@@ -63,21 +67,25 @@ export function createAuditor(options: AuditorOptions): Auditor {
   // Startup events take the first sequence numbers, so a receiver sees an isolate begin at 1.
   let pending: AuditEvent[] = (options.startup ?? []).map(next);
 
+  async function deliver(stamped: readonly AuditEvent[]): Promise<void> {
+    const events = [...pending, ...stamped];
+    pending = [];
+    if (events.length === 0) return;
+    await Promise.all(
+      sinks.map(async (sink) => {
+        try {
+          await sink.write(events);
+        } catch (err) {
+          onSinkError(sink.name, err);
+        }
+      }),
+    );
+  }
+
   return {
     source,
-    async emit(...inputs) {
-      const events = [...pending, ...inputs.map(next)];
-      pending = [];
-      if (events.length === 0) return;
-      await Promise.all(
-        sinks.map(async (sink) => {
-          try {
-            await sink.write(events);
-          } catch (err) {
-            onSinkError(sink.name, err);
-          }
-        }),
-      );
-    },
+    stamp: (...inputs) => inputs.map(next),
+    deliver,
+    emit: (...inputs) => deliver(inputs.map(next)),
   };
 }

@@ -7,6 +7,7 @@
  * there is no free-form field a caller could put a secret into by accident.
  */
 import type { Decision, DependencyError, Reason } from "../decision.ts";
+import type { Facts } from "../rules/context-schema.ts";
 
 /** Version of the event format; bumped on a breaking change to any payload. */
 export const AUDIT_FORMAT_VERSION = 1;
@@ -37,6 +38,21 @@ export interface DecisionData {
   readonly store_ms: number | null;
   /** Time from the request reaching the route to the response being ready. */
   readonly ms: number;
+  /** The facts the rules saw (counts, booleans, UA family, country, ASN: no identifiers). */
+  readonly facts: Facts;
+  /** The shadow candidate's conclusion, when a candidate rule set is bundled. */
+  readonly candidate: CandidateData | null;
+}
+
+/** A shadow candidate's conclusion on the same facts (src/pipeline.ts). */
+export interface CandidateData {
+  readonly rules: string;
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly reasons: readonly Reason[];
+  readonly changed: boolean;
 }
 
 /** The signed forward to the origin and what came back. */

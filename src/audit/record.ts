@@ -7,8 +7,12 @@ import type { ActResult } from "../act.ts";
 import type { RequestContext } from "../context/index.ts";
 import type { Decision, Reason } from "../decision.ts";
 import type { SigningKeys } from "../origin/signing-keys.ts";
+import type { CandidateSummary } from "../pipeline.ts";
 import type { CompiledRuleset } from "../rules/compile.ts";
-import type { AuditInput } from "./events.ts";
+import type { Facts } from "../rules/context-schema.ts";
+import type { Auditor } from "./auditor.ts";
+import type { DecisionLogLine, LogSink } from "./decision-log.ts";
+import type { AuditEvent, AuditInput } from "./events.ts";
 
 /** Everything known about one scored request once it has been answered. */
 export interface RequestRecord {
@@ -17,6 +21,8 @@ export interface RequestRecord {
   readonly ctx: RequestContext;
   readonly decision: Decision;
   readonly shadowReasons: readonly Reason[];
+  readonly facts: Facts;
+  readonly candidate: CandidateSummary | null;
   readonly storeName: string;
   readonly storeMs: number | null;
   readonly result: ActResult;
@@ -53,6 +59,8 @@ export function requestEvents(r: RequestRecord): AuditInput[] {
         store: r.storeName,
         store_ms: r.storeMs,
         ms: r.ms,
+        facts: r.facts,
+        candidate: r.candidate,
       },
     },
   ];
@@ -75,6 +83,49 @@ export function requestEvents(r: RequestRecord): AuditInput[] {
     events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider: null } });
   }
   return events;
+}
+
+/** The decision log line (replay's input) for a request, naming its audit event. */
+export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLogLine {
+  const { ctx, decision, result } = r;
+  return {
+    type: "riskgate.decision",
+    ts: new Date(ctx.now).toISOString(),
+    id: decision.id,
+    route: ctx.route.path,
+    verdict: decision.verdict,
+    tier: decision.tier,
+    score: decision.score,
+    channel: decision.channel,
+    reasons: decision.reasons,
+    shadow_reasons: r.shadowReasons,
+    mode: decision.mode,
+    errors:
+      result.origin?.ok === false
+        ? [...decision.errors, { dependency: "origin", code: result.origin.code, failMode: "allow" }]
+        : decision.errors,
+    rules: decision.rulesetVersion,
+    account: ctx.keys.account,
+    ip: ctx.keys.ip,
+    action: result.action,
+    origin_status: result.origin?.ok ? result.origin.response.status : null,
+    origin_ms: result.origin?.ms ?? null,
+    ms: r.ms,
+    facts: r.facts,
+    candidate: r.candidate,
+    event: { id: event.id, source: event.source, seq: event.seq },
+  };
+}
+
+/**
+ * Record one request after its response: number its events, write the decision log
+ * line (with the decision event's id and sequence number), then deliver the events.
+ */
+export async function recordRequest(deps: { audit: Auditor; log: LogSink }, r: RequestRecord): Promise<void> {
+  const events = deps.audit.stamp(...requestEvents(r));
+  const decisionEvent = events[0];
+  if (decisionEvent !== undefined) deps.log(decisionLogLine(r, decisionEvent));
+  await deps.audit.deliver(events);
 }
 
 /** What an isolate announces before its first request event: rule set and signing key. */

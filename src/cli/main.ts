@@ -1,62 +1,106 @@
 /**
- * The `riskgate` command. Exit codes: 0 success, 1 the rules (or tests) failed,
- * 2 usage error. Errors go to stderr as `file:line:col: message`.
+ * The `riskgate` command. Exit codes: 0 success, 1 the rules, the tests or the replay
+ * gate failed, 2 usage error. Rule errors go to stderr as `file:line:col: message`.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import { formatError } from "../rules/load.ts";
-import { artefact, loadRuleDir } from "./rule-files.ts";
+import { parseArgs } from "node:util";
+import { normaliseIdentifier } from "../context/account.ts";
+import { createHasher } from "../context/hmac.ts";
+import { explainCommand, replayCommand } from "./analysis.ts";
+import { build, check, loadBoth, test } from "./commands.ts";
+import { EXIT, type Io, processIo, UsageError } from "./io.ts";
 
 const USAGE = `usage: riskgate <command>
 
-commands:
-  rules check [--dir rules]                       validate rule files
-  rules build [--dir rules] [--out build/ruleset.json]
-                                                  validate and write the bundled rule set
+rule commands (--dir defaults to rules, --candidate to <dir>/candidate):
+  rules check   [--dir d] [--candidate c]          validate rule files (and the candidate)
+  rules build   [--dir d] [--candidate c] [--out build/ruleset.json] [--candidate-out build/candidate.json]
+                                                  validate and write the bundled rule sets
+  rules test    [--dir d] [--tests <dir>/tests] [--candidate c] [--verbose]
+                                                  run the rule tests (against the candidate with --candidate)
+  rules explain <request.json> [--dir d] [--candidate c] [--json]
+                                                  score breakdown, rule by rule
+  rules replay  <decisions.jsonl|-> --candidate c [--dir d] [--samples 5] [--json] [--quiet] [--fail-on-change]
+                                                  backtest the candidate on recorded decisions
+other:
+  account-key                                     HMAC account identifiers read from stdin (one per
+                                                  line) with ACCOUNT_HMAC_SECRET, for privileged lists
+
+exit codes: 0 ok, 1 rules/tests failed (or replay changes with --fail-on-change), 2 usage
 `;
 
-/** Parse `--name value` flags after the positional words. */
-function flags(args: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
-    if (arg.startsWith("--")) out.set(arg.slice(2), args[i + 1] ?? "");
-    if (arg.startsWith("--")) i++;
-  }
-  return out;
-}
+const OPTIONS = {
+  dir: { type: "string", default: "rules" },
+  candidate: { type: "string" },
+  out: { type: "string", default: "build/ruleset.json" },
+  "candidate-out": { type: "string", default: "build/candidate.json" },
+  tests: { type: "string" },
+  samples: { type: "string", default: "5" },
+  json: { type: "boolean", default: false },
+  quiet: { type: "boolean", default: false },
+  verbose: { type: "boolean", default: false },
+  "fail-on-change": { type: "boolean", default: false },
+} as const;
 
-async function check(dir: string): Promise<number> {
-  const result = await loadRuleDir(dir);
-  if (!result.ok) {
-    for (const e of result.errors) process.stderr.write(`${formatError(e)}\n`);
-    process.stderr.write(`${result.errors.length} error(s) in ${dir}\n`);
-    return 1;
-  }
-  process.stdout.write(`${dir}: ${result.spec.rules.length} rules, ${result.spec.tiers.length} tiers: ok\n`);
-  return 0;
-}
+type Values = ReturnType<typeof parse>["values"];
 
-async function build(dir: string, out: string): Promise<number> {
-  const result = await loadRuleDir(dir);
-  if (!result.ok) {
-    for (const e of result.errors) process.stderr.write(`${formatError(e)}\n`);
-    return 1;
+function parse(args: readonly string[]) {
+  try {
+    return parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
-  const built = artefact(result.spec);
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(built)}\n`);
-  process.stdout.write(`built ${out} (rules ${built.version}, ${result.spec.rules.length} rules)\n`);
-  return 0;
 }
 
 /** Run the CLI; resolves to the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const [group, command, ...rest] = argv;
-  const opts = flags(rest);
-  const dir = opts.get("dir") ?? "rules";
-  if (group === "rules" && command === "check") return check(dir);
-  if (group === "rules" && command === "build") return build(dir, opts.get("out") ?? "build/ruleset.json");
-  process.stderr.write(USAGE);
-  return 2;
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv);
+    return await dispatch(io, positionals, values);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`riskgate: ${err.message}\n\n${USAGE}`);
+    return EXIT.USAGE;
+  }
+}
+
+async function dispatch(io: Io, words: readonly string[], v: Values): Promise<number> {
+  const [group, command, arg, ...extra] = words;
+  const dir = v.dir;
+  const candidateDir = v.candidate ?? `${dir}/candidate`;
+  if (group === "account-key" && command === undefined) return accountKey(io);
+  if (group !== "rules" || command === undefined) throw new UsageError(group === undefined ? "no command" : `unknown command "${words.join(" ")}"`);
+  const needsArg = command === "explain" || command === "replay";
+  if (extra.length > 0 || (arg !== undefined && !needsArg)) throw new UsageError(`unexpected argument "${[arg, ...extra].filter(Boolean).join(" ")}"`);
+  if (command === "check") return check(io, dir, candidateDir);
+  if (command === "build") return build(io, dir, candidateDir, v.out, v["candidate-out"]);
+  if (command !== "test" && !needsArg) throw new UsageError(`unknown command "rules ${command}"`);
+  if (needsArg && arg === undefined) throw new UsageError(`rules ${command} needs a file argument`);
+  if (command === "replay" && v.candidate === undefined) throw new UsageError("rules replay needs --candidate <dir>");
+  // Testing the live rules must not depend on the state of a candidate.
+  const loaded = await loadBoth(io, dir, candidateDir, command !== "test" || v.candidate !== undefined);
+  if (loaded === null) return EXIT.FAILED;
+  if (command === "test") {
+    const target = v.candidate === undefined ? loaded.live : loaded.candidate;
+    if (target === null) throw new UsageError(`no candidate rule files in ${candidateDir}`);
+    return test(io, target, v.tests ?? `${dir}/tests`, v.verbose);
+  }
+  if (command === "explain") return explainCommand(io, arg ?? "", loaded.live, loaded.candidate, v.json);
+  if (loaded.candidate === null) throw new UsageError(`no candidate rule files in ${candidateDir}`);
+  const samples = Number(v.samples);
+  if (!Number.isInteger(samples) || samples < 0) throw new UsageError("--samples must be a whole number");
+  const opts = { samples, json: v.json, quiet: v.quiet, failOnChange: v["fail-on-change"], progressEvery: 100_000 };
+  return replayCommand(io, arg ?? "", loaded.live, loaded.candidate, opts);
+}
+
+/** Print the account key for each identifier on stdin, as the gateway computes it. */
+async function accountKey(io: Io): Promise<number> {
+  // Read from stdin, never from arguments: identifiers must not land in shell history or `ps`.
+  const secret = io.env("ACCOUNT_HMAC_SECRET");
+  if (secret === undefined || secret === "") throw new UsageError("set ACCOUNT_HMAC_SECRET to the gateway's secret");
+  const hasher = await createHasher(secret);
+  for await (const line of io.lines("-")) {
+    const id = normaliseIdentifier(line);
+    if (id !== null) io.out(`${await hasher.hash("account", id)}\n`);
+  }
+  return EXIT.OK;
 }

@@ -19,6 +19,8 @@ export interface DecisionClaims {
   readonly tier: string;
   readonly score: number;
   readonly channel: string;
+  /** Usable channels in order of preference (`channel` first, then fallbacks). */
+  readonly channels: readonly string[];
   readonly reasons: readonly string[];
   readonly mode: Decision["mode"];
   /** Hashed account key, so the origin can tie outcomes back without the raw email. */
@@ -39,6 +41,7 @@ export async function signDecision(
     tier: decision.tier,
     score: decision.score,
     channel: decision.channel,
+    channels: decision.channels,
     reasons: decision.reasons.map((r) => r.code),
     mode: decision.mode,
     acct: accountKey,

@@ -1,7 +1,10 @@
 /**
- * The rule set built by `riskgate rules build` (npm run build) from `rules/`, bundled
- * into the Worker as JSON. CEL conditions are parsed once, when this isolate loads.
+ * The rule sets built by `riskgate rules build` (npm run build) from `rules/`, bundled
+ * into the Worker as JSON: the live set and, when `rules/candidate/` holds files, the
+ * shadow candidate (build/candidate.json is `null` otherwise). CEL conditions are
+ * parsed once, when this isolate first uses them.
  */
+import builtCandidate from "../../build/candidate.json" with { type: "json" };
 import built from "../../build/ruleset.json" with { type: "json" };
 import { compileRuleset, type CompiledRuleset } from "./compile.ts";
 import type { RulesetSpec } from "./schema.ts";
@@ -13,6 +16,7 @@ export interface BuiltRuleset {
 }
 
 let compiled: CompiledRuleset | undefined;
+let candidate: CompiledRuleset | null | undefined;
 
 /** The live rule set, compiled on first use and then shared by every request. */
 export function bundledRuleset(): CompiledRuleset {
@@ -21,4 +25,13 @@ export function bundledRuleset(): CompiledRuleset {
     compiled = compileRuleset(artefact.spec, artefact.version);
   }
   return compiled;
+}
+
+/** The shadow candidate, or null when none is bundled. */
+export function bundledCandidate(): CompiledRuleset | null {
+  if (candidate === undefined) {
+    const artefact = builtCandidate as unknown as BuiltRuleset | null;
+    candidate = artefact === null ? null : compileRuleset(artefact.spec, artefact.version);
+  }
+  return candidate;
 }

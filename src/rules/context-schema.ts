@@ -36,7 +36,8 @@ const FIXED: ContextSchema = {
     distance_km: "double",
     speed_kmh: "double",
   },
-  account: { has_history: "bool" },
+  // privileged: on the rule file's privileged list, or tagged by the origin (facts).
+  account: { has_history: "bool", privileged: "bool" },
 };
 
 /** The schema for a rule set: the fixed sections plus one int per window and distinct count. */
@@ -52,17 +53,34 @@ export function contextSchema(spec: Pick<RulesetSpec, "windows" | "distinct">): 
 /** Facts as plain JS values (numbers for int and double), e.g. for explanations and logs. */
 export type Facts = Record<string, Record<string, number | string | boolean | readonly string[]>>;
 
-/** Convert facts to CEL values: ints become BigInt, as the CEL evaluator expects. */
+const ZERO: Record<CelScalar, unknown> = { int: 0n, double: 0, string: "", bool: false, "list<string>": [] };
+
+/**
+ * Convert facts to CEL values: ints become BigInt, as the CEL evaluator expects, and a
+ * missing or mistyped fact reads as its type's zero value, so a condition never throws
+ * on a fact a signal did not produce (e.g. facts recorded by an older version).
+ */
 export function toCelValues(schema: ContextSchema, facts: Facts): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [section, fields] of Object.entries(schema)) {
     const source = facts[section] ?? {};
     const target: Record<string, unknown> = {};
-    for (const [name, type] of Object.entries(fields)) {
-      const value = source[name];
-      target[name] = type === "int" ? BigInt(Math.trunc(Number(value ?? 0))) : value;
-    }
+    for (const [name, type] of Object.entries(fields)) target[name] = celValue(type, source[name]);
     out[section] = target;
   }
   return out;
+}
+
+/** One fact as a CEL value of `type` (its zero value when missing or mistyped). */
+export function celValue(type: CelScalar, value: unknown): unknown {
+  switch (type) {
+    case "int":
+      return typeof value === "number" && Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n;
+    case "double":
+      return typeof value === "number" && Number.isFinite(value) ? value : 0;
+    case "list<string>":
+      return Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
+    default:
+      return typeof value === typeof ZERO[type] ? value : ZERO[type];
+  }
 }

@@ -4,7 +4,7 @@
  * score.
  */
 import type { Reason } from "../decision.ts";
-import type { CompiledRuleset } from "./compile.ts";
+import type { CompiledOverride, CompiledRuleset } from "./compile.ts";
 
 /** The outcome of scoring. */
 export interface Score {
@@ -40,4 +40,29 @@ export function evaluateRules(ruleset: CompiledRuleset, values: Record<string, u
     }
   }
   return { score, reasons, shadowReasons, failedRules };
+}
+
+/** The override that decides, if any: a matching deny wins over a matching allow. */
+export interface OverrideMatch {
+  readonly override: CompiledOverride | null;
+  readonly failedRules: readonly string[];
+}
+
+/** Evaluate overrides in file order; deny beats allow whatever the order, so an allowlist cannot undo a denylist. */
+export function evaluateOverrides(ruleset: CompiledRuleset, values: Record<string, unknown>): OverrideMatch {
+  let allow: CompiledOverride | null = null;
+  const failedRules: string[] = [];
+  for (const o of ruleset.overrides) {
+    let matched: unknown;
+    try {
+      matched = o.test(values);
+    } catch {
+      failedRules.push(o.id);
+      continue;
+    }
+    if (matched !== true) continue;
+    if (o.verdict === "deny") return { override: o, failedRules };
+    allow ??= o;
+  }
+  return { override: allow, failedRules };
 }

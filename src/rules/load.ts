@@ -3,64 +3,110 @@
  *
  * Every file in the rules directory contributes top-level sections; `rules` lists are
  * concatenated in file order, and any other section may be defined in one file only.
- * Pure over file texts, so the CLI, the tests and the build share it.
+ * A candidate rule set (rules/candidate/) is an overlay of files: a candidate file
+ * replaces the live file of the same name, a new name adds a file, and every other
+ * live file is inherited. Pure over file texts, so the CLI, the tests and the build
+ * share it.
  */
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
-import { checkConditions } from "./compile.ts";
+import { isMap, LineCounter, parseDocument } from "yaml";
+import { celEnvironment, checkCondition } from "./compile.ts";
+import { contextSchema } from "./context-schema.ts";
+import { at, atKey, atOffset, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "./locate.ts";
 import { type RulesetSpec, rulesetSchema } from "./schema.ts";
+import { candidateProblems, type Problem, semanticProblems } from "./semantic.ts";
 
-/** One rule file's path (for messages) and text. */
-export interface RuleFile {
-  readonly path: string;
-  readonly text: string;
-}
+export { formatError, type RuleFile, type RuleFileError } from "./locate.ts";
 
-/** A located problem in a rule file. */
-export interface RuleFileError {
+/** Where a rule or override is defined, for messages about it (e.g. missing tests). */
+export interface Location {
   readonly file: string;
   readonly line: number;
   readonly col: number;
-  readonly message: string;
 }
 
-/** Either a spec or the errors that prevent one. */
+/** Either a spec (with the location of every rule and override id) or the errors. */
 export type LoadResult =
-  | { readonly ok: true; readonly spec: RulesetSpec }
+  | { readonly ok: true; readonly spec: RulesetSpec; readonly locations: ReadonlyMap<string, Location> }
   | { readonly ok: false; readonly errors: readonly RuleFileError[] };
 
-interface Parsed {
-  readonly file: RuleFile;
-  readonly doc: Document.Parsed;
-  readonly lines: LineCounter;
+interface Layer {
+  readonly owner: Map<string, ParsedFile>;
+  readonly values: Map<string, unknown>;
+  readonly rules: { parsed: ParsedFile; index: number; value: unknown }[];
+  hasRules: boolean;
 }
 
-type PathItem = string | number;
+/** Resolves a path in the merged spec to the file and YAML path that defined it. */
+type Resolve = (path: readonly PathItem[]) => { parsed: ParsedFile | undefined; path: readonly PathItem[] };
 
-/** `file:line:col: message`, the format editors and CI annotate. */
-export function formatError(error: RuleFileError): string {
-  return `${error.file}:${error.line}:${error.col}: ${error.message}`;
+/** Options for loading a candidate. */
+export interface LoadOptions {
+  /** Candidate files laid over `files`. */
+  readonly overlay?: readonly RuleFile[];
+  /** The live spec the candidate must be able to run beside (same facts, no extra store work). */
+  readonly live?: RulesetSpec;
 }
 
-/** Parse, merge, validate and type-check rule files. */
-export function loadRuleset(files: readonly RuleFile[]): LoadResult {
+const baseName = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+/** The files of a candidate: live files with same-named candidate files swapped in, new ones added. */
+export function overlayFiles(live: readonly RuleFile[], overlay: readonly RuleFile[]): RuleFile[] {
+  const replaced = new Set(overlay.map((f) => baseName(f.path)));
+  return [...live.filter((f) => !replaced.has(baseName(f.path))), ...overlay];
+}
+
+/** Parse, merge, validate and type-check rule files, with an optional candidate overlay. */
+export function loadRuleset(files: readonly RuleFile[], options: LoadOptions = {}): LoadResult {
   const errors: RuleFileError[] = [];
-  const parsed: Parsed[] = [];
-  for (const file of files) {
+  const layer = mergeLayer(parseAll(overlayFiles(files, options.overlay ?? []), errors), errors);
+  if (errors.length > 0) return { ok: false, errors };
+  const { owner, rules } = layer;
+  const merged: Record<string, unknown> = Object.fromEntries(layer.values);
+  if (layer.hasRules) merged.rules = rules.map((r) => r.value);
+  const fallback = [...owner.values()][0];
+  const resolve: Resolve = (path) => {
+    const [head, index, ...rest] = path;
+    const origin = head === "rules" && typeof index === "number" ? rules[index] : undefined;
+    if (origin !== undefined) return { parsed: origin.parsed, path: ["rules", origin.index, ...rest] };
+    const parsed = typeof head === "string" ? owner.get(head) : undefined;
+    return parsed === undefined ? { parsed: fallback, path: [] } : { parsed, path };
+  };
+  const locate = (problem: Problem): RuleFileError => {
+    const r = resolve(problem.path);
+    return at(r.parsed, r.path, problem.message);
+  };
+
+  const result = rulesetSchema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path as PathItem[];
+      errors.push(locate({ path, message: path.length === 0 ? issue.message : `${path.join(".")}: ${issue.message}` }));
+    }
+    return { ok: false, errors };
+  }
+  const spec = result.data;
+  errors.push(...semanticProblems(spec).map(locate));
+  errors.push(...conditionErrors(spec, resolve));
+  if (options.live !== undefined) errors.push(...candidateProblems(options.live, spec).map(locate));
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, spec, locations: idLocations(spec, resolve) };
+}
+
+function parseAll(files: readonly RuleFile[], errors: RuleFileError[]): ParsedFile[] {
+  return files.map((file) => {
     const lines = new LineCounter();
     const doc = parseDocument(file.text, { lineCounter: lines, uniqueKeys: true });
     for (const e of doc.errors) {
       const pos = lines.linePos(e.pos[0]);
       errors.push({ file: file.path, line: pos.line, col: pos.col, message: e.message.split("\n")[0] ?? "" });
     }
-    parsed.push({ file, doc, lines });
-  }
-  if (errors.length > 0) return { ok: false, errors };
+    return { file, doc, lines };
+  });
+}
 
-  const merged: Record<string, unknown> = {};
-  const owner = new Map<string, Parsed>();
-  const ruleOrigin: { parsed: Parsed; index: number }[] = [];
+function mergeLayer(parsed: readonly ParsedFile[], errors: RuleFileError[]): Layer {
+  const layer: Layer = { owner: new Map(), values: new Map(), rules: [], hasRules: false };
   for (const p of parsed) {
-    if (p.doc.contents === null) continue;
+    if (p.doc.errors.length > 0 || p.doc.contents === null) continue;
     if (!isMap(p.doc.contents)) {
       errors.push(at(p, [], "a rule file must be a mapping of sections"));
       continue;
@@ -68,101 +114,62 @@ export function loadRuleset(files: readonly RuleFile[]): LoadResult {
     const data = p.doc.toJS() as Record<string, unknown>;
     for (const [key, value] of Object.entries(data)) {
       if (key === "rules" && Array.isArray(value)) {
-        for (let index = 0; index < value.length; index++) ruleOrigin.push({ parsed: p, index });
-        merged.rules = [...((merged.rules as unknown[] | undefined) ?? []), ...value];
+        layer.hasRules = true;
+        for (const [index, v] of value.entries()) layer.rules.push({ parsed: p, index, value: v });
         continue;
       }
-      const first = owner.get(key);
+      const first = layer.owner.get(key);
       if (first !== undefined) {
-        errors.push(at(p, [key], `section "${key}" is already defined in ${first.file.path}`));
+        errors.push(atKey(p, [key], `section "${key}" is already defined in ${first.file.path}`));
         continue;
       }
-      owner.set(key, p);
-      merged[key] = value;
+      layer.owner.set(key, p);
+      layer.values.set(key, value);
     }
   }
-  if (errors.length > 0) return { ok: false, errors };
-
-  const locate = (path: readonly PathItem[], message: string): RuleFileError => {
-    const [head, index, ...rest] = path;
-    if (head === "rules" && typeof index === "number") {
-      const origin = ruleOrigin[index];
-      if (origin !== undefined) return at(origin.parsed, ["rules", origin.index, ...rest], message);
-    }
-    const p = typeof head === "string" ? owner.get(head) : undefined;
-    return p === undefined ? at(parsed[0], [], message) : at(p, path, message);
-  };
-
-  const result = rulesetSchema.safeParse(merged);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      errors.push(locate(issue.path as PathItem[], describe(issue.path as PathItem[], issue.message)));
-    }
-    return { ok: false, errors };
-  }
-  const spec = result.data;
-  errors.push(...semanticErrors(spec, locate));
-  for (const e of checkConditions(spec)) {
-    const base = locate(["rules", e.ruleIndex, "when"], e.message);
-    errors.push(e.offset === null ? base : { ...base, col: base.col + e.offset + quoteOffset(spec, e.ruleIndex, parsedRuleScalar(ruleOrigin[e.ruleIndex])) });
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, spec };
+  return layer;
 }
 
-function describe(path: readonly PathItem[], message: string): string {
-  return path.length === 0 ? message : `${path.join(".")}: ${message}`;
+/** Every CEL condition in the spec, by its path. */
+function conditionSites(spec: RulesetSpec): { path: PathItem[]; when: string }[] {
+  const sites: { path: PathItem[]; when: string }[] = [];
+  spec.rules.forEach((r, i) => {
+    sites.push({ path: ["rules", i, "when"], when: r.when });
+  });
+  spec.overrides.forEach((o, i) => {
+    sites.push({ path: ["overrides", i, "when"], when: o.when });
+  });
+  for (const [name, c] of Object.entries(spec.channels)) {
+    if (c.when !== undefined) sites.push({ path: ["channels", name, "when"], when: c.when });
+  }
+  return sites;
 }
 
-/** Checks zod cannot express: duplicate ids, tier gaps, unique names. */
-function semanticErrors(
-  spec: RulesetSpec,
-  locate: (path: readonly PathItem[], message: string) => RuleFileError,
-): RuleFileError[] {
+function conditionErrors(spec: RulesetSpec, resolve: Resolve): RuleFileError[] {
+  const { env } = celEnvironment(contextSchema(spec));
   const errors: RuleFileError[] = [];
-  const seen = new Map<string, number>();
-  spec.rules.forEach((rule, i) => {
-    const first = seen.get(rule.id);
-    if (first !== undefined) errors.push(locate(["rules", i, "id"], `duplicate rule id "${rule.id}" (first at rule ${first + 1})`));
-    else seen.set(rule.id, i);
-  });
-  const tierNames = new Set<string>();
-  spec.tiers.forEach((tier, i) => {
-    if (tierNames.has(tier.name)) errors.push(locate(["tiers", i, "name"], `duplicate tier "${tier.name}"`));
-    tierNames.add(tier.name);
-  });
-  // Tiers must cover every score: the lowest threshold has to catch everything below it.
-  const lowest = Math.min(...spec.tiers.map((t) => t.min_score));
-  if (lowest > 0) {
-    const i = spec.tiers.findIndex((t) => t.min_score === lowest);
-    errors.push(locate(["tiers", i, "min_score"], `gap: scores below ${lowest} match no tier (the lowest tier must start at 0 or below)`));
+  for (const site of conditionSites(spec)) {
+    const problem = checkCondition(env, site.when);
+    if (problem === null) continue;
+    const r = resolve(site.path);
+    if (r.parsed === undefined) continue;
+    errors.push(atOffset(r.parsed, r.path, problem.offset, problem.message));
   }
-  const thresholds = new Set<number>();
-  spec.tiers.forEach((tier, i) => {
-    if (thresholds.has(tier.min_score)) errors.push(locate(["tiers", i, "min_score"], `two tiers start at ${tier.min_score}`));
-    thresholds.add(tier.min_score);
-  });
   return errors;
 }
 
-/** The YAML scalar node holding a rule's condition, to place column offsets inside it. */
-function parsedRuleScalar(origin: { parsed: Parsed; index: number } | undefined): unknown {
-  return origin?.parsed.doc.getIn(["rules", origin.index, "when"], true);
-}
-
-/** Offset from the node start to the first character of the expression (1 for quoted scalars). */
-function quoteOffset(_spec: RulesetSpec, _index: number, node: unknown): number {
-  if (!isScalar(node)) return 0;
-  return node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" ? 1 : 0;
-}
-
-function at(p: Parsed | undefined, path: readonly PathItem[], message: string): RuleFileError {
-  if (p === undefined) return { file: "<rules>", line: 1, col: 1, message };
-  let node: unknown = path.length === 0 ? p.doc.contents : p.doc.getIn(path, true);
-  // Walk up to the nearest existing node (a missing key is reported at its parent).
-  for (let depth = path.length - 1; (node === undefined || node === null) && depth >= 0; depth--) {
-    node = depth === 0 ? p.doc.contents : p.doc.getIn(path.slice(0, depth), true);
-  }
-  const range = (node as { range?: [number, number, number] } | null)?.range;
-  const pos = p.lines.linePos(range?.[0] ?? 0);
-  return { file: p.file.path, line: pos.line, col: pos.col, message };
+function idLocations(spec: RulesetSpec, resolve: Resolve): Map<string, Location> {
+  const out = new Map<string, Location>();
+  const put = (id: string, path: PathItem[]) => {
+    const r = resolve(path);
+    const { file, line, col } = at(r.parsed, r.path, "");
+    out.set(id, { file, line, col });
+  };
+  spec.rules.forEach((r, i) => {
+    put(r.id, ["rules", i, "id"]);
+  });
+  spec.overrides.forEach((o, i) => {
+    put(o.id, ["overrides", i, "id"]);
+  });
+  return out;
 }

@@ -46,13 +46,50 @@ const rule = z.strictObject({
   mode: z.enum(["live", "shadow"]).default("live"),
 });
 
+const channelName = z.string().regex(/^[a-z][a-z0-9_]*$/, "expected snake_case, e.g. sms_otp");
+
 const tier = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
   min_score: z.number().int(),
   verdict: z.enum(["allow", "challenge", "deny"]),
   captcha: z.boolean().default(false),
   /** Ordered: the first usable channel wins, the rest are fallbacks. */
-  channels: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)).default([]),
+  channels: z.array(channelName).default([]),
+  /** What happens when constraints leave no usable channel (never silently "allow"). */
+  no_channel: z.enum(["challenge", "deny"]).default("challenge"),
+});
+
+const country = z.string().regex(/^[A-Z0-9]{2}$/, "expected an ISO 3166-1 alpha-2 code, e.g. US");
+
+/** A verification channel and the constraints that decide whether it is usable. */
+const channel = z.strictObject({
+  description: z.string().optional(),
+  /** Cost per send in the account currency, for reports and experiments. */
+  cost: z.number().nonnegative().optional(),
+  /** Usable only for requests geolocated in one of these countries (omit: any). */
+  countries: z.array(country).min(1).optional(),
+  /** Per-country budget: at most `default` (or the country's figure) eligible requests per window. */
+  budget: z
+    .strictObject({
+      window: duration,
+      default: z.number().int().nonnegative(),
+      per_country: z.record(country, z.number().int().nonnegative()).default({}),
+    })
+    .optional(),
+  /** A CEL condition that must hold for the channel to be usable. */
+  when: z.string().min(1).optional(),
+});
+
+/** An explicit allow or deny that short-circuits scoring. */
+const override = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "expected a kebab-case id, e.g. deny-asn"),
+  description: z.string().optional(),
+  when: z.string().min(1),
+  verdict: z.enum(["allow", "deny"]),
+  /** Defaults to OVERRIDE_ALLOWLIST or OVERRIDE_DENYLIST by verdict. */
+  reason: z.enum(REASON_CODES).optional(),
+  /** Tier to report; defaults to the lowest tier (allow) or the highest (deny). */
+  tier: z.string().optional(),
 });
 
 /** The whole rule set after merging every file in the rules directory. */
@@ -72,12 +109,21 @@ export const rulesetSchema = z.strictObject({
     .strictObject({ timeout: duration.default("150ms") })
     .default({ timeout: "150ms" }),
   fail_modes: z
-    .strictObject({ store: failMode.default("challenge") })
-    .default({ store: "challenge" }),
+    .strictObject({ store: failMode.default("challenge"), rules: failMode.default("allow") })
+    .default({ store: "challenge", rules: "allow" }),
   windows: z.record(ruleName, window).default({}),
   distinct: z.record(ruleName, distinct).default({}),
   rules: z.array(rule).default([]),
+  overrides: z.array(override).default([]),
+  channels: z.record(channelName, channel).default({}),
   tiers: z.array(tier).min(1),
+  /** Accounts that get the stricter tier table: HMAC'd keys (`riskgate account-key`). */
+  privileged: z
+    .strictObject({
+      accounts: z.array(z.string().regex(/^[A-Za-z0-9_-]{22}$/, "expected an account key from `riskgate account-key`")).default([]),
+      tiers: z.array(tier).min(1),
+    })
+    .optional(),
 });
 
 /** The validated rule set as written (durations still strings). */
@@ -86,5 +132,9 @@ export type RulesetSpec = z.infer<typeof rulesetSchema>;
 export type RuleSpec = RulesetSpec["rules"][number];
 /** One tier. */
 export type TierSpec = RulesetSpec["tiers"][number];
+/** One verification channel. */
+export type ChannelSpec = RulesetSpec["channels"][string];
+/** One override. */
+export type OverrideSpec = RulesetSpec["overrides"][number];
 /** One scored route. */
 export type RouteSpec = RulesetSpec["routes"][number];

@@ -1,42 +1,73 @@
 /**
- * The embedded default store: a SQLite-backed Durable Object. Strongly consistent per
- * key (one object owns each shard) and persistent across restarts of `npm start`.
+ * The embedded default store: a SQLite-backed Durable Object that owns one shard of
+ * keys (the adapter in durable-object-store.ts picks the shard). Strongly consistent
+ * per shard (one object, single-threaded), persistent across restarts of `npm start`
+ * (wrangler keeps the SQLite files under .wrangler/state).
  *
- * Sharding: a key belongs to shard `fnv1a(key) % shards`. One request sends one RPC
- * per distinct shard it touches, in parallel; with the default of one shard that is one
- * subrequest per reset request. More shards spread load at the price of more
- * subrequests (see docs/store.md).
+ * Expiry: every row carries the epoch ms after which it is dead. Reads and writes
+ * ignore dead rows (so expiry is exact, as on Redis), and an alarm deletes them in the
+ * background so space is reclaimed.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
+import { escalate, readPenalty, type StoredPenalty } from "./penalty.ts";
 import type {
   AccountHistory,
   DistinctAdd,
   HistoryUpdate,
-  ObserveRequest,
-  ObserveResult,
-  Store,
+  PenaltyCheck,
+  PenaltyState,
+  PenaltyUpdate,
+  RateLimitCheck,
+  RateLimitResult,
+  TallyRow,
   WindowHit,
 } from "./port.ts";
-import { HISTORY_LIMIT, StoreError, withTimeout } from "./port.ts";
-import { bucketOf, bucketTtlMs, slidingCount } from "./window.ts";
+import { HISTORY_LIMIT, HISTORY_RETENTION_MS, TALLY_EVENT_TTL_MS } from "./port.ts";
+import { rateLimitPrefix } from "./ephemeral.ts";
+import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
+import { parseTallyField } from "./tally.ts";
 
 /** Distinct members kept per bucket; beyond this the count saturates at the cap. */
 const DISTINCT_CAP = 10_000;
 const SWEEP_EVERY_MS = 60_000;
+const HISTORY_KINDS = ["device", "country", "asn"] as const;
 
-interface ShardBatch {
-  now: number;
-  hits: WindowHit[];
-  distinct: DistinctAdd[];
-  historyKey: string | null;
+/** One shard's part of an observe batch (the adapter keeps the original order). */
+export interface ShardBatch {
+  readonly now: number;
+  readonly hits: readonly WindowHit[];
+  readonly distinct: readonly DistinctAdd[];
+  readonly limits: readonly RateLimitCheck[];
+  readonly penalties: readonly PenaltyCheck[];
+  readonly historyKey: string | null;
 }
 
-interface ShardResult {
-  counts: number[];
-  distinct: number[];
-  history: AccountHistory | null;
+/** One shard's answers, in the batch's order. */
+export interface ShardResult {
+  readonly counts: number[];
+  readonly distinct: number[];
+  readonly limits: RateLimitResult[];
+  readonly penalties: PenaltyState[];
+  readonly history: AccountHistory | null;
 }
+
+// `history (key, body)` was the first layout (one JSON blob per account); its rows are
+// replaced by history_items/history_last, which keep per-value times like Redis's sorted sets.
+const SCHEMA = `
+  DROP TABLE IF EXISTS history;
+  CREATE TABLE IF NOT EXISTS hits (key TEXT, bucket INTEGER, n INTEGER, expires INTEGER, PRIMARY KEY (key, bucket));
+  CREATE TABLE IF NOT EXISTS members (key TEXT, bucket INTEGER, member TEXT, expires INTEGER, PRIMARY KEY (key, bucket, member));
+  CREATE TABLE IF NOT EXISTS history_items (key TEXT, kind TEXT, value TEXT, at INTEGER, expires INTEGER, PRIMARY KEY (key, kind, value));
+  CREATE TABLE IF NOT EXISTS history_last (key TEXT PRIMARY KEY, lat REAL, lon REAL, at INTEGER, expires INTEGER);
+  CREATE TABLE IF NOT EXISTS penalties (key TEXT PRIMARY KEY, level INTEGER, until INTEGER, expires INTEGER);
+  CREATE TABLE IF NOT EXISTS tallies (experiment TEXT, field TEXT, value INTEGER, PRIMARY KEY (experiment, field));
+  CREATE TABLE IF NOT EXISTS tally_events (key TEXT PRIMARY KEY, expires INTEGER);
+  CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires);
+  CREATE INDEX IF NOT EXISTS members_expires ON members (expires);
+  CREATE INDEX IF NOT EXISTS history_items_expires ON history_items (expires);
+`;
+const EXPIRING = ["hits", "members", "history_items", "history_last", "penalties", "tally_events"] as const;
 
 /** The Durable Object class that owns one shard of keys. */
 export class RiskgateStore extends DurableObject<Env> {
@@ -45,211 +76,196 @@ export class RiskgateStore extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS hits (key TEXT, bucket INTEGER, n INTEGER, expires INTEGER, PRIMARY KEY (key, bucket));
-      CREATE TABLE IF NOT EXISTS members (key TEXT, bucket INTEGER, member TEXT, expires INTEGER, PRIMARY KEY (key, bucket, member));
-      CREATE TABLE IF NOT EXISTS history (key TEXT PRIMARY KEY, body TEXT);
-      CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires);
-      CREATE INDEX IF NOT EXISTS members_expires ON members (expires);
-    `);
+    this.sql.exec(SCHEMA);
   }
 
   /** Apply one request's operations for this shard; single-threaded, so no lost counts. */
   async observe(batch: ShardBatch): Promise<ShardResult> {
-    const counts = batch.hits.map((hit) => this.hit(batch.now, hit));
-    const distinct = batch.distinct.map((add) => this.add(batch.now, add));
-    const history = batch.historyKey === null ? null : this.readHistory(batch.historyKey);
+    const alive = Date.now();
+    const result: ShardResult = {
+      counts: batch.hits.map((hit) => this.hit(batch.now, alive, hit)),
+      distinct: batch.distinct.map((add) => this.add(batch.now, alive, add)),
+      limits: batch.limits.map((check) => this.limit(batch.now, alive, check)),
+      penalties: batch.penalties.map((p) => readPenalty(this.storedPenalty(p.key, alive), batch.now, p.policy)),
+      history: batch.historyKey === null ? null : this.readHistory(batch.historyKey, alive),
+    };
     await this.ensureSweep();
-    return { counts, distinct, history };
+    return result;
   }
 
-  /** Merge a confirmed outcome into the account's history. */
+  /** Merge a confirmed outcome into the account's history (newest `HISTORY_LIMIT` per kind). */
   async recordHistory(update: HistoryUpdate): Promise<void> {
-    const current = this.readHistory(update.historyKey) ?? emptyHistory();
-    const next = mergeHistory(current, update);
+    const expires = update.at + HISTORY_RETENTION_MS;
+    const values = { device: update.device, country: update.country, asn: update.asn === null ? null : String(update.asn) };
+    for (const kind of HISTORY_KINDS) {
+      const value = values[kind];
+      if (value === null) continue;
+      this.sql.exec(
+        `INSERT INTO history_items (key, kind, value, at, expires) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key, kind, value) DO UPDATE SET at = max(at, excluded.at)`,
+        update.historyKey, kind, value, update.at, expires,
+      );
+      this.sql.exec(
+        `DELETE FROM history_items WHERE key = ?1 AND kind = ?2 AND value NOT IN
+         (SELECT value FROM history_items WHERE key = ?1 AND kind = ?2 ORDER BY at DESC, value DESC LIMIT ?3)`,
+        update.historyKey, kind, HISTORY_LIMIT,
+      );
+    }
+    if (update.location !== null) {
+      this.sql.exec(
+        `INSERT INTO history_last (key, lat, lon, at, expires) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, at = excluded.at
+         WHERE excluded.at >= history_last.at`,
+        update.historyKey, update.location.lat, update.location.lon, update.at, expires,
+      );
+    }
+    // Any update keeps the whole history alive for another retention period.
+    this.sql.exec("UPDATE history_items SET expires = ? WHERE key = ?", expires, update.historyKey);
+    this.sql.exec("UPDATE history_last SET expires = ? WHERE key = ?", expires, update.historyKey);
+    await this.ensureSweep();
+  }
+
+  /** One more violation for a key. */
+  async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
+    const { state, expiresAt } = escalate(this.storedPenalty(update.key, Date.now()), update.now, update.policy);
     this.sql.exec(
-      "INSERT INTO history (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body",
-      update.historyKey,
-      JSON.stringify(next),
+      `INSERT INTO penalties (key, level, until, expires) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires`,
+      update.key, state.level, state.until, expiresAt,
     );
+    await this.ensureSweep();
+    return state;
+  }
+
+  /** Add to tallies once per event key; false when the event was already counted. */
+  async tally(experiment: string, fields: readonly (readonly [string, number])[], eventKey: string | null, now: number): Promise<boolean> {
+    const alive = Date.now();
+    if (eventKey !== null) {
+      const seen = this.sql.exec("SELECT 1 FROM tally_events WHERE key = ? AND expires > ?", eventKey, alive).toArray();
+      if (seen.length > 0) return false;
+      this.sql.exec(
+        "INSERT INTO tally_events (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET expires = excluded.expires",
+        eventKey, now + TALLY_EVENT_TTL_MS,
+      );
+    }
+    for (const [field, amount] of fields) {
+      this.sql.exec(
+        `INSERT INTO tallies (experiment, field, value) VALUES (?, ?, ?)
+         ON CONFLICT (experiment, field) DO UPDATE SET value = value + excluded.value`,
+        experiment, field, amount,
+      );
+    }
+    await this.ensureSweep();
+    return true;
+  }
+
+  /** Every tally row of an experiment. */
+  async readTallies(experiment: string): Promise<TallyRow[]> {
+    return this.sql
+      .exec<{ field: string; value: number }>("SELECT field, value FROM tallies WHERE experiment = ?", experiment)
+      .toArray()
+      .flatMap((row) => {
+        const parsed = parseTallyField(row.field);
+        return parsed === null ? [] : [{ ...parsed, value: row.value }];
+      });
   }
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    this.sql.exec("DELETE FROM hits WHERE expires <= ?", now);
-    this.sql.exec("DELETE FROM members WHERE expires <= ?", now);
+    for (const table of EXPIRING) this.sql.exec(`DELETE FROM ${table} WHERE expires <= ?`, now);
     await this.ctx.storage.setAlarm(now + SWEEP_EVERY_MS);
   }
 
-  private hit(now: number, { key, windowMs }: WindowHit): number {
-    const bucket = bucketOf(now, windowMs);
-    const expires = (bucket + 1) * windowMs + bucketTtlMs(windowMs);
+  private count(key: string, bucket: number, alive: number): number {
     const row = this.sql
-      .exec<{ n: number }>(
-        "INSERT INTO hits (key, bucket, n, expires) VALUES (?, ?, 1, ?) ON CONFLICT (key, bucket) DO UPDATE SET n = n + 1 RETURNING n",
-        `${key}:${windowMs}`,
-        bucket,
-        expires,
-      )
-      .one();
-    const previous = this.sql
-      .exec<{ n: number }>("SELECT n FROM hits WHERE key = ? AND bucket = ?", `${key}:${windowMs}`, bucket - 1)
+      .exec<{ n: number }>("SELECT n FROM hits WHERE key = ? AND bucket = ? AND expires > ?", key, bucket, alive)
       .toArray()[0];
-    return slidingCount(now, windowMs, row.n, previous?.n ?? 0);
+    return row?.n ?? 0;
   }
 
-  private add(now: number, { key, member, windowMs }: DistinctAdd): number {
+  private increment(key: string, bucket: number, expires: number, alive: number): number {
+    return this.sql
+      .exec<{ n: number }>(
+        `INSERT INTO hits (key, bucket, n, expires) VALUES (?1, ?2, 1, ?3)
+         ON CONFLICT (key, bucket) DO UPDATE SET n = CASE WHEN expires > ?4 THEN n + 1 ELSE 1 END, expires = ?3
+         RETURNING n`,
+        key, bucket, expires, alive,
+      )
+      .one().n;
+  }
+
+  private hit(now: number, alive: number, { key, windowMs }: WindowHit): number {
+    const scoped = `${key}:${windowMs}`;
+    const bucket = bucketOf(now, windowMs);
+    const current = this.increment(scoped, bucket, bucketExpiresAt(bucket, windowMs), alive);
+    return slidingCount(now, windowMs, current, this.count(scoped, bucket - 1, alive));
+  }
+
+  private limit(now: number, alive: number, check: RateLimitCheck): RateLimitResult {
+    const key = `${rateLimitPrefix(check)}:${check.key}`;
+    const bucket = bucketOf(now, check.windowMs);
+    const current = this.count(key, bucket, alive);
+    const decision = rateLimitDecision(now, check.limit, check.windowMs, current, this.count(key, bucket - 1, alive));
+    if (decision.consume) this.increment(key, bucket, bucketExpiresAt(bucket, check.windowMs), alive);
+    return decision.result;
+  }
+
+  private add(now: number, alive: number, { key, member, windowMs }: DistinctAdd): number {
     const bucket = bucketOf(now, windowMs);
     const scoped = `${key}:${windowMs}`;
-    const expires = (bucket + 1) * windowMs + bucketTtlMs(windowMs);
+    const expires = bucketExpiresAt(bucket, windowMs);
+    this.sql.exec("DELETE FROM members WHERE key = ? AND bucket = ? AND expires <= ?", scoped, bucket, alive);
     const size = this.sql
       .exec<{ c: number }>("SELECT count(*) AS c FROM members WHERE key = ? AND bucket = ?", scoped, bucket)
       .one().c;
     if (size < DISTINCT_CAP) {
       this.sql.exec(
-        "INSERT OR IGNORE INTO members (key, bucket, member, expires) VALUES (?, ?, ?, ?)",
-        scoped,
-        bucket,
-        member,
-        expires,
+        `INSERT INTO members (key, bucket, member, expires) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key, bucket, member) DO UPDATE SET expires = excluded.expires`,
+        scoped, bucket, member, expires,
       );
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
     return this.sql
       .exec<{ c: number }>(
-        "SELECT count(DISTINCT member) AS c FROM members WHERE key = ? AND bucket IN (?, ?)",
-        scoped,
-        bucket,
-        bucket - 1,
+        "SELECT count(DISTINCT member) AS c FROM members WHERE key = ? AND bucket IN (?, ?) AND expires > ?",
+        scoped, bucket, bucket - 1, alive,
       )
       .one().c;
   }
 
-  private readHistory(key: string): AccountHistory | null {
-    const row = this.sql.exec<{ body: string }>("SELECT body FROM history WHERE key = ?", key).toArray()[0];
-    return row === undefined ? null : (JSON.parse(row.body) as AccountHistory);
+  private storedPenalty(key: string, alive: number): StoredPenalty | null {
+    const row = this.sql
+      .exec<{ level: number; until: number }>("SELECT level, until FROM penalties WHERE key = ? AND expires > ?", key, alive)
+      .toArray()[0];
+    return row === undefined ? null : { level: row.level, until: row.until };
+  }
+
+  private readHistory(key: string, alive: number): AccountHistory | null {
+    const items = this.sql
+      .exec<{ kind: string; value: string }>(
+        "SELECT kind, value FROM history_items WHERE key = ? AND expires > ? ORDER BY at DESC, value DESC",
+        key, alive,
+      )
+      .toArray();
+    const last = this.sql
+      .exec<{ lat: number; lon: number; at: number }>(
+        "SELECT lat, lon, at FROM history_last WHERE key = ? AND expires > ?", key, alive,
+      )
+      .toArray()[0];
+    if (items.length === 0 && last === undefined) return null;
+    const of = (kind: string) => items.filter((i) => i.kind === kind).map((i) => i.value).slice(0, HISTORY_LIMIT);
+    return {
+      devices: of("device"),
+      countries: of("country"),
+      asns: of("asn").map(Number),
+      lastVerified: last === undefined ? null : { lat: last.lat, lon: last.lon, at: last.at },
+    };
   }
 
   private async ensureSweep(): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
-    }
-  }
-}
-
-function emptyHistory(): AccountHistory {
-  return { devices: [], countries: [], asns: [], lastVerified: null };
-}
-
-/** Add a value at the front, de-duplicated, keeping the newest `HISTORY_LIMIT`. */
-function remember<T>(list: readonly T[], value: T | null): T[] {
-  if (value === null) return [...list];
-  return [value, ...list.filter((v) => v !== value)].slice(0, HISTORY_LIMIT);
-}
-
-/** Pure history merge, shared with the Upstash adapter. */
-export function mergeHistory(current: AccountHistory, update: HistoryUpdate): AccountHistory {
-  return {
-    devices: remember(current.devices, update.device),
-    countries: remember(current.countries, update.country),
-    asns: remember(current.asns, update.asn),
-    lastVerified:
-      update.location === null ? current.lastVerified : { ...update.location, at: update.at },
-  };
-}
-
-/** FNV-1a, 32 bit: cheap, stable shard assignment. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/** Options for the Durable Object adapter. */
-export interface DurableObjectStoreOptions {
-  readonly namespace: DurableObjectNamespace<RiskgateStore>;
-  readonly shards?: number;
-  readonly timeoutMs: number;
-}
-
-/** The adapter: groups a request's operations by shard, one RPC per shard. */
-export class DurableObjectStore implements Store {
-  readonly name = "durable-object";
-  private readonly namespace: DurableObjectNamespace<RiskgateStore>;
-  private readonly shards: number;
-  private readonly timeoutMs: number;
-
-  constructor({ namespace, shards = 1, timeoutMs }: DurableObjectStoreOptions) {
-    if (!Number.isInteger(shards) || shards < 1) throw new Error("shards must be a positive integer");
-    this.namespace = namespace;
-    this.shards = shards;
-    this.timeoutMs = timeoutMs;
-  }
-
-  async observe(request: ObserveRequest): Promise<ObserveResult> {
-    const batches = new Map<number, ShardBatch & { hitIdx: number[]; distinctIdx: number[] }>();
-    const batchFor = (key: string) => {
-      const shard = this.shardOf(key);
-      let batch = batches.get(shard);
-      if (batch === undefined) {
-        batch = { now: request.now, hits: [], distinct: [], historyKey: null, hitIdx: [], distinctIdx: [] };
-        batches.set(shard, batch);
-      }
-      return batch;
-    };
-    request.hits.forEach((hit, i) => {
-      const b = batchFor(hit.key);
-      b.hits.push(hit);
-      b.hitIdx.push(i);
-    });
-    request.distinct.forEach((add, i) => {
-      const b = batchFor(add.key);
-      b.distinct.push(add);
-      b.distinctIdx.push(i);
-    });
-    if (request.historyKey !== null) batchFor(request.historyKey).historyKey = request.historyKey;
-
-    const counts = new Array<number>(request.hits.length).fill(0);
-    const distinct = new Array<number>(request.distinct.length).fill(0);
-    let history: AccountHistory | null = null;
-    await this.call("observe", async () => {
-      await Promise.all(
-        [...batches].map(async ([shard, { hitIdx, distinctIdx, ...batch }]) => {
-          const result = await this.stub(shard).observe(batch);
-          result.counts.forEach((n, j) => {
-            counts[hitIdx[j] ?? 0] = n;
-          });
-          result.distinct.forEach((n, j) => {
-            distinct[distinctIdx[j] ?? 0] = n;
-          });
-          if (result.history !== null) history = result.history;
-        }),
-      );
-    });
-    return { counts, distinct, history };
-  }
-
-  async recordHistory(update: HistoryUpdate): Promise<void> {
-    await this.call("recordHistory", () => this.stub(this.shardOf(update.historyKey)).recordHistory(update));
-  }
-
-  private shardOf(key: string): number {
-    return this.shards === 1 ? 0 : fnv1a(key) % this.shards;
-  }
-
-  private stub(shard: number): DurableObjectStub<RiskgateStore> {
-    return this.namespace.get(this.namespace.idFromName(`shard-${shard}`));
-  }
-
-  private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await withTimeout(work(), this.timeoutMs, `durable-object ${what}`);
-    } catch (err) {
-      if (err instanceof StoreError) throw err;
-      throw new StoreError("STORE_UNAVAILABLE", `durable-object ${what} failed`, { cause: err });
     }
   }
 }

@@ -2,10 +2,12 @@
  * The store port: the only way signals and policy touch state. It is shaped by the
  * request path: everything one reset request needs is one `observe` call, so the
  * Upstash adapter can answer it in one HTTP round trip and the Durable Object adapter
- * in one subrequest per shard touched.
+ * in one subrequest per shard touched. Everything else (`recordHistory`, `penalize`,
+ * `tally`, `readTallies`) happens off the decision path: after the response, or on
+ * other endpoints. Reference: docs/store.md.
  *
  * Keys arriving here are already HMAC'd by the context stage; adapters never see a raw
- * email, IP or device id.
+ * email, IP or device id. Adapters only add their own prefixes.
  */
 
 /** Count one hit on a sliding window and return the count including it. */
@@ -21,11 +23,72 @@ export interface DistinctAdd {
   readonly windowMs: number;
 }
 
-/** What the account's confirmed outcomes taught us (see `recordOutcome`). */
+/**
+ * A rate-limit check with @upstash/ratelimit's sliding-window semantics: when the
+ * weighted count is already at `limit` the check fails and consumes nothing; otherwise
+ * it consumes one unit.
+ */
+export interface RateLimitCheck {
+  readonly key: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  /**
+   * Remember a failure in this isolate until the window resets, so that later requests
+   * carrying this key are answered without any store call (`ObserveResult.blocked`).
+   * Use it for hard limits (429); not for steps a user can clear, such as a CAPTCHA.
+   */
+  readonly cache: boolean;
+}
+
+/** The answer to one rate-limit check. */
+export interface RateLimitResult {
+  readonly success: boolean;
+  /** Units left in the window after this check (0 when it failed). */
+  readonly remaining: number;
+  /** Epoch ms at which the current window ends; the basis for `Retry-After`. */
+  readonly reset: number;
+}
+
+/** How a penalty box grows with repeated violations and shrinks with good behaviour. */
+export interface PenaltyPolicy {
+  /** Box length for the first violation. */
+  readonly baseMs: number;
+  /** Each further violation multiplies the box by this (>= 1). */
+  readonly factor: number;
+  /** The box never exceeds this. */
+  readonly maxMs: number;
+  /** Each `decayMs` after a box ends without a new violation forgets one level. */
+  readonly decayMs: number;
+}
+
+/** Read a key's penalty state (decay applied at `now`). */
+export interface PenaltyCheck {
+  readonly key: string;
+  readonly policy: PenaltyPolicy;
+  /** Remember an active box in this isolate (see `RateLimitCheck.cache`). */
+  readonly cache: boolean;
+}
+
+/** A key's penalty state. */
+export interface PenaltyState {
+  /** Violations remembered after decay; the next box is `base * factor^level`. */
+  readonly level: number;
+  /** Epoch ms until which the key is boxed; 0 when it is not. */
+  readonly until: number;
+}
+
+/** Escalate a key's penalty: one more violation at `now`. */
+export interface PenaltyUpdate {
+  readonly key: string;
+  readonly now: number;
+  readonly policy: PenaltyPolicy;
+}
+
+/** What the account's confirmed outcomes taught us (see `recordHistory`). */
 export interface AccountHistory {
-  /** HMAC'd device ids seen on verified resets. */
+  /** HMAC'd device ids seen on verified resets, newest first. */
   readonly devices: readonly string[];
-  /** ISO country codes seen on verified resets. */
+  /** ISO country codes seen on verified resets, newest first. */
   readonly countries: readonly string[];
   readonly asns: readonly number[];
   /** Last verified location and time, for impossible-travel checks. */
@@ -40,13 +103,29 @@ export interface ObserveRequest {
   readonly distinct: readonly DistinctAdd[];
   /** HMAC'd account key whose history to read, if any. */
   readonly historyKey: string | null;
+  readonly limits?: readonly RateLimitCheck[];
+  readonly penalties?: readonly PenaltyCheck[];
 }
 
-/** Results in the same order as the request's arrays. */
+/** A key this isolate already knows to be blocked (from a cached limit or penalty). */
+export interface CachedBlock {
+  readonly key: string;
+  readonly kind: "rate-limit" | "penalty";
+  readonly until: number;
+}
+
+/**
+ * Results in the same order as the request's arrays. When `blocked` is set the store
+ * was not called at all: every array is empty and `history` is null, and the caller
+ * must treat the request as blocked until `blocked.until`.
+ */
 export interface ObserveResult {
   readonly counts: readonly number[];
   readonly distinct: readonly number[];
   readonly history: AccountHistory | null;
+  readonly limits: readonly RateLimitResult[];
+  readonly penalties: readonly PenaltyState[];
+  readonly blocked: CachedBlock | null;
 }
 
 /** A confirmed outcome's contribution to an account's history. */
@@ -59,12 +138,40 @@ export interface HistoryUpdate {
   readonly at: number;
 }
 
-/** The port. Every method rejects with `StoreError` on failure or timeout. */
+/** Add to an experiment arm's counters (exposures, sends, cost, ...). */
+export interface TallyUpdate {
+  /** Experiment and arm ids from the rule file: `[a-z0-9_.-]+`, never identifiers. */
+  readonly experiment: string;
+  readonly arm: string;
+  readonly now: number;
+  /** Counter name (same alphabet) → amount; also counted in the day bucket of `now`. */
+  readonly add: Readonly<Record<string, number>>;
+  /** HMAC'd event id: a second update with the same id (within 7 days) counts nothing. */
+  readonly eventKey: string | null;
+}
+
+/** One counter of one arm: the total (`day` null) or one UTC day (`day` = epoch days). */
+export interface TallyRow {
+  readonly arm: string;
+  readonly counter: string;
+  readonly day: number | null;
+  readonly value: number;
+}
+
+/**
+ * The port. Every method rejects with `StoreError` on failure or timeout, and with a
+ * `RangeError` on arguments no caller should send (a bad penalty policy or tally name).
+ */
 export interface Store {
   /** Human-readable adapter name for logs and metrics (`durable-object`, `upstash`). */
   readonly name: string;
   observe(request: ObserveRequest): Promise<ObserveResult>;
   recordHistory(update: HistoryUpdate): Promise<void>;
+  /** One more violation for `key`; returns the new state. */
+  penalize(update: PenaltyUpdate): Promise<PenaltyState>;
+  /** Returns false when `eventKey` was already counted. */
+  tally(update: TallyUpdate): Promise<boolean>;
+  readTallies(experiment: string): Promise<readonly TallyRow[]>;
 }
 
 /** Stable failure codes; the decision's `errors` carries them. */
@@ -82,6 +189,12 @@ export class StoreError extends Error {
 
 /** How many history entries of each kind are kept (oldest dropped first). */
 export const HISTORY_LIMIT = 20;
+/** Account history is forgotten this long after its last update. */
+export const HISTORY_RETENTION_MS = 180 * 86_400_000;
+/** How long a tally event id is remembered for de-duplication. */
+export const TALLY_EVENT_TTL_MS = 7 * 86_400_000;
+/** The alphabet of experiment, arm and counter names. */
+export const TALLY_NAME = /^[a-z0-9_.-]{1,64}$/;
 
 /** Reject with STORE_TIMEOUT when `work` does not settle within `ms`. */
 export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

@@ -4,19 +4,46 @@
  * approximation @upstash/ratelimit uses: the current fixed bucket plus the previous
  * bucket weighted by how much of it still overlaps the window.
  */
+import type { RateLimitResult } from "./port.ts";
+
+/** Grace after a bucket stops mattering, for clock skew between isolates. */
+const EXPIRY_GRACE_MS = 1000;
 
 /** The fixed bucket `now` falls in. */
 export function bucketOf(now: number, windowMs: number): number {
   return Math.floor(now / windowMs);
 }
 
-/** Sliding count from the current and previous bucket counts. */
-export function slidingCount(now: number, windowMs: number, current: number, previous: number): number {
+/** The previous bucket's count, weighted by how much of it the window still covers. */
+export function weightedPrevious(now: number, windowMs: number, previous: number): number {
   const elapsed = (now % windowMs) / windowMs;
-  return current + Math.floor(previous * (1 - elapsed));
+  return Math.floor(previous * (1 - elapsed));
 }
 
-/** How long a bucket must live: until the end of the window after it. */
-export function bucketTtlMs(windowMs: number): number {
-  return windowMs * 2;
+/** Sliding count from the current and previous bucket counts. */
+export function slidingCount(now: number, windowMs: number, current: number, previous: number): number {
+  return current + weightedPrevious(now, windowMs, previous);
+}
+
+/** When a bucket may be deleted: once it can no longer be anyone's previous bucket. */
+export function bucketExpiresAt(bucket: number, windowMs: number): number {
+  return (bucket + 2) * windowMs + EXPIRY_GRACE_MS;
+}
+
+/**
+ * A sliding-window rate-limit check, as @upstash/ratelimit's `slidingWindow` script
+ * decides it: fail without consuming when the weighted count has reached the limit.
+ */
+export function rateLimitDecision(
+  now: number,
+  limit: number,
+  windowMs: number,
+  current: number,
+  previous: number,
+): { readonly consume: boolean; readonly result: RateLimitResult } {
+  const bucket = bucketOf(now, windowMs);
+  const reset = (bucket + 1) * windowMs;
+  const weighted = weightedPrevious(now, windowMs, previous);
+  if (weighted + current >= limit) return { consume: false, result: { success: false, remaining: 0, reset } };
+  return { consume: true, result: { success: true, remaining: Math.max(0, limit - (current + 1 + weighted)), reset } };
 }

@@ -4,11 +4,9 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app.ts";
-import type { AuditEvent } from "../../src/audit/events.ts";
-import type { AuditLogLine } from "../../src/audit/sinks/log.ts";
+import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
-import { capturing } from "./support/capture.ts";
 
 const UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
 
@@ -77,16 +75,18 @@ describe("origin failures", () => {
   it.each([
     ["unreachable", { ORIGIN_URL: "http://127.0.0.1:9" }, {}, "ORIGIN_UNAVAILABLE"],
     ["too slow", {}, { "x-demo-delay-ms": "2000" }, "ORIGIN_TIMEOUT"],
-  ])("%s: the client still gets the uniform 202 and the audit trail names the failure", async (_n, envOver, headers, code) => {
-    const events: AuditEvent[] = [];
-    const gateway = await gatewayWith(envOver, (g) =>
-      capturing({ ...g, ruleset: { ...g.ruleset, originTimeoutMs: 200 } }, events),
-    );
+  ])("%s: the client still gets the uniform 202 and the log names the failure", async (_n, envOver, headers, code) => {
+    const lines: DecisionLogLine[] = [];
+    const gateway = await gatewayWith(envOver, (g) => ({
+      ...g,
+      ruleset: { ...g.ruleset, originTimeoutMs: 200 },
+      log: (line) => lines.push(line),
+    }));
     const res = await send(gateway, headers);
     expect(res.status).toBe(202);
-    const forward = events.find((e) => e.type === "forward");
-    expect(forward?.data).toMatchObject({ ok: false, status: null, error: code });
-    expect(events.find((e) => e.type === "decision")?.decision_id).toBe(forward?.decision_id);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.errors).toContainEqual({ dependency: "origin", code, failMode: "allow" });
+    expect(lines[0]?.origin_status).toBeNull();
   });
 
   it("respond: origin relays the origin's answer, and a 502 when it is down", async () => {
@@ -103,18 +103,19 @@ describe("origin failures", () => {
 });
 
 describe("decision log", () => {
-  it("writes one JSON line per event after the response, with no raw identifiers or secrets", async () => {
+  it("writes one JSON line per request after the response, with no raw identifiers or secrets", async () => {
     const spy = vi.spyOn(console, "log").mockImplementation(() => {});
     const gateway = await gatewayWith({});
     await send(gateway, { authorization: "Bearer top-secret-token" }, "Frank.Secret@Example.com");
-    const lines = spy.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"riskgate.decision"'));
+    const lines = spy.mock.calls.map((c) => String(c[0])).filter((l) => l.includes("riskgate.decision"));
     expect(lines).toHaveLength(1);
     const line = lines[0] ?? "";
-    const parsed = JSON.parse(line) as AuditLogLine;
-    expect(parsed.event.type).toBe("decision");
-    if (parsed.event.type !== "decision") return;
-    expect(parsed.event.data.verdict).toBe("allow");
-    expect(parsed.event.data.account).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const parsed = JSON.parse(line) as DecisionLogLine;
+    expect(parsed.verdict).toBe("allow");
+    expect(parsed.account).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // It is also the log record of the decision's audit event, which follows the
+    // isolate's two start-up events (rule set, signing key) in its sequence.
+    expect(parsed.event).toMatchObject({ seq: 3, source: gateway.audit.source });
     for (const secret of [/frank/i, /secret@/i, /hunter2/, /top-secret-token/, /192\.0\.2\.44/]) {
       expect(line).not.toMatch(secret);
     }

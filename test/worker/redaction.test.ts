@@ -49,6 +49,7 @@ function recordingGateway(base: Gateway, out: string[]): Gateway {
   ];
   return {
     ...base,
+    log: (line) => void out.push(JSON.stringify(line)),
     audit: createAuditor({ source: "redaction", rules: base.ruleset.version, now: base.now, newId: base.newId, sinks }),
   };
 }

@@ -2,6 +2,10 @@
  * Structured log sink: one JSON line per event on the Workers log, where Workers Logs
  * and Logpush collect it. It is the record of last resort: written synchronously for
  * every event, whatever happens to the remote sinks.
+ *
+ * Decision events are the exception: their log line is the decision log line
+ * (`riskgate.decision`, the input of `riskgate rules replay`), written by the record
+ * stage with the event's id and sequence number, so a decision is never logged twice.
  */
 import type { AuditSink } from "../auditor.ts";
 import type { AuditEvent } from "../events.ts";
@@ -18,6 +22,7 @@ export function logSink(write: (line: string) => void = (line) => console.log(li
     name: "log",
     write(events) {
       for (const event of events) {
+        if (event.type === "decision") continue;
         const line: AuditLogLine = { type: `riskgate.${event.type}`, event };
         write(JSON.stringify(line));
       }

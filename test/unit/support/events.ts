@@ -38,6 +38,8 @@ export function decisionData(overrides: Partial<DecisionData> = {}): DecisionDat
     store: "durable-object",
     store_ms: 3,
     ms: 7,
+    facts: { velocity: { ip_10m: 1 }, device: { browser: "Safari", automation: false } },
+    candidate: null,
     ...overrides,
   };
 }

@@ -1,0 +1,51 @@
+/**
+ * The structured decision log: one JSON line per scored request, written after the
+ * response (via waitUntil). It carries hashed identifiers only: never the raw
+ * identifier, the body, a token or a full IP.
+ *
+ * Each line also carries the facts the rules saw (hash-free by construction: counts,
+ * booleans, UA family, country, ASN) and, when a shadow candidate is bundled, the
+ * candidate's outcome. `riskgate rules replay` re-decides past traffic from these lines.
+ *
+ * The line is also the log record of the decision's audit event (src/audit/record.ts):
+ * `event` carries that event's id, source and sequence number, so log-based pipelines
+ * can trace it and detect gaps like any other audit event.
+ */
+import type { Decision, Reason } from "../decision.ts";
+import type { CandidateSummary } from "../pipeline.ts";
+import type { Facts } from "../rules/context-schema.ts";
+
+/** The fields of a decision log line. */
+export interface DecisionLogLine {
+  readonly type: "riskgate.decision";
+  readonly ts: string;
+  readonly id: string;
+  readonly route: string;
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly reasons: readonly Reason[];
+  readonly shadow_reasons: readonly Reason[];
+  readonly mode: Decision["mode"];
+  readonly errors: Decision["errors"];
+  readonly rules: string;
+  readonly account: string;
+  readonly ip: string | null;
+  readonly action: string;
+  readonly origin_status: number | null;
+  readonly origin_ms: number | null;
+  readonly ms: number;
+  /** The facts the rules decided on; what `rules replay` re-evaluates. */
+  readonly facts: Facts;
+  /** The shadow candidate's outcome (null when no candidate is bundled). */
+  readonly candidate: CandidateSummary | null;
+  /** The decision's audit event (docs/audit.md). */
+  readonly event?: { readonly id: string; readonly source: string; readonly seq: number };
+}
+
+/** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */
+export type LogSink = (line: DecisionLogLine) => void;
+
+/** Writes to the Workers log, where Workers Logs / Logpush collect it. */
+export const consoleSink: LogSink = (line) => console.log(JSON.stringify(line));

@@ -1,0 +1,200 @@
+/**
+ * The Durable Object adapter: groups a request's operations by shard and sends one RPC
+ * per shard touched, in parallel.
+ *
+ * Sharding: a key belongs to shard `fnv1a(key) % shards`, and shard n is the object
+ * named `shard-n`. With the default of one shard a reset request costs exactly one
+ * subrequest; with S shards it costs one per distinct shard among its keys (at most
+ * min(S, keys)); a request answered from the ephemeral block cache costs none.
+ * docs/store.md has the numbers for the shipped rules.
+ */
+import {
+  blockedResult,
+  BlockCache,
+  findCachedBlock,
+  rememberBlocks,
+} from "./ephemeral.ts";
+import type { RiskgateStore, ShardResult } from "./durable-object.ts";
+import { checkPenaltyPolicy } from "./penalty.ts";
+import type {
+  AccountHistory,
+  DistinctAdd,
+  HistoryUpdate,
+  ObserveRequest,
+  ObserveResult,
+  PenaltyCheck,
+  PenaltyState,
+  PenaltyUpdate,
+  RateLimitCheck,
+  Store,
+  TallyRow,
+  TallyUpdate,
+  WindowHit,
+} from "./port.ts";
+import { StoreError, withTimeout } from "./port.ts";
+import { checkTally, checkTallyName, sortTallies, tallyFields } from "./tally.ts";
+
+/** The slice of a Durable Object namespace the adapter uses. */
+export type StoreNamespace = Pick<DurableObjectNamespace<RiskgateStore>, "get" | "idFromName">;
+
+/** Options for the Durable Object adapter. */
+export interface DurableObjectStoreOptions {
+  readonly namespace: StoreNamespace;
+  readonly shards?: number;
+  readonly timeoutMs: number;
+  /** The isolate's block cache; one per adapter by default. */
+  readonly cache?: BlockCache;
+}
+
+/** FNV-1a, 32 bit: cheap, stable shard assignment. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** The shard a key lives on. */
+export function shardOf(key: string, shards: number): number {
+  return shards === 1 ? 0 : fnv1a(key) % shards;
+}
+
+interface MutableBatch {
+  now: number;
+  hits: WindowHit[];
+  distinct: DistinctAdd[];
+  limits: RateLimitCheck[];
+  penalties: PenaltyCheck[];
+  historyKey: string | null;
+}
+
+/** One shard's batch and, per kind, each op's index in the request (to restore order). */
+export interface ShardPlan {
+  readonly batch: MutableBatch;
+  readonly index: { hits: number[]; distinct: number[]; limits: number[]; penalties: number[] };
+}
+
+/** Split a request into per-shard batches; the map's size is the subrequest count. */
+export function planShards(request: ObserveRequest, shards: number): Map<number, ShardPlan> {
+  const plan = new Map<number, ShardPlan>();
+  const slot = (key: string): ShardPlan => {
+    const shard = shardOf(key, shards);
+    let entry = plan.get(shard);
+    if (entry === undefined) {
+      entry = {
+        batch: { now: request.now, hits: [], distinct: [], limits: [], penalties: [], historyKey: null },
+        index: { hits: [], distinct: [], limits: [], penalties: [] },
+      };
+      plan.set(shard, entry);
+    }
+    return entry;
+  };
+  request.hits.forEach((op, i) => {
+    const s = slot(op.key);
+    s.batch.hits.push(op);
+    s.index.hits.push(i);
+  });
+  request.distinct.forEach((op, i) => {
+    const s = slot(op.key);
+    s.batch.distinct.push(op);
+    s.index.distinct.push(i);
+  });
+  (request.limits ?? []).forEach((op, i) => {
+    const s = slot(op.key);
+    s.batch.limits.push(op);
+    s.index.limits.push(i);
+  });
+  (request.penalties ?? []).forEach((op, i) => {
+    const s = slot(op.key);
+    s.batch.penalties.push(op);
+    s.index.penalties.push(i);
+  });
+  if (request.historyKey !== null) slot(request.historyKey).batch.historyKey = request.historyKey;
+  return plan;
+}
+
+/** The adapter. */
+export class DurableObjectStore implements Store {
+  readonly name = "durable-object";
+  private readonly namespace: StoreNamespace;
+  private readonly shards: number;
+  private readonly timeoutMs: number;
+  private readonly cache: BlockCache;
+
+  constructor({ namespace, shards = 1, timeoutMs, cache = new BlockCache() }: DurableObjectStoreOptions) {
+    if (!Number.isInteger(shards) || shards < 1) throw new Error("shards must be a positive integer");
+    this.namespace = namespace;
+    this.shards = shards;
+    this.timeoutMs = timeoutMs;
+    this.cache = cache;
+  }
+
+  async observe(request: ObserveRequest): Promise<ObserveResult> {
+    for (const p of request.penalties ?? []) checkPenaltyPolicy(p.policy);
+    const blocked = findCachedBlock(this.cache, request);
+    if (blocked !== null) return blockedResult(blocked);
+    const plan = planShards(request, this.shards);
+    const fill = <T>(n: number, value: T) => new Array<T>(n).fill(value);
+    const counts = fill(request.hits.length, 0);
+    const distinct = fill(request.distinct.length, 0);
+    const limits = fill<ObserveResult["limits"][number]>((request.limits ?? []).length, { success: false, remaining: 0, reset: 0 });
+    const penalties = fill<PenaltyState>((request.penalties ?? []).length, { level: 0, until: 0 });
+    let history: AccountHistory | null = null;
+    await this.call("observe", () =>
+      Promise.all(
+        [...plan].map(async ([shard, { batch, index }]) => {
+          const result: ShardResult = await this.stub(shard).observe(batch);
+          const put = <T>(target: T[], from: readonly T[], at: number[]) =>
+            from.forEach((v, j) => {
+              target[at[j] ?? 0] = v;
+            });
+          put(counts, result.counts, index.hits);
+          put(distinct, result.distinct, index.distinct);
+          put(limits, result.limits, index.limits);
+          put(penalties, result.penalties, index.penalties);
+          if (result.history !== null) history = result.history;
+        }),
+      ),
+    );
+    const result: ObserveResult = { counts, distinct, history, limits, penalties, blocked: null };
+    rememberBlocks(this.cache, request, result);
+    return result;
+  }
+
+  async recordHistory(update: HistoryUpdate): Promise<void> {
+    await this.call("recordHistory", () => this.stub(shardOf(update.historyKey, this.shards)).recordHistory(update));
+  }
+
+  async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
+    checkPenaltyPolicy(update.policy);
+    return this.call("penalize", () => this.stub(shardOf(update.key, this.shards)).penalize(update));
+  }
+
+  async tally(update: TallyUpdate): Promise<boolean> {
+    checkTally(update);
+    const stub = this.stub(shardOf(`t:${update.experiment}`, this.shards));
+    const eventKey = update.eventKey === null ? null : `${update.experiment}:${update.eventKey}`;
+    return this.call("tally", () => stub.tally(update.experiment, tallyFields(update), eventKey, update.now));
+  }
+
+  async readTallies(experiment: string): Promise<readonly TallyRow[]> {
+    checkTallyName(experiment);
+    const stub = this.stub(shardOf(`t:${experiment}`, this.shards));
+    return sortTallies(await this.call("readTallies", () => stub.readTallies(experiment)));
+  }
+
+  private stub(shard: number): DurableObjectStub<RiskgateStore> {
+    return this.namespace.get(this.namespace.idFromName(`shard-${shard}`));
+  }
+
+  private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await withTimeout(work(), this.timeoutMs, `durable-object ${what}`);
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError("STORE_UNAVAILABLE", `durable-object ${what} failed`, { cause: err });
+    }
+  }
+}

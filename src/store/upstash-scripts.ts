@@ -1,0 +1,139 @@
+/**
+ * The Upstash adapter's Lua scripts, kept apart with their SHA-1 pinned (tested in
+ * test/unit/store-upstash-scripts.test.ts), so EVALSHA needs no hashing at request time.
+ *
+ * Every key a script touches arrives in KEYS, which `allow-key-locking` requires: on
+ * Upstash the script then locks only those keys, so requests for different accounts
+ * and IPs run in parallel. Scripts return raw counts; the arithmetic lives in
+ * window.ts and penalty.ts, shared with the Durable Object adapter. Integers are
+ * formatted with %d because Lua 5.1 would print large numbers in exponent notation.
+ */
+
+/** A script and its pinned SHA-1. */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+/**
+ * One request's batch. ARGV: hit count, distinct count, history flag, penalty count,
+ * history limit, then per hit its expiry, per distinct member and expiry.
+ * KEYS: per hit current and previous bucket; per distinct the same; history devices,
+ * countries, asns, last-verified; per penalty its key.
+ * Returns {hits = {{current, previous}...}, distinct = {n...}, history, penalties}.
+ */
+const OBSERVE = `#!lua flags=allow-key-locking
+local nh, nd, hh, np, hl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local k, a = 1, 6
+local hits, distinct, history, penalties = {}, {}, {}, {}
+for i = 1, nh do
+  local current = redis.call("INCR", KEYS[k])
+  redis.call("PEXPIREAT", KEYS[k], ARGV[a])
+  hits[i] = {current, tonumber(redis.call("GET", KEYS[k + 1]) or "0")}
+  k, a = k + 2, a + 1
+end
+for i = 1, nd do
+  redis.call("PFADD", KEYS[k], ARGV[a])
+  redis.call("PEXPIREAT", KEYS[k], ARGV[a + 1])
+  distinct[i] = redis.call("PFCOUNT", KEYS[k], KEYS[k + 1])
+  k, a = k + 2, a + 2
+end
+if hh == 1 then
+  history = {
+    redis.call("ZREVRANGE", KEYS[k], 0, hl - 1),
+    redis.call("ZREVRANGE", KEYS[k + 1], 0, hl - 1),
+    redis.call("ZREVRANGE", KEYS[k + 2], 0, hl - 1),
+    redis.call("HMGET", KEYS[k + 3], "lat", "lon", "at"),
+  }
+  k = k + 4
+end
+for i = 1, np do
+  penalties[i] = redis.call("HMGET", KEYS[k], "level", "until")
+  k = k + 1
+end
+return {hits, distinct, history, penalties}
+`;
+
+/**
+ * Merge a confirmed outcome into an account's history. KEYS: devices, countries, asns,
+ * last-verified. ARGV: at, expiry, limit, device, country, asn, lat, lon ("" = none).
+ * ZADD GT keeps each member's newest time; the trim keeps the newest `limit`.
+ */
+const HISTORY = `#!lua flags=allow-key-locking
+local at, expiry, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+for i = 1, 3 do
+  local member = ARGV[3 + i]
+  if member ~= "" then
+    redis.call("ZADD", KEYS[i], "GT", at, member)
+    redis.call("ZREMRANGEBYRANK", KEYS[i], 0, -(limit + 1))
+  end
+end
+if ARGV[7] ~= "" then
+  local previous = tonumber(redis.call("HGET", KEYS[4], "at") or "-1")
+  if tonumber(at) >= previous then
+    redis.call("HSET", KEYS[4], "lat", ARGV[7], "lon", ARGV[8], "at", at)
+  end
+end
+for i = 1, 4 do
+  if redis.call("EXISTS", KEYS[i]) == 1 then redis.call("PEXPIREAT", KEYS[i], expiry) end
+end
+return 1
+`;
+
+/** Mirrors penalty.ts `escalate`. KEYS: penalty. ARGV: now, base, factor, max, decay, max level. */
+const PENALIZE = `#!lua flags=allow-key-locking
+local now, base, factor, max, decay, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local stored = redis.call("HMGET", KEYS[1], "level", "until")
+local level, untilAt = tonumber(stored[1] or "0"), tonumber(stored[2] or "0")
+if level > 0 and now >= untilAt then
+  level = math.max(0, level - math.floor((now - untilAt) / decay))
+end
+level = math.min(cap, level + 1)
+local box = math.min(max, base * factor ^ (level - 1))
+local current = 0
+if untilAt > now then current = untilAt end
+local nextUntil = math.max(current, now + math.floor(box + 0.5))
+redis.call("HSET", KEYS[1], "level", string.format("%d", level), "until", string.format("%d", nextUntil))
+redis.call("PEXPIREAT", KEYS[1], string.format("%d", nextUntil + level * decay))
+return {level, nextUntil}
+`;
+
+/**
+ * Count an experiment event once. KEYS: tally hash [, event id]. ARGV: event expiry,
+ * then field/amount pairs. Returns 0 when the event id was already counted.
+ */
+const TALLY = `#!lua flags=allow-key-locking
+if #KEYS == 2 then
+  if not redis.call("SET", KEYS[2], "1", "NX", "PXAT", ARGV[1]) then return 0 end
+end
+for i = 2, #ARGV, 2 do
+  redis.call("HINCRBY", KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 1
+`;
+
+/** One request's batch (see OBSERVE above). */
+export const OBSERVE_SCRIPT: LuaScript = {
+  name: "observe",
+  source: OBSERVE,
+  sha1: "7ee62ff5c7201fc77e8ba3a68dbc75e64101c96a",
+};
+/** Merge a confirmed outcome into an account's history. */
+export const HISTORY_SCRIPT: LuaScript = {
+  name: "history",
+  source: HISTORY,
+  sha1: "a4bbb57026f5ffa314779d7eedbc99d40ba3ad3f",
+};
+/** One more violation for a key. */
+export const PENALIZE_SCRIPT: LuaScript = {
+  name: "penalize",
+  source: PENALIZE,
+  sha1: "d1f67aea9df51bfa48a5e3d25e13c743596769cb",
+};
+/** Count an experiment event once. */
+export const TALLY_SCRIPT: LuaScript = {
+  name: "tally",
+  source: TALLY,
+  sha1: "e552971b916caed2c06155d1461c91097a3ffb13",
+};

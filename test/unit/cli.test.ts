@@ -1,0 +1,218 @@
+// The riskgate command end to end (in-process, with captured output): exit codes and
+// messages for CI, explain, replay on a generated log, and account keys.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.ts";
+import { type Io, processIo as real } from "../../src/cli/io.ts";
+import { createHasher } from "../../src/context/hmac.ts";
+import { ORDINARY, facts } from "./support/rulesets.ts";
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function run(args: string[], stdin: string[] = [], env: Record<string, string> = {}): Promise<Run> {
+  let out = "";
+  let err = "";
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    lines: (path) => (path === "-" ? (async function* () { yield* stdin; })() : real.lines(path)),
+    env: (name) => env[name],
+  };
+  const code = await main(args, io);
+  return { code, out, err };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "riskgate-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A copy of the shipped rules with a candidate that makes headless browsers critical. */
+function rulesCopy(name: string): string {
+  const dir = join(tmp, name);
+  cpSync("rules", dir, { recursive: true });
+  mkdirSync(join(dir, "candidate"), { recursive: true });
+  const live = readFileSync("rules/rules.yaml", "utf8");
+  const harder = live.replace("    weight: 40\n    reason: UA_HEADLESS", "    weight: 100\n    reason: UA_HEADLESS");
+  expect(harder).not.toBe(live);
+  writeFileSync(join(dir, "candidate", "rules.yaml"), harder);
+  return dir;
+}
+
+describe("exit codes and messages", () => {
+  it("check: 0 and a summary for the shipped rules", async () => {
+    const r = await run(["rules", "check"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^rules: \d+ rules, 1 overrides, 4 tiers, 5 channels: ok\n$/);
+  });
+
+  it("check: 1 and file:line:col for a broken rule, in the candidate too", async () => {
+    const dir = rulesCopy("broken");
+    writeFileSync(join(dir, "candidate", "extra.yaml"), "rules:\n  - id: typo\n    when: velocity.acount_1h > 3\n    weight: 5\n    reason: VELOCITY_ACCOUNT\n");
+    const r = await run(["rules", "check", "--dir", dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${join(dir, "candidate", "extra.yaml")}:3:20: No such key: acount_1h\n`);
+  });
+
+  it.each([
+    [[], "no command"],
+    [["rules"], 'unknown command "rules"'],
+    [["rules", "frob"], 'unknown command "rules frob"'],
+    [["rules", "check", "--nope"], "Unknown option '--nope'"],
+    [["rules", "check", "extra"], 'unexpected argument "extra"'],
+    [["rules", "explain"], "rules explain needs a file argument"],
+    [["rules", "replay", "x.jsonl"], "rules replay needs --candidate <dir>"],
+    [["rules", "replay", "/nonexistent.jsonl", "--candidate", "rules/candidate"], "no candidate rule files in rules/candidate"],
+    [["account-key"], "set ACCOUNT_HMAC_SECRET"],
+  ])("usage error %j exits 2", async (args, message) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err).toContain("usage: riskgate");
+  });
+
+  it("build: writes the candidate artefact, or null without one", async () => {
+    const dir = rulesCopy("build");
+    const out = join(tmp, "out");
+    const r = await run(["rules", "build", "--dir", dir, "--out", join(out, "a.json"), "--candidate-out", join(out, "c.json")]);
+    expect(r.code).toBe(0);
+    const candidate = JSON.parse(readFileSync(join(out, "c.json"), "utf8")) as { version: string; spec: { rules: { id: string; weight: number }[] } };
+    expect(candidate.spec.rules.find((x) => x.id === "ua-headless")?.weight).toBe(100);
+    const none = await run(["rules", "build", "--out", join(out, "b.json"), "--candidate-out", join(out, "n.json")]);
+    expect(none.code).toBe(0);
+    expect(readFileSync(join(out, "n.json"), "utf8")).toBe("null\n");
+  });
+
+  it("test: 0 for the shipped fixtures, 1 with a failing case", async () => {
+    expect((await run(["rules", "test"])).code).toBe(0);
+    const dir = rulesCopy("failing");
+    writeFileSync(join(dir, "tests", "z.yaml"), "cases:\n  - name: wrong\n    rule: ua-headless\n    match: true\n    facts: { device: { headless: true, ua_length: 90 }, geo: { country: US } }\n    expect: { tier: high }\n");
+    const r = await run(["rules", "test", "--dir", dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`FAIL ${join(dir, "tests", "z.yaml")}:2:5: wrong\n       expected tier high, got medium\n`);
+  });
+
+  it("test: a broken candidate does not block testing the live rules", async () => {
+    const dir = rulesCopy("broken-candidate");
+    writeFileSync(join(dir, "candidate", "rules.yaml"), "rules: [\n");
+    expect((await run(["rules", "test", "--dir", dir])).code).toBe(0);
+    expect((await run(["rules", "check", "--dir", dir])).code).toBe(1);
+  });
+
+  it("test --candidate: runs the fixtures against the candidate", async () => {
+    const r = await run(["rules", "test", "--dir", rulesCopy("cand-test"), "--candidate", join(tmp, "cand-test", "candidate")]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("expected tier medium, got critical");
+  });
+});
+
+describe("explain", () => {
+  it("breaks a decision log line down rule by rule, live and candidate", async () => {
+    const dir = rulesCopy("explain");
+    const path = join(tmp, "request.json");
+    writeFileSync(path, JSON.stringify({ type: "riskgate.decision", account: "x", facts: facts({ device: { headless: true }, geo: { new_country: true } }), errors: [] }));
+    const r = await run(["rules", "explain", path, "--dir", dir]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ {2}ua-headless +40 {2}yes {6}\+40$/m);
+    expect(r.out).toMatch(/^ {2}geo-new-country +20 {2}yes {6}\+20$/m);
+    expect(r.out).toMatch(/^ {2}device-known +-20 {2}no$/m);
+    expect(r.out).toMatch(/^ {2}!deny-reserved-asn +0 {2}no$/m);
+    expect(r.out).toContain("score 60 → tier high   [low ≥0, medium ≥30, high ≥60 ←, critical ≥100]");
+    expect(r.out).toContain("candidate changes challenge/high → deny/critical");
+  });
+
+  it("--json and bare facts", async () => {
+    const path = join(tmp, "facts.json");
+    writeFileSync(path, JSON.stringify(ORDINARY));
+    const r = await run(["rules", "explain", path, "--json"]);
+    const parsed = JSON.parse(r.out) as { live: { outcome: { tier: string; channel: string } }; candidate: null };
+    expect(parsed.live.outcome).toMatchObject({ tier: "low", channel: "email_link" });
+    expect(parsed.candidate).toBeNull();
+  });
+
+  it.each([
+    ["malformed JSON", "{nope"],
+    ["not an object", "[1]"],
+    ["an unknown failed dependency", JSON.stringify({ facts: {}, failures: ["database"] })],
+  ])("%s is a usage error", async (_name, text) => {
+    const path = join(tmp, "bad.json");
+    writeFileSync(path, text);
+    expect((await run(["rules", "explain", path])).code).toBe(2);
+  });
+
+  it("a store failure in the input applies the store fail mode", async () => {
+    const path = join(tmp, "failed.json");
+    writeFileSync(path, JSON.stringify({ facts: ORDINARY, failures: ["store"] }));
+    const r = await run(["rules", "explain", path]);
+    expect(r.out).toContain("verdict challenge, channel email_link");
+    expect(r.out).toContain("error: store GIVEN → fail mode challenge");
+  });
+});
+
+describe("replay", () => {
+  /** 1,000 decisions: every 10th from a headless browser; plus lines replay must skip. */
+  function writeLog(): string {
+    const path = join(tmp, "decisions.jsonl");
+    const lines: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const f = facts({ device: { headless: i % 10 === 0 } });
+      const [verdict, tier] = i % 10 === 0 ? ["allow", "medium"] : ["allow", "low"];
+      lines.push(JSON.stringify({ type: "riskgate.decision", id: `d${i}`, verdict, tier, account: "k", errors: [], facts: f }));
+    }
+    lines.splice(500, 0, "{not json", JSON.stringify({ type: "riskgate.error" }), JSON.stringify({ type: "riskgate.decision", verdict: "allow" }), "");
+    writeFileSync(path, `${lines.join("\n")}\n`);
+    return path;
+  }
+
+  it("counts changed verdicts and tiers, per rule, with samples", async () => {
+    const dir = rulesCopy("replay");
+    const r = await run(["rules", "replay", writeLog(), "--dir", dir, "--candidate", join(dir, "candidate"), "--samples", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("replayed 1,000 decisions");
+    expect(r.out).toContain("skipped: 1 other log lines, 1 decisions without facts, 1 malformed at lines 501");
+    expect(r.out).toContain("verdict changed: 100 (10.00%)   (allow → deny 100)");
+    expect(r.out).toContain("tier changed:    100 (10.00%)   (medium → critical 100)");
+    expect(r.out).toMatch(/^ {2}ua-headless +100 +100 +0 +0 +100$/m);
+    expect(r.out).toContain("line 1 (d0): rules ua-headless");
+    expect(r.out).toContain("    live      allow/medium score 40 [UA_HEADLESS]");
+    expect(r.out).toContain("    candidate deny/critical score 100 [UA_HEADLESS]");
+    expect(r.out.match(/^ {2}line /gm)).toHaveLength(2);
+    expect(r.out).not.toContain("note: the live rules decide");
+    expect(r.err).toMatch(/replay: done, 1,004 lines in [\d.]+ s, \d+ MiB peak RSS/);
+  });
+
+  it("--json, and --fail-on-change exits 1 when anything changes", async () => {
+    const dir = join(tmp, "replay");
+    const r = await run(["rules", "replay", join(tmp, "decisions.jsonl"), "--dir", dir, "--candidate", join(dir, "candidate"), "--json", "--quiet", "--fail-on-change"]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out) as { decisions: number; verdictChanged: number; rules: { id: string; changed: number }[] };
+    expect(report.decisions).toBe(1000);
+    expect(report.verdictChanged).toBe(100);
+    expect(report.rules.find((x) => x.id === "ua-headless")?.changed).toBe(100);
+  });
+
+  it("a candidate identical to live changes nothing", async () => {
+    const dir = rulesCopy("same");
+    cpSync("rules/rules.yaml", join(dir, "candidate", "rules.yaml"));
+    const r = await run(["rules", "replay", join(tmp, "decisions.jsonl"), "--dir", dir, "--candidate", join(dir, "candidate"), "--quiet", "--fail-on-change"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("verdict changed: 0 (0.00%)");
+  });
+});
+
+describe("account-key", () => {
+  it("prints the key the gateway computes for each identifier on stdin", async () => {
+    const secret = "a-test-secret-that-is-long-enough-000";
+    const r = await run(["account-key"], ["  Alice@Example.com ", "", "bob@example.com"], { ACCOUNT_HMAC_SECRET: secret });
+    const hasher = await createHasher(secret);
+    expect(r.out).toBe(`${await hasher.hash("account", "alice@example.com")}\n${await hasher.hash("account", "bob@example.com")}\n`);
+  });
+});

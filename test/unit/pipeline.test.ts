@@ -1,0 +1,138 @@
+// The pipeline with a small in-memory store: one store batch per request (budget hits
+// included), facts recorded for replay, and the shadow candidate decided on the same
+// facts without touching the live decision.
+import { describe, expect, it } from "vitest";
+import type { RequestContext } from "../../src/context/index.ts";
+import { decide } from "../../src/pipeline.ts";
+import type { CompiledRuleset } from "../../src/rules/compile.ts";
+import {
+  type ObserveRequest,
+  type ObserveResult,
+  type PenaltyState,
+  type Store,
+  StoreError,
+  type TallyRow,
+} from "../../src/store/port.ts";
+import { compileShipped, compileYaml } from "./support/rulesets.ts";
+
+/** Counts every hit and distinct member forever: enough to see what the pipeline asks for. */
+class MemoryStore implements Store {
+  readonly name = "memory";
+  readonly calls: ObserveRequest[] = [];
+  private readonly counts = new Map<string, number>();
+  private readonly sets = new Map<string, Set<string>>();
+  constructor(private readonly failing = false) {}
+
+  async observe(request: ObserveRequest): Promise<ObserveResult> {
+    this.calls.push(request);
+    if (this.failing) throw new StoreError("STORE_TIMEOUT", "slow");
+    const counts = request.hits.map((h) => {
+      const n = (this.counts.get(h.key) ?? 0) + 1;
+      this.counts.set(h.key, n);
+      return n;
+    });
+    const distinct = request.distinct.map((d) => {
+      const set = this.sets.get(d.key) ?? new Set<string>();
+      set.add(d.member);
+      this.sets.set(d.key, set);
+      return set.size;
+    });
+    return { counts, distinct, history: null, limits: [], penalties: [], blocked: null };
+  }
+
+  async recordHistory(): Promise<void> {}
+
+  // The decision path never calls these; they are here to satisfy the port.
+  penalize(): Promise<PenaltyState> {
+    throw new Error("not on the decision path");
+  }
+  tally(): Promise<boolean> {
+    throw new Error("not on the decision path");
+  }
+  readTallies(): Promise<readonly TallyRow[]> {
+    throw new Error("not on the decision path");
+  }
+}
+
+function context(country: string, ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"): RequestContext {
+  return {
+    now: 1_800_000_000_000,
+    route: { path: "/password/reset", method: "POST", identifier: "email", respond: "uniform" },
+    ip: { address: "192.0.2.10", version: 4, subnet: "192.0.2.0/24" },
+    keys: { account: "acctKEYacctKEYacctKEY0", ip: "ipKEY", subnet: "subnetKEY", device: "deviceKEY", asn: "asn:7922" },
+    userAgent: ua,
+    acceptLanguage: "en",
+    geo: { country, region: "", asn: 7922, asOrg: "Comcast", lat: null, lon: null },
+    body: new Uint8Array(),
+  };
+}
+
+let ids = 0;
+const deps = (ruleset: CompiledRuleset, store: Store, candidate: CompiledRuleset | null = null) => ({ ruleset, candidate, store, newId: () => `id-${++ids}` });
+
+describe("decide", () => {
+  const live = compileShipped();
+
+  it("counts the SMS budget in the same store batch, keyed by channel and country", async () => {
+    const store = new MemoryStore();
+    const { facts } = await decide(context("US"), deps(live, store));
+    expect(store.calls).toHaveLength(1);
+    const keys = store.calls[0]?.hits.map((h) => h.key) ?? [];
+    expect(keys).toContain("budget:sms_otp:US");
+    expect(facts.budget).toEqual({ sms_otp: 1 });
+  });
+
+  it.each([["NG"], [""]])("does not count the budget for a country SMS is not offered in (%j)", async (country) => {
+    const store = new MemoryStore();
+    const { facts } = await decide(context(country), deps(live, store));
+    expect(store.calls[0]?.hits.some((h) => h.key.startsWith("budget:"))).toBe(false);
+    expect(facts.budget).toEqual({});
+  });
+
+  it("turns SMS off for a country once its budget is spent, and back to email", async () => {
+    const tight = compileYaml({}, (p) => p.replace("default: 50", "default: 2").replace("channels: [email_link, email_otp]", "channels: [sms_otp, email_otp]"));
+    const store = new MemoryStore();
+    const channels: string[][] = [];
+    for (let i = 0; i < 3; i++) channels.push([...(await decide(context("IE"), deps(tight, store))).decision.channels]);
+    expect(channels).toEqual([["sms_otp", "email_otp"], ["sms_otp", "email_otp"], ["email_otp"]]);
+  });
+
+  it("a store failure applies the store fail mode and leaves SMS out (budget unknown)", async () => {
+    const tight = compileYaml({}, (p) => p.replace("channels: [email_link, email_otp]", "channels: [sms_otp, email_otp]"));
+    const { decision, facts } = await decide(context("US"), deps(tight, new MemoryStore(true)));
+    expect(decision.verdict).toBe("challenge");
+    expect(decision.channels).toEqual(["email_otp"]);
+    expect(decision.errors).toEqual([{ dependency: "store", code: "STORE_TIMEOUT", failMode: "challenge" }]);
+    expect(facts.budget).toEqual({});
+  });
+
+  describe("shadow candidate", () => {
+    const candidate = compileYaml({ "rules/c.yaml": "rules:\n  - id: headless-hard\n    when: device.headless\n    weight: 100\n    reason: UA_HEADLESS\n" });
+    const headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36";
+
+    it("decides on the same facts with no second store call, and never changes the live decision", async () => {
+      const withShadow = new MemoryStore();
+      const without = new MemoryStore();
+      const a = await decide(context("US", headless), deps(live, withShadow, candidate));
+      const b = await decide(context("US", headless), deps(live, without));
+      expect(withShadow.calls).toHaveLength(1);
+      expect(withShadow.calls).toEqual(without.calls);
+      expect({ ...a.decision, id: "" }).toEqual({ ...b.decision, id: "" });
+      expect(a.decision.verdict).toBe("allow");
+      expect(a.candidate).toMatchObject({ rules: candidate.version, verdict: "deny", tier: "critical", score: 100, changed: true });
+      expect(b.candidate).toBeNull();
+    });
+
+    it("marks an unchanged outcome as unchanged", async () => {
+      const r = await decide(context("US"), deps(live, new MemoryStore(), candidate));
+      expect(r.candidate).toMatchObject({ verdict: "allow", tier: "low", changed: false });
+    });
+  });
+
+  it("records facts that carry no raw identifiers", async () => {
+    const { facts } = await decide(context("US"), deps(live, new MemoryStore()));
+    const text = JSON.stringify(facts);
+    for (const raw of ["192.0.2.10", "192.0.2.0", "acctKEY", "deviceKEY"]) expect(text).not.toContain(raw);
+    expect(facts.velocity).toMatchObject({ account_1h: 1, ip_10m: 1 });
+  });
+});

@@ -1,0 +1,131 @@
+import fc from "fast-check";
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { StoreError, type ObserveRequest } from "../../src/store/port.ts";
+import { storeErrorFrom } from "../../src/store/upstash.ts";
+import { historyCall, observeCall, parseObserve, parseTallies, tallyCall } from "../../src/store/upstash-batch.ts";
+import { HISTORY_SCRIPT, OBSERVE_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT } from "../../src/store/upstash-scripts.ts";
+import { errors } from "@upstash/redis/cloudflare";
+
+const W = 60_000;
+const T = 1_800_000_000_000 - (1_800_000_000_000 % W);
+const policy = { baseMs: 1000, factor: 2, maxMs: 8000, decayMs: W };
+const request: ObserveRequest = {
+  now: T + W / 2,
+  hits: [{ key: "v:ip:abc", windowMs: W }],
+  distinct: [{ key: "d:ip:account:abc", member: "acct1", windowMs: W }],
+  historyKey: "h:acct1",
+  penalties: [{ key: "p:ip:abc", policy, cache: false }],
+};
+const bucket = (T + W / 2) / W - 0.5;
+
+describe("Upstash scripts", () => {
+  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT])("$name has its SHA-1 pinned", (script) => {
+    expect(createHash("sha1").update(script.source).digest("hex")).toBe(script.sha1);
+  });
+
+  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT])("$name asks Upstash for key-level locking", (script) => {
+    expect(script.source.startsWith("#!lua flags=allow-key-locking\n")).toBe(true);
+  });
+});
+
+describe("Upstash batch layout", () => {
+  it("puts every key in KEYS, in the order the script reads them", () => {
+    const call = observeCall(request);
+    expect(call?.keys).toEqual([
+      `rg:w:${W}:v:ip:abc:${bucket}`,
+      `rg:w:${W}:v:ip:abc:${bucket - 1}`,
+      `rg:d:${W}:d:ip:account:abc:${bucket}`,
+      `rg:d:${W}:d:ip:account:abc:${bucket - 1}`,
+      "rg:h:h:acct1:dev",
+      "rg:h:h:acct1:cc",
+      "rg:h:h:acct1:asn",
+      "rg:h:h:acct1:last",
+      "rg:p:p:ip:abc",
+    ]);
+    expect(call?.args).toEqual(["1", "1", "1", "1", "20", String((bucket + 2) * W + 1000), "acct1", String((bucket + 2) * W + 1000)]);
+  });
+
+  it("skips the script when only rate limits are asked for", () => {
+    expect(observeCall({ now: T, hits: [], distinct: [], historyKey: null, limits: [{ key: "k", limit: 1, windowMs: W, cache: false }] })).toBeNull();
+  });
+
+  it("marks absent history fields with empty strings", () => {
+    const call = historyCall({ historyKey: "h:a", device: null, country: "DE", asn: null, location: null, at: T });
+    expect(call.args.slice(3)).toEqual(["", "DE", "", "", ""]);
+  });
+
+  it("adds the event marker key only for an event id", () => {
+    const base = { experiment: "e", arm: "a", now: T, add: { sent: 1 } };
+    expect(tallyCall({ ...base, eventKey: null }).keys).toEqual(["rg:t:e"]);
+    expect(tallyCall({ ...base, eventKey: "ev" }).keys).toEqual(["rg:t:e", "rg:te:e:ev"]);
+  });
+});
+
+describe("Upstash reply parsing", () => {
+  const good = [[[2, 3]], [5], [["dev1"], ["DE", "FR"], ["3320"], ["52.5", "13.4", String(T)]], [["2", String(T + W)]]];
+
+  it("turns a well-formed reply into the port's answer", () => {
+    expect(parseObserve(request, good)).toEqual({
+      counts: [2 + 1], // 2 current + floor(3 * 0.5)
+      distinct: [5],
+      history: { devices: ["dev1"], countries: ["DE", "FR"], asns: [3320], lastVerified: { lat: 52.5, lon: 13.4, at: T } },
+      penalties: [{ level: 2, until: T + W }],
+    });
+  });
+
+  it("reads empty history as none", () => {
+    const empty = [[[1, 0]], [1], [[], [], [], [null, null, null]], [[null, null]]];
+    expect(parseObserve(request, empty)).toMatchObject({ history: null, penalties: [{ level: 0, until: 0 }] });
+  });
+
+  it.each([
+    ["not an array", "OK"],
+    ["a count that is not a number", [[["x", 0]], [5], [], [[null, null]]]],
+    ["too few hit results", [[], [5], [], [[null, null]]]],
+    ["a bad latitude", [[[1, 0]], [1], [[], [], [], ["north", "1", "1"]], [[null, null]]]],
+  ])("refuses %s with STORE_BAD_RESPONSE", (_label, reply) => {
+    expect(() => parseObserve(request, reply)).toThrow(StoreError);
+    try {
+      parseObserve(request, reply);
+    } catch (err) {
+      expect((err as StoreError).code).toBe("STORE_BAD_RESPONSE");
+    }
+  });
+
+  it("never throws anything but a StoreError, whatever the reply", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (reply) => {
+        try {
+          parseObserve(request, reply);
+        } catch (err) {
+          return err instanceof StoreError && err.code === "STORE_BAD_RESPONSE";
+        }
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each([
+    ["a flat list", ["a|sent", "2", "a|sent|20000", "2", "junk", "1"]],
+    ["an object", { "a|sent": "2", "a|sent|20000": 2, junk: 1 }],
+  ])("reads tallies from %s, skipping fields it did not write", (_label, reply) => {
+    expect(parseTallies(reply)).toEqual([
+      { arm: "a", counter: "sent", day: null, value: 2 },
+      { arm: "a", counter: "sent", day: 20000, value: 2 },
+    ]);
+  });
+});
+
+describe("Upstash error mapping", () => {
+  it.each([
+    ["a StoreError as it is", new StoreError("STORE_TIMEOUT", "x"), "STORE_TIMEOUT"],
+    ["a body that is not JSON", new errors.UpstashJSONParseError("<html>"), "STORE_BAD_RESPONSE"],
+    ["an aborted fetch", new DOMException("timed out", "TimeoutError"), "STORE_TIMEOUT"],
+    ["an HTTP error", new errors.UpstashError("ERR bridge fault"), "STORE_UNAVAILABLE"],
+    ["a network failure", new TypeError("fetch failed"), "STORE_UNAVAILABLE"],
+  ])("maps %s", (_label, err, code) => {
+    expect(storeErrorFrom(err, "observe").code).toBe(code);
+  });
+});
