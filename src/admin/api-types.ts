@@ -2,7 +2,7 @@
  * The admin JSON API's response types, shared by the Worker and the dashboard's
  * browser code. Types only, with no runtime imports, so the browser build can use them.
  */
-import type { AuditEvent, DecisionData } from "../audit/events.ts";
+import type { AuditEvent, CandidateData, DecisionData } from "../audit/events.ts";
 import type { OcsfEvent } from "../audit/ocsf.ts";
 import type { DependencyError, Reason } from "../decision.ts";
 
@@ -91,6 +91,10 @@ export interface DecisionRow {
   readonly reasons: readonly Reason[];
   readonly shadow_reasons: readonly Reason[];
   readonly errors: readonly DependencyError[];
+  /** The facts the rules saw (counts, flags, UA family, geo: no identifiers). */
+  readonly facts: DecisionData["facts"];
+  /** What the shadow candidate rule set would have decided, if one is bundled. */
+  readonly candidate: CandidateData | null;
   readonly origin: { readonly status: number | null; readonly error: string | null; readonly ms: number } | null;
   /** Every audit event with this decision id (the decision itself included). */
   readonly events: readonly { readonly id: string; readonly type: AuditEvent["type"]; readonly seq: number }[];

@@ -84,6 +84,10 @@ describe.skipIf(!hasChromium)("operator dashboard in Chromium", () => {
     await row.click();
     const explanation = page.getByTestId("explanation");
     await expect.poll(() => explanation.textContent()).toMatch(/DISTINCT_ACCOUNTS_PER_IP\s*accounts-per-ip\s*45/);
+    // The facts behind the reasons: the distinct-account count the rule compared.
+    expect(await explanation.locator("details code").allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^distinct\.accounts_per_ip_1h = \d+$/)]),
+    );
     await explanation.locator(`[data-event-link="${eventId}"]`).click();
     await expect.poll(() => page.getByTestId("event-json").textContent()).toContain(`"decision_id": "${decisionId}"`);
     const recorded = JSON.parse((await page.getByTestId("event-json").textContent()) ?? "{}") as { id: string; type: string };

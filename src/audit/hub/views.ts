@@ -31,6 +31,9 @@ export function decisionRow(event: Extract<AuditEvent, { type: "decision" }>, re
     reasons: d.reasons,
     shadow_reasons: d.shadow_reasons,
     errors: d.errors,
+    // Events recorded before facts were part of them read as empty.
+    facts: d.facts ?? {},
+    candidate: d.candidate ?? null,
     origin: forward === undefined ? null : { status: forward.data.status, error: forward.data.error, ms: forward.data.ms },
     events: related.map((e) => ({ id: e.id, type: e.type, seq: e.seq })),
   };

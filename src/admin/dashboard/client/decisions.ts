@@ -23,6 +23,24 @@ function reasonTable(title: string, reasons: DecisionRow["reasons"]): HTMLElemen
   );
 }
 
+/** Non-zero facts as `section.name = value`, the numbers the rules compared. */
+function factList(facts: DecisionRow["facts"]): HTMLElement | null {
+  const items = Object.entries(facts).flatMap(([section, fields]) =>
+    Object.entries(fields).flatMap(([name, value]) => {
+      const shown = Array.isArray(value) ? value.join(", ") : String(value);
+      return value === 0 || value === false || shown === "" ? [] : [h("code", {}, `${section}.${name} = ${shown}`)];
+    }),
+  );
+  return items.length === 0 ? null : h("details", {}, h("summary", {}, `facts the rules saw (${items.length} non-zero)`), h("p", { class: "reasons" }, ...items));
+}
+
+function candidateLine(row: DecisionRow): HTMLElement | null {
+  const c = row.candidate;
+  if (c === null) return null;
+  const codes = c.reasons.map((r) => r.code).join(", ") || "no reasons";
+  return h("p", { class: "muted" }, `shadow candidate ${c.rules}: ${c.verdict}/${c.tier} score ${c.score} (${codes})${c.changed ? " — differs from live" : ""}`);
+}
+
 function explanation(row: DecisionRow, handlers: DecisionHandlers): HTMLElement {
   const origin = row.origin === null ? "not forwarded" : row.origin.status !== null ? `HTTP ${row.origin.status} in ${row.origin.ms} ms` : `${row.origin.error} after ${row.origin.ms} ms`;
   const events = row.events.map((e) => {
@@ -40,6 +58,8 @@ function explanation(row: DecisionRow, handlers: DecisionHandlers): HTMLElement 
     reasonTable("reason", row.reasons) ?? h("p", { class: "muted" }, "No rule matched: the lowest tier applied."),
     reasonTable("shadow reason (not scored)", row.shadow_reasons),
     row.errors.length === 0 ? null : h("p", {}, "Dependency failures: ", ...row.errors.map((e) => h("code", {}, `${e.dependency} ${e.code} → ${e.failMode}`))),
+    candidateLine(row),
+    factList(row.facts),
     h("p", { class: "muted" }, `decision ${row.decision_id ?? "—"} · request ${row.request_id ?? "—"} · rules ${row.rules} · source ${row.source.slice(0, 8)} seq ${row.seq}`),
     h("p", {}, "Audit events:"),
     h("ul", {}, ...events),
