@@ -9,7 +9,7 @@
  * cross-site form would carry the cookie too.
  */
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
-import type { AdminConfig } from "./config.ts";
+import type { AccessConfig, AdminConfig } from "./config.ts";
 import { secretsEqual } from "./constant-time.ts";
 import { createSessions, SESSION_COOKIE, type Sessions } from "./session.ts";
 
@@ -66,58 +66,71 @@ function sameOrigin(request: Request): boolean {
   return request.headers.get("origin") === new URL(request.url).origin;
 }
 
+/** What checking needs, built once per isolate. */
+interface AuthState {
+  readonly token: string | null;
+  readonly access: AccessConfig | null;
+  readonly sessions: Sessions | null;
+  readonly keys: JWTVerifyGetKey | null;
+}
+
+async function verifyAccess(state: AuthState, jwt: string): Promise<AuthResult> {
+  const { access, keys } = state;
+  if (access === null || keys === null) return { ok: false, code: "ACCESS_JWT_INVALID" };
+  try {
+    await jwtVerify(jwt, keys, { issuer: access.teamOrigin, audience: access.aud, algorithms: ["RS256"] });
+    return { ok: true, method: "access" };
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) return { ok: false, code: "ACCESS_JWT_EXPIRED" };
+    // A key set we cannot fetch fails closed, named so the operator can tell it apart.
+    if (!(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout) {
+      return { ok: false, code: "ACCESS_KEYS_UNAVAILABLE" };
+    }
+    return { ok: false, code: "ACCESS_JWT_INVALID" };
+  }
+}
+
+async function authenticate(state: AuthState, request: Request, nowSeconds: number): Promise<AuthResult> {
+  const { token, access, sessions } = state;
+  if (token === null && access === null) return { ok: false, code: "ADMIN_DISABLED" };
+  const authorization = request.headers.get("authorization");
+  if (authorization !== null) {
+    const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+    const ok = given !== undefined && token !== null && (await secretsEqual(given, token));
+    return ok ? { ok: true, method: "bearer" } : { ok: false, code: "BAD_TOKEN" };
+  }
+  const header = request.headers.get(ACCESS_HEADER);
+  if (header !== null) return verifyAccess(state, header);
+  const jar = cookies(request.headers.get("cookie"));
+  const accessCookie = jar.get(ACCESS_COOKIE);
+  const session = jar.get(SESSION_COOKIE);
+  if (accessCookie === undefined && session === undefined) return { ok: false, code: "MISSING_CREDENTIALS" };
+  if (!sameOrigin(request)) return { ok: false, code: "CROSS_SITE" };
+  if (accessCookie !== undefined && access !== null) return verifyAccess(state, accessCookie);
+  const valid = session !== undefined && sessions !== null && (await sessions.valid(session, nowSeconds));
+  return valid ? { ok: true, method: "session" } : { ok: false, code: "BAD_SESSION" };
+}
+
 /** Build the authenticator for `config`. */
 export async function createAdminAuth(config: AdminConfig, options: AdminAuthOptions = {}): Promise<AdminAuth> {
   const { token, access } = config;
-  const sessions: Sessions | null = token === null ? null : await createSessions(token);
-  const keys =
-    access === null
-      ? null
-      : (options.accessKeys ??
-        createRemoteJWKSet(new URL("/cdn-cgi/access/certs", access.teamOrigin), { timeoutDuration: 3_000 }));
-
-  async function verifyAccess(jwt: string): Promise<AuthResult> {
-    if (access === null || keys === null) return { ok: false, code: "ACCESS_JWT_INVALID" };
-    try {
-      await jwtVerify(jwt, keys, { issuer: access.teamOrigin, audience: access.aud, algorithms: ["RS256"] });
-      return { ok: true, method: "access" };
-    } catch (err) {
-      if (err instanceof errors.JWTExpired) return { ok: false, code: "ACCESS_JWT_EXPIRED" };
-      // A key set we cannot fetch fails closed, named so the operator can tell it apart.
-      if (!(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout) {
-        return { ok: false, code: "ACCESS_KEYS_UNAVAILABLE" };
-      }
-      return { ok: false, code: "ACCESS_JWT_INVALID" };
-    }
-  }
-
-  async function authenticate(request: Request, nowSeconds: number): Promise<AuthResult> {
-    if (token === null && access === null) return { ok: false, code: "ADMIN_DISABLED" };
-    const authorization = request.headers.get("authorization");
-    if (authorization !== null) {
-      const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
-      const ok = given !== undefined && token !== null && (await secretsEqual(given, token));
-      return ok ? { ok: true, method: "bearer" } : { ok: false, code: "BAD_TOKEN" };
-    }
-    const header = request.headers.get(ACCESS_HEADER);
-    if (header !== null) return verifyAccess(header);
-    const jar = cookies(request.headers.get("cookie"));
-    const accessCookie = jar.get(ACCESS_COOKIE);
-    const session = jar.get(SESSION_COOKIE);
-    if (accessCookie === undefined && session === undefined) return { ok: false, code: "MISSING_CREDENTIALS" };
-    if (!sameOrigin(request)) return { ok: false, code: "CROSS_SITE" };
-    if (accessCookie !== undefined && access !== null) return verifyAccess(accessCookie);
-    const valid = session !== undefined && sessions !== null && (await sessions.valid(session, nowSeconds));
-    return valid ? { ok: true, method: "session" } : { ok: false, code: "BAD_SESSION" };
-  }
-
+  const state: AuthState = {
+    token,
+    access,
+    sessions: token === null ? null : await createSessions(token),
+    keys:
+      access === null
+        ? null
+        : (options.accessKeys ??
+          createRemoteJWKSet(new URL("/cdn-cgi/access/certs", access.teamOrigin), { timeoutDuration: 3_000 })),
+  };
   return {
     enabled: token !== null || access !== null,
     tokenLogin: token !== null,
-    authenticate,
+    authenticate: (request, nowSeconds) => authenticate(state, request, nowSeconds),
     async login(given, nowSeconds) {
-      if (token === null || sessions === null || !(await secretsEqual(given, token))) return null;
-      return sessions.issue(nowSeconds);
+      if (token === null || state.sessions === null || !(await secretsEqual(given, token))) return null;
+      return state.sessions.issue(nowSeconds);
     },
   };
 }

@@ -48,43 +48,62 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     case "forward":
       return forward(event, event.data);
     case "challenge.issued":
-      return base(event, HTTP_ACTIVITY, [6, "Post"], 2, {
-        ...security(ACTION.denied, DISPOSITION.captcha),
-        ...status(STATUS.other, "challenge issued"),
-      });
     case "challenge.solved":
-      return base(event, HTTP_ACTIVITY, [6, "Post"], event.data.success ? 1 : 2, {
-        ...(event.data.success
-          ? security(ACTION.allowed, DISPOSITION.allowed)
-          : security(ACTION.denied, DISPOSITION.blocked)),
-        ...status(event.data.success ? STATUS.success : STATUS.failure, event.data.error ?? undefined),
-      });
+      return challenge(event);
     case "ratelimit.step":
       return rateLimit(event, event.data);
     case "outcome.received":
       return outcome(event, event.data);
     case "ruleset.loaded":
-      return base(event, APP_LIFECYCLE, [3, "Start"], 1, {
-        ...status(STATUS.success),
-        app: { name: "riskgate", vendor_name: "riskgate", version: event.data.version },
-      });
     case "key.in_use":
-      return base(event, ENTITY_MANAGEMENT, [10, "Activate"], 1, {
-        ...status(STATUS.success),
-        entity: { uid: event.data.kid, name: event.data.kid, type: "decision_signing_key" },
-      });
     case "key.rotated":
-      return base(event, ENTITY_MANAGEMENT, [3, "Update"], 2, {
-        ...status(STATUS.success),
-        entity: { uid: event.data.kid, name: event.data.kid, type: "decision_signing_key" },
-        entity_result: { uid: event.data.previous, name: event.data.previous, type: "decision_signing_key" },
-      });
+      return lifecycle(event);
     case "admin.login":
       return base(event, AUTHENTICATION, [1, "Logon"], event.data.success ? 1 : 3, {
         ...status(event.data.success ? STATUS.success : STATUS.failure),
         auth_protocol: "Other",
         auth_protocol_id: 99,
         service: { name: "riskgate admin" },
+      });
+  }
+}
+
+type ChallengeEvent = Extract<AuditEvent, { type: "challenge.issued" | "challenge.solved" }>;
+
+function challenge(event: ChallengeEvent): OcsfEvent {
+  if (event.type === "challenge.issued") {
+    return base(event, HTTP_ACTIVITY, [6, "Post"], 2, {
+      ...security(ACTION.denied, DISPOSITION.captcha),
+      ...status(STATUS.other, "challenge issued"),
+    });
+  }
+  const { success, error } = event.data;
+  return base(event, HTTP_ACTIVITY, [6, "Post"], success ? 1 : 2, {
+    ...(success ? security(ACTION.allowed, DISPOSITION.allowed) : security(ACTION.denied, DISPOSITION.blocked)),
+    ...status(success ? STATUS.success : STATUS.failure, error ?? undefined),
+  });
+}
+
+type LifecycleEvent = Extract<AuditEvent, { type: "ruleset.loaded" | "key.in_use" | "key.rotated" }>;
+
+function signingKey(kid: string): OcsfEvent {
+  return { uid: kid, name: kid, type: "decision_signing_key" };
+}
+
+function lifecycle(event: LifecycleEvent): OcsfEvent {
+  switch (event.type) {
+    case "ruleset.loaded":
+      return base(event, APP_LIFECYCLE, [3, "Start"], 1, {
+        ...status(STATUS.success),
+        app: { name: "riskgate", vendor_name: "riskgate", version: event.data.version },
+      });
+    case "key.in_use":
+      return base(event, ENTITY_MANAGEMENT, [10, "Activate"], 1, { ...status(STATUS.success), entity: signingKey(event.data.kid) });
+    case "key.rotated":
+      return base(event, ENTITY_MANAGEMENT, [3, "Update"], 2, {
+        ...status(STATUS.success),
+        entity: signingKey(event.data.kid),
+        entity_result: signingKey(event.data.previous),
       });
   }
 }

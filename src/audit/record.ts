@@ -6,13 +6,14 @@
 import type { ActResult } from "../act.ts";
 import type { RequestContext } from "../context/index.ts";
 import type { Decision, Reason } from "../decision.ts";
+import type { OriginResult } from "../origin/forward.ts";
 import type { SigningKeys } from "../origin/signing-keys.ts";
 import type { CandidateSummary } from "../pipeline.ts";
 import type { CompiledRuleset } from "../rules/compile.ts";
 import type { Facts } from "../rules/context-schema.ts";
 import type { Auditor } from "./auditor.ts";
 import type { DecisionLogLine, LogSink } from "./decision-log.ts";
-import type { AuditEvent, AuditInput } from "./events.ts";
+import type { AuditEvent, AuditInput, DecisionData, ForwardData } from "./events.ts";
 
 /** Everything known about one scored request once it has been answered. */
 export interface RequestRecord {
@@ -31,55 +32,52 @@ export interface RequestRecord {
   readonly ms: number;
 }
 
+/** The decision event's payload. */
+function decisionData(r: RequestRecord): DecisionData {
+  const { ctx, decision } = r;
+  return {
+    route: ctx.route.path,
+    method: r.method,
+    verdict: decision.verdict,
+    tier: decision.tier,
+    score: decision.score,
+    channel: decision.channel,
+    mode: decision.mode,
+    reasons: decision.reasons,
+    shadow_reasons: r.shadowReasons,
+    errors: decision.errors,
+    action: r.result.action,
+    account: ctx.keys.account,
+    ip: ctx.keys.ip,
+    device: ctx.keys.device,
+    country: ctx.geo?.country ?? null,
+    asn: ctx.geo === null || ctx.geo.asn === 0 ? null : ctx.geo.asn,
+    store: r.storeName,
+    store_ms: r.storeMs,
+    ms: r.ms,
+    facts: r.facts,
+    candidate: r.candidate,
+  };
+}
+
+/** The forward event's payload. */
+function forwardData(r: RequestRecord, origin: OriginResult): ForwardData {
+  return {
+    origin: r.originUrl.origin,
+    ok: origin.ok,
+    status: origin.ok ? origin.response.status : null,
+    error: origin.ok ? null : origin.code,
+    ms: origin.ms,
+    respond: r.ctx.route.respond,
+  };
+}
+
 /** The events of one request: decision, then forward or challenge. */
 export function requestEvents(r: RequestRecord): AuditInput[] {
-  const { ctx, decision, result } = r;
-  const ids = { request_id: r.requestId, decision_id: decision.id, at: ctx.now } as const;
-  const events: AuditInput[] = [
-    {
-      type: "decision",
-      ...ids,
-      data: {
-        route: ctx.route.path,
-        method: r.method,
-        verdict: decision.verdict,
-        tier: decision.tier,
-        score: decision.score,
-        channel: decision.channel,
-        mode: decision.mode,
-        reasons: decision.reasons,
-        shadow_reasons: r.shadowReasons,
-        errors: decision.errors,
-        action: result.action,
-        account: ctx.keys.account,
-        ip: ctx.keys.ip,
-        device: ctx.keys.device,
-        country: ctx.geo?.country ?? null,
-        asn: ctx.geo === null || ctx.geo.asn === 0 ? null : ctx.geo.asn,
-        store: r.storeName,
-        store_ms: r.storeMs,
-        ms: r.ms,
-        facts: r.facts,
-        candidate: r.candidate,
-      },
-    },
-  ];
-  if (result.origin !== null) {
-    const origin = result.origin;
-    events.push({
-      type: "forward",
-      ...ids,
-      data: {
-        origin: r.originUrl.origin,
-        ok: origin.ok,
-        status: origin.ok ? origin.response.status : null,
-        error: origin.ok ? null : origin.code,
-        ms: origin.ms,
-        respond: ctx.route.respond,
-      },
-    });
-  }
-  if (result.action === "challenge") {
+  const ids = { request_id: r.requestId, decision_id: r.decision.id, at: r.ctx.now } as const;
+  const events: AuditInput[] = [{ type: "decision", ...ids, data: decisionData(r) }];
+  if (r.result.origin !== null) events.push({ type: "forward", ...ids, data: forwardData(r, r.result.origin) });
+  if (r.result.action === "challenge") {
     events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider: null } });
   }
   return events;
