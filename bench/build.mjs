@@ -1,0 +1,54 @@
+// Bundles for the benchmark. riskgate is built exactly as it deploys (wrangler deploy
+// --dry-run: rules build, then wrangler's esbuild); the baselines are bundled by the
+// same esbuild version (wrangler's own dependency) with the settings wrangler uses for
+// an ES module worker, so no worker gets a bundler advantage.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** wrangler deploy --dry-run of the tree at `root` into `dir`; returns the bundle's path. */
+export function bundleRiskgate(dir, root = ROOT) {
+  const run = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    timeout: 120_000,
+  });
+  if (run.status !== 0) throw new Error(`wrangler dry-run failed:\n${run.stdout}${run.stderr}`);
+  return join(dir, "index.js");
+}
+
+/** Bundle a baseline worker from bench/workers/; returns the path of the bundle. */
+export async function bundleBaseline(name, dir) {
+  const outfile = join(dir, `${name}.js`);
+  await build({
+    entryPoints: [join(ROOT, "bench", "workers", `${name}.ts`)],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2024",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    external: ["cloudflare:*", "node:*"],
+    logLevel: "error",
+  });
+  return outfile;
+}
+
+/**
+ * The same for the committed tree at git `ref` (BENCH_COMPARE), exported with git archive
+ * into `dir` (the repository is not touched) and built with this checkout's node_modules.
+ */
+export function bundleRiskgateAt(ref, dir) {
+  const tree = join(dir, "tree");
+  mkdirSync(tree, { recursive: true });
+  const archive = execFileSync("git", ["archive", "--format=tar", ref], { cwd: ROOT, maxBuffer: 256 * 2 ** 20 });
+  execFileSync("tar", ["-x", "-C", tree], { input: archive });
+  symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"));
+  return bundleRiskgate(join(dir, "bundle"), tree);
+}

@@ -1,0 +1,114 @@
+// Turn rounds into the summary: medians per scenario, paired ratios, targets, the
+// table printed for humans and the result object written to bench/results/.
+import { median, range, round } from "./stats.mjs";
+import { RATIOS, TARGETS } from "./scenarios.mjs";
+
+/** Fewer quiet rounds than this and every round is used, disturbed or not. */
+const MIN_QUIET = 3;
+
+/** The rounds a summary uses: the undisturbed ones, when there are enough. */
+export function usable(rounds) {
+  const quiet = rounds.filter((r) => !r.noisy);
+  return quiet.length >= MIN_QUIET ? quiet : rounds;
+}
+
+/** Medians (and the rps spread) of one scenario's rounds. */
+export function summarizeScenario(scenario, all, skipped) {
+  const base = { id: scenario.id, label: scenario.label, worker: scenario.worker };
+  if (skipped !== null) return { ...base, skipped };
+  const rounds = usable(all);
+  const pick = (key) => median(rounds.map((r) => r[key]));
+  const spread = range(rounds.map((r) => r.rps));
+  return {
+    ...base,
+    rounds: rounds.length,
+    rounds_measured: all.length,
+    foreign_cores: round(pick("foreign_cores"), 2),
+    gateway_wait_share: round(pick("gateway_wait_share"), 3),
+    rps: round(pick("rps"), 0),
+    rps_range: spread === null ? null : spread.map((v) => round(v, 0)),
+    p50_us: round(pick("p50_us"), 0),
+    p99_us: round(pick("p99_us"), 0),
+    cpu_us_per_request: round(pick("cpu_us_per_request"), 1),
+    gateway_cpu_util: round(pick("gateway_cpu_util"), 2),
+    store_round_trips_per_request: round(pick("store_round_trips_per_request"), 3),
+    forwarded_per_request: round(pick("forwarded_per_request"), 3),
+    origin_connections_per_request: round(pick("origin_connections_per_request"), 3),
+    problems: [...new Set(rounds.flatMap((r) => r.problems))],
+  };
+}
+
+/**
+ * Ratio of throughputs: the median of per-round ratios, since the two scenarios of a
+ * round ran seconds apart under the same conditions. Undisturbed pairs when enough.
+ */
+export function pairedRatio(rounds, num, den, summaries) {
+  if (summaries[num]?.skipped !== undefined || summaries[den]?.skipped !== undefined) return null;
+  const byRound = (id) => new Map(rounds.filter((r) => r.scenario === id).map((r) => [r.round, r]));
+  const a = byRound(num);
+  const b = byRound(den);
+  const pairs = [...a].flatMap(([k, ra]) => {
+    const rb = b.get(k);
+    return rb === undefined ? [] : [{ ratio: ra.rps / rb.rps, noisy: ra.noisy || rb.noisy }];
+  });
+  return round(median(usable(pairs).map((p) => p.ratio)), 3);
+}
+
+/** The headline object printed as the last line. */
+export function headline(rounds, summaries, micro) {
+  const out = {};
+  for (const [name, [num, den]] of Object.entries(RATIOS)) out[name] = pairedRatio(rounds, num, den, summaries);
+  const trips = (id) => (summaries[id]?.skipped === undefined ? (summaries[id]?.store_round_trips_per_request ?? null) : null);
+  const allowTrips = [trips("b"), trips("c")].filter((v) => v !== null);
+  // The worst measured adapter: the target (<= 1) must hold for every store.
+  out.store_round_trips_per_allow = allowTrips.length === 0 ? null : Math.max(...allowTrips);
+  out.store_round_trips_per_allow_upstash = trips("b");
+  out.store_round_trips_per_allow_do = trips("c");
+  out.store_round_trips_per_blocked = trips("d");
+  out.scoring_us_median = micro?.scoring_us_median ?? null;
+  for (const id of ["a", "b", "c", "d", "e"]) out[`rps_${id}`] = summaries[id]?.rps ?? null;
+  out.cpu_us_per_request_c = summaries.c?.cpu_us_per_request ?? null;
+  out.cpu_us_per_request_a = summaries.a?.cpu_us_per_request ?? null;
+  if (summaries.c_ref !== undefined) {
+    // BENCH_COMPARE: the working tree against the ref, paired round by round.
+    out.compare = {
+      c_over_ref_rps: pairedRatio(rounds, "c", "c_ref", summaries),
+      cpu_us_per_request_c: summaries.c?.cpu_us_per_request ?? null,
+      cpu_us_per_request_c_ref: summaries.c_ref.cpu_us_per_request ?? null,
+    };
+  }
+  out.skipped = Object.values(summaries).filter((s) => s.skipped !== undefined).map((s) => s.id);
+  out.targets_met = targetsMet(out);
+  return out;
+}
+
+function targetsMet(values) {
+  const met = {};
+  for (const [name, { min, max }] of Object.entries(TARGETS)) {
+    const v = values[name];
+    met[name] = v === null || v === undefined ? null : min !== undefined ? v >= min : v <= (max ?? Number.POSITIVE_INFINITY);
+  }
+  return met;
+}
+
+/** A fixed-width table of the scenario summaries. */
+export function table(summaries) {
+  const cols = [
+    ["scenario", (s) => `${s.id} ${s.worker}`],
+    ["req/s", (s) => s.rps],
+    ["p50 µs", (s) => s.p50_us],
+    ["p99 µs", (s) => s.p99_us],
+    ["CPU µs/req", (s) => s.cpu_us_per_request],
+    ["gw CPU", (s) => s.gateway_cpu_util],
+    ["store RT/req", (s) => s.store_round_trips_per_request ?? "-"],
+    ["fwd/req", (s) => s.forwarded_per_request],
+    ["conn/req", (s) => s.origin_connections_per_request],
+    ["rounds", (s) => `${s.rounds}/${s.rounds_measured}`],
+  ];
+  const rows = Object.values(summaries).map((s) =>
+    s.skipped !== undefined ? [`${s.id} ${s.worker}`, `skipped: ${s.skipped}`] : cols.map(([, f]) => String(f(s))),
+  );
+  const widths = cols.map(([h], i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? "").length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+  return [line(cols.map(([h]) => h)), ...rows.map((r) => (r.length === 2 ? `${r[0].padEnd(widths[0] ?? 0)}  ${r[1]}` : line(r)))].join("\n");
+}

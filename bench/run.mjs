@@ -1,0 +1,202 @@
+// npm run bench: what riskgate costs against a bare pass-through on the same runtime.
+// One workerd process (pinned to one core) serves the baselines and riskgate; a
+// closed-loop load generator and the origin share the other core; rounds alternate
+// between scenarios and each number is the median of the rounds. Then the
+// micro-benchmarks. Results go to bench/results/; the last line printed is one JSON
+// object with the headline numbers. Method and numbers: BENCHMARKS.md.
+//
+// Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2),
+// BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
+// BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
+// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenario c_ref).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleBaseline, bundleRiskgate, bundleRiskgateAt } from "./build.mjs";
+import { NICE, pinned, raisePriority } from "./cpu.mjs";
+import { machineInfo } from "./machine.mjs";
+import { NOISY_WAIT_SHARE, runRounds } from "./measure.mjs";
+import { wrkVersion } from "./load.mjs";
+import { headline, summarizeScenario, table } from "./report.mjs";
+import { comparison, SCENARIOS as PLANNED, WORKERS as DECLARED } from "./scenarios.mjs";
+import { doStorage, probeBlocked, probeUpstash, startOrigin } from "./services.mjs";
+import { freePort, startUpstash } from "./upstash.mjs";
+import { startWorkerd, workerCounters, workerdBinary, writeConfig } from "./workerd.mjs";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const knob = (name, fallback) => Number(process.env[name] ?? fallback);
+const settings = {
+  rounds: knob("BENCH_ROUNDS", 5),
+  seconds: knob("BENCH_SECONDS", 3),
+  warmup_seconds: knob("BENCH_WARMUP_SECONDS", 2),
+  connections: knob("BENCH_CONNECTIONS", 16),
+};
+// Read before this process pins itself to one core (nproc honours the affinity mask).
+const nproc = Number(execFileSync("nproc", { encoding: "utf8" }).trim()) || 1;
+// Core 0 for the gateway, core 1 for everything that plays the outside world.
+const GATEWAY_CPU = 0;
+const LOAD_CPU = nproc > 1 ? 1 : 0;
+const log = (msg) => console.log(`bench: ${msg}`);
+const COMPARE = process.env.BENCH_COMPARE;
+const extra = COMPARE === undefined ? null : comparison(COMPARE);
+const WORKERS = extra === null ? DECLARED : [...DECLARED, extra.worker];
+const SCENARIOS = extra === null ? PLANNED : [...PLANNED, extra.scenario];
+
+const cleanups = [];
+async function cleanup() {
+  while (cleanups.length > 0) await cleanups.pop()?.().catch(() => undefined);
+}
+// Never run unbounded: give up well inside the 10-minute budget.
+const deadline = setTimeout(async () => {
+  console.error("bench: over 9 minutes, giving up");
+  await cleanup();
+  restorePriority();
+  process.exit(1);
+}, 540_000);
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () =>
+    cleanup().then(() => {
+      restorePriority();
+      process.exit(130);
+    }),
+  );
+}
+
+execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" });
+// Before any child starts, so all inherit it (the Upstash bridge runs in this process).
+const restorePriority = raisePriority();
+try {
+  await main();
+} finally {
+  clearTimeout(deadline);
+  await cleanup();
+  restorePriority();
+}
+
+async function main() {
+  const wrk = wrkVersion();
+  if (wrk === null) throw new Error("wrk is required as the load generator: apt-get install -y wrk (see BENCHMARKS.md)");
+  const machine = machineInfo({ nproc, workerdVersion: workerdBinary().version, loadGenerator: wrk });
+  log(`${machine.nproc} cores (${machine.cpu_model}), workerd ${machine.workerd}, load: ${wrk}`);
+  const services = await startServices();
+  const skippedOf = await availability(services);
+  const active = SCENARIOS.filter((s) => skippedOf(s) === null);
+  for (const s of SCENARIOS) if (skippedOf(s) !== null) log(`(${s.id}) skipped: ${skippedOf(s)}`);
+  const rounds = await measure(active, services);
+  await cleanup();
+  log("micro-benchmarks");
+  const micro = runNodeJson(["bench/scoring.mjs"]);
+  const rules = existsSync(join(ROOT, "bench", "rules.mjs"))
+    ? runNodeJson(["bench/rules.mjs"])
+    : { skipped: "bench/rules.mjs is not on this branch" };
+  const summaries = Object.fromEntries(
+    SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
+  );
+  const head = headline(rounds, summaries, micro);
+  const settingsUsed = { ...settings, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
+  const at = new Date().toISOString();
+  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, rounds });
+  console.log(`\n${table(summaries)}\n`);
+  console.log(
+    `scoring ${micro.scoring_us_median} µs/request (median), context ${micro.context_us_median} µs, sign ${micro.sign_us_median} µs, rule compile ${micro.ruleset_compile_ms_median} ms`,
+  );
+  console.log(JSON.stringify(head));
+}
+
+/** Bundles, the origin, the Upstash store when it exists, and workerd serving every worker. */
+async function startServices() {
+  const dir = mkdtempSync(join(tmpdir(), "riskgate-bench-"));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  log("bundling riskgate (wrangler deploy --dry-run) and the baselines (esbuild)");
+  const bundles = {
+    riskgate: bundleRiskgate(join(dir, "riskgate-bundle")),
+    passthrough: await bundleBaseline("passthrough", dir),
+    answer: await bundleBaseline("answer", dir),
+    ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMPARE, join(dir, "ref")) }),
+  };
+  const origin = await startOrigin(LOAD_CPU, cleanups);
+  const upstash = await startUpstash({ cpu: LOAD_CPU });
+  if ("stop" in upstash) cleanups.push(upstash.stop);
+  const workers = [];
+  for (const w of WORKERS) {
+    if (w.requires === "upstash" && "skipped" in upstash) continue;
+    const extra = w.requires === "upstash" && "bindings" in upstash ? upstash.bindings : {};
+    const bundle = w.build === "baseline" ? bundles[w.name] : bundles[w.build];
+    workers.push({ ...w, bundle, port: await freePort(), bindings: { ...w.bindings, ...extra } });
+  }
+  const config = writeConfig(dir, workers, { originPort: origin.port, storageDir: doStorage(cleanups) });
+  const workerd = await startWorkerd(config, workers.map((w) => w.port), { cpu: GATEWAY_CPU });
+  cleanups.push(workerd.stop);
+  const portOf = (name) => workers.find((w) => w.name === name)?.port ?? 0;
+  return { origin, upstash, workerd, portOf };
+}
+
+/** Why each scenario cannot run (null when it can): BENCH_ONLY, then its probe. */
+async function availability({ upstash, portOf }) {
+  const only = process.env.BENCH_ONLY?.split(",");
+  const wanted = (id) => only === undefined || only.includes(id);
+  const unavailable = {
+    upstash: "skipped" in upstash ? upstash.skipped : await probeUpstash(portOf("riskgate-upstash"), upstash),
+    blocked: wanted("d") ? await probeBlocked(portOf("riskgate-do")) : "not in BENCH_ONLY",
+  };
+  return (s) => (!wanted(s.id) ? "not in BENCH_ONLY" : s.requires === undefined ? null : unavailable[s.requires]);
+}
+
+/** Alternating rounds over the active scenarios. */
+function measure(active, { origin, upstash, workerd, portOf }) {
+  // Store round trips: the counting entry's Durable Object calls, or the bridge's requests.
+  const counters = (s) => async () => {
+    const w = await workerCounters(portOf(s.worker));
+    if (s.store === "upstash") return { requests: w.requests, storeCalls: upstash.requests() };
+    return { requests: w.requests, storeCalls: s.store === "durable-object" ? w.storeCalls : null };
+  };
+  const maxRounds = settings.rounds * 2;
+  log(
+    `${settings.rounds} undisturbed rounds of ${settings.seconds} s each (at most ${maxRounds}) over ${active.map((s) => s.id).join(",")}, after a ${settings.warmup_seconds} s warm-up`,
+  );
+  return runRounds(active, {
+    rounds: settings.rounds,
+    maxRounds,
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmup_seconds,
+    log,
+    context: (s) => ({
+      port: portOf(s.worker),
+      connections: settings.connections,
+      gatewayPid: workerd.pid,
+      loadCpu: LOAD_CPU,
+      ownPids: [origin.pid, ...("pid" in upstash && upstash.pid !== null ? [upstash.pid] : [])],
+      counters: counters(s),
+      originCount: origin.count,
+    }),
+  });
+}
+
+/** Run a node script on the gateway's core (the load is over) and parse its last JSON line. */
+function runNodeJson(args) {
+  try {
+    const [cmd = "", ...rest] = pinned(GATEWAY_CPU, [process.execPath, ...args]);
+    const out = execFileSync(cmd, rest, {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 180_000,
+    });
+    const line = out.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+    return line === undefined ? { error: "no JSON line" } : JSON.parse(line);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message.slice(0, 500) : String(err) };
+  }
+}
+
+function writeResults(result) {
+  // Partial runs (BENCH_ONLY, BENCH_COMPARE) are experiments: kept apart from latest.json.
+  const experiment = process.env.BENCH_ONLY !== undefined || COMPARE !== undefined;
+  const dir = join(ROOT, "bench", "results", ...(experiment ? ["experiments"] : []));
+  mkdirSync(dir, { recursive: true });
+  const stamp = result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(join(dir, `${stamp}.json`), text);
+  if (!experiment) writeFileSync(join(dir, "latest.json"), text);
+}

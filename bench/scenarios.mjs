@@ -1,0 +1,129 @@
+// What `npm run bench` measures: the workers workerd serves and the scenarios run
+// against them, as data. A scenario names its worker, the request stream
+// (bench/wrk-reset.lua modes) and what a valid round looks like; `requires` names a
+// probe (below) that must pass before it runs, otherwise it reports `skipped` with the
+// probe's reason and its ratios are null.
+
+/** Bindings every riskgate worker gets: development mode uses the documented dev secrets. */
+const RISKGATE_VARS = { RISKGATE_ENV: "development" };
+
+/** Workers served by the one workerd process. `requires` as for scenarios. */
+export const WORKERS = [
+  { name: "passthrough", build: "baseline" },
+  { name: "answer", build: "baseline" },
+  { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true },
+  {
+    name: "riskgate-upstash",
+    build: "riskgate",
+    // The Durable Object class is still exported by the bundle, so the namespace is bound.
+    bindings: { ...RISKGATE_VARS, STORE: "upstash" },
+    durableObject: true,
+    requires: "upstash",
+  },
+];
+
+/**
+ * The scenarios, in the order rounds alternate.
+ * expect.forwarded: every request must reach the origin (allow path);
+ * expect.status: "2xx" or an exact status every response must have;
+ * expect.saturates: a baseline must keep the gateway's core busy (else it measures the client).
+ * store: where store round trips are counted ("durable-object": the counting entry's
+ * counter; "upstash": requests the REST bridge served).
+ */
+export const SCENARIOS = [
+  {
+    id: "a",
+    label: "baseline: bare Hono pass-through",
+    worker: "passthrough",
+    requests: "unique",
+    expect: { forwarded: true, status: "2xx", saturates: true },
+    store: null,
+  },
+  {
+    id: "b",
+    label: "riskgate allow path, Upstash adapter (bridge + redis-server)",
+    worker: "riskgate-upstash",
+    requests: "unique",
+    expect: { forwarded: true, status: "2xx" },
+    store: "upstash",
+    requires: "upstash",
+  },
+  {
+    id: "c",
+    label: "riskgate allow path, Durable Object adapter",
+    worker: "riskgate-do",
+    requests: "unique",
+    expect: { forwarded: true, status: "2xx" },
+    store: "durable-object",
+  },
+  {
+    id: "d",
+    label: "riskgate, identifier already blocked (penalty box / ephemeral cache)",
+    worker: "riskgate-do",
+    requests: "blocked",
+    expect: { forwarded: false, status: 429 },
+    store: "durable-object",
+    requires: "blocked",
+  },
+  {
+    id: "e",
+    label: "baseline: bare Hono answer, no forwarding",
+    worker: "answer",
+    requests: "blocked",
+    expect: { forwarded: false, status: 429, saturates: true },
+    store: null,
+  },
+];
+
+/** Headline ratios: throughput of the first scenario over the second, per round. */
+export const RATIOS = {
+  allow_ratio: ["b", "a"],
+  allow_do_ratio: ["c", "a"],
+  blocked_ratio: ["d", "e"],
+};
+
+/** Targets tracked (never asserted): ratio >= min, or value <= max. */
+export const TARGETS = {
+  allow_ratio: { min: 0.55 },
+  blocked_ratio: { min: 0.8 },
+  store_round_trips_per_allow: { max: 1 },
+  scoring_us_median: { max: 100 },
+};
+
+/** The "blocked" identity, exactly as bench/wrk-reset.lua's blocked mode sends it. */
+export const BLOCKED_REQUEST = {
+  headers: {
+    "content-type": "application/json",
+    "user-agent":
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
+    "accept-language": "en-US,en;q=0.9",
+    "cf-connecting-ip": "192.0.2.77",
+    "cf-blob": JSON.stringify({
+      country: "DE",
+      regionCode: "BE",
+      asn: 3320,
+      asOrganization: "Deutsche Telekom AG",
+      latitude: "52.52000",
+      longitude: "13.40500",
+    }),
+  },
+  body: JSON.stringify({ email: "blocked@example.com" }),
+};
+
+/** How many requests the "blocked" probe may send before it concludes nothing blocks. */
+export const BLOCK_PROBE_LIMIT = 300;
+
+/**
+ * BENCH_COMPARE=<git ref>: riskgate as committed at `ref` runs beside the working tree,
+ * as scenario "c_ref" alternating with the others, so a change's effect is measured in
+ * one run under the same conditions (the before/after numbers of a performance commit).
+ */
+export function comparison(ref) {
+  const base = WORKERS.find((w) => w.name === "riskgate-do");
+  const c = SCENARIOS.find((s) => s.id === "c");
+  if (base === undefined || c === undefined) throw new Error("scenario c is not defined");
+  return {
+    worker: { ...base, name: "riskgate-do-ref", build: "riskgate-ref" },
+    scenario: { ...c, id: "c_ref", label: `${c.label}, at ${ref}`, worker: "riskgate-do-ref" },
+  };
+}

@@ -1,0 +1,135 @@
+// One workerd process serving every benchmarked worker, each on its own loopback
+// socket, configured by a capnp file written here: no wrangler dev, no Miniflare entry
+// worker or proxy between the load generator and the worker (BENCHMARKS.md, "Runtime").
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pinned } from "./cpu.mjs";
+import { entrySource } from "./workers/entry.mjs";
+
+const require = createRequire(import.meta.url);
+const COMPATIBILITY_DATE = "2026-04-20"; // wrangler.toml's, for every worker alike
+
+/** The workerd binary shipped in node_modules, and its version. */
+export function workerdBinary() {
+  const pkg = require.resolve("@cloudflare/workerd-linux-64/package.json");
+  const version = JSON.parse(readFileSync(pkg, "utf8")).version;
+  return { path: join(pkg, "..", "bin", "workerd"), version };
+}
+
+const text = (s) => JSON.stringify(s);
+
+/**
+ * Write the capnp config into `dir`. Each worker: { name, bundle (path of the bundled
+ * module), port, bindings: {NAME: text}, durableObject: boolean }. Durable Object
+ * SQLite files go to `storageDir`.
+ * @returns {string} path of the config file
+ */
+export function writeConfig(dir, workers, { originPort, storageDir }) {
+  const services = [];
+  const sockets = [];
+  const definitions = [];
+  for (const w of workers) {
+    // capnp constant names must be camelCase: "riskgate-do" -> "workerRiskgateDo".
+    const constant = `worker${w.name.replace(/(^|[-_])(\w)/g, (_, _sep, c) => c.toUpperCase())}`;
+    mkdirSync(join(dir, w.name), { recursive: true });
+    // Bundles from before the audit hub (BENCH_COMPARE with an older ref) do not export it.
+    const auditHub = w.durableObject === true && readFileSync(w.bundle, "utf8").includes("class RiskgateAuditHub");
+    writeFileSync(join(dir, w.name, "entry.mjs"), entrySource({ durableObject: w.durableObject === true, auditHub }));
+    copyFileSync(w.bundle, join(dir, w.name, "worker.js"));
+    const bindings = Object.entries({ ...w.bindings, ORIGIN_URL: `http://127.0.0.1:${originPort}` }).map(
+      ([name, value]) => `(name = ${text(name)}, text = ${text(value)})`,
+    );
+    let durable = "";
+    if (w.durableObject) {
+      bindings.push(`(name = "RISKGATE_STORE", durableObjectNamespace = "RiskgateStore")`);
+      const namespaces = [`(className = "RiskgateStore", uniqueKey = ${text(`bench-${w.name}`)}, enableSql = true)`];
+      if (auditHub) {
+        bindings.push(`(name = "RISKGATE_AUDIT", durableObjectNamespace = "RiskgateAuditHub")`);
+        namespaces.push(`(className = "RiskgateAuditHub", uniqueKey = ${text(`bench-audit-${w.name}`)}, enableSql = true)`);
+      }
+      durable = `durableObjectNamespaces = [${namespaces.join(", ")}],
+    durableObjectStorage = (localDisk = "do-disk"),`;
+    }
+    definitions.push(`const ${constant} :Workerd.Worker = (
+    modules = [
+      (name = "entry.mjs", esModule = embed ${text(`${w.name}/entry.mjs`)}),
+      (name = "worker.js", esModule = embed ${text(`${w.name}/worker.js`)}),
+    ],
+    compatibilityDate = ${text(COMPATIBILITY_DATE)},
+    bindings = [${bindings.join(", ")}],
+    globalOutbound = "loopback",
+    ${durable}
+  );`);
+    services.push(`(name = ${text(w.name)}, worker = .${constant})`);
+    // request.cf comes from the cf-blob header, as Cloudflare's edge would provide it.
+    sockets.push(
+      `(name = ${text(w.name)}, address = ${text(`127.0.0.1:${w.port}`)}, http = (cfBlobHeader = "cf-blob"), service = ${text(w.name)})`,
+    );
+  }
+  mkdirSync(storageDir, { recursive: true });
+  services.push(`(name = "loopback", network = (allow = ["local"]))`);
+  services.push(`(name = "do-disk", disk = (path = ${text(storageDir)}, writable = true))`);
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [${services.join(",\n    ")}],
+  sockets = [${sockets.join(",\n    ")}],
+);
+${definitions.join("\n")}
+`;
+  const path = join(dir, "bench.capnp");
+  writeFileSync(path, config);
+  return path;
+}
+
+/**
+ * Start `workerd serve` pinned to `cpu` and wait until every port answers.
+ * @returns {Promise<{ pid: number, stop: () => Promise<void>, stderr: () => string }>}
+ */
+export async function startWorkerd(configPath, ports, { cpu, extraArgs = [] }) {
+  const { path } = workerdBinary();
+  const [cmd = "", ...args] = pinned(cpu, [path, "serve", configPath, ...extraArgs]);
+  const child = spawn(cmd, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    // Keep the tail only: the decision log is not needed, an error is.
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const done = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+    if (!done) child.kill("SIGKILL");
+  };
+  for (const port of ports) {
+    if (!(await waitForPort(port, child))) {
+      await stop();
+      throw new Error(`workerd did not listen on ${port}:\n${stderr}`);
+    }
+  }
+  return { pid: child.pid ?? 0, stop, stderr: () => stderr };
+}
+
+async function waitForPort(port, child) {
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/__bench/store-calls`, { signal: AbortSignal.timeout(1000) });
+      return true;
+    } catch {
+      await sleep(100);
+    }
+  }
+  return false;
+}
+
+/** Requests relayed and store calls seen by the entry module of the worker on `port`. */
+export async function workerCounters(port) {
+  const res = await fetch(`http://127.0.0.1:${port}/__bench/store-calls`, { signal: AbortSignal.timeout(5000) });
+  const body = await res.json();
+  return { requests: body.requests, storeCalls: body.storeCalls };
+}

@@ -1,0 +1,104 @@
+// act() reads the origin's answer to its end instead of cancelling it: a cancelled body
+// closes the connection, so every reset paid a new handshake to the origin (found with
+// npm run bench; BENCHMARKS.md). The client still gets the uniform 202 whatever the
+// origin's body does.
+import { describe, expect, it } from "vitest";
+import { act } from "../../src/act.ts";
+import type { Config } from "../../src/config.ts";
+import { DEV_HMAC_SECRET } from "../../src/config.ts";
+import { buildContext } from "../../src/context/index.ts";
+import { createHasher } from "../../src/context/hmac.ts";
+import type { Decision } from "../../src/decision.ts";
+import type { Gateway } from "../../src/gateway.ts";
+import { DEV_SIGNING_KEY, loadSigningKeys } from "../../src/origin/signing-keys.ts";
+import { bundledRuleset } from "../../src/rules/bundled.ts";
+
+/** An origin body that records whether it was read to its end or cancelled. */
+function trackedBody(chunks: readonly string[], failAfter: number | null) {
+  const state = { read: 0, finished: false, cancelled: false };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.read === failAfter) {
+        controller.error(new Error("origin went away"));
+        return;
+      }
+      const chunk = chunks[state.read];
+      if (chunk === undefined) {
+        state.finished = true;
+        controller.close();
+        return;
+      }
+      state.read++;
+      controller.enqueue(new TextEncoder().encode(chunk));
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return { stream, state };
+}
+
+async function setup(body: ReadableStream<Uint8Array>) {
+  const ruleset = bundledRuleset();
+  const route = ruleset.spec.routes[0];
+  if (route === undefined) throw new Error("the shipped rules define no route");
+  const request = new Request("https://gw.test/password/reset", {
+    method: "POST",
+    headers: { "content-type": "application/json", "cf-connecting-ip": "203.0.113.7" },
+    body: JSON.stringify({ email: "a@example.com" }),
+  });
+  const ctx = await buildContext(request.clone(), route, {
+    hasher: await createHasher(DEV_HMAC_SECRET),
+    now: 0,
+    trustedIpHeader: null,
+    bodyLimit: 8192,
+    userAgentLimit: 512,
+    geo: null,
+  });
+  const config: Config = {
+    development: true,
+    originUrl: new URL("http://origin.test"),
+    hmacSecret: DEV_HMAC_SECRET,
+    signingKeysJson: "[]",
+    trustedIpHeader: null,
+    store: "durable-object",
+    storeShards: 1,
+  };
+  // act() uses config, ruleset, keys, fetcher and now; the store, hasher, log and ids
+  // belong to other stages.
+  const gateway = {
+    config,
+    ruleset,
+    keys: await loadSigningKeys(JSON.stringify([DEV_SIGNING_KEY])),
+    fetcher: async () => new Response(body, { status: 200 }),
+    now: () => 0,
+  } as unknown as Gateway;
+  const decision: Decision = {
+    id: "d-1",
+    verdict: "allow",
+    tier: "low",
+    score: 0,
+    channel: "email_link",
+    reasons: [],
+    mode: "live",
+    errors: [],
+    rulesetVersion: ruleset.version,
+  };
+  return { request, ctx, gateway, decision };
+}
+
+describe("act: the origin's body on a uniform-response route", () => {
+  it.each([
+    ["a complete body is read to its end, never cancelled", ["{", '"ok":', "true}"], null, true],
+    ["an empty body is read to its end", [], null, true],
+    ["an origin failing mid-body still gets the client its 202", ["{", "never"], 1, false],
+  ])("%s", async (_name, chunks, failAfter, finished) => {
+    const { stream, state } = trackedBody(chunks, failAfter);
+    const { request, ctx, gateway, decision } = await setup(stream);
+    const result = await act(request, ctx, decision, gateway);
+    expect(result.response.status).toBe(202);
+    expect(result.action).toBe("forwarded");
+    expect(state.finished).toBe(finished);
+    expect(state.cancelled).toBe(false);
+  });
+});
