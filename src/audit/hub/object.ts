@@ -9,8 +9,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env.ts";
-import { METRIC_SCHEMA, MetricStore } from "../../metrics/aggregate.ts";
-import { incrementsFor } from "../../metrics/from-event.ts";
+import { METRIC_SCHEMA, MetricStore, minuteOf } from "../../metrics/aggregate.ts";
+import { type Increment, incrementsFor } from "../../metrics/from-event.ts";
 import { renderPrometheus } from "../../metrics/prometheus.ts";
 import { buildSummary, type DashboardSummary } from "../../metrics/summary.ts";
 import { stamp } from "../auditor.ts";
@@ -38,6 +38,13 @@ export const HUB_SOURCE = "hub";
 
 const NO_SINKS: AuditConfig = { format: "ocsf", webhook: null, queue: false };
 
+/** Add `values` to the list under `key`. */
+function append<K, V>(map: Map<K, V[]>, key: K, values: readonly V[]): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [...values]);
+  else list.push(...values);
+}
+
 /** The Durable Object class (binding `RISKGATE_AUDIT`, one instance named `hub`). */
 export class RiskgateAuditHub extends DurableObject<Env> {
   private readonly events: EventStore;
@@ -63,11 +70,24 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   async ingest(entries: readonly HubEntry[]): Promise<void> {
     const now = Date.now();
     const derived: AuditEvent[] = [];
+    // Increments of the whole batch, merged per minute: one upsert per series, not per event.
+    const byMinute = new Map<number, Increment[]>();
+    const bySink = new Map<RemoteSink, AuditEvent[]>();
+    const record = (event: AuditEvent, deliver: readonly RemoteSink[]) => {
+      // A retried batch: already stored, counted and queued.
+      if (!this.events.insert(event)) return false;
+      const minute = minuteOf(Date.parse(event.ts));
+      append(byMinute, minute, incrementsFor(event));
+      for (const sink of deliver) append(bySink, sink, [event]);
+      return true;
+    };
     this.ctx.storage.transactionSync(() => {
       for (const { event, deliver } of entries) {
-        if (this.record(event, deliver, now)) derived.push(...this.derive(event, now));
+        if (record(event, deliver)) derived.push(...this.derive(event, now));
       }
-      for (const event of derived) this.record(event, this.hubSinks(), now);
+      for (const event of derived) record(event, this.hubSinks());
+      for (const [minute, increments] of byMinute) this.metrics.apply(increments, minute);
+      for (const [sink, events] of bySink) this.outbox.append(sink, events, now, now + GATHER_MS);
     });
     this.log.write(derived);
     await this.schedule(now);
@@ -138,14 +158,6 @@ export class RiskgateAuditHub extends DurableObject<Env> {
       this.setMeta("last_sweep", now);
     }
     await this.deliver(now);
-  }
-
-  /** Store, count and queue one event; false when it was already recorded. */
-  private record(event: AuditEvent, deliver: readonly RemoteSink[], now: number): boolean {
-    if (!this.events.insert(event)) return false;
-    this.metrics.apply(incrementsFor(event), Date.parse(event.ts));
-    for (const sink of deliver) this.outbox.append(sink, event, now, now + GATHER_MS);
-    return true;
   }
 
   /** Events the hub derives from what it sees. */

@@ -47,11 +47,14 @@ export class Outbox {
   ) {}
 
   /**
-   * Queue an event for a sink. An idle sink becomes due at `readyAt`, so a batch can
+   * Queue events for a sink. An idle sink becomes due at `readyAt`, so a batch can
    * gather; a sink in backoff keeps its schedule.
    */
-  append(sink: RemoteSink, event: AuditEvent, now: number, readyAt: number): void {
-    this.sql.exec("INSERT INTO outbox (sink, enqueued, body) VALUES (?, ?, ?)", sink, now, JSON.stringify(event));
+  append(sink: RemoteSink, events: readonly AuditEvent[], now: number, readyAt: number): void {
+    if (events.length === 0) return;
+    for (const event of events) {
+      this.sql.exec("INSERT INTO outbox (sink, enqueued, body) VALUES (?, ?, ?)", sink, now, JSON.stringify(event));
+    }
     this.sql.exec(
       `INSERT INTO sink_state (sink, attempts, next_at, last_error, last_ok_at, delivered, failures)
        VALUES (?, 0, ?, NULL, NULL, 0, 0)
