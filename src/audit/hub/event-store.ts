@@ -14,7 +14,6 @@ export const EVENT_SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, type TEXT, decision_id TEXT, at INTEGER, body TEXT);
   CREATE INDEX IF NOT EXISTS events_type_at ON events (type, at);
   CREATE INDEX IF NOT EXISTS events_decision ON events (decision_id);
-  CREATE INDEX IF NOT EXISTS events_at ON events (at);
 `;
 
 /** Events table access. */
@@ -56,11 +55,14 @@ export class EventStore {
       .map((r) => JSON.parse(r.body) as AuditEvent);
   }
 
-  /** Drop events past retention (age, then count). */
+  /**
+   * Drop events past retention (age, then count). Hourly, over at most the retained rows:
+   * a scan here is cheaper than one more index write on every insert.
+   */
   sweep(now: number): void {
     this.sql.exec("DELETE FROM events WHERE at < ?", now - EVENT_RETENTION_MS);
     this.sql.exec(
-      "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY at DESC LIMIT -1 OFFSET ?)",
+      "DELETE FROM events WHERE rowid <= (SELECT rowid FROM events ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
       EVENT_RETENTION_ROWS,
     );
   }
