@@ -63,6 +63,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
     trustedIpHeader: null,
     store: "durable-object",
     storeShards: 1,
+    upstash: null,
   };
   // act() uses config, ruleset, keys, fetcher and now; the store, hasher, log and ids
   // belong to other stages.
@@ -79,6 +80,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
     tier: "low",
     score: 0,
     channel: "email_link",
+    channels: ["email_link"],
     reasons: [],
     mode: "live",
     errors: [],
