@@ -25,6 +25,8 @@ export interface PipelineDeps {
   readonly newId: () => string;
   /** Compiled IP reputation lists; absent means none. */
   readonly reputation?: ReputationLists | null;
+  /** Clock for the store latency metric; without it `storeMs` is null. */
+  readonly now?: () => number;
 }
 
 /** The candidate's conclusion, as the decision log records it. */
@@ -45,6 +47,8 @@ export interface PipelineResult {
   readonly facts: Facts;
   readonly shadowReasons: readonly Reason[];
   readonly candidate: CandidateSummary | null;
+  /** Latency of the one store call (for metrics; never used to decide). */
+  readonly storeMs: number | null;
 }
 
 /** Decide one reset request. */
@@ -55,11 +59,13 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
   const signalHits = plan.observe.hits.length;
   const failures: Failure[] = [];
   let result: ObserveResult | null = null;
+  const storeStarted = deps.now?.();
   try {
     result = await store.observe({ ...plan.observe, hits: [...plan.observe.hits, ...budgets.hits] });
   } catch (err) {
     failures.push({ dependency: "store", code: err instanceof StoreError ? err.code : "STORE_UNAVAILABLE" });
   }
+  const storeMs = storeStarted === undefined || deps.now === undefined ? null : deps.now() - storeStarted;
   const facts: Facts = {
     ...signalFacts(ctx, plan, result, {
       lists: deps.reputation ?? null,
@@ -82,7 +88,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
     rulesetVersion: ruleset.version,
   };
   const candidate = deps.candidate == null ? null : summarise(deps.candidate, outcomeFor(deps.candidate, input), live);
-  return { decision, facts, shadowReasons: live.shadowReasons, candidate };
+  return { decision, facts, shadowReasons: live.shadowReasons, candidate, storeMs };
 }
 
 function summarise(ruleset: CompiledRuleset, outcome: Outcome, live: Outcome): CandidateSummary {
