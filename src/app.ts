@@ -4,12 +4,14 @@
  */
 import { Hono } from "hono";
 import { act } from "./act.ts";
+import { readCaptchaRequest } from "./captcha/request.ts";
 import { buildContext, geoFromCf } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { decide } from "./pipeline.ts";
+import type { PenaltyUpdate } from "./store/port.ts";
 
 type AppEnv = { Bindings: Env; Variables: { gateway: Gateway } };
 
@@ -43,8 +45,12 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: geoFromCf(c.req.raw.cf as IncomingRequestCfProperties | undefined),
     });
-    const { decision, shadowReasons, facts, candidate } = await decide(ctx, gateway);
-    const result = await act(c.req.raw, ctx, decision, gateway);
+    const captchaRequest = gateway.captcha === null ? null : readCaptchaRequest(c.req.raw, ctx.body, gateway.captcha.config.profile.field);
+    const decided = await decide(ctx, gateway, captchaRequest);
+    const { decision, shadowReasons, facts, candidate } = decided;
+    const result = await act(c.req.raw, ctx, decision, gateway, decided);
+    // Record stage: escalate penalty boxes of ladders whose 429 step bit (after the response).
+    c.executionCtx.waitUntil(penalize(gateway, decided.penalize));
     c.executionCtx.waitUntil(
       Promise.resolve().then(() =>
         gateway.log({
@@ -71,6 +77,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
           ms: gateway.now() - started,
           facts,
           candidate,
+          rate_limits: decided.ladders.filter((l) => l.step !== "allow" || l.waived).map((l) => ({ name: l.name, step: l.step, waived: l.waived, level: l.level })),
+          captcha: decided.captcha.status === "none" ? null : decided.captcha,
         }),
       ),
     );
@@ -82,6 +90,17 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     return errorResponse(err);
   });
   return app;
+}
+
+/** Apply penalty escalations; a failure is logged (the next violation escalates again). */
+async function penalize(gateway: Gateway, updates: readonly PenaltyUpdate[]): Promise<void> {
+  for (const update of updates) {
+    try {
+      await gateway.store.penalize(update);
+    } catch (err) {
+      console.error(JSON.stringify({ type: "riskgate.penalize_failed", code: (err as { code?: unknown }).code ?? "STORE_UNAVAILABLE" }));
+    }
+  }
 }
 
 /** Unscored paths go to the origin unchanged, minus spoofable headers. */

@@ -3,6 +3,7 @@
  * compiled rules, store adapter, keys and hasher. Configuration errors surface here,
  * on the first request, with the problem named in the log.
  */
+import { type CaptchaGate, createCaptchaGate } from "./captcha/gate.ts";
 import { type Config, readConfig } from "./config.ts";
 import { createHasher, type Hasher } from "./context/hmac.ts";
 import type { Env } from "./env.ts";
@@ -28,23 +29,31 @@ export interface Gateway {
   readonly now: () => number;
   readonly newId: () => string;
   readonly log: LogSink;
+  /** The CAPTCHA step (provider, siteverify, passes); null with CAPTCHA_PROVIDER=none. */
+  readonly captcha: CaptchaGate | null;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
 export async function createGateway(env: Env): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
+  const hasher = await createHasher(config.hmacSecret);
+  const fetcher: typeof fetch = (input, init) => fetch(input, init);
   return {
     config,
     ruleset,
     candidate: bundledCandidate(),
     store: createStore(env, config, ruleset),
     keys: await loadSigningKeys(config.signingKeysJson),
-    hasher: await createHasher(config.hmacSecret),
-    fetcher: (input, init) => fetch(input, init),
+    hasher,
+    fetcher,
     now: () => Date.now(),
     newId: () => crypto.randomUUID(),
     log: consoleSink,
+    captcha:
+      config.captcha === null
+        ? null
+        : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: () => crypto.randomUUID() }),
   };
 }
 

@@ -7,6 +7,7 @@
  * booleans, UA family, country, ASN) and, when a shadow candidate is bundled, the
  * candidate's outcome. `riskgate rules replay` re-decides past traffic from these lines.
  */
+import type { CaptchaState } from "../captcha/gate.ts";
 import type { Decision, Reason } from "../decision.ts";
 import type { CandidateSummary } from "../pipeline.ts";
 import type { Facts } from "../rules/context-schema.ts";
@@ -36,6 +37,10 @@ export interface DecisionLogLine {
   readonly facts: Facts;
   /** The shadow candidate's outcome (null when no candidate is bundled). */
   readonly candidate: CandidateSummary | null;
+  /** Rate-limit ladders that were not at `allow` (or whose CAPTCHA step was waived). */
+  readonly rate_limits?: readonly { readonly name: string; readonly step: string; readonly waived: boolean; readonly level: number }[];
+  /** The CAPTCHA step, when it ran (passed via token or pass, failed or errored with a code). */
+  readonly captcha?: CaptchaState | null;
 }
 
 /** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */
