@@ -98,7 +98,7 @@ describe("siteverify against the Turnstile stand-in", () => {
     expect(await siteverify(options(), input(token))).toEqual(rejected("CAPTCHA_DUPLICATE")); // a new key: spent
   });
 
-  it.each<[string, MintOptions["fault"], Partial<SiteverifyOptions>, object, number]>([
+  it.each<[string, NonNullable<MintOptions["fault"]>, Partial<SiteverifyOptions>, object, number]>([
     ["internal-error with no retry left", "internal-error-once", { attempts: 1 }, failedDependency("CAPTCHA_UNAVAILABLE"), 1],
     ["HTTP 500 on every attempt", "http500", {}, failedDependency("CAPTCHA_UNAVAILABLE"), 2],
     ["a reply that is not JSON", "garbage", {}, failedDependency("CAPTCHA_BAD_RESPONSE"), 1],
