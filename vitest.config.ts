@@ -25,6 +25,11 @@ export default defineConfig({
               bindings: {
                 RISKGATE_ENV: "development",
                 ORIGIN_URL: inject("originUrl"),
+                // The local Turnstile stand-in (test/support/captcha-setup.ts).
+                SITEVERIFY_URL: inject("turnstile").siteverifyUrl,
+                CAPTCHA_SCRIPT_URL: inject("turnstile").scriptUrl,
+                TURNSTILE_SITE_KEY: inject("turnstile").siteKey,
+                TURNSTILE_SECRET_KEY: inject("turnstile").secret,
               },
             },
           })),
@@ -32,7 +37,7 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
-          globalSetup: ["./test/support/global-setup.ts"],
+          globalSetup: ["./test/support/global-setup.ts", "./test/support/captcha-setup.ts"],
         },
       },
     ],

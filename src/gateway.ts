@@ -13,6 +13,7 @@ import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
 import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
 import { DurableObjectStore } from "./store/durable-object-store.ts";
+import { BlockCache } from "./store/ephemeral.ts";
 import type { Store } from "./store/port.ts";
 import { UpstashStore } from "./store/upstash.ts";
 
@@ -31,6 +32,8 @@ export interface Gateway {
   readonly log: LogSink;
   /** The CAPTCHA step (provider, siteverify, passes); null with CAPTCHA_PROVIDER=none. */
   readonly captcha: CaptchaGate | null;
+  /** Penalty boxes this isolate imposed, until the store shows them (src/pipeline.ts). */
+  readonly boxes: BlockCache;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -54,6 +57,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
       config.captcha === null
         ? null
         : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: () => crypto.randomUUID() }),
+    boxes: new BlockCache(),
   };
 }
 

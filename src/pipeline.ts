@@ -21,6 +21,7 @@ import {
   cachedLadder,
   type LadderPlan,
   type LadderState,
+  nextBoxMs,
   planLadders,
   readLadders,
   summariseLadders,
@@ -29,6 +30,7 @@ import {
 import type { CompiledRuleset } from "./rules/compile.ts";
 import type { Facts } from "./rules/context-schema.ts";
 import { planSignals, signalFacts } from "./signals/index.ts";
+import type { BlockCache } from "./store/ephemeral.ts";
 import { type CachedBlock, type ObserveResult, type PenaltyUpdate, type Store, StoreError } from "./store/port.ts";
 
 /** What deciding needs. */
@@ -40,6 +42,12 @@ export interface PipelineDeps {
   readonly newId: () => string;
   /** The CAPTCHA step; absent or null (CAPTCHA_PROVIDER=none): challenges cannot be solved. */
   readonly captcha?: CaptchaGate | null;
+  /**
+   * Penalty boxes this isolate imposed (penalty key → until), remembered until the
+   * escalation written after the response is visible in the store: a request arriving
+   * meanwhile is told the box's Retry-After and does not escalate it again.
+   */
+  readonly boxes?: BlockCache;
 }
 
 /** The candidate's conclusion, as the decision log records it. */
@@ -96,8 +104,10 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
   };
   const input = { facts, accountKey: ctx.keys.account, failures };
   const live = outcomeFor(ruleset, input);
-  const states = waiveCaptchas(readLadders(ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now), ruleset.ladders, celValuesFor(ruleset, input));
+  const recent = recentBoxes(deps.boxes);
+  const states = waiveCaptchas(readLadders(ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now, recent), ruleset.ladders, celValuesFor(ruleset, input));
   const summary = summariseLadders(states);
+  rememberBoxes(deps.boxes, states);
   // Our own single-use record: unknown (null) when the store failed.
   const seen = result === null || record.length === 0 ? null : (result.counts[recordAt] ?? 0) > 1;
   const captchaState: CaptchaState =
@@ -122,7 +132,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
 
 /** A 429 from the isolate's block cache: the strictest tier, no score, no store call. */
 function blockedDecision(ctx: RequestContext, deps: PipelineDeps, plan: LadderPlan, blocked: CachedBlock, prepared: PreparedCaptcha | null): PipelineResult {
-  const state = cachedLadder(plan, blocked, ctx.now);
+  const state = cachedLadder(plan, blocked, ctx.now, recentBoxes(deps.boxes));
   const summary = summariseLadders([state]);
   const decision: Decision = {
     id: deps.newId(),
@@ -138,6 +148,17 @@ function blockedDecision(ctx: RequestContext, deps: PipelineDeps, plan: LadderPl
     retryAfter: summary.retryAfter,
   };
   return { decision, facts: {}, shadowReasons: [], candidate: null, ladders: [state], captcha: { status: "none" }, prepared, penalize: [] };
+}
+
+function recentBoxes(boxes: BlockCache | undefined): (key: string, now: number) => number | null {
+  return (key, now) => boxes?.blockedUntil(key, now) ?? null;
+}
+
+/** Remember the boxes this request imposes (escalated after the response). */
+function rememberBoxes(boxes: BlockCache | undefined, states: readonly LadderState[]): void {
+  for (const s of states) {
+    if (s.penalize !== null) boxes?.set(s.penalize.key, s.penalize.now + nextBoxMs(s.penalize.policy, s.level));
+  }
 }
 
 function summarise(ruleset: CompiledRuleset, outcome: Outcome, live: Outcome): CandidateSummary {

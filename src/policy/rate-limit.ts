@@ -143,10 +143,14 @@ export function nextBoxMs(policy: PenaltyPolicy, level: number): number {
   return Math.floor(Math.min(policy.maxMs, policy.baseMs * policy.factor ** level) + 0.5);
 }
 
-function readOne(p: PlannedLadder, limits: readonly (RateLimitResult | undefined)[], box: PenaltyState | undefined, now: number): LadderState {
+/** Boxes this isolate imposed whose escalation may not have reached the store yet: penalty key → until. */
+export type RecentBoxes = (penaltyKey: string, now: number) => number | null;
+
+function readOne(p: PlannedLadder, limits: readonly (RateLimitResult | undefined)[], box: PenaltyState | undefined, now: number, recent: RecentBoxes): LadderState {
   const { ladder } = p;
   const base = { name: ladder.name, key: ladder.key, level: box?.level ?? 0, penalize: null, waived: false };
-  if (box !== undefined && box.until > now) return { ...base, step: "penalty", retryAfterMs: box.until - now };
+  const until = Math.max(box?.until ?? 0, ladder.penalty === null ? 0 : (recent(p.penaltyKey, now) ?? 0));
+  if (until > now) return { ...base, step: "penalty", retryAfterMs: until - now };
   let blockReset = 0;
   let captcha = false;
   p.limits.forEach((index, i) => {
@@ -171,23 +175,26 @@ export function readLadders(
   limits: readonly RateLimitResult[],
   penalties: readonly PenaltyState[],
   now: number,
+  recent: RecentBoxes = () => null,
 ): LadderState[] {
-  return plan.ladders.map((p) => readOne(p, limits, p.penalty === null ? undefined : penalties[p.penalty], now));
+  return plan.ladders.map((p) => readOne(p, limits, p.penalty === null ? undefined : penalties[p.penalty], now, recent));
 }
 
 /**
  * The state of the ladder whose cached block short-circuited the store call: nothing
  * was read or counted, so the request is answered 429 until `blocked.until`.
  */
-export function cachedLadder(plan: LadderPlan, blocked: CachedBlock, now: number): LadderState {
+export function cachedLadder(plan: LadderPlan, blocked: CachedBlock, now: number, recent: RecentBoxes = () => null): LadderState {
   const owner = plan.ladders.find(
     (p) => p.penaltyKey === blocked.key || p.limits.some((i) => plan.limits[i]?.key === blocked.key),
   );
+  // A cached 429 knows when its window resets; a box imposed meanwhile may last longer.
+  const box = owner === undefined || owner.ladder.penalty === null ? null : recent(owner.penaltyKey, now);
   return {
     name: owner?.ladder.name ?? "unknown",
     key: owner?.ladder.key ?? "global",
-    step: blocked.kind === "penalty" ? "penalty" : "block",
-    retryAfterMs: Math.max(0, blocked.until - now),
+    step: blocked.kind === "penalty" || (box ?? 0) > blocked.until ? "penalty" : "block",
+    retryAfterMs: Math.max(0, blocked.until - now, (box ?? 0) - now),
     level: 0,
     penalize: null,
     waived: false,
