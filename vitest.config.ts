@@ -40,6 +40,10 @@ export default defineConfig({
           globalSetup: ["./test/support/global-setup.ts", "./test/support/captcha-setup.ts"],
         },
       },
+      {
+        // Real headless Chromium (playwright-core + Debian chromium) against the local runtime.
+        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node" },
+      },
     ],
   },
 });

@@ -26,8 +26,9 @@ export async function startTurnstileStandin({ port = 0, sites = [], hangLimitMs 
   const calls = [];
   const hanging = new Set();
   let base = "";
-  const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type" };
   const send = (res, status, body, headers = {}) => {
+    // The widget calls /token from the challenge page's origin: allow it (and whatever headers it sends).
+    const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": res.req.headers["access-control-request-headers"] ?? "content-type" };
     res.writeHead(status, { "content-type": "application/json", ...cors, ...headers });
     res.end(typeof body === "string" ? body : JSON.stringify(body));
   };
