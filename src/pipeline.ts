@@ -15,8 +15,8 @@ import type { CaptchaRequest } from "./captcha/request.ts";
 import type { RequestContext } from "./context/index.ts";
 import type { Decision, Reason } from "./decision.ts";
 import { celValuesFor, type Failure, failModeFor, type Outcome, outcomeFor } from "./outcome.ts";
-import { budgetCounts, planBudgets } from "./policy/channels.ts";
-import { escalate, needsCaptcha } from "./policy/escalation.ts";
+import { type BudgetPlan, budgetCounts, planBudgets } from "./policy/channels.ts";
+import { type Escalated, escalate, needsCaptcha } from "./policy/escalation.ts";
 import {
   cachedLadder,
   type LadderPlan,
@@ -29,9 +29,9 @@ import {
 } from "./policy/rate-limit.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
 import type { Facts } from "./rules/context-schema.ts";
-import { planSignals, signalFacts } from "./signals/index.ts";
+import { planSignals, type SignalPlan, signalFacts } from "./signals/index.ts";
 import type { BlockCache } from "./store/ephemeral.ts";
-import { type CachedBlock, type ObserveResult, type PenaltyUpdate, type Store, StoreError } from "./store/port.ts";
+import { type CachedBlock, type ObserveRequest, type ObserveResult, type PenaltyUpdate, type Store, StoreError } from "./store/port.ts";
 
 /** What deciding needs. */
 export interface PipelineDeps {
@@ -77,43 +77,67 @@ export interface PipelineResult {
   readonly penalize: readonly PenaltyUpdate[];
 }
 
+/** Everything one request asks of the store, and where each part's answers sit. */
+interface Batch {
+  readonly signals: SignalPlan;
+  readonly budgets: BudgetPlan;
+  readonly ladders: LadderPlan;
+  /** Index in `counts` of the CAPTCHA token record's first hit, or null without a token. */
+  readonly recordAt: number | null;
+  readonly request: ObserveRequest;
+}
+
+function planBatch(ctx: RequestContext, deps: PipelineDeps, prepared: PreparedCaptcha | null): Batch {
+  const signals = planSignals(ctx, deps.ruleset);
+  const budgets = planBudgets(deps.ruleset, ctx.geo?.country ?? "");
+  const ladders = planLadders(deps.ruleset.ladders, ctx.keys);
+  const record = deps.captcha == null || prepared === null ? [] : deps.captcha.recordHits(prepared);
+  const hits = [...signals.observe.hits, ...budgets.hits, ...record];
+  const recordAt = record.length === 0 ? null : signals.observe.hits.length + budgets.hits.length;
+  return { signals, budgets, ladders, recordAt, request: { ...signals.observe, hits, limits: ladders.limits, penalties: ladders.penalties } };
+}
+
+/** The one store call; a failure becomes a named dependency failure, never an exception. */
+async function runBatch(store: Store, batch: Batch): Promise<{ result: ObserveResult | null; failures: Failure[] }> {
+  try {
+    return { result: await store.observe(batch.request), failures: [] };
+  } catch (err) {
+    return { result: null, failures: [{ dependency: "store", code: err instanceof StoreError ? err.code : "STORE_UNAVAILABLE" }] };
+  }
+}
+
 /** Decide one reset request; `captcha` carries the request's token and pass, if any. */
 export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: CaptchaRequest | null = null): Promise<PipelineResult> {
   const { ruleset } = deps;
   const gate = deps.captcha ?? null;
-  const prepared = gate === null || captcha === null ? null : await gate.prepare(captcha, { ip: ctx.keys.ip, account: ctx.keys.account }, ctx.ip?.address ?? null, ctx.now);
-  const plan = planSignals(ctx, ruleset);
-  const budgets = planBudgets(ruleset, ctx.geo?.country ?? "");
-  const ladders = planLadders(ruleset.ladders, ctx.keys);
-  const record = gate === null || prepared === null ? [] : gate.recordHits(prepared);
-  const signalHits = plan.observe.hits.length;
-  const recordAt = signalHits + budgets.hits.length;
-  const failures: Failure[] = [];
-  let result: ObserveResult | null = null;
-  try {
-    const hits = [...plan.observe.hits, ...budgets.hits, ...record];
-    result = await deps.store.observe({ ...plan.observe, hits, limits: ladders.limits, penalties: ladders.penalties });
-  } catch (err) {
-    failures.push({ dependency: "store", code: err instanceof StoreError ? err.code : "STORE_UNAVAILABLE" });
-  }
+  const binding = { ip: ctx.keys.ip, account: ctx.keys.account };
+  const prepared = gate === null || captcha === null ? null : await gate.prepare(captcha, binding, ctx.ip?.address ?? null, ctx.now);
+  const batch = planBatch(ctx, deps, prepared);
+  const { result, failures } = await runBatch(deps.store, batch);
   // Known blocked: nothing was read or counted, so nothing can be scored (counts are not 0).
-  if (result?.blocked != null) return blockedDecision(ctx, deps, ladders, result.blocked, prepared);
+  if (result?.blocked != null) return blockedDecision(ctx, deps, batch.ladders, result.blocked, prepared);
+  const signalHits = batch.signals.observe.hits.length;
   const facts: Facts = {
-    ...signalFacts(ctx, plan, result),
-    budget: budgetCounts(budgets, result === null ? null : result.counts.slice(signalHits, recordAt)),
+    ...signalFacts(ctx, batch.signals, result),
+    budget: budgetCounts(batch.budgets, result === null ? null : result.counts.slice(signalHits, signalHits + batch.budgets.hits.length)),
   };
   const input = { facts, accountKey: ctx.keys.account, failures };
   const live = outcomeFor(ruleset, input);
-  const recent = recentBoxes(deps.boxes);
-  const states = waiveCaptchas(readLadders(ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now, recent), ruleset.ladders, celValuesFor(ruleset, input));
+  const read = readLadders(batch.ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));
+  const states = waiveCaptchas(read, ruleset.ladders, celValuesFor(ruleset, input));
   const summary = summariseLadders(states);
   rememberBoxes(deps.boxes, states);
   // Our own single-use record: unknown (null) when the store failed.
-  const seen = result === null || record.length === 0 ? null : (result.counts[recordAt] ?? 0) > 1;
+  const seen = result === null || batch.recordAt === null ? null : (result.counts[batch.recordAt] ?? 0) > 1;
   const captchaState: CaptchaState =
     gate !== null && prepared !== null && needsCaptcha(live, summary) ? await gate.check(prepared, seen) : { status: "none" };
-  const final = escalate(live, summary, captchaState, failModeFor(ruleset, "captcha"));
-  const decision: Decision = {
+  const decision = finalDecision(deps, live, escalate(live, summary, captchaState, failModeFor(ruleset, "captcha")));
+  const candidate = deps.candidate == null ? null : summarise(deps.candidate, outcomeFor(deps.candidate, input), live);
+  return { decision, facts, shadowReasons: live.shadowReasons, candidate, ladders: states, captcha: captchaState, prepared, penalize: summary.penalize };
+}
+
+function finalDecision(deps: PipelineDeps, live: Outcome, final: Escalated): Decision {
+  return {
     id: deps.newId(),
     verdict: final.verdict,
     tier: live.tier,
@@ -123,11 +147,9 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
     reasons: final.reasons,
     mode: "live",
     errors: final.errors,
-    rulesetVersion: ruleset.version,
+    rulesetVersion: deps.ruleset.version,
     ...(final.retryAfter > 0 ? { retryAfter: final.retryAfter } : {}),
   };
-  const candidate = deps.candidate == null ? null : summarise(deps.candidate, outcomeFor(deps.candidate, input), live);
-  return { decision, facts, shadowReasons: live.shadowReasons, candidate, ladders: states, captcha: captchaState, prepared, penalize: summary.penalize };
 }
 
 /** A 429 from the isolate's block cache: the strictest tier, no score, no store call. */

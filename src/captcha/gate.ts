@@ -66,21 +66,26 @@ export function recordWindowMs(settings: CaptchaSettings): number {
   return Math.max(15 * 60_000, 3 * settings.maxAgeMs);
 }
 
+/** One siteverify call for the prepared request: the token must match this host, action and account. */
+function verifyToken(deps: GateDeps, prepared: PreparedCaptcha, token: string) {
+  const { config, settings } = deps;
+  return siteverify(
+    { profile: config.profile, url: config.siteverifyUrl, secret: config.secret, timeoutMs: settings.timeoutMs, attempts: settings.attempts, maxAgeMs: settings.maxAgeMs, fetcher: deps.fetcher, newKey: deps.newKey },
+    {
+      token,
+      remoteIp: prepared.clientIp,
+      now: prepared.now,
+      // Without configured hostnames, the widget must have run on the host this request came to.
+      expected: { hostnames: config.hostnames ?? [prepared.request.hostname], action: settings.action, cdata: prepared.cdata },
+    },
+  );
+}
+
 /** Build the gate (imports the pass key once). */
 export async function createCaptchaGate(deps: GateDeps): Promise<CaptchaGate> {
   const { config, settings, hasher } = deps;
   const signer: PassSigner = await createPassSigner(config.passSecret, settings.passTtlMs, config.passSecretDerived);
   const windowMs = recordWindowMs(settings);
-  const verify = (prepared: PreparedCaptcha, token: string) =>
-    siteverify(
-      { profile: config.profile, url: config.siteverifyUrl, secret: config.secret, timeoutMs: settings.timeoutMs, attempts: settings.attempts, maxAgeMs: settings.maxAgeMs, fetcher: deps.fetcher, newKey: deps.newKey },
-      {
-        token,
-        remoteIp: prepared.clientIp,
-        now: prepared.now,
-        expected: { hostnames: config.hostnames ?? [prepared.request.hostname], action: settings.action, cdata: prepared.cdata },
-      },
-    );
   return {
     config,
     settings,
@@ -101,7 +106,7 @@ export async function createCaptchaGate(deps: GateDeps): Promise<CaptchaGate> {
       if (pass !== null && (await signer.verify(pass, prepared.binding, prepared.now))) return { status: "passed", via: "pass" };
       if (token === null) return { status: "none" };
       if (seen === true) return { status: "failed", code: "CAPTCHA_REPLAYED" };
-      const result = await verify(prepared, token);
+      const result = await verifyToken(deps, prepared, token);
       if (result.ok) return { status: "passed", via: "token" };
       return result.dependency ? { status: "error", code: result.code } : { status: "failed", code: result.code };
     },
