@@ -124,7 +124,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
   const input = { facts, accountKey: ctx.keys.account, failures };
   const live = outcomeFor(ruleset, input);
   const read = readLadders(batch.ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));
-  const states = waiveCaptchas(read, ruleset.ladders, celValuesFor(ruleset, input));
+  const states = waiveCaptchas(read, ruleset.ladders, () => celValuesFor(ruleset, input));
   const summary = summariseLadders(states);
   rememberBoxes(deps.boxes, states);
   // Our own single-use record: unknown (null) when the store failed.

@@ -148,25 +148,24 @@ export type RecentBoxes = (penaltyKey: string, now: number) => number | null;
 
 function readOne(p: PlannedLadder, limits: readonly (RateLimitResult | undefined)[], box: PenaltyState | undefined, now: number, recent: RecentBoxes): LadderState {
   const { ladder } = p;
-  const base = { name: ladder.name, key: ladder.key, level: box?.level ?? 0, penalize: null, waived: false };
+  const level = box?.level ?? 0;
+  const state = (step: LadderStep, retryAfterMs: number, penalize: PenaltyUpdate | null): LadderState =>
+    ({ name: ladder.name, key: ladder.key, step, retryAfterMs, level, penalize, waived: false });
   const until = Math.max(box?.until ?? 0, ladder.penalty === null ? 0 : (recent(p.penaltyKey, now) ?? 0));
-  if (until > now) return { ...base, step: "penalty", retryAfterMs: until - now };
+  if (until > now) return state("penalty", until - now, null);
   let blockReset = 0;
   let captcha = false;
-  p.limits.forEach((index, i) => {
-    const result = limits[index];
+  for (let i = 0; i < p.limits.length; i++) {
+    const result = limits[p.limits[i] ?? -1];
     // Adapters answer every check (contract suite); a missing answer only comes from a test double.
-    if (result === undefined || result.success) return;
+    if (result === undefined || result.success) continue;
     if (ladder.steps[i]?.action === "block") blockReset = Math.max(blockReset, result.reset);
     else captcha = true;
-  });
-  if (blockReset > 0) {
-    const policy = ladder.penalty;
-    const retryAfterMs = Math.max(blockReset - now, policy === null ? 0 : nextBoxMs(policy, base.level));
-    const penalize = policy === null ? null : { key: p.penaltyKey, now, policy };
-    return { ...base, step: "block", retryAfterMs, penalize };
   }
-  return { ...base, step: captcha ? "captcha" : "allow", retryAfterMs: 0 };
+  if (blockReset === 0) return state(captcha ? "captcha" : "allow", 0, null);
+  const policy = ladder.penalty;
+  if (policy === null) return state("block", blockReset - now, null);
+  return state("block", Math.max(blockReset - now, nextBoxMs(policy, level)), { key: p.penaltyKey, now, policy });
 }
 
 /** Each planned ladder's state from the store's answers (aligned with the plan). */
@@ -205,15 +204,21 @@ export function cachedLadder(plan: LadderPlan, blocked: CachedBlock, now: number
 export function waiveCaptchas(
   states: readonly LadderState[],
   ladders: readonly CompiledLadder[],
-  values: Record<string, unknown>,
+  values: Record<string, unknown> | (() => Record<string, unknown>),
 ): LadderState[] {
+  // CEL values are built only when a CAPTCHA step bit (the common request pays nothing).
+  let built: Record<string, unknown> | null = typeof values === "function" ? null : values;
+  const get = () => {
+    built ??= (values as () => Record<string, unknown>)();
+    return built;
+  };
   return states.map((state) => {
     if (state.step !== "captcha") return state;
     const test = ladders.find((l) => l.name === state.name)?.unless ?? null;
     if (test === null) return state;
     let holds: unknown = false;
     try {
-      holds = test(values);
+      holds = test(get());
     } catch {
       // A condition that throws waives nothing: the CAPTCHA stays (fail towards friction).
       holds = false;
