@@ -4,6 +4,8 @@
 // misdirected, expired or spent tokens never pass; a failing provider fails closed.
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import type { MintOptions, StandinCall } from "../../tools/turnstile-standin/server.mjs";
+// Brings in the `turnstile` entry of vitest's ProvidedContext.
+import type {} from "../support/captcha-setup.ts";
 import { type Flood, flood, randomIp, STORE_KINDS, type Sent } from "./ratelimit-harness.ts";
 
 const turnstile = inject("turnstile");
