@@ -48,6 +48,13 @@ export function rateLimitProblems(spec: RulesetSpec): Problem[] {
  * ride in that store batch, so a candidate cannot change them.
  */
 export function candidateRateLimitProblems(live: RulesetSpec, candidate: RulesetSpec): Problem[] {
-  if (JSON.stringify(live.rate_limits) === JSON.stringify(candidate.rate_limits)) return [];
-  return [{ path: ["rate_limits"], message: "rate_limits differs from the live rule set; ladders run on the live store batch, so change them in the live rules" }];
+  const problems: Problem[] = [];
+  if (JSON.stringify(live.rate_limits) !== JSON.stringify(candidate.rate_limits)) {
+    problems.push({ path: ["rate_limits"], message: "rate_limits differs from the live rule set; ladders run on the live store batch, so change them in the live rules" });
+  }
+  // The CAPTCHA step runs once, for the live decision; a candidate's settings would never apply.
+  if (JSON.stringify(live.captcha) !== JSON.stringify(candidate.captcha)) {
+    problems.push({ path: ["captcha"], message: "captcha differs from the live rule set; the CAPTCHA step runs for the live decision only, so change it in the live rules" });
+  }
+  return problems;
 }

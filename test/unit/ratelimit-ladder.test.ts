@@ -181,3 +181,27 @@ describe("rule-file checks on rate_limits", () => {
     expect(found.every((m) => /^\d+: /.test(m))).toBe(true);
   });
 });
+
+describe("a shadow candidate and the ladders", () => {
+  const live = loadRuleset(shipped);
+  const policy = shipped[0]?.text ?? "";
+  const candidate = (text: string) => {
+    if (!live.ok) throw new Error("shipped rules do not load");
+    return loadRuleset(shipped, { overlay: [{ path: "rules/candidate/policy.yaml", text }], live: live.spec });
+  };
+
+  it("accepts a copy of the live policy (ladders unchanged)", () => {
+    expect(candidate(policy).ok).toBe(true);
+  });
+
+  it.each<[string, string, string, RegExp]>([
+    ["a changed ladder", "      - { action: block, limit: 20, window: 1m }", "      - { action: block, limit: 25, window: 1m }", /^rules\/candidate\/policy\.yaml:\d+:\d+: rate_limits differs from the live rule set/],
+    ["changed CAPTCHA settings", "  pass_ttl: 5m", "  pass_ttl: 10m", /^rules\/candidate\/policy\.yaml:\d+:\d+: captcha differs from the live rule set/],
+  ])("refuses %s, located in the candidate", (_label, from, to, message) => {
+    const text = policy.replace(from, to);
+    expect(text).not.toBe(policy);
+    const result = candidate(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(`${result.errors[0]?.file}:${result.errors[0]?.line}:${result.errors[0]?.col}: ${result.errors[0]?.message}`).toMatch(message);
+  });
+});
