@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 // Two layers (STYLE.md #9): `unit` calls functions in Node; `worker` goes through the
 // Worker's fetch inside workerd, against the real Durable Object store, a real demo
 // origin and Upstash-REST bridges in front of a real redis-server, all started by
-// test/support/global-setup.ts.
+// test/support/global-setup.ts. A third, `browser`, runs in Node and drives real
+// headless Chromium against the local runtime (the CAPTCHA challenge page).
 export default defineConfig({
   test: {
     projects: [
@@ -41,8 +42,14 @@ export default defineConfig({
         },
       },
       {
-        // Real headless Chromium (playwright-core + Debian chromium) against the local runtime.
-        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node" },
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          // Starting wrangler dev (build included) takes seconds, not milliseconds.
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
       },
     ],
   },
