@@ -20,7 +20,14 @@ if (!originUrl) {
 
 let standin = null;
 if (!process.env.SITEVERIFY_URL) {
-  standin = await startTurnstileStandin({ port: Number(process.env.TURNSTILE_STANDIN_PORT ?? "8789") });
+  const standinPort = Number(process.env.TURNSTILE_STANDIN_PORT ?? "8789");
+  try {
+    standin = await startTurnstileStandin({ port: standinPort });
+  } catch (err) {
+    console.error(`npm start: the Turnstile stand-in could not listen on 127.0.0.1:${standinPort} (${err.message}); set TURNSTILE_STANDIN_PORT`);
+    await demo?.close();
+    process.exit(1);
+  }
   process.env.SITEVERIFY_URL = standin.siteverifyUrl;
   process.env.CAPTCHA_SCRIPT_URL ??= standin.scriptUrl;
 }
