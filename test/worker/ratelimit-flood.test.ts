@@ -2,7 +2,7 @@
 // store and on Upstash (real redis-server behind the REST bridge), with the clock under
 // control. Each climbs the ladder docs/rate-limits.md documents for the shipped rules:
 //
-//   one IP      10/10 min free → CAPTCHA → 429 above 20/min → box 1, 2, 4 min … decaying 1 level/h
+//   one IP      10/10 min free → CAPTCHA → 429 above 20/min → box 1, 2, 4 min … (capped), decaying 1 level/h
 //   one subnet  30/10 min free → CAPTCHA → 429 above 60/min, for every IP of the /24
 //   many IPs    a site-wide surge → CAPTCHA for everyone, never a 429
 //   one account 5/h free → CAPTCHA, never a 429; the owner on a known device is waived
@@ -73,6 +73,23 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     const later = await burst(f, 21, ip);
     expect(statuses(later)).toEqual([...repeat(10, 202), ...repeat(10, 403), 429]);
     expect(later[20]?.retryAfter).toBe(120);
+  });
+
+  it("the box stops growing at its cap (factor 3, cap 2 min)", async () => {
+    const shipped = bundledRuleset();
+    const ip = shipped.spec.rate_limits.ip;
+    if (ip === undefined) throw new Error("the shipped rules have an ip ladder");
+    const capped = compileRuleset(
+      { ...shipped.spec, rate_limits: { ...shipped.spec.rate_limits, ip: { ...ip, penalty: { base: "1m", factor: 3, max: "2m", decay: "1h" } } } },
+      "test-ip-cap",
+    );
+    const f = await flood(kind, capped);
+    const addr = randomIp();
+    expect((await burst(f, 21, addr)).at(-1)?.retryAfter).toBe(60); // 1 min
+    f.at(63_000);
+    expect((await burst(f, 3, addr)).at(-1)?.retryAfter).toBe(120); // 3 min, capped at 2
+    f.at(3 * MIN + 5000);
+    expect((await burst(f, 21, addr)).at(-1)?.retryAfter).toBe(120); // 9 min, capped at 2
   });
 
   it("one subnet climbs allow → CAPTCHA → 429 for every address in the /24", async () => {
