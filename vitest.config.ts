@@ -4,9 +4,10 @@ import { TEST_WEBHOOK_SECRET } from "./test/support/constants.ts";
 
 // Two layers (STYLE.md #9): `unit` calls functions in Node; `worker` goes through the
 // Worker's fetch inside workerd, against the real Durable Object store, a real demo
-// origin, a webhook receiver and Upstash-REST bridges in front of a real redis-server,
-// all started by test/support/global-setup.ts. A third, `browser`, runs in Node and
-// drives real headless Chromium against `wrangler dev` (the dashboard).
+// origin, a webhook receiver, the Turnstile stand-in and Upstash-REST bridges in front of
+// a real redis-server, all started by test/support/global-setup.ts. A third, `browser`,
+// runs in Node and drives real headless Chromium against the local runtime (the
+// dashboard and the CAPTCHA challenge page).
 export default defineConfig({
   test: {
     projects: [
@@ -32,6 +33,11 @@ export default defineConfig({
                 AUDIT_WEBHOOK_URL: `${inject("webhookUrl")}/siem`,
                 AUDIT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
                 AUDIT_WEBHOOK_TIMEOUT_MS: "300",
+                // The local Turnstile stand-in (test/support/captcha-setup.ts).
+                SITEVERIFY_URL: inject("turnstile").siteverifyUrl,
+                CAPTCHA_SCRIPT_URL: inject("turnstile").scriptUrl,
+                TURNSTILE_SITE_KEY: inject("turnstile").siteKey,
+                TURNSTILE_SECRET_KEY: inject("turnstile").secret,
               },
               queueProducers: { AUDIT_QUEUE: { queueName: "riskgate-audit" } },
             },
@@ -40,7 +46,7 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
-          globalSetup: ["./test/support/global-setup.ts"],
+          globalSetup: ["./test/support/global-setup.ts", "./test/support/captcha-setup.ts"],
         },
       },
       {

@@ -3,6 +3,8 @@
  * requests to the origin with a signed decision. Responses on the reset route never
  * reveal whether the account exists.
  */
+import type { CaptchaState, PreparedCaptcha } from "./captcha/gate.ts";
+import { challengeResponse, rateLimitedResponse, withPass } from "./challenge/response.ts";
 import type { RequestContext } from "./context/index.ts";
 import type { Decision } from "./decision.ts";
 import type { Gateway } from "./gateway.ts";
@@ -19,7 +21,7 @@ export const UNIFORM_BODY = {
 /** What happened, for the log. */
 export interface ActResult {
   readonly response: Response;
-  readonly action: "forwarded" | "silent_deny" | "challenge";
+  readonly action: "forwarded" | "silent_deny" | "challenge" | "rate_limited";
   readonly origin: OriginResult | null;
 }
 
@@ -28,20 +30,46 @@ export function uniformResponse(): Response {
   return Response.json(UNIFORM_BODY, { status: 202, headers: { "cache-control": "no-store" } });
 }
 
+/** The CAPTCHA step's part in the response (challenge details, a pass to issue). */
+export interface ActCaptcha {
+  readonly prepared: PreparedCaptcha | null;
+  readonly captcha: CaptchaState;
+}
+
 /** Respond to the client according to the decision. */
 export async function act(
   request: Request,
   ctx: RequestContext,
   decision: Decision,
   gateway: Gateway,
+  captcha: ActCaptcha = { prepared: null, captcha: { status: "none" } },
 ): Promise<ActResult> {
+  if (decision.verdict === "deny" && decision.retryAfter !== undefined) {
+    return { response: rateLimitedResponse(decision), action: "rate_limited", origin: null };
+  }
   if (decision.verdict === "deny") {
     // Silent deny: the attacker sees exactly what a real user sees.
     return { response: uniformResponse(), action: "silent_deny", origin: null };
   }
   if (decision.verdict === "challenge") {
-    return { response: challengeResponse(decision), action: "challenge", origin: null };
+    const response = challengeResponse(decision, {
+      config: gateway.config.captcha,
+      action: gateway.ruleset.captcha.action,
+      route: ctx.route,
+      ...captcha,
+    });
+    return { response, action: "challenge", origin: null };
   }
+  const forwarded = await forwardAllowed(request, ctx, decision, gateway);
+  // A token was verified just now: a pass spares this IP and account the next challenge.
+  if (captcha.captcha.status === "passed" && captcha.captcha.via === "token" && captcha.prepared !== null) {
+    const pass = await gateway.captcha?.issuePass(captcha.prepared.binding, ctx.now);
+    if (pass !== undefined) withPass(forwarded.response, pass, ctx.route, gateway.ruleset.captcha.passTtlMs, new URL(request.url).protocol === "https:");
+  }
+  return forwarded;
+}
+
+async function forwardAllowed(request: Request, ctx: RequestContext, decision: Decision, gateway: Gateway): Promise<ActResult> {
   const token = await signDecision(
     decision,
     ctx.keys.account,
@@ -79,12 +107,4 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
   } catch {
     // The origin went away mid-body: its answer was already logged; the client's is fixed.
   }
-}
-
-/** A machine-readable challenge; the CAPTCHA flow that answers it is in src/policy. */
-function challengeResponse(decision: Decision): Response {
-  return Response.json(
-    { status: "challenge", decision: decision.id, challenge: { type: "captcha" } },
-    { status: 403, headers: { "cache-control": "no-store" } },
-  );
 }

@@ -5,9 +5,10 @@
  */
 import { Hono } from "hono";
 import { act } from "./act.ts";
-import { withDeviceCookie } from "./context/device-cookie.ts";
 import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
 import { recordRequest, requestIdFrom } from "./audit/record.ts";
+import { readCaptchaRequest } from "./captcha/request.ts";
+import { withDeviceCookie } from "./context/device-cookie.ts";
 import { buildContext } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
@@ -15,6 +16,7 @@ import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
 import { decide } from "./pipeline.ts";
+import type { PenaltyUpdate } from "./store/port.ts";
 
 type AppEnv = { Bindings: Env; Variables: { gateway: Gateway } };
 
@@ -53,11 +55,16 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: gateway.geo,
     });
-    const { decision, shadowReasons, facts, candidate, storeMs } = await decide(ctx, gateway);
-    const result = await act(c.req.raw, ctx, decision, gateway);
+    const captchaRequest =
+      gateway.captcha === null ? null : readCaptchaRequest(c.req.raw, ctx.body, gateway.captcha.config.profile.field);
+    const decided = await decide(ctx, gateway, captchaRequest);
+    const { decision, shadowReasons, facts, candidate, storeMs } = decided;
+    const result = await act(c.req.raw, ctx, decision, gateway, decided);
     withDeviceCookie(result.response, ctx.device.cookie);
     const ms = gateway.now() - started;
-    // Record after the response: the decision log line and the audit events cost the client nothing.
+    // Record stage, after the response: penalty boxes of ladders whose 429 step bit, the
+    // decision log line and the audit events cost the client nothing.
+    c.executionCtx.waitUntil(penalize(gateway, decided.penalize));
     c.executionCtx.waitUntil(
       Promise.resolve().then(() =>
         recordRequest(gateway, {
@@ -73,6 +80,10 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
           result,
           originUrl: gateway.config.originUrl,
           ms,
+          rateLimits: decided.ladders
+            .filter((l) => l.step !== "allow" || l.waived)
+            .map((l) => ({ name: l.name, step: l.step, waived: l.waived, level: l.level })),
+          captcha: decided.captcha.status === "none" ? null : decided.captcha,
         }),
       ),
     );
@@ -84,6 +95,17 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     return errorResponse(err);
   });
   return app;
+}
+
+/** Apply penalty escalations; a failure is logged (the next violation escalates again). */
+async function penalize(gateway: Gateway, updates: readonly PenaltyUpdate[]): Promise<void> {
+  for (const update of updates) {
+    try {
+      await gateway.store.penalize(update);
+    } catch (err) {
+      console.error(JSON.stringify({ type: "riskgate.penalize_failed", code: (err as { code?: unknown }).code ?? "STORE_UNAVAILABLE" }));
+    }
+  }
 }
 
 /** Unscored paths go to the origin unchanged, minus spoofable headers. */

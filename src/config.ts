@@ -2,6 +2,7 @@
  * Env → validated configuration, once per isolate. Bad configuration throws a
  * ConfigError naming the problem; it is never discovered request by request.
  */
+import { type CaptchaConfig, readCaptchaConfig } from "./captcha/config.ts";
 import type { Env } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { DEV_SIGNING_KEY } from "./origin/signing-keys.ts";
@@ -20,6 +21,8 @@ export interface Config {
   readonly storeShards: number;
   /** Set when `store` is `upstash`. */
   readonly upstash: { readonly url: string; readonly token: string } | null;
+  /** CAPTCHA provider and keys; null with CAPTCHA_PROVIDER=none. */
+  readonly captcha: CaptchaConfig | null;
 }
 
 /** Read and check `env`. */
@@ -71,6 +74,7 @@ export function readConfig(env: Env): Config {
     store,
     storeShards,
     upstash,
+    captcha: readCaptchaConfig(env, development, hmacSecret),
   };
 }
 

@@ -107,6 +107,8 @@ export interface Decision {
   readonly errors: readonly DependencyError[];
   /** Version (content hash) of the rule set that decided. */
   readonly rulesetVersion: string;
+  /** Seconds until a retry can succeed, when a rate-limit ladder refused the request (a 429). */
+  readonly retryAfter?: number;
 }
 
 const REASON_SET: ReadonlySet<string> = new Set(REASON_CODES);

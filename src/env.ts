@@ -29,6 +29,22 @@ export interface Env {
   readonly UPSTASH_REDIS_REST_URL?: string;
   /** With STORE=upstash: the database's REST token (a secret). */
   readonly UPSTASH_REDIS_REST_TOKEN?: string;
+  /** `turnstile` (default), `hcaptcha`, `recaptcha` or `none` (docs/rate-limits.md). */
+  readonly CAPTCHA_PROVIDER?: string;
+  /** Turnstile widget keys (the secret is a secret); development defaults to Cloudflare's test keys. */
+  readonly TURNSTILE_SITE_KEY?: string;
+  readonly TURNSTILE_SECRET_KEY?: string;
+  /** The same for any provider (hCaptcha, reCAPTCHA). */
+  readonly CAPTCHA_SITE_KEY?: string;
+  readonly CAPTCHA_SECRET_KEY?: string;
+  /** Siteverify endpoint; defaults to the provider's (tests and `npm start` use a local stand-in). */
+  readonly SITEVERIFY_URL?: string;
+  /** Widget script URL; defaults to the provider's. */
+  readonly CAPTCHA_SCRIPT_URL?: string;
+  /** Comma-separated hostnames a token may be solved on; default: the hostname the request came to. */
+  readonly CAPTCHA_HOSTNAMES?: string;
+  /** Secret for signing CAPTCHA passes (>= 32 chars); default: derived from ACCOUNT_HMAC_SECRET. */
+  readonly CAPTCHA_PASS_SECRET?: string;
   readonly RISKGATE_STORE: DurableObjectNamespace<RiskgateStore>;
   /** Admin bearer secret for /__riskgate/* (at least 32 chars in production). */
   readonly ADMIN_TOKEN?: string;

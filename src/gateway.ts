@@ -3,6 +3,7 @@
  * compiled rules, store adapter, keys and hasher. Configuration errors surface here,
  * on the first request, with the problem named in the log.
  */
+import { type CaptchaGate, createCaptchaGate } from "./captcha/gate.ts";
 import { type Config, readConfig } from "./config.ts";
 import { bundledGeo } from "./context/bundled-geo.ts";
 import { createGeoResolver, type GeoResolver, readGeoSource } from "./context/geo.ts";
@@ -22,6 +23,7 @@ import type { CompiledRuleset } from "./rules/compile.ts";
 import { bundledLists } from "./signals/bundled-lists.ts";
 import type { ReputationLists } from "./signals/ip-reputation.ts";
 import { DurableObjectStore } from "./store/durable-object-store.ts";
+import { BlockCache } from "./store/ephemeral.ts";
 import type { Store } from "./store/port.ts";
 import { UpstashStore } from "./store/upstash.ts";
 
@@ -50,6 +52,10 @@ export interface Gateway {
   readonly admin: AdminAuth;
   /** The audit hub (recent events, metrics, outbox) the admin API reads. */
   readonly hub: () => DurableObjectStub<RiskgateAuditHub>;
+  /** The CAPTCHA step (provider, siteverify, passes); null with CAPTCHA_PROVIDER=none. */
+  readonly captcha: CaptchaGate | null;
+  /** Penalty boxes this isolate imposed, until the store shows them (src/pipeline.ts). */
+  readonly boxes: BlockCache;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -57,6 +63,8 @@ export async function createGateway(env: Env): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
   const keys = await loadSigningKeys(config.signingKeysJson);
+  const hasher = await createHasher(config.hmacSecret);
+  const fetcher: typeof fetch = (input, init) => fetch(input, init);
   const now = () => Date.now();
   const newId = () => crypto.randomUUID();
   return {
@@ -65,8 +73,8 @@ export async function createGateway(env: Env): Promise<Gateway> {
     candidate: bundledCandidate(),
     store: createStore(env, config, ruleset),
     keys,
-    hasher: await createHasher(config.hmacSecret),
-    fetcher: (input, init) => fetch(input, init),
+    hasher,
+    fetcher,
     now,
     newId,
     log: consoleSink,
@@ -76,6 +84,11 @@ export async function createGateway(env: Env): Promise<Gateway> {
     audit: createGatewayAuditor(env, { ruleset, keys, now, newId }),
     admin: await createAdminAuth(readAdminConfig(env)),
     hub: () => auditHub(env),
+    captcha:
+      config.captcha === null
+        ? null
+        : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: newId }),
+    boxes: new BlockCache(),
   };
 }
 

@@ -1,9 +1,13 @@
 // npm start: the demo origin on 127.0.0.1:8788 and riskgate (wrangler dev, embedded
 // Durable Object store, shipped rules) on 127.0.0.1:8787 in front of it.
 // ORIGIN_URL=http://... puts riskgate in front of another origin; PORT moves the gateway.
+// CAPTCHAs: Cloudflare is unreachable offline, so siteverify and the widget script come
+// from the local Turnstile stand-in on 127.0.0.1:8789 (TURNSTILE_STANDIN_PORT), with
+// Cloudflare's dummy keys; set SITEVERIFY_URL (and keys) to use a real provider instead.
 import { existsSync, readFileSync } from "node:fs";
 import { startDemoOrigin } from "./demo-origin.mjs";
 import { startGateway } from "./gateway.mjs";
+import { startTurnstileStandin } from "./turnstile-standin/server.mjs";
 
 /** The documented development admin token (src/admin/config.ts); production refuses it. */
 const DEV_ADMIN_TOKEN = "riskgate-dev-admin-token";
@@ -17,6 +21,20 @@ if (!originUrl) {
   originUrl = demo.url;
 }
 
+let standin = null;
+if (!process.env.SITEVERIFY_URL) {
+  const standinPort = Number(process.env.TURNSTILE_STANDIN_PORT ?? "8789");
+  try {
+    standin = await startTurnstileStandin({ port: standinPort });
+  } catch (err) {
+    console.error(`npm start: the Turnstile stand-in could not listen on 127.0.0.1:${standinPort} (${err.message}); set TURNSTILE_STANDIN_PORT`);
+    await demo?.close();
+    process.exit(1);
+  }
+  process.env.SITEVERIFY_URL = standin.siteverifyUrl;
+  process.env.CAPTCHA_SCRIPT_URL ??= standin.scriptUrl;
+}
+
 // STORE=upstash with no credentials given: use the local Redis `npm run redis` started.
 if (process.env.STORE === "upstash" && !process.env.UPSTASH_REDIS_REST_URL && existsSync(".wrangler/riskgate-redis.json")) {
   const local = JSON.parse(readFileSync(".wrangler/riskgate-redis.json", "utf8"));
@@ -28,7 +46,12 @@ const vars = {
   ORIGIN_URL: originUrl,
   STORE: process.env.STORE ?? "durable-object",
 };
-for (const name of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ADMIN_TOKEN", "AUDIT_WEBHOOK_URL", "AUDIT_WEBHOOK_SECRET"]) {
+const passed = [
+  "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ADMIN_TOKEN", "AUDIT_WEBHOOK_URL", "AUDIT_WEBHOOK_SECRET",
+  "CAPTCHA_PROVIDER", "TURNSTILE_SITE_KEY", "TURNSTILE_SECRET_KEY", "CAPTCHA_SITE_KEY", "CAPTCHA_SECRET_KEY",
+  "SITEVERIFY_URL", "CAPTCHA_SCRIPT_URL", "CAPTCHA_HOSTNAMES", "CAPTCHA_PASS_SECRET",
+];
+for (const name of passed) {
   if (process.env[name]) vars[name] = process.env[name];
 }
 const adminToken = process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
@@ -48,6 +71,7 @@ riskgate is running
   jwks       ${gateway}/.well-known/jwks.json
   dashboard  ${gateway}/__riskgate/   (development admin token: ${adminToken})
   metrics    curl -H 'authorization: Bearer ${adminToken}' ${gateway}/__riskgate/metrics
+  captcha    ${standin ? `local Turnstile stand-in ${standin.url} (Cloudflare's dummy keys)` : process.env.SITEVERIFY_URL}
 
 try it:
   curl -i -X POST ${gateway}/password/reset -H 'content-type: application/json' -d '{"email":"a@example.com"}'
@@ -57,11 +81,13 @@ try it:
 const stop = async () => {
   await running.stop();
   await demo?.close();
+  await standin?.close();
   process.exit(0);
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 running.exited.then(async (code) => {
   await demo?.close();
+  await standin?.close();
   process.exit(code ?? 0);
 });

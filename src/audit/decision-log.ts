@@ -11,6 +11,7 @@
  * `event` carries that event's id, source and sequence number, so log-based pipelines
  * can trace it and detect gaps like any other audit event.
  */
+import type { CaptchaState } from "../captcha/gate.ts";
 import type { Decision, Reason } from "../decision.ts";
 import type { CandidateSummary } from "../pipeline.ts";
 import type { Facts } from "../rules/context-schema.ts";
@@ -42,6 +43,10 @@ export interface DecisionLogLine {
   readonly candidate: CandidateSummary | null;
   /** The decision's audit event (docs/audit.md). */
   readonly event?: { readonly id: string; readonly source: string; readonly seq: number };
+  /** Rate-limit ladders that were not at `allow` (or whose CAPTCHA step was waived). */
+  readonly rate_limits?: readonly { readonly name: string; readonly step: string; readonly waived: boolean; readonly level: number }[];
+  /** The CAPTCHA step, when it ran (passed via token or pass, failed or errored with a code). */
+  readonly captcha?: CaptchaState | null;
 }
 
 /** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */

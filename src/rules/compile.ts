@@ -5,7 +5,9 @@
  * never per request.
  */
 import { Environment } from "@marcbachmann/cel-js";
+import { type CaptchaSettings, captchaSettings } from "../captcha/settings.ts";
 import type { ReasonCode } from "../decision.ts";
+import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
 import { type CelScalar, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
 import { durationMs } from "./duration.ts";
 import type { ChannelSpec, KeyKind, RulesetSpec, TierSpec } from "./schema.ts";
@@ -84,6 +86,9 @@ export interface CompiledRuleset {
   readonly distinct: readonly CompiledDistinct[];
   readonly storeTimeoutMs: number;
   readonly originTimeoutMs: number;
+  /** Rate-limit ladders (docs/rate-limits.md). */
+  readonly ladders: readonly CompiledLadder[];
+  readonly captcha: CaptchaSettings;
 }
 
 /** Why a condition does not compile, and where (character offset inside it). */
@@ -184,6 +189,8 @@ export function compileRuleset(spec: RulesetSpec, version: string): CompiledRule
     })),
     storeTimeoutMs: durationMs(spec.store.timeout),
     originTimeoutMs: durationMs(spec.origin.timeout),
+    ladders: compileLadders(spec, parse),
+    captcha: captchaSettings(spec.captcha),
   };
 }
 

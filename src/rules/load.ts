@@ -142,6 +142,9 @@ function conditionSites(spec: RulesetSpec): { path: PathItem[]; when: string }[]
   for (const [name, c] of Object.entries(spec.channels)) {
     if (c.when !== undefined) sites.push({ path: ["channels", name, "when"], when: c.when });
   }
+  for (const [name, l] of Object.entries(spec.rate_limits)) {
+    if (l.unless !== undefined) sites.push({ path: ["rate_limits", name, "unless"], when: l.unless });
+  }
   return sites;
 }
 

@@ -80,6 +80,52 @@ const channel = z.strictObject({
   when: z.string().min(1).optional(),
 });
 
+/** How a ladder's penalty box grows with repeated 429s and shrinks with good behaviour. */
+const penalty = z.strictObject({
+  /** Box length for the first violation. */
+  base: duration,
+  /** Each further violation multiplies the box by this. */
+  factor: z.number().min(1).max(100),
+  /** The box never exceeds this. */
+  max: duration,
+  /** Each period this long after a box ends without a new violation forgets one level. */
+  decay: duration,
+});
+
+/** One rung of a rate-limit ladder: above `limit` requests per `window`, `action` applies. */
+const ladderStep = z.strictObject({
+  action: z.enum(["captcha", "block"]),
+  limit: z.number().int().positive().max(10_000_000),
+  window: duration,
+});
+
+/** A rate-limit ladder on one key: allow → CAPTCHA → 429 → penalty box (docs/rate-limits.md). */
+const ladder = z.strictObject({
+  key: z.enum(KEY_KINDS),
+  description: z.string().optional(),
+  /** CEL: when it holds, this ladder's CAPTCHA steps do not apply (the request is still counted). */
+  unless: z.string().min(1).optional(),
+  steps: z.array(ladderStep).min(1),
+  /** Escalation of repeated 429s; only for ladders with a `block` step. */
+  penalty: penalty.optional(),
+});
+
+const CAPTCHA_DEFAULTS = { action: "password-reset", timeout: "2s", attempts: 2, max_age: "5m", pass_ttl: "5m" } as const;
+
+/** How CAPTCHA tokens are checked and how long a solved CAPTCHA spares the user another. */
+const captcha = z.strictObject({
+  /** The widget action; siteverify must return the same (Turnstile: 1-32 of [A-Za-z0-9_-]). */
+  action: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "expected 1-32 letters, digits, _ or -").default(CAPTCHA_DEFAULTS.action),
+  /** Bound on one siteverify call. */
+  timeout: duration.default(CAPTCHA_DEFAULTS.timeout),
+  /** Siteverify calls per token at most (a retry reuses the idempotency key). */
+  attempts: z.number().int().min(1).max(3).default(CAPTCHA_DEFAULTS.attempts),
+  /** Tokens solved longer ago than this are refused (Turnstile tokens live 300 s). */
+  max_age: duration.default(CAPTCHA_DEFAULTS.max_age),
+  /** Lifetime of the signed pass that spares a second challenge (bound to IP and account). */
+  pass_ttl: duration.default(CAPTCHA_DEFAULTS.pass_ttl),
+});
+
 /** An explicit allow or deny that short-circuits scoring. */
 const override = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "expected a kebab-case id, e.g. deny-asn"),
@@ -109,14 +155,17 @@ export const rulesetSchema = z.strictObject({
     .strictObject({ timeout: duration.default("150ms") })
     .default({ timeout: "150ms" }),
   fail_modes: z
-    .strictObject({ store: failMode.default("challenge"), rules: failMode.default("allow") })
-    .default({ store: "challenge", rules: "allow" }),
+    .strictObject({ store: failMode.default("challenge"), rules: failMode.default("allow"), captcha: failMode.default("challenge") })
+    .default({ store: "challenge", rules: "allow", captcha: "challenge" }),
   windows: z.record(ruleName, window).default({}),
   distinct: z.record(ruleName, distinct).default({}),
   rules: z.array(rule).default([]),
   overrides: z.array(override).default([]),
   channels: z.record(channelName, channel).default({}),
   tiers: z.array(tier).min(1),
+  /** Rate-limit ladders by name (docs/rate-limits.md). */
+  rate_limits: z.record(ruleName, ladder).default({}),
+  captcha: captcha.default(CAPTCHA_DEFAULTS),
   /** Accounts that get the stricter tier table: HMAC'd keys (`riskgate account-key`). */
   privileged: z
     .strictObject({
@@ -136,5 +185,9 @@ export type TierSpec = RulesetSpec["tiers"][number];
 export type ChannelSpec = RulesetSpec["channels"][string];
 /** One override. */
 export type OverrideSpec = RulesetSpec["overrides"][number];
+/** One rate-limit ladder. */
+export type LadderSpec = RulesetSpec["rate_limits"][string];
+/** CAPTCHA settings. */
+export type CaptchaSpec = RulesetSpec["captcha"];
 /** One scored route. */
 export type RouteSpec = RulesetSpec["routes"][number];

@@ -4,6 +4,7 @@
  * candidate that can run on the live rule set's facts. Problems carry a path in the
  * merged spec; the loader turns it into `file:line:col`.
  */
+import { candidateRateLimitProblems, rateLimitProblems } from "../policy/rate-limit-check.ts";
 import type { PathItem } from "./locate.ts";
 import type { RulesetSpec, TierSpec } from "./schema.ts";
 
@@ -43,6 +44,7 @@ export function semanticProblems(spec: RulesetSpec): Problem[] {
     problems.push(...tierErrors);
     if (tierErrors.length === 0) problems.push(...strictnessProblems(spec.tiers, privileged));
   }
+  problems.push(...rateLimitProblems(spec));
   return problems;
 }
 
@@ -101,7 +103,7 @@ function strictnessProblems(normal: readonly TierSpec[], privileged: readonly Ti
  * call), so it may only read windows, distinct counts and budgets that live collects.
  */
 export function candidateProblems(live: RulesetSpec, candidate: RulesetSpec): Problem[] {
-  const problems: Problem[] = [];
+  const problems: Problem[] = [...candidateRateLimitProblems(live, candidate)];
   for (const [name, w] of Object.entries(candidate.windows)) {
     const l = live.windows[name];
     if (l === undefined || l.key !== w.key || l.window !== w.window) {

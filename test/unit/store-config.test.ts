@@ -9,6 +9,8 @@ const prod = {
   RISKGATE_ENV: "production",
   ACCOUNT_HMAC_SECRET: "s".repeat(40),
   DECISION_SIGNING_KEYS: JSON.stringify([{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "AAAA", kid: "prod-1" }]),
+  TURNSTILE_SITE_KEY: "0x4AAAAAAAprod-site",
+  TURNSTILE_SECRET_KEY: "0x4AAAAAAAprod-secret",
 } as unknown as Env;
 
 describe("store configuration", () => {

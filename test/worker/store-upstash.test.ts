@@ -103,8 +103,10 @@ suite("Upstash adapter round trips", () => {
       const res = await postReset(gateway, { email: "one-trip@example.com" });
       expect(res.status).toBe(202);
     });
-    // The shipped rules ask for windows, distinct counts and history: one script, one command.
-    expect(seen).toEqual({ requests: 1, commands: 1 });
+    // One request: the observe script (windows, distinct counts, history, penalty boxes) plus
+    // one @upstash/ratelimit script per rate-limit ladder step: 8 with the shipped ladders
+    // (account 2, ip 2, subnet 2, device 1, global 1; no ASN ladder without geo).
+    expect(seen).toEqual({ requests: 1, commands: 9 });
     expect(lines.at(-1)).toMatchObject({ verdict: "allow", action: "forwarded", errors: [] });
   });
 });
