@@ -30,6 +30,10 @@ export interface RequestRecord {
   readonly originUrl: URL;
   /** Milliseconds from the route starting to the response being ready. */
   readonly ms: number;
+  /** Rate-limit ladders not at `allow` (or with a waived CAPTCHA step), for the log. */
+  readonly rateLimits?: DecisionLogLine["rate_limits"];
+  /** The CAPTCHA step, when it ran. */
+  readonly captcha?: DecisionLogLine["captcha"];
 }
 
 /** The decision event's payload. */
@@ -111,6 +115,8 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
     ms: r.ms,
     facts: r.facts,
     candidate: r.candidate,
+    ...(r.rateLimits === undefined ? {} : { rate_limits: r.rateLimits }),
+    ...(r.captcha === undefined ? {} : { captcha: r.captcha }),
     event: { id: event.id, source: event.source, seq: event.seq },
   };
 }

@@ -64,6 +64,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
     store: "durable-object",
     storeShards: 1,
     upstash: null,
+    captcha: null,
   };
   // act() uses config, ruleset, keys, fetcher and now; the store, hasher, log and ids
   // belong to other stages.

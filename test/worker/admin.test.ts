@@ -117,6 +117,11 @@ describe("production", () => {
     RISKGATE_ENV: "production",
     ACCOUNT_HMAC_SECRET: "p".repeat(40),
     AUDIT_WEBHOOK_URL: "",
+    // Production CAPTCHA settings: the provider's own https endpoints and real-shaped keys.
+    SITEVERIFY_URL: "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    CAPTCHA_SCRIPT_URL: "https://challenges.cloudflare.com/turnstile/v0/api.js",
+    TURNSTILE_SITE_KEY: "0x4AAAAAAAprod-site",
+    TURNSTILE_SECRET_KEY: "0x4AAAAAAAprod-secret",
   };
   async function prodGateway(extra: Record<string, string>): Promise<Gateway> {
     const { privateKey: key } = await generateKeyPair("ES256", { extractable: true });

@@ -7,6 +7,7 @@
 //   many IPs    a site-wide surge → CAPTCHA for everyone, never a 429
 //   one account 5/h free → CAPTCHA, never a 429; the owner on a known device is waived
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { DEVICE_COOKIE, newDeviceId, signDeviceId } from "../../src/context/device-cookie.ts";
 import { bundledRuleset } from "../../src/rules/bundled.ts";
 import { compileRuleset } from "../../src/rules/compile.ts";
 import { type Flood, flood, randomIp, randomIpv4Subnet, STORE_KINDS, type Sent, uniqueUa } from "./ratelimit-harness.ts";
@@ -64,7 +65,12 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     // That box ends at ~3:03. A new burst at 3:05 earns the third rung: 4 min.
     f.at(3 * MIN + 5000);
     const third = await burst(f, 21, ip);
-    expect(statuses(third)).toEqual([...repeat(20, 403), 429]); // the 10-minute CAPTCHA step still holds
+    // The 10-minute CAPTCHA step still holds: each is challenged, or silently denied once
+    // the score reaches the critical tier (silent deny ranks above a CAPTCHA); none is forwarded.
+    const held = third.slice(0, 20);
+    expect(held.every((s) => has(s, "RATE_LIMIT_CHALLENGE rate_limits.ip"))).toBe(true);
+    expect(held.every((s) => s.status === 403 || (s.status === 202 && s.line.verdict === "deny"))).toBe(true);
+    expect(third[20]?.status).toBe(429);
     expect(third[20]?.retryAfter).toBe(240);
 
     // The box ends at ~7:06. Two hours of good behaviour after it forget two of the three
@@ -117,7 +123,10 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     const ownerIp = randomIp();
     // The owner completed a verified reset on this laptop before (history from an outcome).
     const { hasher, store } = f.gateway;
-    const [account, device] = await Promise.all([hasher.hash("account", victim), hasher.hash("device", `${ownerUa}\u0000`)]);
+    // The laptop carries the signed device cookie it was given then (src/context/device-cookie.ts).
+    const laptop = newDeviceId();
+    const cookie = `${DEVICE_COOKIE}=${await signDeviceId(laptop, hasher)}`;
+    const [account, device] = await Promise.all([hasher.hash("account", victim), hasher.hash("device", `cookie:${laptop}`)]);
     await store.recordHistory({ historyKey: `h:${account}`, device, country: null, asn: null, location: null, at: f.now() - HOUR });
 
     const attack: Sent[] = [];
@@ -125,11 +134,14 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
       f.advance(200);
       attack.push(await f.post({ email: victim }, { ip: randomIp(), ua: uniqueUa(`bot${i}`) }));
     }
-    expect(statuses(attack)).toEqual([...repeat(5, 202), ...repeat(35, 403)]);
+    expect(statuses(attack.slice(0, 5))).toEqual(repeat(5, 202));
+    // Random addresses can land on a listed network and score a silent deny (a 202 that is
+    // not forwarded); what matters is that none after the fifth is forwarded, and none is a 429.
+    expect(attack.slice(5).every((s) => s.status === 403 || (s.status === 202 && s.line.verdict === "deny"))).toBe(true);
     expect(attack.slice(5).every((s) => has(s, "RATE_LIMIT_CHALLENGE rate_limits.account"))).toBe(true);
 
     // The owner's known laptop: the account's CAPTCHA step is waived, the reset goes through.
-    const owner = await f.post({ email: victim }, { ip: ownerIp, ua: ownerUa });
+    const owner = await f.post({ email: victim }, { ip: ownerIp, ua: ownerUa, headers: { cookie } });
     expect(owner.status).toBe(202);
     expect(owner.reasons).toContain("DEVICE_KNOWN device-known");
     expect(owner.reasons.some((r) => r.startsWith("RATE_LIMIT"))).toBe(false);
@@ -138,7 +150,7 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     // The flood goes on, and so can the owner.
     const more = await burst(f, 5, () => randomIp());
     expect(more.every((s) => s.status !== 429)).toBe(true);
-    const again = await f.post({ email: victim }, { ip: ownerIp, ua: ownerUa });
+    const again = await f.post({ email: victim }, { ip: ownerIp, ua: ownerUa, headers: { cookie } });
     expect(again.status).toBe(202);
   });
 
