@@ -3,7 +3,7 @@
 // same esbuild version (wrangler's own dependency) with the settings wrangler uses for
 // an ES module worker, so no worker gets a bundler advantage.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -12,10 +12,11 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** wrangler deploy --dry-run of the tree at `root` into `dir`; returns the bundle's path. */
 export function bundleRiskgate(dir, root = ROOT) {
+  const rules = benchRules(root, `${dir}-rules`);
   const run = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], {
     cwd: root,
     encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...(rules === null ? {} : { RISKGATE_RULES_DIR: rules }) },
     timeout: 120_000,
   });
   if (run.status !== 0) throw new Error(`wrangler dry-run failed:\n${run.stdout}${run.stderr}`);
@@ -51,4 +52,27 @@ export function bundleRiskgateAt(ref, dir) {
   execFileSync("tar", ["-x", "-C", tree], { input: archive });
   symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"));
   return bundleRiskgate(join(dir, "bundle"), tree);
+}
+
+/**
+ * The shipped rules with only the site-wide surge thresholds raised. They are sized for
+ * production peaks (a CAPTCHA for everyone above 1000 resets a minute, VELOCITY_GLOBAL
+ * above 1000); the closed-loop benchmark sends tens of thousands a minute, which would
+ * (correctly) challenge every request and leave no allow path to measure. Everything
+ * else is exactly as shipped. Returns null for trees whose rules lack these lines.
+ */
+function benchRules(root, target) {
+  const policy = join(root, "rules", "policy.yaml");
+  const rules = join(root, "rules", "rules.yaml");
+  if (!existsSync(policy) || !existsSync(rules)) return null;
+  cpSync(join(root, "rules"), target, { recursive: true });
+  const raise = (file, from, to) => {
+    const text = readFileSync(file, "utf8");
+    if (!text.includes(from)) return false;
+    writeFileSync(file, text.replace(from, to));
+    return true;
+  };
+  const a = raise(join(target, "policy.yaml"), "{ action: captcha, limit: 1000, window: 1m }", "{ action: captcha, limit: 10000000, window: 1m }");
+  const b = raise(join(target, "rules.yaml"), "velocity.global_1m > 1000", "velocity.global_1m > 10000000");
+  return a || b ? target : null;
 }

@@ -2,9 +2,9 @@
 // socket, configured by a capnp file written here: no wrangler dev, no Miniflare entry
 // worker or proxy between the load generator and the worker (BENCHMARKS.md, "Runtime").
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pinned } from "./cpu.mjs";
 import { entrySource } from "./workers/entry.mjs";
@@ -39,6 +39,9 @@ export function writeConfig(dir, workers, { originPort, storageDir }) {
     const auditHub = w.durableObject === true && readFileSync(w.bundle, "utf8").includes("class RiskgateAuditHub");
     writeFileSync(join(dir, w.name, "entry.mjs"), entrySource({ durableObject: w.durableObject === true, auditHub }));
     copyFileSync(w.bundle, join(dir, w.name, "worker.js"));
+    // Data modules wrangler writes beside the bundle (compiled lists, geo tables).
+    const dataModules = readdirSync(dirname(w.bundle)).filter((f) => f.endsWith(".bin"));
+    for (const f of dataModules) copyFileSync(join(dirname(w.bundle), f), join(dir, w.name, f));
     const bindings = Object.entries({ ...w.bindings, ORIGIN_URL: `http://127.0.0.1:${originPort}` }).map(
       ([name, value]) => `(name = ${text(name)}, text = ${text(value)})`,
     );
@@ -57,7 +60,7 @@ export function writeConfig(dir, workers, { originPort, storageDir }) {
     modules = [
       (name = "entry.mjs", esModule = embed ${text(`${w.name}/entry.mjs`)}),
       (name = "worker.js", esModule = embed ${text(`${w.name}/worker.js`)}),
-    ],
+${dataModules.map((f) => `      (name = ${text(f)}, data = embed ${text(`${w.name}/${f}`)}),\n`).join("")}    ],
     compatibilityDate = ${text(COMPATIBILITY_DATE)},
     bindings = [${bindings.join(", ")}],
     globalOutbound = "loopback",
