@@ -84,6 +84,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
             .filter((l) => l.step !== "allow" || l.waived)
             .map((l) => ({ name: l.name, step: l.step, waived: l.waived, level: l.level })),
           captcha: decided.captcha.status === "none" ? null : decided.captcha,
+          ladders: decided.ladders,
+          captchaProvider: gateway.captcha?.config.profile.name ?? null,
         }),
       ),
     );

@@ -70,7 +70,7 @@ export interface ForwardData {
 /** A challenge (CAPTCHA) was sent to the client. */
 export interface ChallengeIssuedData {
   readonly kind: "captcha";
-  /** `turnstile`, `hcaptcha`, ... once the CAPTCHA issue lands; null until then. */
+  /** `turnstile`, `hcaptcha`, `recaptcha`; null with CAPTCHA_PROVIDER=none. */
   readonly provider: string | null;
 }
 
@@ -81,13 +81,17 @@ export interface ChallengeSolvedData {
   readonly success: boolean;
   /** Provider error code (e.g. `timeout-or-duplicate`) or a dependency failure code. */
   readonly error: string | null;
+  /** A token checked now, or a pass (signed cookie) from an earlier solve: not a new solve. */
+  readonly via: "token" | "pass";
 }
 
-/** The rate-limit ladder moved a key to a step. */
+/** The rate-limit ladder moved a key to a step (or its CAPTCHA step was waived). */
 export interface RateLimitStepData {
   readonly ladder: string;
+  /** Rung: 1 the CAPTCHA step, 2 the 429 step, 3 the penalty box. */
   readonly step: number;
-  readonly action: "challenge" | "deny" | "delay";
+  /** `waived`: the CAPTCHA step bit but the ladder's `unless` held; `delay` is reserved (no ladder delays yet). */
+  readonly action: "challenge" | "deny" | "delay" | "waived";
   /** The key kind the ladder counts on (`ip`, `account`, ...), never the key itself. */
   readonly key: string;
   readonly retry_after_s: number | null;

@@ -196,12 +196,14 @@ function hostOf(origin: string): string {
 
 function rateLimit(event: AuditEvent, d: RateLimitStepData): OcsfEvent {
   const security_ =
-    d.action === "delay"
+    d.action === "waived"
+      ? security(ACTION.allowed, DISPOSITION.allowed)
+      : d.action === "delay"
       ? security(ACTION.allowed, DISPOSITION.delayed)
       : d.action === "challenge"
         ? security(ACTION.denied, DISPOSITION.captcha)
         : security(ACTION.denied, DISPOSITION.blocked);
-  return base(event, HTTP_ACTIVITY, [6, "Post"], d.action === "deny" ? 3 : 2, {
+  return base(event, HTTP_ACTIVITY, [6, "Post"], d.action === "deny" ? 3 : d.action === "waived" ? 1 : 2, {
     ...security_,
     ...status(STATUS.other, `rate limit ${d.ladder} step ${d.step}`),
   });

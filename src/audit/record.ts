@@ -9,11 +9,13 @@ import type { Decision, Reason } from "../decision.ts";
 import type { OriginResult } from "../origin/forward.ts";
 import type { SigningKeys } from "../origin/signing-keys.ts";
 import type { CandidateSummary } from "../pipeline.ts";
+import type { LadderState } from "../policy/rate-limit.ts";
 import type { CompiledRuleset } from "../rules/compile.ts";
 import type { Facts } from "../rules/context-schema.ts";
 import type { Auditor } from "./auditor.ts";
 import type { DecisionLogLine, LogSink } from "./decision-log.ts";
 import type { AuditEvent, AuditInput, DecisionData, ForwardData } from "./events.ts";
+import { challengeSolvedData, rateLimitStepData } from "./step-events.ts";
 
 /** Everything known about one scored request once it has been answered. */
 export interface RequestRecord {
@@ -34,6 +36,10 @@ export interface RequestRecord {
   readonly rateLimits?: DecisionLogLine["rate_limits"];
   /** The CAPTCHA step, when it ran. */
   readonly captcha?: DecisionLogLine["captcha"];
+  /** Every rate-limit ladder's state (`ratelimit.step` events for those not at `allow`). */
+  readonly ladders?: readonly LadderState[];
+  /** The configured CAPTCHA provider (`turnstile`, ...), or null without one. */
+  readonly captchaProvider?: string | null;
 }
 
 /** The decision event's payload. */
@@ -76,13 +82,20 @@ function forwardData(r: RequestRecord, origin: OriginResult): ForwardData {
   };
 }
 
-/** The events of one request: decision, then forward or challenge. */
+/**
+ * The events of one request: decision, the rate-limit steps and the CAPTCHA check that led
+ * to it, then forward or challenge.
+ */
 export function requestEvents(r: RequestRecord): AuditInput[] {
   const ids = { request_id: r.requestId, decision_id: r.decision.id, at: r.ctx.now } as const;
+  const provider = r.captchaProvider ?? null;
   const events: AuditInput[] = [{ type: "decision", ...ids, data: decisionData(r) }];
+  for (const data of rateLimitStepData(r.ladders ?? [])) events.push({ type: "ratelimit.step", ...ids, data });
+  const solved = challengeSolvedData(r.captcha, provider);
+  if (solved !== null) events.push({ type: "challenge.solved", ...ids, data: solved });
   if (r.result.origin !== null) events.push({ type: "forward", ...ids, data: forwardData(r, r.result.origin) });
   if (r.result.action === "challenge") {
-    events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider: null } });
+    events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider } });
   }
   return events;
 }

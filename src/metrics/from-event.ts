@@ -72,7 +72,7 @@ export function incrementsFor(event: AuditEvent): Increment[] {
     case "challenge.issued":
       return [base, inc("challengesIssued", { kind: event.data.kind })];
     case "challenge.solved":
-      return [base, inc("challengesSolved", { kind: event.data.kind, result: event.data.success ? "success" : "failure" })];
+      return [base, inc("challengesSolved", { kind: event.data.kind, result: event.data.success ? "success" : "failure", via: event.data.via })];
     case "ratelimit.step":
       return [base, inc("rateLimitSteps", { ladder: event.data.ladder, step: event.data.step, action: event.data.action })];
     case "outcome.received": {

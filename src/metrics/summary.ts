@@ -91,7 +91,8 @@ function dependencies(recent: Rows): DependencyHealth[] {
       named(recent, `${METRICS.originMs.name}_bucket`),
       null,
     ),
-    health("captcha", sum(named(recent, METRICS.challengesSolved.name)) + captchaErrors, captchaErrors, [], null),
+    // Provider checks: token answers (errors included); a pass is checked locally.
+    health("captcha", sum(named(recent, METRICS.challengesSolved.name), (l) => l.via !== "pass"), captchaErrors, [], null),
   ];
 }
 
@@ -156,7 +157,8 @@ export function buildSummary(
     },
     challenges: {
       issued: sum(named(rows, METRICS.challengesIssued.name)),
-      solved: sum(solved, (l) => l.result === "success"),
+      // A pass spares a solved user a second CAPTCHA: it is not a new solve.
+      solved: sum(solved, (l) => l.result === "success" && l.via !== "pass"),
       failed: sum(solved, (l) => l.result === "failure"),
     },
     outcomes: outcomes(rows),

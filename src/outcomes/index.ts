@@ -6,6 +6,8 @@
  * same event id is counted once (store tally with an event key) and re-applying its
  * history update changes nothing.
  */
+import { requestIdFrom } from "../audit/record.ts";
+import { outcomeReceived } from "../audit/step-events.ts";
 import { readCapped } from "../context/reset-body.ts";
 import { RiskgateError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
@@ -44,6 +46,9 @@ export async function handleOutcome(
   });
   const learned = LEARNING_EVENTS.includes(outcome.event);
   const first = await record(gateway, outcome, learned);
+  // Audit after the response; a duplicate (same event id) was counted once already.
+  const at = gateway.now();
+  if (first) ctx.waitUntil(Promise.resolve().then(() => gateway.audit.emit(outcomeReceived(outcome, requestIdFrom(request.headers, gateway.newId), at))));
   ctx.waitUntil(
     Promise.resolve().then(() =>
       console.log(

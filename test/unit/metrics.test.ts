@@ -52,7 +52,7 @@ describe("incrementsFor", () => {
 
   it.each([
     [{ type: "challenge.issued", ...ids, data: { kind: "captcha", provider: null } }, 'riskgate_challenges_issued_total{"kind":"captcha"}=1'],
-    [{ type: "challenge.solved", ...ids, data: { kind: "captcha", provider: "t", success: false, error: "x" } }, 'riskgate_challenges_solved_total{"kind":"captcha","result":"failure"}=1'],
+    [{ type: "challenge.solved", ...ids, data: { kind: "captcha", provider: "t", success: false, error: "x", via: "token" } }, 'riskgate_challenges_solved_total{"kind":"captcha","result":"failure","via":"token"}=1'],
     [{ type: "ratelimit.step", ...ids, data: { ladder: "ip", step: 2, action: "challenge", key: "ip", retry_after_s: null } }, 'riskgate_rate_limit_steps_total{"ladder":"ip","step":"2","action":"challenge"}=1'],
     [{ type: "outcome.received", ...ids, data: { outcome: "completed", channel: "sms_otp", cost: 0.04, currency: "USD", account: null, experiment: null } }, 'riskgate_outcome_cost_total{"channel":"sms_otp","currency":"USD"}=0.04'],
     [{ type: "admin.login", request_id: null, decision_id: null, data: { success: true } }, 'riskgate_admin_logins_total{"result":"success"}=1'],

@@ -4,10 +4,12 @@
 // every window, so floods never share a window with each other or with other tests.
 import { inject, vi } from "vitest";
 import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
+import type { AuditEvent } from "../../src/audit/events.ts";
 import type { Gateway } from "../../src/gateway.ts";
 import type { CompiledRuleset } from "../../src/rules/compile.ts";
 import { BROWSER_UA, postReset, testGateway, upstashGateway } from "./gateway-harness.ts";
 import { alignedFuture } from "./store-harness.ts";
+import { capturing } from "./support/capture.ts";
 
 export type StoreKind = "durable-object" | "upstash";
 
@@ -68,8 +70,11 @@ export function randomIpv4Subnet(): string {
   return `198.${18 + Math.floor(Math.random() * 2)}.${Math.floor(Math.random() * 256)}`;
 }
 
-/** Start a flood on `kind`; `ruleset` replaces the bundled rules (tests of smaller thresholds). */
-export async function flood(kind: StoreKind, ruleset?: CompiledRuleset): Promise<Flood> {
+/**
+ * Start a flood on `kind`; `ruleset` replaces the bundled rules (tests of smaller thresholds);
+ * with `events`, the gateway's audit events are captured there instead of sent to the hub.
+ */
+export async function flood(kind: StoreKind, ruleset?: CompiledRuleset, events?: AuditEvent[]): Promise<Flood> {
   const built =
     kind === "upstash" && redis !== null ? await upstashGateway(redis, `flood-${crypto.randomUUID()}`) : await testGateway({});
   const start = alignedFuture() + (1 + Math.floor(Math.random() * 3000)) * DAY;
@@ -79,7 +84,8 @@ export async function flood(kind: StoreKind, ruleset?: CompiledRuleset): Promise
     clock = ms;
     vi.setSystemTime(ms);
   };
-  const gateway: Gateway = { ...built.gateway, now: () => clock, ...(ruleset === undefined ? {} : { ruleset }) };
+  const timed: Gateway = { ...built.gateway, now: () => clock, ...(ruleset === undefined ? {} : { ruleset }) };
+  const gateway = events === undefined ? timed : capturing(timed, events);
   return {
     gateway,
     start,
