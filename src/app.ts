@@ -7,6 +7,7 @@ import { act } from "./act.ts";
 import { buildContext, geoFromCf } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
+import { recordExperiment } from "./experiments/record.ts";
 import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { decide } from "./pipeline.ts";
@@ -45,6 +46,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     });
     const { decision, shadowReasons, facts, candidate } = await decide(ctx, gateway);
     const result = await act(c.req.raw, ctx, decision, gateway);
+    // Experiment exposure and guardrail refresh: after the response, never before it.
+    c.executionCtx.waitUntil(recordExperiment(gateway, decision, ctx.now));
     c.executionCtx.waitUntil(
       Promise.resolve().then(() =>
         gateway.log({
@@ -56,6 +59,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
           tier: decision.tier,
           score: decision.score,
           channel: decision.channel,
+          experiment: decision.experiment ?? null,
           reasons: decision.reasons,
           shadow_reasons: shadowReasons,
           mode: decision.mode,

@@ -8,6 +8,7 @@ import { createHasher, type Hasher } from "./context/hmac.ts";
 import type { Env } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { consoleSink, type LogSink } from "./audit/decision-log.ts";
+import { ExperimentMonitor } from "./experiments/monitor.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
 import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
@@ -28,23 +29,27 @@ export interface Gateway {
   readonly now: () => number;
   readonly newId: () => string;
   readonly log: LogSink;
+  /** This isolate's view of stopped experiment arms (docs/experiments.md); null without experiments. */
+  readonly experiments: ExperimentMonitor | null;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
 export async function createGateway(env: Env): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
+  const store = createStore(env, config, ruleset);
   return {
     config,
     ruleset,
     candidate: bundledCandidate(),
-    store: createStore(env, config, ruleset),
+    store,
     keys: await loadSigningKeys(config.signingKeysJson),
     hasher: await createHasher(config.hmacSecret),
     fetcher: (input, init) => fetch(input, init),
     now: () => Date.now(),
     newId: () => crypto.randomUUID(),
     log: consoleSink,
+    experiments: ruleset.experiments.length === 0 ? null : new ExperimentMonitor(ruleset, store),
   };
 }
 

@@ -7,7 +7,10 @@
  * (no second store call) and its outcome goes to the decision log only.
  */
 import type { RequestContext } from "./context/index.ts";
+import type { Hasher } from "./context/hmac.ts";
 import type { Decision, Reason } from "./decision.ts";
+import { type ExperimentInput, drawsFor } from "./experiments/assign.ts";
+import type { ExperimentMonitor } from "./experiments/monitor.ts";
 import { type Failure, type Outcome, outcomeFor } from "./outcome.ts";
 import { budgetCounts, planBudgets } from "./policy/channels.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
@@ -22,6 +25,9 @@ export interface PipelineDeps {
   readonly candidate?: CompiledRuleset | null;
   readonly store: Store;
   readonly newId: () => string;
+  /** Experiments' stopped arms (per isolate) and the hasher for assignment; absent: no experiments. */
+  readonly experiments?: ExperimentMonitor | null;
+  readonly hasher?: Hasher;
 }
 
 /** The candidate's conclusion, as the decision log records it. */
@@ -50,6 +56,8 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
   const plan = planSignals(ctx, ruleset);
   const budgets = planBudgets(ruleset, ctx.geo?.country ?? "");
   const signalHits = plan.observe.hits.length;
+  // Assignment hashes run while the store batch is in flight: no added latency.
+  const drawing = experimentInput(ctx, deps);
   const failures: Failure[] = [];
   let result: ObserveResult | null = null;
   try {
@@ -62,7 +70,8 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
     budget: budgetCounts(budgets, result === null ? null : result.counts.slice(signalHits)),
   };
   const input = { facts, accountKey: ctx.keys.account, failures };
-  const live = outcomeFor(ruleset, input);
+  const experiments = await drawing;
+  const live = outcomeFor(ruleset, experiments === null ? input : { ...input, experiments });
   const decision: Decision = {
     id: deps.newId(),
     verdict: live.verdict,
@@ -74,9 +83,23 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
     mode: "live",
     errors: live.errors,
     rulesetVersion: ruleset.version,
+    ...(live.experiment === null ? {} : { experiment: { id: live.experiment.experiment, arm: live.experiment.arm } }),
   };
   const candidate = deps.candidate == null ? null : summarise(deps.candidate, outcomeFor(deps.candidate, input), live);
   return { decision, facts, shadowReasons: live.shadowReasons, candidate };
+}
+
+/** Draws and stopped arms for the live rule set's running experiments (null: none run). */
+async function experimentInput(ctx: RequestContext, deps: PipelineDeps): Promise<ExperimentInput | null> {
+  const monitor = deps.experiments;
+  if (monitor == null || deps.hasher === undefined || deps.ruleset.experiments.length === 0) return null;
+  try {
+    const draws = await drawsFor(deps.ruleset, ctx.keys.account, ctx.now, deps.hasher);
+    return { now: ctx.now, draws, stopped: (id) => monitor.stopped(id, ctx.now) };
+  } catch {
+    // Without a draw there is no assignment: the request is simply not enrolled.
+    return null;
+  }
 }
 
 function summarise(ruleset: CompiledRuleset, outcome: Outcome, live: Outcome): CandidateSummary {

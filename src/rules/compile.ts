@@ -6,6 +6,7 @@
  */
 import { Environment } from "@marcbachmann/cel-js";
 import type { ReasonCode } from "../decision.ts";
+import { type CompiledExperiment, compileExperiment } from "../experiments/compile.ts";
 import { type CelScalar, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
 import { durationMs } from "./duration.ts";
 import type { ChannelSpec, KeyKind, RulesetSpec, TierSpec } from "./schema.ts";
@@ -84,6 +85,8 @@ export interface CompiledRuleset {
   readonly distinct: readonly CompiledDistinct[];
   readonly storeTimeoutMs: number;
   readonly originTimeoutMs: number;
+  /** Channel experiments (docs/experiments.md). */
+  readonly experiments: readonly CompiledExperiment[];
 }
 
 /** Why a condition does not compile, and where (character offset inside it). */
@@ -184,6 +187,7 @@ export function compileRuleset(spec: RulesetSpec, version: string): CompiledRule
     })),
     storeTimeoutMs: durationMs(spec.store.timeout),
     originTimeoutMs: durationMs(spec.origin.timeout),
+    experiments: spec.experiments.map((e) => compileExperiment(e, parse)),
   };
 }
 

@@ -142,6 +142,9 @@ function conditionSites(spec: RulesetSpec): { path: PathItem[]; when: string }[]
   for (const [name, c] of Object.entries(spec.channels)) {
     if (c.when !== undefined) sites.push({ path: ["channels", name, "when"], when: c.when });
   }
+  spec.experiments.forEach((e, i) => {
+    if (e.when !== undefined) sites.push({ path: ["experiments", i, "when"], when: e.when });
+  });
   return sites;
 }
 

@@ -4,6 +4,7 @@
  * candidate that can run on the live rule set's facts. Problems carry a path in the
  * merged spec; the loader turns it into `file:line:col`.
  */
+import { experimentProblems } from "../experiments/validate.ts";
 import type { PathItem } from "./locate.ts";
 import type { RulesetSpec, TierSpec } from "./schema.ts";
 
@@ -43,6 +44,7 @@ export function semanticProblems(spec: RulesetSpec): Problem[] {
     problems.push(...tierErrors);
     if (tierErrors.length === 0) problems.push(...strictnessProblems(spec.tiers, privileged));
   }
+  problems.push(...experimentProblems(spec));
   return problems;
 }
 
