@@ -96,7 +96,8 @@ export interface ArmCounts {
   readonly stopped: Map<GuardrailMetric, number | null>;
 }
 
-function emptyCounts(arm: string): ArmCounts {
+/** Zero counts for `arm`. */
+export function emptyCounts(arm: string): ArmCounts {
   return {
     arm, exposures: 0, sends: 0, costMicros: 0, verifications: 0, completions: 0, abandonments: 0, fraudReports: 0,
     costGroups: new Array<number>(GROUPS).fill(0), completionGroups: new Array<number>(GROUPS).fill(0),
