@@ -14,7 +14,8 @@ export type ErrorCode =
   | "ERR_METHOD_NOT_ALLOWED"
   | "ERR_UNAUTHORIZED"
   | "ERR_NOT_FOUND"
-  | "ERR_BAD_REQUEST";
+  | "ERR_BAD_REQUEST"
+  | "ERR_STORE_UNAVAILABLE";
 
 const STATUS: Record<ErrorCode, number> = {
   ERR_CONFIG: 500,
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   ERR_UNAUTHORIZED: 401,
   ERR_NOT_FOUND: 404,
   ERR_BAD_REQUEST: 400,
+  ERR_STORE_UNAVAILABLE: 503,
 };
 
 /** Base error: a code, an HTTP status and a message safe to show the client. */
