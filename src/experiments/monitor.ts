@@ -5,10 +5,12 @@
  * are tested: an arm that crosses its bound gets a sticky `stopped.<metric>` marker in
  * the store, so every isolate (and every report) sees the stop from then on.
  *
- * Fail mode: while this isolate has no view, or one older than `maxAgeMs` (store
- * unreachable), nobody is enrolled; the tier's own channels are used and nothing is
- * counted. A stopped arm can therefore never be handed out on stale knowledge for
- * longer than `maxAgeMs`, and normally for no longer than `refreshMs`.
+ * Staleness: a view older than `refreshMs` is still used for the request at hand and
+ * refreshed right after its response, so an isolate can hand out an arm another isolate
+ * just stopped only until its own next refresh completes. Fail mode: while this isolate
+ * has no view yet, or its refreshes have been failing and its view is older than
+ * `maxAgeMs` (store unreachable), nobody is enrolled: the tier's own channels are used
+ * and nothing is counted.
  */
 import type { CompiledRuleset } from "../rules/compile.ts";
 import type { Store } from "../store/port.ts";
@@ -21,7 +23,7 @@ import { countsByArm, stopUpdate } from "./tallies.ts";
 export interface MonitorOptions {
   /** Refresh after a response once the view is this old (default 10 s). */
   readonly refreshMs?: number;
-  /** Enrol nobody once the view is this old (default 60 s). */
+  /** Enrol nobody once refreshes fail and the view is this old (default 60 s). */
   readonly maxAgeMs?: number;
   /** Where refresh failures and stops are logged (default: console, one JSON line). */
   readonly log?: (line: Record<string, unknown>) => void;
@@ -35,6 +37,8 @@ interface View {
 /** Stopped arms of the running experiments, as this isolate knows them. */
 export class ExperimentMonitor {
   private view: View | null = null;
+  /** Set while refreshes fail (cleared by the next success). */
+  private failing = false;
   private inflight: Promise<void> | null = null;
   private readonly refreshMs: number;
   private readonly maxAgeMs: number;
@@ -50,10 +54,10 @@ export class ExperimentMonitor {
     this.log = options.log ?? ((line) => console.log(JSON.stringify(line)));
   }
 
-  /** Stopped arms of experiment `id` at `now`; null when this isolate's view is missing or too old. */
+  /** Stopped arms of experiment `id` at `now`; null when this isolate has no view it can trust. */
   stopped(id: string, now: number): ReadonlySet<string> | null {
     const view = this.view;
-    if (view === null || now - view.at > this.maxAgeMs || now < view.at - this.maxAgeMs) return null;
+    if (view === null || (this.failing && Math.abs(now - view.at) > this.maxAgeMs)) return null;
     return view.stopped.get(id) ?? new Set();
   }
 
@@ -73,7 +77,9 @@ export class ExperimentMonitor {
       const experiments = activeExperiments(this.ruleset.experiments, now);
       const stopped = await Promise.all(experiments.map((e) => this.stoppedArms(e, now)));
       this.view = { at: now, stopped: new Map(experiments.map((e, i) => [e.id, stopped[i] ?? new Set<string>()])) };
+      this.failing = false;
     } catch (err) {
+      this.failing = true;
       // The view ages out (maxAgeMs) and enrolment stops: never enrol on unknown state.
       this.log({ type: "riskgate.experiments_refresh_failed", code: (err as { code?: unknown }).code ?? "STORE_UNAVAILABLE" });
     }
