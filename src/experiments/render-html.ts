@@ -6,7 +6,7 @@
  */
 import type { ArmReport, ExperimentReport } from "./report.ts";
 import { esc, estimateChart, HOLDOUT_COLOUR, lineChart, PALETTE } from "./svg.ts";
-import { fmt } from "./verdict.ts";
+import { fmt, fmtP } from "./verdict.ts";
 
 /** Headers of the report page: no script, inline styles only, never framed or cached. */
 export const REPORT_PAGE_HEADERS: Readonly<Record<string, string>> = {
@@ -91,7 +91,7 @@ function comparisonTable(report: ExperimentReport): string {
   if (report.comparisons.length === 0) return `<p class="muted">No comparisons yet: at least two arms need completed resets.</p>`;
   const head = ["arm vs leader", "Δ cost per completed reset", "p (Welch, Holm)", "Δ completion", "p", "Δ fraud", "p", "≈ more exposures per arm"];
   const body = report.comparisons.map((c) => `<tr>${[
-    `${esc(c.arm)} vs ${esc(c.leader)}`, fmt(c.costDiff), fmt(c.costPAdjusted), pct(c.completionDiff), fmt(c.completionP), pct(c.fraudDiff), fmt(c.fraudP), c.moreExposures === null ? "–" : fmt(c.moreExposures),
+    `${esc(c.arm)} vs ${esc(c.leader)}`, fmt(c.costDiff), esc(fmtP(c.costPAdjusted)), pct(c.completionDiff), esc(fmtP(c.completionP)), pct(c.fraudDiff), esc(fmtP(c.fraudP)), c.moreExposures === null ? "–" : fmt(c.moreExposures),
   ].map((x) => `<td>${x}</td>`).join("")}</tr>`).join("");
   return `<table data-testid="comparisons"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table>`;
 }

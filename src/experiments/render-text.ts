@@ -4,13 +4,14 @@
  * comparisons with the leader and the guardrails. Plain text, fixed-width columns.
  */
 import type { ExperimentReport, Rate } from "./report.ts";
-import { fmt } from "./verdict.ts";
+import { fmt, fmtP } from "./verdict.ts";
 
 const pct = (x: number) => `${fmt(x * 100)}%`;
 
-function table(rows: readonly (readonly string[])[]): string {
+/** Fixed-width columns: the first `left` left-aligned (names), the rest right-aligned (numbers). */
+function table(rows: readonly (readonly string[])[], left = 1): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
+  return rows.map((r) => r.map((c, i) => (i < left ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
 }
 
 function withCi(r: Rate | { value: number | null; ci: { lo: number; hi: number } | null }, f: (n: number) => string): string {
@@ -55,18 +56,18 @@ export function reportText(report: ExperimentReport): string {
       withCi(a.costPerCompletion, fmt),
       a.stopped === null ? "live" : `STOPPED (${a.stopped.guardrail}${a.stopped.date ? ` ${a.stopped.date}` : ""})`,
     ]),
-  ]));
+  ], 3));
   if (report.comparisons.length > 0) {
     out.push("", "against the leader (Welch's t on cost per completed reset, Holm-adjusted; z-tests on rates)");
     out.push(table([
       ["arm", "vs", "d cost/completion", "p", "d completion", "p", "d fraud", "p"],
-      ...report.comparisons.map((c) => [c.arm, c.leader, fmt(c.costDiff), fmt(c.costPAdjusted), pct(c.completionDiff), fmt(c.completionP), pct(c.fraudDiff), fmt(c.fraudP)]),
-    ]));
+      ...report.comparisons.map((c) => [c.arm, c.leader, fmt(c.costDiff), fmtP(c.costPAdjusted), pct(c.completionDiff), fmtP(c.completionP), pct(c.fraudDiff), fmtP(c.fraudP)]),
+    ], 2));
   }
   const guards = report.arms.flatMap((a) => a.guardrails.map((g) => [a.arm, g.metric, `${pct(g.max)} vs ${pct(g.detect)}`, `${fmt(g.events)}/${fmt(g.exposures)}`, `${fmt(g.llr)} of ${fmt(g.threshold)}`, a.stopped?.guardrail === g.metric ? "stopped" : g.crossed ? "crossed" : "ok"]));
   if (guards.length > 0) {
     out.push("", "guardrails (one-sided SPRT: stop when the statistic reaches ln(1/alpha))");
-    out.push(table([["arm", "guardrail", "H0 vs H1", "events", "statistic", "state"], ...guards]));
+    out.push(table([["arm", "guardrail", "H0 vs H1", "events", "statistic", "state"], ...guards], 2));
   }
   return `${out.join("\n")}\n`;
 }

@@ -90,7 +90,13 @@ export function fmt(n: number | null): string {
   return Math.abs(n) >= 1000 ? Math.round(n).toLocaleString("en-US") : Number(n.toPrecision(4)).toString();
 }
 
+/** A p-value for prose and tables. */
+export function fmtP(p: number): string {
+  return p < 0.0001 ? "< 0.0001" : fmt(p);
+}
+
 const pct = (x: number) => `${fmt(x * 100)} %`;
+const pText = (p: number) => (p < 0.0001 ? "p < 0.0001" : `p = ${fmt(p)}`);
 const label = (a: { arm: string; holdout?: boolean }) => (a.holdout === true ? "the holdout (the tier's own channels)" : `"${a.arm}"`);
 
 function stopNotes(arms: readonly ArmReport[]): string[] {
@@ -115,7 +121,7 @@ export function verdictFor(arms: readonly ArmReport[], comparisons: readonly Com
   const name = (arm: string) => label(byName.get(arm) ?? { arm });
   const enough = comparisons.every((c) => c.costPAdjusted < ALPHA) && arms.filter((a) => a.rank !== null).every((a) => a.completions >= MIN_COMPLETIONS);
   const cpc = leader.costPerCompletion;
-  const vs = comparisons.map((c) => `${fmt((cpc.value ?? 0) + c.costDiff)} for ${name(c.arm)} (p = ${fmt(c.costPAdjusted)})`).join(", ");
+  const vs = comparisons.map((c) => `${fmt((cpc.value ?? 0) + c.costDiff)} for ${name(c.arm)} (${pText(c.costPAdjusted)})`).join(", ");
   const headline = `${label(leader)} is ahead: ${fmt(cpc.value)} ${currency} per completed reset (95 % CI ${fmt(cpc.ci?.lo ?? null)}–${fmt(cpc.ci?.hi ?? null)}) against ${vs}.`;
   const details = [...notes];
   if (enough) {
@@ -127,10 +133,10 @@ export function verdictFor(arms: readonly ArmReport[], comparisons: readonly Com
   }
   for (const c of comparisons) {
     if (c.fraudDiff < 0 && c.fraudP < ALPHA) {
-      details.push(`Warning: ${label(leader)} lets through more fraud than ${name(c.arm)} (${pct(-c.fraudDiff)} more fraud reports per exposure, p = ${fmt(c.fraudP)}); do not ship it on cost alone.`);
+      details.push(`Warning: ${label(leader)} lets through more fraud than ${name(c.arm)} (${pct(-c.fraudDiff)} more fraud reports per exposure, ${pText(c.fraudP)}); do not ship it on cost alone.`);
     }
     if (c.completionP < ALPHA) {
-      details.push(`${name(c.arm)} completes ${c.completionDiff > 0 ? "more" : "fewer"} resets than ${label(leader)} (${pct(Math.abs(c.completionDiff))} of exposures, p = ${fmt(c.completionP)}).`);
+      details.push(`${name(c.arm)} completes ${c.completionDiff > 0 ? "more" : "fewer"} resets than ${label(leader)} (${pct(Math.abs(c.completionDiff))} of exposures, ${pText(c.completionP)}).`);
     }
   }
   return { leader: leader.arm, enough, provisional, headline, details: [...details, ...caveat] };
