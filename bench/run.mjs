@@ -91,16 +91,22 @@ async function main() {
   const rules = existsSync(join(ROOT, "bench", "rules.mjs"))
     ? runNodeJson(["bench/rules.mjs"])
     : { skipped: "bench/rules.mjs is not on this branch" };
+  // Signals per request (wall and CPU) and reputation lists at a million entries.
+  const signals = runNodeJson(["bench/signals.mjs", "--json"]);
+  const lists = runNodeJson(["bench/lists.mjs", "--json"]);
   const summaries = Object.fromEntries(
     SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
   );
   const head = headline(rounds, summaries, micro);
   const settingsUsed = { ...settings, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
   const at = new Date().toISOString();
-  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, rounds });
+  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, signals, lists, rounds });
   console.log(`\n${table(summaries)}\n`);
   console.log(
     `scoring ${micro.scoring_us_median} µs/request (median), context ${micro.context_us_median} µs, sign ${micro.sign_us_median} µs, rule compile ${micro.ruleset_compile_ms_median} ms`,
+  );
+  console.log(
+    `signals ${signals.signals_cpu_us_median} µs CPU/request (context ${signals.context_cpu_us_median} µs); lists: ${lists.entries} entries, lookup ${lists.lookup_v4_ns} ns, ${lists.compiled_gzip_bytes} B gzipped`,
   );
   console.log(JSON.stringify(head));
 }

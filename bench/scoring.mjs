@@ -1,6 +1,6 @@
 // Micro-benchmarks of the request path's CPU work, in Node (V8, like workerd), against
 // the src modules themselves (through tsx):
-//   scoring:  planSignals -> signalFacts -> toCelValues -> evaluateRules -> applyPolicy
+//   scoring:  planSignals -> signalFacts -> outcomeFor (overrides, rules, policy)
 //             for realistic requests and store answers (no I/O; the store batch is given)
 //   context:  building the request context (body parse, IP parse, 4 HMACs)
 //   sign:     signing the Riskgate-Decision JWS (ES256) an allowed request carries
@@ -17,11 +17,9 @@ const { createHasher } = await import("../src/context/hmac.ts");
 const { DEV_HMAC_SECRET } = await import("../src/config.ts");
 const { signDecision } = await import("../src/origin/decision-token.ts");
 const { DEV_SIGNING_KEY, loadSigningKeys } = await import("../src/origin/signing-keys.ts");
-const { applyPolicy } = await import("../src/policy/index.ts");
+const { outcomeFor } = await import("../src/outcome.ts");
 const { bundledRuleset } = await import("../src/rules/bundled.ts");
 const { compileRuleset } = await import("../src/rules/compile.ts");
-const { toCelValues } = await import("../src/rules/context-schema.ts");
-const { evaluateRules } = await import("../src/rules/evaluate.ts");
 const { planSignals, signalFacts } = await import("../src/signals/index.ts");
 
 const BATCHES = Number(process.env.BENCH_MICRO_BATCHES ?? "25");
@@ -51,7 +49,8 @@ async function contextFor(input, geo) {
     trustedIpHeader: null,
     bodyLimit: ruleset.spec.limits.body_bytes,
     userAgentLimit: ruleset.spec.limits.user_agent_chars,
-    geo,
+    // As request.cf would give it (the context takes a resolver: src/context/geo.ts).
+    geo: () => ({ ...geo, source: "cf" }),
   });
 }
 
@@ -71,7 +70,7 @@ async function variants() {
     asOrg: "Amazon.com, Inc.",
   });
   const history = (ctx, country, lat, lon, ago) => ({
-    devices: [ctx.keys.device, "other-device-key-aaaaaaa"],
+    devices: [ctx.device?.cookieKey ?? ctx.keys.device, "other-device-key-aaaaaaa"],
     countries: [country],
     asns: [3320],
     lastVerified: { lat, lon, at: NOW - ago },
@@ -88,8 +87,8 @@ async function variants() {
 function score(ctx, answer) {
   const plan = planSignals(ctx, ruleset);
   const facts = signalFacts(ctx, plan, answer(plan));
-  const scored = evaluateRules(ruleset, toCelValues(ruleset.schema, facts));
-  return applyPolicy(ruleset, scored.score, []);
+  // Overrides, rules and policy, as the pipeline decides (src/outcome.ts).
+  return outcomeFor(ruleset, { facts, accountKey: ctx.keys.account, failures: [] });
 }
 
 /** Median µs per call of `fn` over batches, after one warm-up batch. */

@@ -8,6 +8,7 @@ import type { Decision } from "./decision.ts";
 import type { Gateway } from "./gateway.ts";
 import { DECISION_HEADER, signDecision } from "./origin/decision-token.ts";
 import { forward, type OriginResult } from "./origin/forward.ts";
+import { seenClaims } from "./outcomes/claims.ts";
 
 /** The uniform body for every accepted, denied or failed reset. */
 export const UNIFORM_BODY = {
@@ -47,6 +48,7 @@ export async function act(
     gateway.config.originUrl.origin,
     gateway.keys,
     Math.floor(gateway.now() / 1000),
+    { seen: seenClaims(ctx) },
   );
   const origin = await forward(request, ctx.body as Uint8Array<ArrayBuffer>, { [DECISION_HEADER]: token }, {
     originUrl: gateway.config.originUrl,

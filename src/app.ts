@@ -4,12 +4,14 @@
  */
 import { Hono } from "hono";
 import { act } from "./act.ts";
-import { buildContext, geoFromCf } from "./context/index.ts";
+import { withDeviceCookie } from "./context/device-cookie.ts";
+import { buildContext } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
 import { recordExperiment } from "./experiments/record.ts";
 import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
+import { handleOutcome } from "./outcomes/index.ts";
 import { decide } from "./pipeline.ts";
 
 type AppEnv = { Bindings: Env; Variables: { gateway: Gateway } };
@@ -27,6 +29,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     c.json({ keys: c.var.gateway.keys.publicJwks }, 200, { "cache-control": "public, max-age=300" }),
   );
 
+  app.post("/v1/outcomes", (c) => handleOutcome(c.req.raw, c.var.gateway, c.executionCtx));
+
   app.all("*", async function route(c) {
     const gateway = c.var.gateway;
     const path = new URL(c.req.url).pathname;
@@ -42,10 +46,11 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       trustedIpHeader: gateway.config.trustedIpHeader,
       bodyLimit: gateway.ruleset.spec.limits.body_bytes,
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
-      geo: geoFromCf(c.req.raw.cf as IncomingRequestCfProperties | undefined),
+      geo: gateway.geo,
     });
     const { decision, shadowReasons, facts, candidate } = await decide(ctx, gateway);
     const result = await act(c.req.raw, ctx, decision, gateway);
+    withDeviceCookie(result.response, ctx.device.cookie);
     // Experiment exposure and guardrail refresh: after the response, never before it.
     c.executionCtx.waitUntil(recordExperiment(gateway, decision, ctx.now));
     c.executionCtx.waitUntil(

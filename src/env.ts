@@ -20,6 +20,10 @@ export interface Env {
   readonly STORE?: string;
   /** Number of Durable Object shards (default 1). */
   readonly STORE_SHARDS?: string;
+  /** `auto` (default), `cf`, `local` or `off`: where geo comes from (docs/signals.md). */
+  readonly GEO_SOURCE?: string;
+  /** The origin's public JWK(s) that sign POST /v1/outcomes (docs/outcomes.md). */
+  readonly OUTCOME_VERIFY_KEYS?: string;
   /** With STORE=upstash: the database's REST URL (https; http only in development). */
   readonly UPSTASH_REDIS_REST_URL?: string;
   /** With STORE=upstash: the database's REST token (a secret). */

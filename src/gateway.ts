@@ -4,14 +4,19 @@
  * on the first request, with the problem named in the log.
  */
 import { type Config, readConfig } from "./config.ts";
+import { bundledGeo } from "./context/bundled-geo.ts";
+import { createGeoResolver, type GeoResolver, readGeoSource } from "./context/geo.ts";
 import { createHasher, type Hasher } from "./context/hmac.ts";
 import type { Env } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { consoleSink, type LogSink } from "./audit/decision-log.ts";
 import { ExperimentMonitor } from "./experiments/monitor.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
+import { loadOutcomeKeys, type OutcomeKeys } from "./outcomes/keys.ts";
 import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
+import { bundledLists } from "./signals/bundled-lists.ts";
+import type { ReputationLists } from "./signals/ip-reputation.ts";
 import { DurableObjectStore } from "./store/durable-object-store.ts";
 import type { Store } from "./store/port.ts";
 import { UpstashStore } from "./store/upstash.ts";
@@ -31,6 +36,12 @@ export interface Gateway {
   readonly log: LogSink;
   /** This isolate's view of stopped experiment arms (docs/experiments.md); null without experiments. */
   readonly experiments: ExperimentMonitor | null;
+  /** Geo for a request: request.cf and/or the bundled database, per GEO_SOURCE. */
+  readonly geo: GeoResolver;
+  /** Compiled IP reputation lists (rules/lists/). */
+  readonly reputation: ReputationLists;
+  /** Keys that verify the origin's outcome reports; null when outcomes are not configured. */
+  readonly outcomeKeys: OutcomeKeys | null;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -50,6 +61,9 @@ export async function createGateway(env: Env): Promise<Gateway> {
     newId: () => crypto.randomUUID(),
     log: consoleSink,
     experiments: ruleset.experiments.length === 0 ? null : new ExperimentMonitor(ruleset, store),
+    geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
+    reputation: bundledLists(),
+    outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),
   };
 }
 

@@ -16,6 +16,7 @@ import { budgetCounts, planBudgets } from "./policy/channels.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
 import type { Facts } from "./rules/context-schema.ts";
 import { planSignals, signalFacts } from "./signals/index.ts";
+import type { ReputationLists } from "./signals/ip-reputation.ts";
 import { type ObserveResult, type Store, StoreError } from "./store/port.ts";
 
 /** What deciding needs. */
@@ -28,6 +29,8 @@ export interface PipelineDeps {
   /** Experiments' stopped arms (per isolate) and the hasher for assignment; absent: no experiments. */
   readonly experiments?: ExperimentMonitor | null;
   readonly hasher?: Hasher;
+  /** Compiled IP reputation lists; absent means none. */
+  readonly reputation?: ReputationLists | null;
 }
 
 /** The candidate's conclusion, as the decision log records it. */
@@ -66,7 +69,10 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
     failures.push({ dependency: "store", code: err instanceof StoreError ? err.code : "STORE_UNAVAILABLE" });
   }
   const facts: Facts = {
-    ...signalFacts(ctx, plan, result),
+    ...signalFacts(ctx, plan, result, {
+      lists: deps.reputation ?? null,
+      userAgentLimit: ruleset.spec.limits.user_agent_chars,
+    }),
     budget: budgetCounts(budgets, result === null ? null : result.counts.slice(signalHits)),
   };
   const input = { facts, accountKey: ctx.keys.account, failures };

@@ -8,5 +8,16 @@ export function startDemoOrigin(options?: {
   port?: number;
   jwks?: { keys: object[] };
   jwksUrl?: string;
+  gatewayUrl?: string;
   quiet?: boolean;
 }): Promise<DemoOrigin>;
+/** The development origin key that signs outcome reports (private JWK). */
+export const DEV_OUTCOME_KEY: Record<string, string>;
+/** Sign an outcome report as an origin does. */
+export function signOutcome(report: {
+  event: string;
+  decisionToken: string;
+  decisionId: string;
+  eventId?: string;
+  key?: object;
+}): Promise<string>;

@@ -4,14 +4,47 @@
 //
 //   node tools/demo-origin.mjs [--port 8788] [--jwks-url http://127.0.0.1:8787/.well-known/jwks.json]
 import { createServer } from "node:http";
-import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
+
+/**
+ * The development origin key that signs outcome reports (POST /v1/outcomes). Its public
+ * half is riskgate's default OUTCOME_VERIFY_KEYS in development; a copy of
+ * DEV_OUTCOME_SIGNING_KEY in src/outcomes/keys.ts (a unit test keeps them equal).
+ * Public on purpose: production refuses it.
+ */
+export const DEV_OUTCOME_KEY = {
+  kty: "EC",
+  crv: "P-256",
+  x: "yn4RqySx5AXGnLdDvBEgbYOjzhQ9tH-ZYiMG5fYSj9o",
+  y: "5b91QaRUTahSuPOiu1S98GryIC7xOuohqeC0nSdSotQ",
+  d: "ar59Vzo1zBsGwnZC5otf7UH7EHSORTCQ_ye7DQKeuk8",
+  kid: "dev-origin-2026-1",
+  alg: "ES256",
+};
+
+/**
+ * Sign an outcome report the way an origin must: a JWS with typ riskgate-outcome+jwt,
+ * aud "riskgate", a unique jti (the event id), the event, and the Riskgate-Decision token
+ * received with the reset, echoed unchanged.
+ * @param {{ event: string, decisionToken: string, decisionId: string, eventId?: string, key?: object }} report
+ */
+export async function signOutcome({ event, decisionToken, decisionId, eventId = crypto.randomUUID(), key = DEV_OUTCOME_KEY }) {
+  return new SignJWT({ event, decision_id: decisionId, decision: decisionToken })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "riskgate-outcome+jwt" })
+    .setAudience("riskgate")
+    .setJti(eventId)
+    .setIssuedAt()
+    .sign(await importJWK(key, key.alg));
+}
 
 /**
  * Start the demo origin on 127.0.0.1.
  * @param {{ port?: number, jwks?: { keys: object[] }, jwksUrl?: string, quiet?: boolean }} options
  * @returns {Promise<{ url: string, received: object[], close: () => Promise<void> }>}
  */
-export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, quiet = false } = {}) {
+export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, quiet = false } = {}) {
+  // Where outcome reports go: the gateway that published the JWKS, unless told otherwise.
+  const gateway = gatewayUrl ?? (jwksUrl ? new URL(jwksUrl).origin : null);
   const keySet = jwks ? createLocalJWKSet(jwks) : createRemoteJWKSet(new URL(jwksUrl));
   const received = [];
   const seen = new Set();
@@ -26,6 +59,28 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, quiet = fals
       res.end(JSON.stringify(body));
     };
     if (req.url === "/__demo/received") return send(200, { received });
+    if (req.url === "/__demo/outcome" && req.method === "POST") {
+      // Demo of the outcome call: {"decision": "<jti>", "event": "verified"} reports what
+      // became of a reset this origin received, so riskgate's history learns the device.
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      let ask;
+      try {
+        ask = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      } catch {
+        return send(400, { error: "expected JSON {decision, event}" });
+      }
+      const record = received.find((r) => r.accepted && r.claims?.jti === ask.decision) ?? received.filter((r) => r.accepted).at(-1);
+      if (!record || !gateway) return send(404, { error: "no such decision received (or no gateway URL)" });
+      const body = await signOutcome({ event: ask.event ?? "verified", decisionToken: record.headers["riskgate-decision"], decisionId: record.claims.jti });
+      const res = await fetch(`${gateway}/v1/outcomes`, {
+        method: "POST",
+        headers: { "content-type": "application/jwt" },
+        body,
+        signal: AbortSignal.timeout(5000),
+      });
+      return send(res.status, await res.json());
+    }
     // Test affordance: `x-demo-delay-ms` makes the origin slow, to exercise timeouts.
     const delay = Math.min(Number(req.headers["x-demo-delay-ms"] ?? 0) || 0, 10_000);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

@@ -9,6 +9,7 @@ import { explainCommand, replayCommand } from "./analysis.ts";
 import { build, check, loadBoth, test } from "./commands.ts";
 import { listCommand, reportCommand } from "./experiments.ts";
 import { EXIT, type Io, processIo, UsageError } from "./io.ts";
+import { LISTS_USAGE, listsCommand } from "./lists.ts";
 
 const USAGE = `usage: riskgate <command>
 
@@ -29,7 +30,8 @@ experiment commands:
                                                   RISKGATE_ADMIN_TOKEN; the URL also from RISKGATE_URL)
   experiments report <id> --tallies rows.json [--dir d] [--now 2027-01-08] [--json]
                                                   the report from exported tally rows, offline
-other:
+list commands (IP reputation lists in <dir>/lists):
+${LISTS_USAGE}other:
   account-key                                     HMAC account identifiers read from stdin (one per
                                                   line) with ACCOUNT_HMAC_SECRET, for privileged lists
 
@@ -50,6 +52,8 @@ const OPTIONS = {
   url: { type: "string" },
   tallies: { type: "string" },
   now: { type: "string" },
+  only: { type: "string" },
+  timeout: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parse>["values"];
@@ -80,6 +84,7 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   const candidateDir = v.candidate ?? `${dir}/candidate`;
   if (group === "account-key" && command === undefined) return accountKey(io);
   if (group === "experiments") return experiments(io, words.slice(1), v);
+  if (group === "lists") return listsCommand(command, { dir: `${dir}/lists`, only: v.only, timeout: v.timeout });
   if (group !== "rules" || command === undefined) throw new UsageError(group === undefined ? "no command" : `unknown command "${words.join(" ")}"`);
   const needsArg = command === "explain" || command === "replay";
   if (extra.length > 0 || (arg !== undefined && !needsArg)) throw new UsageError(`unexpected argument "${[arg, ...extra].filter(Boolean).join(" ")}"`);

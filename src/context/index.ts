@@ -2,30 +2,48 @@
  * request -> typed context. The only stage that reads HTTP: later stages see this
  * object, with identifiers already HMAC'd.
  */
+import { RiskgateError } from "../errors.ts";
 import type { RouteSpec } from "../rules/schema.ts";
 import { normaliseIdentifier } from "./account.ts";
+import { type ClientHints, readClientHints } from "./client-hints.ts";
 import { type ClientIp, clientIp } from "./client-ip.ts";
+import { type DeviceCookie, deviceCookie } from "./device-cookie.ts";
+import type { GeoInput, GeoResolver } from "./geo.ts";
 import type { Hasher } from "./hmac.ts";
-import { RiskgateError } from "../errors.ts";
 import { readResetBody } from "./reset-body.ts";
 
-/** Geo as the platform (request.cf) or a local database reports it. */
-export interface GeoInput {
-  readonly country: string;
-  readonly region: string;
-  readonly asn: number;
-  readonly asOrg: string;
-  readonly lat: number | null;
-  readonly lon: number | null;
-}
+export { geoFromCf } from "./geo.ts";
+export type { GeoInput } from "./geo.ts";
 
 /** Hashed keys for every entity velocity and history are keyed on. */
 export interface EntityKeys {
   readonly account: string;
   readonly ip: string | null;
   readonly subnet: string | null;
+  /** The signed cookie's device when one was presented, else the browser's shape. */
   readonly device: string;
   readonly asn: string | null;
+}
+
+/** The device as the request presents it. */
+export interface DeviceContext {
+  readonly cookie: DeviceCookie;
+  /**
+   * Hashed id of the cookie device (presented, or minted for this response). This is
+   * what history learns from confirmed outcomes and recognises later; unlike the
+   * fingerprint it cannot be adopted by copying a victim's User-Agent.
+   */
+  readonly cookieKey: string;
+  readonly hints: ClientHints;
+}
+
+/** Header facts the anomaly signal reads, each capped before use. */
+export interface HeaderContext {
+  /** Length of the User-Agent as sent, before the cap. */
+  readonly userAgentChars: number;
+  readonly acceptLanguage: string | null;
+  readonly accept: boolean;
+  readonly secFetchMode: boolean;
 }
 
 /** Everything later stages may know about the request. */
@@ -38,6 +56,8 @@ export interface RequestContext {
   readonly userAgent: string;
   readonly acceptLanguage: string;
   readonly geo: GeoInput | null;
+  readonly device: DeviceContext;
+  readonly headers: HeaderContext;
   /** The body to forward, byte for byte. */
   readonly body: Uint8Array;
 }
@@ -49,8 +69,11 @@ export interface ContextDeps {
   readonly trustedIpHeader: string | null;
   readonly bodyLimit: number;
   readonly userAgentLimit: number;
-  readonly geo: GeoInput | null;
+  /** Resolves geo from request.cf and/or the local database (src/context/geo.ts). */
+  readonly geo: GeoResolver;
 }
+
+const MAX_ACCEPT_LANGUAGE = 256;
 
 /** Build the context of a reset request; throws typed 4xx errors on bad input. */
 export async function buildContext(
@@ -63,16 +86,19 @@ export async function buildContext(
   if (identifier === null) {
     throw new RiskgateError("ERR_IDENTIFIER_MISSING", `field "${route.identifier}" is required`);
   }
-  const ip = clientIp(request.headers, deps.trustedIpHeader);
-  const userAgent = (request.headers.get("user-agent") ?? "").slice(0, deps.userAgentLimit);
-  const acceptLanguage = (request.headers.get("accept-language") ?? "").slice(0, 256);
+  const { headers } = request;
+  const ip = clientIp(headers, deps.trustedIpHeader);
+  const rawUa = headers.get("user-agent") ?? "";
+  const userAgent = rawUa.slice(0, deps.userAgentLimit);
+  const rawLanguage = headers.get("accept-language");
+  const acceptLanguage = (rawLanguage ?? "").slice(0, MAX_ACCEPT_LANGUAGE);
+  const geo = deps.geo(request.cf as IncomingRequestCfProperties | undefined, ip);
   const { hasher } = deps;
   const [account, ipKey, subnet, device] = await Promise.all([
     hasher.hash("account", identifier),
     ip === null ? null : hasher.hash("ip", ip.address),
     ip === null ? null : hasher.hash("subnet", ip.subnet),
-    // Until a signed device cookie is presented, the device is the browser's shape.
-    hasher.hash("device", `${userAgent}\u0000${acceptLanguage}`),
+    readDevice(headers, hasher, userAgent, acceptLanguage),
   ]);
   return {
     now: deps.now,
@@ -82,28 +108,44 @@ export async function buildContext(
       account,
       ip: ipKey,
       subnet,
-      device,
-      asn: deps.geo === null || deps.geo.asn === 0 ? null : `asn:${deps.geo.asn}`,
+      device: device.velocityKey,
+      asn: geo === null || geo.asn === 0 ? null : `asn:${geo.asn}`,
     },
     userAgent,
     acceptLanguage,
-    geo: deps.geo,
+    geo,
+    device: device.context,
+    headers: {
+      userAgentChars: rawUa.length,
+      acceptLanguage: rawLanguage === null ? null : acceptLanguage,
+      accept: headers.has("accept"),
+      secFetchMode: headers.has("sec-fetch-mode"),
+    },
     body: body.raw,
   };
 }
 
-/** Geo from Cloudflare's `request.cf`, when the platform provides it. */
-export function geoFromCf(cf: IncomingRequestCfProperties | undefined): GeoInput | null {
-  if (cf === undefined || typeof cf.country !== "string") return null;
-  const num = (v: unknown) => (typeof v === "string" || typeof v === "number" ? Number(v) : Number.NaN);
-  const lat = num(cf.latitude);
-  const lon = num(cf.longitude);
+/**
+ * The device: its signed cookie (verified, or minted for the response), client hints,
+ * and the key velocity counts it under.
+ */
+async function readDevice(
+  headers: Headers,
+  hasher: Hasher,
+  userAgent: string,
+  acceptLanguage: string,
+): Promise<{ context: DeviceContext; velocityKey: string }> {
+  const cookie = await deviceCookie(headers, hasher);
+  const fingerprint = [userAgent, acceptLanguage, headers.get("sec-ch-ua-platform") ?? ""].join("\u0000");
+  const [cookieKey, fingerprintKey] = await Promise.all([
+    hasher.hash("device", `cookie:${cookie.id}`),
+    // The fingerprint is only needed when no valid cookie is presented.
+    cookie.state === "valid" ? null : hasher.hash("device", `fp:${fingerprint}`),
+  ]);
   return {
-    country: cf.country,
-    region: typeof cf.regionCode === "string" ? cf.regionCode : "",
-    asn: typeof cf.asn === "number" ? cf.asn : 0,
-    asOrg: typeof cf.asOrganization === "string" ? cf.asOrganization : "",
-    lat: Number.isFinite(lat) ? lat : null,
-    lon: Number.isFinite(lon) ? lon : null,
+    context: { cookie, cookieKey, hints: readClientHints(headers) },
+    // A client that drops cookies gets a fresh id every time; velocity must still see it
+    // as one device, so without a valid cookie the fingerprint is the key.
+    velocityKey: fingerprintKey ?? cookieKey,
   };
 }

@@ -30,13 +30,17 @@ export interface DecisionClaims {
   readonly experiment?: { readonly id: string; readonly arm: string };
 }
 
-/** Sign a decision for `audience` (the origin's URL origin). */
+/**
+ * Sign a decision for `audience` (the origin's URL origin). `extra` claims ride along
+ * (e.g. `seen`, what the signals observed, which an outcome echoes back to teach history).
+ */
 export async function signDecision(
   decision: Decision,
   accountKey: string,
   audience: string,
   keys: SigningKeys,
   nowSeconds: number,
+  extra: Readonly<Record<string, unknown>> = {},
 ): Promise<string> {
   const claims: DecisionClaims = {
     verdict: decision.verdict,
@@ -50,7 +54,7 @@ export async function signDecision(
     rules: decision.rulesetVersion,
     ...(decision.experiment === undefined ? {} : { experiment: { id: decision.experiment.id, arm: decision.experiment.arm } }),
   };
-  return new SignJWT({ ...claims })
+  return new SignJWT({ ...extra, ...claims })
     .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: "riskgate-decision+jwt" })
     .setIssuer(ISSUER)
     .setAudience(audience)

@@ -8,6 +8,8 @@ import type { AccountHistory } from "../store/port.ts";
 /** Facts exposed to rules under `geo.*`. */
 export interface GeoFacts {
   readonly known: boolean;
+  /** `cf` (request.cf), `local` (the bundled database) or "" when unknown. */
+  readonly source: string;
   readonly country: string;
   readonly region: string;
   readonly asn: number;
@@ -18,6 +20,8 @@ export interface GeoFacts {
   readonly distance_km: number;
   /** Implied speed from the last verified location; 0 when unknown. */
   readonly speed_kmh: number;
+  /** True when latitude and longitude are known (a City database or request.cf). */
+  readonly has_location: boolean;
 }
 
 const EARTH_RADIUS_KM = 6371;
@@ -34,7 +38,19 @@ export function distanceKm(lat1: number, lon1: number, lat2: number, lon2: numbe
 /** Geo facts; with no history nothing is "new" (a first reset is not suspicious by place). */
 export function geoFacts(geo: GeoInput | null, history: AccountHistory | null, now: number): GeoFacts {
   if (geo === null) {
-    return { known: false, country: "", region: "", asn: 0, as_org: "", new_country: false, new_asn: false, distance_km: 0, speed_kmh: 0 };
+    return {
+      known: false,
+      source: "",
+      country: "",
+      region: "",
+      asn: 0,
+      as_org: "",
+      new_country: false,
+      new_asn: false,
+      distance_km: 0,
+      speed_kmh: 0,
+      has_location: false,
+    };
   }
   let distance = 0;
   let speed = 0;
@@ -48,13 +64,15 @@ export function geoFacts(geo: GeoInput | null, history: AccountHistory | null, n
   const hasHistory = history !== null && history.countries.length > 0;
   return {
     known: true,
+    source: geo.source,
     country: geo.country,
     region: geo.region,
     asn: geo.asn,
     as_org: geo.asOrg,
-    new_country: hasHistory && !history.countries.includes(geo.country),
+    new_country: hasHistory && geo.country !== "" && !history.countries.includes(geo.country),
     new_asn: hasHistory && geo.asn !== 0 && !history.asns.includes(geo.asn),
     distance_km: distance,
     speed_kmh: speed,
+    has_location: geo.lat !== null && geo.lon !== null,
   };
 }

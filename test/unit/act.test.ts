@@ -53,7 +53,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
     trustedIpHeader: null,
     bodyLimit: 8192,
     userAgentLimit: 512,
-    geo: null,
+    geo: () => null,
   });
   const config: Config = {
     development: true,

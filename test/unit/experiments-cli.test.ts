@@ -20,8 +20,12 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<{ 
   let out = "";
   let err = "";
   const io: Io = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
     lines: real.lines,
     env: (name) => env[name],
   };

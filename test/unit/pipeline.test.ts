@@ -62,7 +62,13 @@ function context(country: string, ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWeb
     keys: { account: "acctKEYacctKEYacctKEY0", ip: "ipKEY", subnet: "subnetKEY", device: "deviceKEY", asn: "asn:7922" },
     userAgent: ua,
     acceptLanguage: "en",
-    geo: { country, region: "", asn: 7922, asOrg: "Comcast", lat: null, lon: null },
+    geo: { country, region: "", asn: 7922, asOrg: "Comcast", lat: null, lon: null, source: "local" },
+    device: {
+      cookie: { state: "absent", id: "idIDidIDidIDidIDidID00", setCookie: "" },
+      cookieKey: "cookieKEYcookieKEYcook",
+      hints: { present: false, malformed: false, brands: [], mobile: null, platform: null },
+    },
+    headers: { userAgentChars: ua.length, acceptLanguage: "en", accept: true, secFetchMode: true },
     body: new Uint8Array(),
   };
 }

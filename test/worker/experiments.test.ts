@@ -4,9 +4,8 @@
 // the arm states cannot be read.
 import { describe, expect, it } from "vitest";
 import { countsByArm } from "../../src/experiments/tallies.ts";
-import { recordExperimentOutcome } from "../../src/experiments/outcomes.ts";
 import { StoreError, type Store } from "../../src/store/port.ts";
-import { armsOf, experimentHarness, type ExperimentHarness, lowTierExperiment, reset } from "./experiments-harness.ts";
+import { armsOf, experimentHarness, type ExperimentHarness, lowTierExperiment, reportOutcome, reset } from "./experiments-harness.ts";
 
 const uid = () => crypto.randomUUID().slice(0, 8);
 const MINUTE = 60_000;
@@ -95,15 +94,16 @@ describe("guardrails", () => {
     const h = await experimentHarness(lowTierExperiment(id));
     await reset(h, "warm@example.com");
     await enrolMany(h, `g-${id}-`, 80);
-    // The origin reports fraud on every decision of the otp arm (a harmful arm).
-    const deps = { store: h.gateway.store, hasher: h.gateway.hasher, spec: h.gateway.ruleset.spec };
-    for (const { claims } of h.forwarded) {
-      const arm = claims.experiment as { id: string; arm: string } | undefined;
+    // The origin reports fraud on every decision of the otp arm (a harmful arm), through
+    // POST /v1/outcomes; a retried report counts nothing.
+    for (const f of h.forwarded) {
+      const arm = f.claims.experiment as { id: string; arm: string } | undefined;
       if (arm?.arm !== "otp") continue;
-      const o = { event: "fraud_reported" as const, reportId: crypto.randomUUID(), decisionId: String(claims.jti), experiment: arm, decisionChannel: "email_otp", requestCountry: null, reported: { channel: null, cost: null, country: null }, at: h.clock.now };
-      expect(await recordExperimentOutcome(deps, o)).toBe(true);
-      // The same report again counts nothing.
-      expect(await recordExperimentOutcome(deps, o)).toBe(false);
+      const eventId = crypto.randomUUID();
+      const first = await reportOutcome(h, f, "fraud_reported", {}, eventId);
+      expect(await first.json()).toMatchObject({ status: "accepted", duplicate: false, experiment: { id, arm: "otp", counted: true } });
+      const again = await reportOutcome(h, f, "fraud_reported", {}, eventId);
+      expect(await again.json()).toMatchObject({ duplicate: true, experiment: { counted: false } });
     }
     const before = await counts(h, id);
     expect(before.get("otp")?.fraudReports).toBe(before.get("otp")?.exposures);

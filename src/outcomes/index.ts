@@ -1,0 +1,124 @@
+/**
+ * POST /v1/outcomes: the origin reports what became of a reset it received (sent,
+ * verified, completed, abandoned, fraud_reported). Only verified and completed outcomes
+ * teach the account's history (known devices, countries, ASNs, last verified location),
+ * so nothing an unauthenticated client does can teach it. Reports are idempotent: the
+ * same event id is counted once (store tally with an event key) and re-applying its
+ * history update changes nothing.
+ */
+import { readCapped } from "../context/reset-body.ts";
+import { RiskgateError } from "../errors.ts";
+import { type ExperimentOutcome, recordExperimentOutcome } from "../experiments/outcomes.ts";
+import type { Gateway } from "../gateway.ts";
+import { historyKey } from "../signals/index.ts";
+import { type HistoryUpdate, StoreError } from "../store/port.ts";
+import { LEARNING_EVENTS, type VerifiedOutcome, verifyOutcome } from "./verify.ts";
+
+/** The store tally that counts outcome events (arm = event), once per event id. */
+export const OUTCOME_TALLY = "riskgate.outcomes";
+
+/** Largest accepted report; a real one (with the echoed decision) is about 2 KB. */
+export const MAX_REPORT_BYTES = 16 * 1024;
+
+const MEDIA_TYPES = new Set(["application/jwt", "application/jose", "text/plain"]);
+
+/** Handle one report; every failure is a RiskgateError turned into a response by onError. */
+export async function handleOutcome(
+  request: Request,
+  gateway: Gateway,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+): Promise<Response> {
+  const outcomeKeys = gateway.outcomeKeys;
+  if (outcomeKeys === null) {
+    throw new RiskgateError("ERR_OUTCOMES_DISABLED", "outcomes are not configured: set OUTCOME_VERIFY_KEYS to the origin's public key(s)");
+  }
+  const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (!MEDIA_TYPES.has(type)) {
+    throw new RiskgateError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the report as application/jwt (a compact JWS)");
+  }
+  const body = new TextDecoder().decode(await readCapped(request, MAX_REPORT_BYTES)).trim();
+  const outcome = await verifyOutcome(body, {
+    outcomeKeys,
+    decisionJwks: gateway.keys.publicJwks,
+    decisionAudience: gateway.config.originUrl.origin,
+    now: gateway.now(),
+  });
+  const learned = LEARNING_EVENTS.includes(outcome.event);
+  const { first, experiment } = await record(gateway, outcome, learned);
+  ctx.waitUntil(
+    Promise.resolve().then(() =>
+      console.log(
+        JSON.stringify({
+          type: "riskgate.outcome",
+          ts: new Date(gateway.now()).toISOString(),
+          decision: outcome.decisionId,
+          event: outcome.event,
+          account: outcome.account,
+          learned,
+          duplicate: !first,
+        }),
+      ),
+    ),
+  );
+  return Response.json(
+    {
+      status: "accepted",
+      decision: outcome.decisionId,
+      event: outcome.event,
+      learned,
+      duplicate: !first,
+      // The experiment arm this outcome was counted for (counted: false when already counted).
+      ...(outcome.experiment === null || experiment === null ? {} : { experiment: { ...outcome.experiment, counted: experiment } }),
+    },
+    { status: 200, headers: { "cache-control": "no-store" } },
+  );
+}
+
+/** Apply the outcome to the store; resolves to false when its event id was seen before. */
+async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boolean): Promise<{ first: boolean; experiment: boolean | null }> {
+  const eventKey = await gateway.hasher.hash("outcome", outcome.eventId);
+  try {
+    // History first: it is idempotent by construction (sets, and the last location only
+    // moves forward in time), so a retry after a failure below re-applies it harmlessly.
+    if (learned) await gateway.store.recordHistory(historyUpdate(outcome));
+    // Then count the event once per event id (the store's tally de-duplicates for 7 days).
+    // Experiments consume the same verified outcome (their own idempotent tally, in parallel).
+    const add = { reports: 1 };
+    const [first, experiment] = await Promise.all([
+      gateway.store.tally({ experiment: OUTCOME_TALLY, arm: outcome.event, now: gateway.now(), add, eventKey }),
+      recordExperimentOutcome({ store: gateway.store, hasher: gateway.hasher, spec: gateway.ruleset.spec }, experimentOutcome(outcome, gateway.now())),
+    ]);
+    return { first, experiment };
+  } catch (err) {
+    // Fail closed and say so: the origin retries (safely, see above).
+    const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";
+    throw new RiskgateError("ERR_STORE_UNAVAILABLE", `outcome not recorded (${code}); retry`, { "retry-after": "5" });
+  }
+}
+
+/** The outcome as the experiments consumer reads it. */
+function experimentOutcome(outcome: VerifiedOutcome, at: number): ExperimentOutcome {
+  return {
+    event: outcome.event,
+    reportId: outcome.eventId,
+    decisionId: outcome.decisionId,
+    experiment: outcome.experiment,
+    decisionChannel: outcome.decisionChannel,
+    requestCountry: outcome.seen.cc ?? null,
+    reported: outcome.reported,
+    at,
+  };
+}
+
+/** What a learning outcome teaches: what the decision saw, at the time it was made. */
+function historyUpdate(outcome: VerifiedOutcome): HistoryUpdate {
+  const { seen } = outcome;
+  return {
+    historyKey: historyKey(outcome.account),
+    device: seen.dev,
+    country: seen.cc ?? null,
+    asn: seen.asn ?? null,
+    location: seen.loc === undefined ? null : { lat: seen.loc[0], lon: seen.loc[1] },
+    at: outcome.decidedAt,
+  };
+}

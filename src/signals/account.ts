@@ -1,0 +1,25 @@
+/**
+ * Account history signal: what confirmed outcomes (POST /v1/outcomes) taught about the
+ * account. History never learns from unconfirmed requests, or attackers could teach it.
+ */
+import type { AccountHistory } from "../store/port.ts";
+
+/** Facts exposed to rules under `account.*`. */
+export interface AccountFacts {
+  readonly has_history: boolean;
+  readonly known_devices: number;
+  readonly known_countries: number;
+  /** Hours since the last verified reset; -1.0 when there was none. */
+  readonly hours_since_verified: number;
+}
+
+/** Account facts from the stored history (null: none, or the store failed). */
+export function accountFacts(history: AccountHistory | null, now: number): AccountFacts {
+  const last = history?.lastVerified ?? null;
+  return {
+    has_history: history !== null,
+    known_devices: history?.devices.length ?? 0,
+    known_countries: history?.countries.length ?? 0,
+    hours_since_verified: last === null ? -1 : Math.max(0, now - last.at) / 3_600_000,
+  };
+}
