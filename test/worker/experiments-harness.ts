@@ -72,7 +72,7 @@ export async function experimentHarness(experiment: ExperimentSpec, options: { s
 let counter = 0;
 
 /** One reset for `email` from its own IP and browser build (so velocity rules stay quiet). */
-export async function reset(h: ExperimentHarness, email: string, options: { wait?: boolean } = {}): Promise<{ res: Response; done: Promise<void> }> {
+export async function reset(h: ExperimentHarness, email: string, options: { wait?: boolean; ip?: string } = {}): Promise<{ res: Response; done: Promise<void> }> {
   counter++;
   const ctx = createExecutionContext();
   const request = new Request("https://gateway.test/password/reset", {
@@ -81,7 +81,7 @@ export async function reset(h: ExperimentHarness, email: string, options: { wait
       "content-type": "application/json",
       "user-agent": CHROME.replace("130.0.0.0", `130.0.${counter}.0`),
       // A different /24 for every request.
-      "cf-connecting-ip": `81.${1 + (counter % 200)}.${Math.floor(counter / 200) % 250}.${(counter % 250) + 1}`,
+      "cf-connecting-ip": options.ip ?? `81.${1 + (counter % 200)}.${Math.floor(counter / 200) % 250}.${(counter % 250) + 1}`,
     },
     body: JSON.stringify({ email }),
   });
