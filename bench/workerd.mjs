@@ -35,7 +35,9 @@ export function writeConfig(dir, workers, { originPort, storageDir }) {
     // capnp constant names must be camelCase: "riskgate-do" -> "workerRiskgateDo".
     const constant = `worker${w.name.replace(/(^|[-_])(\w)/g, (_, _sep, c) => c.toUpperCase())}`;
     mkdirSync(join(dir, w.name), { recursive: true });
-    writeFileSync(join(dir, w.name, "entry.mjs"), entrySource({ durableObject: w.durableObject === true }));
+    // Bundles from before the audit hub (BENCH_COMPARE with an older ref) do not export it.
+    const auditHub = w.durableObject === true && readFileSync(w.bundle, "utf8").includes("class RiskgateAuditHub");
+    writeFileSync(join(dir, w.name, "entry.mjs"), entrySource({ durableObject: w.durableObject === true, auditHub }));
     copyFileSync(w.bundle, join(dir, w.name, "worker.js"));
     const bindings = Object.entries({ ...w.bindings, ORIGIN_URL: `http://127.0.0.1:${originPort}` }).map(
       ([name, value]) => `(name = ${text(name)}, text = ${text(value)})`,
@@ -43,7 +45,12 @@ export function writeConfig(dir, workers, { originPort, storageDir }) {
     let durable = "";
     if (w.durableObject) {
       bindings.push(`(name = "RISKGATE_STORE", durableObjectNamespace = "RiskgateStore")`);
-      durable = `durableObjectNamespaces = [(className = "RiskgateStore", uniqueKey = ${text(`bench-${w.name}`)}, enableSql = true)],
+      const namespaces = [`(className = "RiskgateStore", uniqueKey = ${text(`bench-${w.name}`)}, enableSql = true)`];
+      if (auditHub) {
+        bindings.push(`(name = "RISKGATE_AUDIT", durableObjectNamespace = "RiskgateAuditHub")`);
+        namespaces.push(`(className = "RiskgateAuditHub", uniqueKey = ${text(`bench-audit-${w.name}`)}, enableSql = true)`);
+      }
+      durable = `durableObjectNamespaces = [${namespaces.join(", ")}],
     durableObjectStorage = (localDisk = "do-disk"),`;
     }
     definitions.push(`const ${constant} :Workerd.Worker = (

@@ -1,10 +1,13 @@
 /**
- * The Hono app: the JWKS, the scored reset routes from the rule file, and a
- * pass-through for every other path. Errors become responses only in `onError`.
+ * The Hono app: the JWKS, the admin area (/__riskgate), the scored reset routes from
+ * the rule file, and a pass-through for every other path. Errors become responses only
+ * in `onError`.
  */
 import { Hono } from "hono";
 import { act } from "./act.ts";
 import { withDeviceCookie } from "./context/device-cookie.ts";
+import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
+import { recordRequest, requestIdFrom } from "./audit/record.ts";
 import { buildContext } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
@@ -31,6 +34,9 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
 
   app.post("/v1/outcomes", (c) => handleOutcome(c.req.raw, c.var.gateway, c.executionCtx));
 
+  // The admin area (dashboard, metrics, audit API); every path behind admin auth.
+  app.route(ADMIN_BASE, adminRoutes());
+
   app.all("*", async function route(c) {
     const gateway = c.var.gateway;
     const path = new URL(c.req.url).pathname;
@@ -48,38 +54,28 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: gateway.geo,
     });
-    const { decision, shadowReasons, facts, candidate } = await decide(ctx, gateway);
+    const { decision, shadowReasons, facts, candidate, storeMs } = await decide(ctx, gateway);
     const result = await act(c.req.raw, ctx, decision, gateway);
     withDeviceCookie(result.response, ctx.device.cookie);
     // Experiment exposure and guardrail refresh: after the response, never before it.
     c.executionCtx.waitUntil(recordExperiment(gateway, decision, ctx.now));
+    const ms = gateway.now() - started;
+    // Record after the response: the decision log line and the audit events cost the client nothing.
     c.executionCtx.waitUntil(
       Promise.resolve().then(() =>
-        gateway.log({
-          type: "riskgate.decision",
-          ts: new Date(started).toISOString(),
-          id: decision.id,
-          route: route.path,
-          verdict: decision.verdict,
-          tier: decision.tier,
-          score: decision.score,
-          channel: decision.channel,
-          experiment: decision.experiment ?? null,
-          reasons: decision.reasons,
-          shadow_reasons: shadowReasons,
-          mode: decision.mode,
-          errors: result.origin?.ok === false
-            ? [...decision.errors, { dependency: "origin", code: result.origin.code, failMode: "allow" }]
-            : decision.errors,
-          rules: decision.rulesetVersion,
-          account: ctx.keys.account,
-          ip: ctx.keys.ip,
-          action: result.action,
-          origin_status: result.origin?.ok ? result.origin.response.status : null,
-          origin_ms: result.origin?.ms ?? null,
-          ms: gateway.now() - started,
+        recordRequest(gateway, {
+          requestId: requestIdFrom(c.req.raw.headers, gateway.newId),
+          method: c.req.method,
+          ctx,
+          decision,
+          shadowReasons,
           facts,
           candidate,
+          storeName: gateway.store.name,
+          storeMs,
+          result,
+          originUrl: gateway.config.originUrl,
+          ms,
         }),
       ),
     );

@@ -2,6 +2,7 @@
  * The Worker's bindings and variables (wrangler.toml `[vars]`, secrets, Durable Object).
  * Documented in docs/configuration.md.
  */
+import type { RiskgateAuditHub } from "./audit/hub/object.ts";
 import type { RiskgateStore } from "./store/durable-object.ts";
 
 /** Bindings as the runtime passes them. */
@@ -29,4 +30,25 @@ export interface Env {
   /** With STORE=upstash: the database's REST token (a secret). */
   readonly UPSTASH_REDIS_REST_TOKEN?: string;
   readonly RISKGATE_STORE: DurableObjectNamespace<RiskgateStore>;
+  /** Admin bearer secret for /__riskgate/* (at least 32 chars in production). */
+  readonly ADMIN_TOKEN?: string;
+  /** Cloudflare Access team domain (e.g. `myteam.cloudflareaccess.com`), with ACCESS_AUD. */
+  readonly ACCESS_TEAM_DOMAIN?: string;
+  /** Cloudflare Access application AUD tag. */
+  readonly ACCESS_AUD?: string;
+  /** Remote audit sink format: `ocsf` (default) or `riskgate`. */
+  readonly AUDIT_FORMAT?: string;
+  /** SIEM webhook for audit events (https), with AUDIT_WEBHOOK_SECRET for the HMAC signature. */
+  readonly AUDIT_WEBHOOK_URL?: string;
+  readonly AUDIT_WEBHOOK_SECRET?: string;
+  /** Webhook request timeout in ms (default 10000). */
+  readonly AUDIT_WEBHOOK_TIMEOUT_MS?: string;
+  /** Most events per webhook request (default 500). */
+  readonly AUDIT_WEBHOOK_BATCH?: string;
+  /** Optional Queue producer binding for audit events. */
+  readonly AUDIT_QUEUE?: Queue;
+  /** Optional Workers Analytics Engine dataset for metrics. */
+  readonly RISKGATE_METRICS?: AnalyticsEngineDataset;
+  /** The audit hub: recent events, metric aggregation and the outbox. */
+  readonly RISKGATE_AUDIT: DurableObjectNamespace<RiskgateAuditHub>;
 }

@@ -9,8 +9,13 @@ import { createGeoResolver, type GeoResolver, readGeoSource } from "./context/ge
 import { createHasher, type Hasher } from "./context/hmac.ts";
 import type { Env } from "./env.ts";
 import { ConfigError } from "./errors.ts";
+import { createAdminAuth, type AdminAuth } from "./admin/auth.ts";
+import { readAdminConfig } from "./admin/config.ts";
+import type { Auditor } from "./audit/auditor.ts";
 import { consoleSink, type LogSink } from "./audit/decision-log.ts";
 import { ExperimentMonitor } from "./experiments/monitor.ts";
+import { auditHub, createGatewayAuditor } from "./audit/gateway-auditor.ts";
+import type { RiskgateAuditHub } from "./audit/hub/object.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
 import { loadOutcomeKeys, type OutcomeKeys } from "./outcomes/keys.ts";
 import { bundledCandidate, bundledRuleset } from "./rules/bundled.ts";
@@ -42,6 +47,12 @@ export interface Gateway {
   readonly reputation: ReputationLists;
   /** Keys that verify the origin's outcome reports; null when outcomes are not configured. */
   readonly outcomeKeys: OutcomeKeys | null;
+  /** The audit trail: `emit` events after the response (inside waitUntil). docs/audit.md. */
+  readonly audit: Auditor;
+  /** Admin authentication for /__riskgate/*. */
+  readonly admin: AdminAuth;
+  /** The audit hub (recent events, metrics, outbox) the admin API reads. */
+  readonly hub: () => DurableObjectStub<RiskgateAuditHub>;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -49,21 +60,27 @@ export async function createGateway(env: Env): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
   const store = createStore(env, config, ruleset);
+  const keys = await loadSigningKeys(config.signingKeysJson);
+  const now = () => Date.now();
+  const newId = () => crypto.randomUUID();
   return {
     config,
     ruleset,
     candidate: bundledCandidate(),
     store,
-    keys: await loadSigningKeys(config.signingKeysJson),
+    keys,
     hasher: await createHasher(config.hmacSecret),
     fetcher: (input, init) => fetch(input, init),
-    now: () => Date.now(),
-    newId: () => crypto.randomUUID(),
+    now,
+    newId,
     log: consoleSink,
     experiments: ruleset.experiments.length === 0 ? null : new ExperimentMonitor(ruleset, store),
     geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
     reputation: bundledLists(),
     outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),
+    audit: createGatewayAuditor(env, { ruleset, keys, now, newId }),
+    admin: await createAdminAuth(readAdminConfig(env)),
+    hub: () => auditHub(env),
   };
 }
 

@@ -1,10 +1,12 @@
 /**
- * Worker entry: the Hono app and the Durable Object class the embedded store uses.
+ * Worker entry: the Hono app and the Durable Object classes (the embedded store and
+ * the audit hub).
  */
 import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
 import { gatewayFor } from "./gateway.ts";
 
+export { RiskgateAuditHub } from "./audit/hub/object.ts";
 export { RiskgateStore } from "./store/durable-object.ts";
 
 const app = createApp(gatewayFor);

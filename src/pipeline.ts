@@ -31,6 +31,8 @@ export interface PipelineDeps {
   readonly hasher?: Hasher;
   /** Compiled IP reputation lists; absent means none. */
   readonly reputation?: ReputationLists | null;
+  /** Clock for the store latency metric; without it `storeMs` is null. */
+  readonly now?: () => number;
 }
 
 /** The candidate's conclusion, as the decision log records it. */
@@ -51,6 +53,8 @@ export interface PipelineResult {
   readonly facts: Facts;
   readonly shadowReasons: readonly Reason[];
   readonly candidate: CandidateSummary | null;
+  /** Latency of the one store call (for metrics; never used to decide). */
+  readonly storeMs: number | null;
 }
 
 /** Decide one reset request. */
@@ -63,11 +67,13 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
   const drawing = experimentInput(ctx, deps);
   const failures: Failure[] = [];
   let result: ObserveResult | null = null;
+  const storeStarted = deps.now?.();
   try {
     result = await store.observe({ ...plan.observe, hits: [...plan.observe.hits, ...budgets.hits] });
   } catch (err) {
     failures.push({ dependency: "store", code: err instanceof StoreError ? err.code : "STORE_UNAVAILABLE" });
   }
+  const storeMs = storeStarted === undefined || deps.now === undefined ? null : deps.now() - storeStarted;
   const facts: Facts = {
     ...signalFacts(ctx, plan, result, {
       lists: deps.reputation ?? null,
@@ -92,7 +98,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps): Promise<P
     ...(live.experiment === null ? {} : { experiment: { id: live.experiment.experiment, arm: live.experiment.arm } }),
   };
   const candidate = deps.candidate == null ? null : summarise(deps.candidate, outcomeFor(deps.candidate, input), live);
-  return { decision, facts, shadowReasons: live.shadowReasons, candidate };
+  return { decision, facts, shadowReasons: live.shadowReasons, candidate, storeMs };
 }
 
 /** Draws and stopped arms for the live rule set's running experiments (null: none run). */

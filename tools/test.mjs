@@ -8,6 +8,7 @@ import { findRedisServer, startRedisServer } from "./redis-bridge/redis-server.m
 
 const steps = [
   ["rules build", "node", ["tools/build-rules.mjs"]],
+  ["dashboard build (type-checks the browser code)", "node", ["tools/build-dashboard.mjs"]],
   ["typecheck worker", "npx", ["tsc", "-p", "tsconfig.json"]],
   ["typecheck cli", "npx", ["tsc", "-p", "src/cli/tsconfig.json"]],
   ["typecheck worker tests", "npx", ["tsc", "-p", "test/tsconfig.json"]],

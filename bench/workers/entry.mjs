@@ -40,11 +40,15 @@ export class RiskgateStore extends Base {
 }
 `;
 
+/** The audit hub Durable Object class, re-exported as is when the bundle has it. */
+const AUDIT_HUB = `export { RiskgateAuditHub } from "./worker.js";
+`;
+
 /**
  * The entry module's source.
- * @param {{ durableObject: boolean }} options
+ * @param {{ durableObject: boolean, auditHub?: boolean }} options
  * @returns {string}
  */
-export function entrySource({ durableObject }) {
-  return durableObject ? `${RELAY}${STORE}` : RELAY;
+export function entrySource({ durableObject, auditHub = false }) {
+  return durableObject ? `${RELAY}${STORE}${auditHub ? AUDIT_HUB : ""}` : RELAY;
 }

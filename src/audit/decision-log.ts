@@ -6,6 +6,10 @@
  * Each line also carries the facts the rules saw (hash-free by construction: counts,
  * booleans, UA family, country, ASN) and, when a shadow candidate is bundled, the
  * candidate's outcome. `riskgate rules replay` re-decides past traffic from these lines.
+ *
+ * The line is also the log record of the decision's audit event (src/audit/record.ts):
+ * `event` carries that event's id, source and sequence number, so log-based pipelines
+ * can trace it and detect gaps like any other audit event.
  */
 import type { Decision, Reason } from "../decision.ts";
 import type { CandidateSummary } from "../pipeline.ts";
@@ -38,6 +42,8 @@ export interface DecisionLogLine {
   readonly facts: Facts;
   /** The shadow candidate's outcome (null when no candidate is bundled). */
   readonly candidate: CandidateSummary | null;
+  /** The decision's audit event (docs/audit.md). */
+  readonly event?: { readonly id: string; readonly source: string; readonly seq: number };
 }
 
 /** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */

@@ -1,4 +1,5 @@
-// Worker tests: starts the real demo origin and hands its URL to the Worker's env, and
+// Worker tests: starts the real demo origin and a webhook receiver (the SIEM stand-in)
+// and hands their URLs to the Worker's env, and
 // (when redis-server is available) two Upstash-REST bridges in front of a real Redis:
 // `redis` for the contract, round-trip and privacy tests, `faultRedis` whose fault
 // modes the fault tests switch (a separate bridge, so a refusing port cannot disturb
@@ -9,7 +10,9 @@ import { exportJWK, importJWK } from "jose";
 import { startDemoOrigin } from "../../tools/demo-origin.mjs";
 import { startBridge } from "../../tools/redis-bridge/bridge.mjs";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
+import { TEST_WEBHOOK_SECRET } from "./constants.ts";
 import { testRedis } from "./redis.ts";
+import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 /** What a worker test needs to reach a bridge. */
 export interface ProvidedBridge {
@@ -21,6 +24,7 @@ export interface ProvidedBridge {
 declare module "vitest" {
   export interface ProvidedContext {
     originUrl: string;
+    webhookUrl: string;
     redis: ProvidedBridge | null;
     faultRedis: ProvidedBridge | null;
     redisUnavailable: string;
@@ -33,9 +37,11 @@ export default async function setup(project: TestProject) {
   await exportJWK(await importJWK(pub, "ES256"));
   const origin = await startDemoOrigin({ port: 0, jwks: { keys: [pub] }, quiet: true });
   project.provide("originUrl", origin.url);
+  const receiver = await startWebhookReceiver(TEST_WEBHOOK_SECRET);
+  project.provide("webhookUrl", receiver.url);
 
   const redis = await testRedis({ shared: true });
-  const closers: Array<() => Promise<void>> = [() => origin.close()];
+  const closers: Array<() => Promise<void>> = [() => origin.close(), () => receiver.close()];
   if (redis.port === null) {
     project.provide("redis", null);
     project.provide("faultRedis", null);

@@ -113,6 +113,9 @@ describe("decision log", () => {
     const parsed = JSON.parse(line) as DecisionLogLine;
     expect(parsed.verdict).toBe("allow");
     expect(parsed.account).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // It is also the log record of the decision's audit event, which follows the
+    // isolate's two start-up events (rule set, signing key) in its sequence.
+    expect(parsed.event).toMatchObject({ seq: 3, source: gateway.audit.source });
     for (const secret of [/frank/i, /secret@/i, /hunter2/, /top-secret-token/, /192\.0\.2\.44/]) {
       expect(line).not.toMatch(secret);
     }

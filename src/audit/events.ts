@@ -1,0 +1,208 @@
+/**
+ * The audit event catalogue: one typed event per state transition riskgate sees.
+ * docs/audit.md is the reference (fields, OCSF mapping, delivery guarantees).
+ *
+ * Events carry hashed identifiers only (HMAC'd by the context stage): never a raw
+ * email, password, token, cookie or IP. The payload types below are closed on purpose:
+ * there is no free-form field a caller could put a secret into by accident.
+ */
+import type { Decision, DependencyError, Reason } from "../decision.ts";
+import type { Facts } from "../rules/context-schema.ts";
+
+/** Version of the event format; bumped on a breaking change to any payload. */
+export const AUDIT_FORMAT_VERSION = 1;
+
+/** A scored reset request: what was decided and why. */
+export interface DecisionData {
+  readonly route: string;
+  readonly method: string;
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly mode: Decision["mode"];
+  readonly reasons: readonly Reason[];
+  readonly shadow_reasons: readonly Reason[];
+  /** Dependencies that failed while deciding and the fail mode applied. */
+  readonly errors: readonly DependencyError[];
+  /** What the act stage did: `forwarded`, `silent_deny`, `challenge` (later: `rate_limited`). */
+  readonly action: string;
+  /** HMAC'd identifiers (22 base64url chars), never the raw values. */
+  readonly account: string;
+  readonly ip: string | null;
+  readonly device: string;
+  readonly country: string | null;
+  readonly asn: number | null;
+  /** Store adapter and the latency of its one batched call (null when it was not called). */
+  readonly store: string;
+  readonly store_ms: number | null;
+  /** Time from the request reaching the route to the response being ready. */
+  readonly ms: number;
+  /** The facts the rules saw (counts, booleans, UA family, country, ASN: no identifiers). */
+  readonly facts: Facts;
+  /** The shadow candidate's conclusion, when a candidate rule set is bundled. */
+  readonly candidate: CandidateData | null;
+}
+
+/** A shadow candidate's conclusion on the same facts (src/pipeline.ts). */
+export interface CandidateData {
+  readonly rules: string;
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly reasons: readonly Reason[];
+  readonly changed: boolean;
+}
+
+/** The signed forward to the origin and what came back. */
+export interface ForwardData {
+  /** The origin's URL origin (scheme://host:port), never a path or query. */
+  readonly origin: string;
+  readonly ok: boolean;
+  readonly status: number | null;
+  /** `ORIGIN_TIMEOUT` / `ORIGIN_UNAVAILABLE` when the origin failed. */
+  readonly error: string | null;
+  readonly ms: number;
+  readonly respond: "uniform" | "origin";
+}
+
+/** A challenge (CAPTCHA) was sent to the client. */
+export interface ChallengeIssuedData {
+  readonly kind: "captcha";
+  /** `turnstile`, `hcaptcha`, ... once the CAPTCHA issue lands; null until then. */
+  readonly provider: string | null;
+}
+
+/** A challenge answer was checked with the provider. */
+export interface ChallengeSolvedData {
+  readonly kind: "captcha";
+  readonly provider: string | null;
+  readonly success: boolean;
+  /** Provider error code (e.g. `timeout-or-duplicate`) or a dependency failure code. */
+  readonly error: string | null;
+}
+
+/** The rate-limit ladder moved a key to a step. */
+export interface RateLimitStepData {
+  readonly ladder: string;
+  readonly step: number;
+  readonly action: "challenge" | "deny" | "delay";
+  /** The key kind the ladder counts on (`ip`, `account`, ...), never the key itself. */
+  readonly key: string;
+  readonly retry_after_s: number | null;
+}
+
+/** Outcome kinds the origin reports through `POST /v1/outcomes`. */
+export type OutcomeKind = "sent" | "verified" | "completed" | "abandoned" | "fraud_reported";
+
+/** An outcome reported by the origin for an earlier decision. */
+export interface OutcomeData {
+  readonly outcome: OutcomeKind;
+  readonly channel: string | null;
+  /** What the channel actually cost, when the origin knows it. */
+  readonly cost: number | null;
+  readonly currency: string | null;
+  readonly account: string | null;
+  readonly experiment: { readonly id: string; readonly arm: string } | null;
+}
+
+/** The isolate compiled and started using a rule set. */
+export interface RulesetLoadedData {
+  readonly version: string;
+  readonly rules: number;
+  readonly shadow_rules: number;
+  readonly tiers: readonly string[];
+}
+
+/** The isolate signs decisions with this key. */
+export interface KeyInUseData {
+  readonly kid: string;
+  readonly alg: string;
+  /** Every kid published in the JWKS, current first. */
+  readonly published: readonly string[];
+}
+
+/** A new signing key was seen for the first time (derived by the audit hub). */
+export interface KeyRotatedData {
+  readonly kid: string;
+  readonly previous: string;
+}
+
+/** An operator logged in to the admin dashboard with the bearer secret (or failed to). */
+export interface AdminLoginData {
+  readonly success: boolean;
+}
+
+/** Payload type per event type. */
+export interface AuditPayloads {
+  readonly decision: DecisionData;
+  readonly forward: ForwardData;
+  readonly "challenge.issued": ChallengeIssuedData;
+  readonly "challenge.solved": ChallengeSolvedData;
+  readonly "ratelimit.step": RateLimitStepData;
+  readonly "outcome.received": OutcomeData;
+  readonly "ruleset.loaded": RulesetLoadedData;
+  readonly "key.in_use": KeyInUseData;
+  readonly "key.rotated": KeyRotatedData;
+  readonly "admin.login": AdminLoginData;
+}
+
+/** Every event type, stable strings (SIEM queries depend on them). */
+export type AuditEventType = keyof AuditPayloads;
+
+/** All event types, for docs and validation. */
+export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
+  "decision",
+  "forward",
+  "challenge.issued",
+  "challenge.solved",
+  "ratelimit.step",
+  "outcome.received",
+  "ruleset.loaded",
+  "key.in_use",
+  "key.rotated",
+  "admin.login",
+];
+
+/** What a caller passes to `emit`: the type, the correlation ids and the payload. */
+export type AuditInput = {
+  readonly [T in AuditEventType]: {
+    readonly type: T;
+    /** Correlates with platform logs (`cf-ray` on Cloudflare) or a fresh id. */
+    readonly request_id: string | null;
+    readonly decision_id: string | null;
+    /** When the transition happened (ms since epoch); defaults to the emit time. */
+    readonly at?: number;
+    readonly data: AuditPayloads[T];
+  };
+}[AuditEventType];
+
+/** The envelope every emitted event has. */
+export interface AuditEnvelope {
+  readonly v: typeof AUDIT_FORMAT_VERSION;
+  /** Unique event id: the key receivers de-duplicate on (delivery is at least once). */
+  readonly id: string;
+  readonly ts: string;
+  /** Who emitted it: an isolate id, or `hub` for events the audit hub derives. */
+  readonly source: string;
+  /** Per-source sequence number from 1 with no holes: a missing number is a lost event. */
+  readonly seq: number;
+  readonly request_id: string | null;
+  readonly decision_id: string | null;
+  /** Version of the rule set in force at the source. */
+  readonly rules: string;
+}
+
+/** An emitted event: envelope plus a typed payload. */
+export type AuditEvent = {
+  readonly [T in AuditEventType]: AuditEnvelope & { readonly type: T; readonly data: AuditPayloads[T] };
+}[AuditEventType];
+
+/** Narrow an event to one type. */
+export function isEventOfType<T extends AuditEventType>(
+  event: AuditEvent,
+  type: T,
+): event is Extract<AuditEvent, { type: T }> {
+  return event.type === type;
+}

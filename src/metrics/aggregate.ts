@@ -1,0 +1,120 @@
+/**
+ * Local metric aggregation in the audit hub's SQLite: per-minute series for the
+ * dashboard (kept 26 hours) and running totals for Prometheus. This is what makes the
+ * dashboard work under `npm start` and on Cloudflare without a metrics backend;
+ * Workers Analytics Engine gets the same data points for long-term queries.
+ */
+import type { Increment } from "./from-event.ts";
+
+/** SQL schema; idempotent. */
+export const METRIC_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS metric_minutes (minute INTEGER, name TEXT, labels TEXT, value REAL, PRIMARY KEY (minute, name, labels));
+  CREATE TABLE IF NOT EXISTS metric_totals (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
+`;
+
+/** Per-minute rows older than this are swept. */
+export const MINUTE_RETENTION_MS = 26 * 60 * 60 * 1000;
+/** Distinct label sets per metric; beyond it new ones fold into `{overflow="true"}`. */
+export const MAX_SERIES_PER_METRIC = 1_000;
+const OVERFLOW = JSON.stringify({ overflow: "true" });
+
+/** One series value. */
+export interface SeriesValue {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** One series value in one minute (minute = ms since epoch at the minute's start). */
+export interface MinuteValue extends SeriesValue {
+  readonly minute: number;
+}
+
+/** Canonical label key: JSON with sorted keys. */
+export function labelKey(labels: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1))));
+}
+
+/** Start of the minute containing `ms`. */
+export function minuteOf(ms: number): number {
+  return Math.floor(ms / 60_000) * 60_000;
+}
+
+/** Metric tables access. */
+export class MetricStore {
+  private readonly known = new Map<string, Set<string>>();
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Add increments observed at time `at`; same series are merged first. */
+  apply(increments: readonly Increment[], at: number): void {
+    const merged = new Map<string, { name: string; labels: string; value: number }>();
+    for (const i of increments) {
+      const labels = this.keyFor(i.name, labelKey(i.labels));
+      const id = `${i.name}\u0000${labels}`;
+      const current = merged.get(id);
+      if (current === undefined) merged.set(id, { name: i.name, labels, value: i.value });
+      else current.value += i.value;
+    }
+    const minute = minuteOf(at);
+    for (const { name, labels, value } of merged.values()) {
+      this.sql.exec(
+        "INSERT INTO metric_minutes (minute, name, labels, value) VALUES (?, ?, ?, ?) ON CONFLICT (minute, name, labels) DO UPDATE SET value = value + excluded.value",
+        minute,
+        name,
+        labels,
+        value,
+      );
+      this.sql.exec(
+        "INSERT INTO metric_totals (name, labels, value) VALUES (?, ?, ?) ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value",
+        name,
+        labels,
+        value,
+      );
+    }
+  }
+
+  /** Running totals (for Prometheus), sorted by name then labels. */
+  totals(): SeriesValue[] {
+    return this.sql
+      .exec<{ name: string; labels: string; value: number }>("SELECT name, labels, value FROM metric_totals ORDER BY name, labels")
+      .toArray()
+      .map((r) => ({ name: r.name, labels: JSON.parse(r.labels) as Record<string, string>, value: r.value }));
+  }
+
+  /** Minute values from `from` (inclusive) on, optionally for some metric names only. */
+  since(from: number, names?: readonly string[]): MinuteValue[] {
+    const rows = this.sql
+      .exec<{ minute: number; name: string; labels: string; value: number }>(
+        "SELECT minute, name, labels, value FROM metric_minutes WHERE minute >= ? ORDER BY minute",
+        minuteOf(from),
+      )
+      .toArray();
+    const wanted = names === undefined ? null : new Set(names);
+    return rows
+      .filter((r) => wanted === null || wanted.has(r.name))
+      .map((r) => ({ minute: r.minute, name: r.name, labels: JSON.parse(r.labels) as Record<string, string>, value: r.value }));
+  }
+
+  /** Drop minute rows past retention. Totals are kept: Prometheus counters never go back. */
+  sweep(now: number): void {
+    this.sql.exec("DELETE FROM metric_minutes WHERE minute < ?", now - MINUTE_RETENTION_MS);
+  }
+
+  private keyFor(name: string, key: string): string {
+    let seen = this.known.get(name);
+    if (seen === undefined) {
+      seen = new Set(
+        this.sql
+          .exec<{ labels: string }>("SELECT labels FROM metric_totals WHERE name = ?", name)
+          .toArray()
+          .map((r) => r.labels),
+      );
+      this.known.set(name, seen);
+    }
+    if (seen.has(key)) return key;
+    if (seen.size >= MAX_SERIES_PER_METRIC) return OVERFLOW;
+    seen.add(key);
+    return key;
+  }
+}

@@ -1,0 +1,122 @@
+// The audit hub and the admin API over it: a decision is traceable from the
+// dashboard's list to its audit events; ingest is idempotent; a new signing key is
+// recorded as a rotation; start-up events open every isolate's sequence.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { DashboardSummary, DecisionRow, EventView } from "../../src/admin/api-types.ts";
+import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
+import { createAuditor, stamp } from "../../src/audit/auditor.ts";
+import type { AuditEvent, AuditInput } from "../../src/audit/events.ts";
+import { startupEvents } from "../../src/audit/record.ts";
+import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { capturing } from "./support/capture.ts";
+import { call, hub, reset } from "./support/http.ts";
+
+const auth = { headers: { authorization: `Bearer ${DEV_ADMIN_TOKEN}` } };
+
+async function api<T>(gateway: Gateway, path: string): Promise<T> {
+  const res = await call(gateway, `/__riskgate/api/${path}`, auth);
+  expect(res.status, path).toBe(200);
+  return (await res.json()) as T;
+}
+
+function keyEvent(kid: string, seq: number): AuditEvent {
+  const input: AuditInput = { type: "key.in_use", request_id: null, decision_id: null, data: { kid, alg: "ES256", published: [kid] } };
+  return stamp(input, { source: `hub-test-${kid}`, seq, id: crypto.randomUUID(), rules: "r", now: Date.now() });
+}
+
+describe("tracing a decision", () => {
+  it("each listed decision carries its explanation and links to its audit events", async () => {
+    const gateway = await createGateway(env);
+    // One ordinary browser request (allowed and forwarded) ...
+    await reset(gateway, { email: "trace-browser@example.com" }, {
+      "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+      "accept-language": "en-GB,en;q=0.9",
+      "cf-connecting-ip": "192.0.2.202",
+    });
+    // ... then a scripted client asking for many accounts from one device: challenged after a few.
+    for (let i = 0; i < 6; i++) {
+      await reset(gateway, { email: `trace${i}@example.com` }, { "user-agent": "curl/8.5.0 trace", "cf-connecting-ip": "192.0.2.201" });
+    }
+    const rows = await api<DecisionRow[]>(gateway, "decisions?limit=7");
+    const challenged = rows.find((r) => r.verdict === "challenge");
+    expect(challenged).toBeDefined();
+    if (challenged === undefined) return;
+    expect(challenged.reasons).toEqual(
+      expect.arrayContaining([
+        { code: "UA_AUTOMATION", rule: "ua-automation", weight: 35 },
+        { code: "DISTINCT_ACCOUNTS_PER_DEVICE", rule: "accounts-per-device", weight: 35 },
+      ]),
+    );
+    expect(challenged.events.map((e) => e.type)).toEqual(["decision", "challenge.issued"]);
+
+    const allowed = rows.find((r) => r.verdict === "allow");
+    expect(allowed?.events.map((e) => e.type)).toEqual(["decision", "forward"]);
+    expect(allowed?.origin?.status).toBe(200);
+
+    const view = await api<EventView>(gateway, `events/${challenged.event_id}`);
+    expect(view.event).toMatchObject({ id: challenged.event_id, type: "decision", decision_id: challenged.decision_id });
+    expect(view.ocsf).toMatchObject({ class_uid: 4002, disposition_id: 22, metadata: { uid: challenged.event_id, correlation_uid: challenged.decision_id } });
+    const trace = await api<EventView[]>(gateway, `decisions/${challenged.decision_id}/events`);
+    expect(trace.map((v) => v.event.id)).toEqual(challenged.events.map((e) => e.id));
+
+    const summary = await api<DashboardSummary>(gateway, "summary?minutes=15");
+    expect(summary.total).toBeGreaterThanOrEqual(6);
+    expect(summary.reasons.map((r) => r.code)).toContain("UA_AUTOMATION");
+    expect(summary.challenges.issued).toBeGreaterThanOrEqual(1);
+    expect(summary.dependencies.find((d) => d.name === "store")?.requests).toBeGreaterThanOrEqual(6);
+  });
+
+  it("an unknown event id is a 404, a malformed one a 400", async () => {
+    const gateway = await createGateway(env);
+    expect((await call(gateway, "/__riskgate/api/events/00000000-0000-0000-0000-000000000000", auth)).status).toBe(404);
+    expect((await call(gateway, "/__riskgate/api/events/%3Cscript%3E", auth)).status).toBe(400);
+    expect((await call(gateway, "/__riskgate/api/summary?minutes=99999", auth)).status).toBe(400);
+  });
+});
+
+describe("hub", () => {
+  it("counts a batch once even when the isolate retries it", async () => {
+    const gateway = await createGateway(env);
+    const events: AuditEvent[] = [];
+    await reset(capturing(gateway, events), { email: "once@example.com" }, { "cf-connecting-ip": "192.0.2.202" });
+    // Counters only: the outbox's age gauge moves with the clock.
+    const counters = async () => (await hub().prometheus()).split("\n").filter((l) => !l.startsWith("riskgate_audit_outbox")).join("\n");
+    const before = await counters();
+    const entries = events.map((event) => ({ event, deliver: ["webhook" as const] }));
+    await hub().ingest(entries);
+    const once = await counters();
+    await hub().ingest(entries);
+    expect(await counters()).toBe(once);
+    expect(once).not.toBe(before);
+  });
+
+  it("records a signing key seen for the first time after another as a rotation", async () => {
+    const count = async () => Number(/riskgate_audit_events_total\{type="key.rotated"\} (\d+)/.exec(await hub().prometheus())?.[1] ?? 0);
+    const start = await count();
+    await hub().ingest([{ event: keyEvent(`old-${crypto.randomUUID()}`, 1), deliver: [] }]);
+    const fresh = `new-${crypto.randomUUID()}`;
+    await hub().ingest([{ event: keyEvent(fresh, 1), deliver: [] }]);
+    await hub().ingest([{ event: keyEvent(fresh, 2), deliver: [] }]);
+    expect(await count()).toBe(start + 2);
+    const summary = await hub().summary(5);
+    expect(summary.versions.some((v) => v.kind === "key" && v.value === fresh)).toBe(true);
+  });
+
+  it("an isolate's first events name its rule set and signing key", async () => {
+    const fresh = await createGateway(env);
+    const seen: AuditEvent[] = [];
+    const auditor = createAuditor({
+      source: "fresh",
+      rules: fresh.ruleset.version,
+      now: fresh.now,
+      newId: fresh.newId,
+      startup: startupEvents(fresh.ruleset, fresh.keys),
+      sinks: [{ name: "capture", write: (b) => void seen.push(...b) }],
+    });
+    await reset({ ...fresh, audit: auditor }, { email: "start2@example.com" });
+    expect(seen.map((e) => [e.seq, e.type])).toEqual([[1, "ruleset.loaded"], [2, "key.in_use"], [3, "decision"], [4, "forward"]]);
+    expect(seen[0]?.data).toMatchObject({ version: fresh.ruleset.version, rules: fresh.ruleset.rules.length });
+    expect(seen[1]?.data).toMatchObject({ kid: "dev-2026-1", alg: "ES256" });
+  });
+});

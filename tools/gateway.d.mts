@@ -1,0 +1,14 @@
+/** Types for tools/gateway.mjs. */
+export function freePort(): Promise<number>;
+export interface RunningGateway {
+  readonly url: string;
+  stop(): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+export function startGateway(options: {
+  port: number;
+  vars: Record<string, string>;
+  persistTo?: string;
+  onOutput?: (chunk: string) => void;
+  readyTimeoutMs?: number;
+}): Promise<RunningGateway>;
