@@ -20,6 +20,8 @@ export const POWER = 0.8;
 export interface Comparison {
   readonly arm: string;
   readonly leader: string;
+  /** True for the holdout: reported against the leader, outside the Holm family. */
+  readonly baseline: boolean;
   /** Cost per completed reset, this arm minus the leader. */
   readonly costDiff: number;
   readonly costP: number;
@@ -56,31 +58,43 @@ function moreExposures(leader: ArmReport, other: ArmReport, seDiff: number, diff
   return Math.max(0, Math.ceil(n * (seDiff / target) ** 2 - n));
 }
 
-/** Compare the leader (first ranked arm) with every other ranked arm. */
+/** The leader: the cheapest ranked arm per completed reset (the holdout is a baseline, not a candidate). */
+export function leaderOf(arms: readonly ArmReport[]): ArmReport | undefined {
+  return arms.filter((a) => a.rank !== null && !a.holdout).sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))[0];
+}
+
+function compareOne(leader: ArmReport, o: ArmReport, t: { p: number; df: number }, adjusted: number): Comparison {
+  const seDiff = Math.hypot(o.costPerCompletion.se ?? 0, leader.costPerCompletion.se ?? 0);
+  return {
+    arm: o.arm,
+    leader: leader.arm,
+    baseline: o.holdout,
+    costDiff: r(o) - r(leader),
+    costP: t.p,
+    costPAdjusted: adjusted,
+    df: t.df,
+    completionDiff: rateOf(o.completions, o.exposures) - rateOf(leader.completions, leader.exposures),
+    completionP: twoProportionTest(o.completions, o.exposures, leader.completions, leader.exposures).p,
+    fraudDiff: rateOf(o.fraudReports, o.exposures) - rateOf(leader.fraudReports, leader.exposures),
+    fraudP: twoProportionTest(o.fraudReports, o.exposures, leader.fraudReports, leader.exposures).p,
+    moreExposures: moreExposures(leader, o, seDiff, Math.abs(r(o) - r(leader)), Number.isFinite(t.df) ? t.df : 1e6),
+  };
+}
+
+/**
+ * Compare the leader with every other ranked arm and with the holdout. Holm's
+ * adjustment runs over the arms only: the holdout comparison is reported as a baseline
+ * and does not decide whether the evidence is enough.
+ */
 export function compareArms(arms: readonly ArmReport[]): Comparison[] {
-  const rankedArms = arms.filter((a) => a.rank !== null);
-  const leader = rankedArms[0];
+  const leader = leaderOf(arms);
   if (leader === undefined) return [];
-  const others = rankedArms.slice(1);
+  const others = arms.filter((a) => a.rank !== null && a !== leader);
   const raw = others.map((o) => welchTest(r(o), o.costPerCompletion.se ?? 0, o.costPerCompletion.df, r(leader), leader.costPerCompletion.se ?? 0, leader.costPerCompletion.df));
-  const adjusted = holm(raw.map((t) => t.p));
-  return others.map((o, i) => {
-    const t = raw[i] ?? { p: 1, df: 0, stat: 0 };
-    const seDiff = Math.hypot(o.costPerCompletion.se ?? 0, leader.costPerCompletion.se ?? 0);
-    return {
-      arm: o.arm,
-      leader: leader.arm,
-      costDiff: r(o) - r(leader),
-      costP: t.p,
-      costPAdjusted: adjusted[i] ?? 1,
-      df: t.df,
-      completionDiff: rateOf(o.completions, o.exposures) - rateOf(leader.completions, leader.exposures),
-      completionP: twoProportionTest(o.completions, o.exposures, leader.completions, leader.exposures).p,
-      fraudDiff: rateOf(o.fraudReports, o.exposures) - rateOf(leader.fraudReports, leader.exposures),
-      fraudP: twoProportionTest(o.fraudReports, o.exposures, leader.fraudReports, leader.exposures).p,
-      moreExposures: moreExposures(leader, o, seDiff, r(o) - r(leader), Number.isFinite(t.df) ? t.df : 1e6),
-    };
-  });
+  const family = others.map((o, i) => ({ o, i })).filter(({ o }) => !o.holdout);
+  const adjusted = holm(family.map(({ i }) => raw[i]?.p ?? 1));
+  const adjustedOf = new Map(family.map(({ i }, j) => [i, adjusted[j] ?? 1]));
+  return others.map((o, i) => compareOne(leader, o, raw[i] ?? { p: 1, df: 0 }, adjustedOf.get(i) ?? raw[i]?.p ?? 1));
 }
 
 /** A number for prose: 4 significant digits, no exponent for everyday magnitudes. */
@@ -106,38 +120,51 @@ function stopNotes(arms: readonly ArmReport[]): string[] {
   });
 }
 
+function evidenceNote(arms: readonly ArmReport[], family: readonly Comparison[], enough: boolean): string {
+  if (enough) {
+    return `The evidence is enough: the difference in cost per completed reset is significant at the 5 % level (Welch's t-test, Holm-adjusted), with at least ${MIN_COMPLETIONS} completed resets per arm.`;
+  }
+  const need = Math.max(0, ...family.map((c) => c.moreExposures ?? 0));
+  const few = arms.some((a) => a.rank !== null && !a.holdout && a.completions < MIN_COMPLETIONS);
+  return `The evidence is not enough yet${few ? ` (an arm has fewer than ${MIN_COMPLETIONS} completed resets)` : ""}${need > 0 ? `; at the current difference, roughly ${fmt(need)} more exposures per arm would settle it` : ""}.`;
+}
+
+function comparisonNotes(leader: ArmReport, comparisons: readonly Comparison[], name: (arm: string) => string, currency: string): string[] {
+  const notes: string[] = [];
+  for (const c of comparisons) {
+    if (c.baseline) {
+      const cheaper = c.costDiff < 0 && c.costP < ALPHA;
+      notes.push(`Baseline: ${name(c.arm)} costs ${fmt(r(leader) + c.costDiff)} ${currency} per completed reset (${pText(c.costP)} against ${label(leader)})${cheaper ? `: cheaper than every arm, so the tier's own channels are the better choice` : ""}.`);
+    }
+    if (c.fraudDiff < 0 && c.fraudP < ALPHA) {
+      notes.push(`Warning: ${label(leader)} lets through more fraud than ${name(c.arm)} (${pct(-c.fraudDiff)} more fraud reports per exposure, ${pText(c.fraudP)}); do not ship it on cost alone.`);
+    }
+    if (c.completionP < ALPHA) {
+      notes.push(`${name(c.arm)} completes ${c.completionDiff > 0 ? "more" : "fewer"} resets than ${label(leader)} (${pct(Math.abs(c.completionDiff))} of exposures, ${pText(c.completionP)}).`);
+    }
+  }
+  return notes;
+}
+
 /** The verdict for ranked arms and the comparisons with the leader. */
 export function verdictFor(arms: readonly ArmReport[], comparisons: readonly Comparison[], status: string, endDate: string, currency: string): Verdict {
   const notes = stopNotes(arms);
   const provisional = status !== "ended";
   const caveat = provisional ? [`Until the end date (${endDate}) treat this as provisional: the test assumes the data are looked at once, at the end.`] : [];
-  const leader = arms.find((a) => a.rank === 1);
   if (arms.every((a) => a.exposures === 0)) return { leader: null, enough: false, provisional, headline: "No exposures yet.", details: notes };
-  if (leader === undefined || comparisons.length === 0) {
-    const headline = leader === undefined ? "No arm has a completed reset yet, so none can be ranked." : `Only ${label(leader)} can be ranked; there is nothing to compare it with.`;
-    return { leader: leader?.arm ?? null, enough: false, provisional, headline, details: [...notes, ...caveat] };
-  }
+  const leader = leaderOf(arms);
   const byName = new Map(arms.map((a) => [a.arm, a]));
   const name = (arm: string) => label(byName.get(arm) ?? { arm });
-  const enough = comparisons.every((c) => c.costPAdjusted < ALPHA) && arms.filter((a) => a.rank !== null).every((a) => a.completions >= MIN_COMPLETIONS);
+  const family = comparisons.filter((c) => !c.baseline);
+  if (leader === undefined || family.length === 0) {
+    const headline = leader === undefined ? "No arm has a completed reset yet, so none can be ranked." : `Only ${label(leader)} can be ranked; there is no other arm to compare it with.`;
+    const extra = leader === undefined ? [] : comparisonNotes(leader, comparisons, name, currency);
+    return { leader: leader?.arm ?? null, enough: false, provisional, headline, details: [...notes, ...extra, ...caveat] };
+  }
+  const enough = family.every((c) => c.costPAdjusted < ALPHA) && arms.filter((a) => a.rank !== null && !a.holdout).every((a) => a.completions >= MIN_COMPLETIONS);
   const cpc = leader.costPerCompletion;
-  const vs = comparisons.map((c) => `${fmt((cpc.value ?? 0) + c.costDiff)} for ${name(c.arm)} (${pText(c.costPAdjusted)})`).join(", ");
+  const vs = family.map((c) => `${fmt((cpc.value ?? 0) + c.costDiff)} for ${name(c.arm)} (${pText(c.costPAdjusted)})`).join(", ");
   const headline = `${label(leader)} is ahead: ${fmt(cpc.value)} ${currency} per completed reset (95 % CI ${fmt(cpc.ci?.lo ?? null)}–${fmt(cpc.ci?.hi ?? null)}) against ${vs}.`;
-  const details = [...notes];
-  if (enough) {
-    details.push(`The evidence is enough: the difference in cost per completed reset is significant at the 5 % level (Welch's t-test, Holm-adjusted), with at least ${MIN_COMPLETIONS} completed resets per arm.`);
-  } else {
-    const need = Math.max(0, ...comparisons.map((c) => c.moreExposures ?? 0));
-    const few = arms.some((a) => a.rank !== null && a.completions < MIN_COMPLETIONS);
-    details.push(`The evidence is not enough yet${few ? ` (an arm has fewer than ${MIN_COMPLETIONS} completed resets)` : ""}${need > 0 ? `; at the current difference, roughly ${fmt(need)} more exposures per arm would settle it` : ""}.`);
-  }
-  for (const c of comparisons) {
-    if (c.fraudDiff < 0 && c.fraudP < ALPHA) {
-      details.push(`Warning: ${label(leader)} lets through more fraud than ${name(c.arm)} (${pct(-c.fraudDiff)} more fraud reports per exposure, ${pText(c.fraudP)}); do not ship it on cost alone.`);
-    }
-    if (c.completionP < ALPHA) {
-      details.push(`${name(c.arm)} completes ${c.completionDiff > 0 ? "more" : "fewer"} resets than ${label(leader)} (${pct(Math.abs(c.completionDiff))} of exposures, ${pText(c.completionP)}).`);
-    }
-  }
+  const details = [...notes, evidenceNote(arms, family, enough), ...comparisonNotes(leader, comparisons, name, currency)];
   return { leader: leader.arm, enough, provisional, headline, details: [...details, ...caveat] };
 }

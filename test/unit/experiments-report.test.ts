@@ -67,7 +67,7 @@ const report = (updates: TallyUpdate[], now = T0 + 4 * 86_400_000): ExperimentRe
 const arm = (r: ExperimentReport, name: string) => r.arms.find((a) => a.arm === name);
 
 describe("experiment report", () => {
-  it("ranks by cost per completed reset, with intervals that contain the truth; two equal arms cannot be told apart", () => {
+  it("ranks by cost per completed reset, with intervals that contain the truth; the holdout is a baseline", () => {
     const r = report(play([
       { arm: "email", n: 2000, complete: 0.6, fraud: 0.005, costMicros: 100 },
       { arm: "sms", n: 2000, complete: 0.75, fraud: 0.005, costMicros: 8_300 },
@@ -83,13 +83,16 @@ describe("experiment report", () => {
     expect(sms?.completionRate.ci?.lo).toBeLessThan(0.75);
     expect(sms?.completionRate.ci?.hi).toBeGreaterThan(0.75);
     expect(sms?.exposures).toBe(2000);
-    const leader = r.verdict.leader ?? "";
-    expect(["email", "holdout"]).toContain(leader);
-    expect(r.verdict.enough).toBe(false);
+    // The leader is an arm; the holdout (same channels as email) is reported as a baseline
+    // and does not hold back the verdict.
+    expect(r.verdict.leader).toBe("email");
+    expect(r.verdict.enough).toBe(true);
+    expect(r.comparisons.find((c) => c.arm === "holdout")?.baseline).toBe(true);
+    expect(r.verdict.details.join(" ")).toMatch(/Baseline: the holdout \(the tier's own channels\) costs 0\.000\d+ USD per completed reset \(p = [\d.]+ against "email"\)\./);
     const vsSms = r.comparisons.find((c) => c.arm === "sms");
     expect(vsSms?.costPAdjusted).toBeLessThan(1e-6);
     expect(vsSms?.completionP).toBeLessThan(0.05);
-    expect(r.verdict.headline).toMatch(/ is ahead: 0\.000\d+ USD per completed reset \(95 % CI /);
+    expect(r.verdict.headline).toMatch(/^"email" is ahead: 0\.000\d+ USD per completed reset \(95 % CI [^)]+\) against 0\.01\d+ for "sms" \(p < 0\.0001\)\.$/);
     expect(r.verdict.details.join(" ")).toMatch(/"sms" completes more resets than /);
     expect(r.status).toBe("running");
     expect(r.verdict.provisional).toBe(true);
@@ -133,6 +136,25 @@ describe("experiment report", () => {
     expect(arm(r, "sms")?.rank).toBeNull();
     expect(arm(r, "sms")?.stopped).toEqual({ guardrail: "fraud_rate", date: "2027-02-03" });
     expect(r.verdict.details[0]).toBe('"sms" was stopped by its fraud rate guardrail on 2027-02-03; its exposures now go to the other arms.');
+  });
+
+  it("says when the holdout's own channels beat every arm, and when only one arm is left", () => {
+    const r = report(play([
+      { arm: "email", n: 800, complete: 0.5, fraud: 0, costMicros: 400 },
+      { arm: "sms", n: 800, complete: 0.5, fraud: 0, costMicros: 8_300 },
+      { arm: "holdout", n: 800, complete: 0.7, fraud: 0, costMicros: 100 },
+    ]));
+    expect(r.arms[0]?.arm).toBe("holdout");
+    expect(r.verdict.leader).toBe("email");
+    expect(r.verdict.details.join(" ")).toMatch(/Baseline: .*: cheaper than every arm, so the tier's own channels are the better choice\./);
+    const updates = play([
+      { arm: "email", n: 100, complete: 0.6, fraud: 0, costMicros: 100 },
+      { arm: "holdout", n: 100, complete: 0.6, fraud: 0, costMicros: 100 },
+    ]);
+    updates.push(stopUpdate(experiment.id, "sms", "abandonment_rate", T0));
+    const one = report(updates);
+    expect(one.verdict.headline).toBe('Only "email" can be ranked; there is no other arm to compare it with.');
+    expect(one.verdict.details[0]).toMatch(/^"sms" was stopped by its abandonment rate guardrail on /);
   });
 
   it("says so when there is nothing yet, and when nothing completed", () => {
