@@ -18,11 +18,11 @@ export const REPORT_PAGE_HEADERS: Readonly<Record<string, string>> = {
   "referrer-policy": "no-referrer",
 };
 
-const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#1d1d1d;padding:0 16px}
+const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1120px;color:#1d1d1d;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}.muted{color:#666;fill:#666}
 .verdict{border-left:5px solid #0072B2;background:#f3f7fb;padding:10px 14px;margin:16px 0}.verdict.enough{border-color:#009E73;background:#f0f8f4}
 .verdict p{margin:4px 0}.headline{font-weight:600}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
-th,td{border-bottom:1px solid #e3e3e3;padding:5px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
+th,td{border-bottom:1px solid #e3e3e3;padding:5px 6px;text-align:right;font-size:13px}td{white-space:nowrap}th:first-child,td:first-child{text-align:left}
 .charts{display:grid;grid-template-columns:1fr;gap:18px}svg .title{font-weight:600;font-size:13px}svg .tick{font-size:11px;fill:#666}
 svg .label{font-size:12px}svg .value{font-size:11px}svg .bound{font-size:11px;fill:#c00}.stopped{color:#c00}code{font-size:12px}`;
 
@@ -68,7 +68,7 @@ function charts(report: ExperimentReport): string {
 function armTable(report: ExperimentReport): string {
   const head = ["arm", "channels", "share", "exposures", "sends", "completed", "completion (95 % CI)", "abandoned", "fraud (95 % CI)", `cost (${report.currency})`, "per completed reset (95 % CI)", "rank", "status"];
   const ci = (r: { value: number | null; ci: { lo: number; hi: number } | null }, f: (n: number) => string) =>
-    r.value === null ? "n/a" : `${f(r.value)}${r.ci === null ? "" : ` (${f(r.ci.lo)}–${f(r.ci.hi)})`}`;
+    r.value === null ? "n/a" : `${f(r.value)}${r.ci === null ? "" : `<br><small class="muted">${f(r.ci.lo)}–${f(r.ci.hi)}</small>`}`;
   const body = report.arms.map((a) => `<tr data-testid="arm-row" data-arm="${esc(a.arm)}">` + [
     a.holdout ? `${esc(a.arm)} <span class="muted">(tier default)</span>` : esc(a.arm),
     esc(a.channels.join(" → ")),
@@ -91,7 +91,7 @@ function comparisonTable(report: ExperimentReport): string {
   if (report.comparisons.length === 0) return `<p class="muted">No comparisons yet: at least two arms need completed resets.</p>`;
   const head = ["arm vs leader", "Δ cost per completed reset", "p (Welch, Holm)", "Δ completion", "p", "Δ fraud", "p", "≈ more exposures per arm"];
   const body = report.comparisons.map((c) => `<tr>${[
-    `${esc(c.arm)} vs ${esc(c.leader)}`, fmt(c.costDiff), esc(fmtP(c.costPAdjusted)), pct(c.completionDiff), esc(fmtP(c.completionP)), pct(c.fraudDiff), esc(fmtP(c.fraudP)), c.moreExposures === null ? "–" : fmt(c.moreExposures),
+    `${esc(c.arm)} vs ${esc(c.leader)}`, fmt(c.costDiff), esc(fmtP(c.costPAdjusted)), pct(c.completionDiff), esc(fmtP(c.completionP)), pct(c.fraudDiff), esc(fmtP(c.fraudP)), c.moreExposures === null || c.moreExposures === 0 ? "–" : fmt(c.moreExposures),
   ].map((x) => `<td>${x}</td>`).join("")}</tr>`).join("");
   return `<table data-testid="comparisons"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table>`;
 }

@@ -129,7 +129,8 @@ export function wilson(k: number, n: number, confidence = 0.95): Interval | null
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return { lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
+  // At 0 or n successes the bound is exactly 0 or 1; the formula leaves rounding dust.
+  return { lo: k <= 0 ? 0 : Math.max(0, centre - half), hi: k >= n ? 1 : Math.min(1, centre + half) };
 }
 
 /** A test statistic and its two-sided p-value. */

@@ -35,9 +35,9 @@ export interface EstimateChart {
   readonly bound?: { readonly value: number; readonly label: string };
 }
 
-const W = 640;
-const LEFT = 130;
-const RIGHT = 150;
+const W = 780;
+const LEFT = 110;
+const RIGHT = 290;
 
 function niceMax(x: number): number {
   if (!(x > 0)) return 1;
@@ -45,10 +45,31 @@ function niceMax(x: number): number {
   return ([1, 2, 2.5, 5, 10].find((m) => m * p >= x) ?? 10) * p;
 }
 
-function axis(max: number, y: number, format: (n: number) => string, scale: (v: number) => number): string {
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
-  return ticks
-    .map((t) => `<line x1="${scale(t)}" x2="${scale(t)}" y1="28" y2="${y}" stroke="#e3e3e3"/><text x="${scale(t)}" y="${y + 14}" text-anchor="middle" class="tick">${esc(format(t))}</text>`)
+/** A horizontal scale: linear from 0, or logarithmic when the values span more than 20×. */
+interface Scale {
+  readonly at: (v: number) => number;
+  readonly ticks: readonly number[];
+  readonly log: boolean;
+}
+
+function scaleFor(values: readonly number[]): Scale {
+  const width = W - LEFT - RIGHT;
+  const top = Math.max(0, ...values);
+  const positive = values.filter((v) => v > 0);
+  const bottom = positive.length === 0 ? 0 : Math.min(...positive);
+  if (bottom > 0 && top / bottom > 20) {
+    const lo = Math.floor(Math.log10(bottom));
+    const hi = Math.ceil(Math.log10(top));
+    const at = (v: number) => LEFT + ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * width;
+    return { at, ticks: Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i)), log: true };
+  }
+  const max = niceMax(top * 1.05);
+  return { at: (v) => LEFT + (Math.min(v, max) / max) * width, ticks: [0, 0.25, 0.5, 0.75, 1].map((f) => f * max), log: false };
+}
+
+function axis(scale: Scale, y: number, format: (n: number) => string): string {
+  return scale.ticks
+    .map((t) => `<line x1="${scale.at(t)}" x2="${scale.at(t)}" y1="28" y2="${y}" stroke="#e3e3e3"/><text x="${scale.at(t)}" y="${y + 14}" text-anchor="middle" class="tick">${esc(format(t))}</text>`)
     .join("");
 }
 
@@ -56,9 +77,9 @@ function axis(max: number, y: number, format: (n: number) => string, scale: (v: 
 export function estimateChart(chart: EstimateChart): string {
   const rowH = 30;
   const height = 48 + chart.rows.length * rowH + 20;
-  const top = Math.max(0, ...chart.rows.map((r) => r.hi ?? r.value ?? 0), chart.bound?.value ?? 0);
-  const max = niceMax(top * 1.05);
-  const scale = (v: number) => LEFT + (Math.min(v, max) / max) * (W - LEFT - RIGHT);
+  const values = chart.rows.flatMap((r) => [r.lo, r.value, r.hi]).filter((v): v is number => v !== null);
+  const s = scaleFor(chart.bound === undefined ? values : [...values, chart.bound.value]);
+  const scale = s.at;
   const bottom = 36 + chart.rows.length * rowH;
   const rows = chart.rows.map((r, i) => {
     const y = 44 + i * rowH;
@@ -77,8 +98,8 @@ export function estimateChart(chart: EstimateChart): string {
     ? ""
     : `<line x1="${scale(chart.bound.value)}" x2="${scale(chart.bound.value)}" y1="28" y2="${bottom}" stroke="#c00" stroke-dasharray="4 3" data-bound="${chart.bound.value}"/><text x="${scale(chart.bound.value) + 4}" y="36" class="bound">${esc(chart.bound.label)}</text>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${height}" width="${W}" height="${height}" role="img" aria-label="${esc(chart.title)}" data-testid="${esc(chart.id)}">` +
-    `<title>${esc(chart.title)}</title><text x="0" y="16" class="title">${esc(chart.title)}</text>` +
-    `${axis(max, bottom, chart.format, scale)}${bound}${rows.join("")}</svg>`;
+    `<title>${esc(chart.title)}</title><text x="0" y="16" class="title">${esc(chart.title)}${s.log ? " · log scale" : ""}</text>` +
+    `${axis(s, bottom, chart.format)}${bound}${rows.join("")}</svg>`;
 }
 
 /** One line of a time chart. */
