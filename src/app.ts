@@ -12,6 +12,7 @@ import { withDeviceCookie } from "./context/device-cookie.ts";
 import { buildContext } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
+import { recordExperiment } from "./experiments/record.ts";
 import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
@@ -61,6 +62,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     const { decision, shadowReasons, facts, candidate, storeMs } = decided;
     const result = await act(c.req.raw, ctx, decision, gateway, decided);
     withDeviceCookie(result.response, ctx.device.cookie);
+    // Experiment exposure and guardrail refresh: after the response, never before it.
+    c.executionCtx.waitUntil(recordExperiment(gateway, decision, ctx.now));
     const ms = gateway.now() - started;
     // Record stage, after the response: penalty boxes of ladders whose 429 step bit, the
     // decision log line and the audit events cost the client nothing.

@@ -91,6 +91,14 @@ export interface DependencyError {
 /** The verification channel the origin should use, or `none` when nothing is sent. */
 export type Channel = string;
 
+/** The experiment arm a decision was assigned to (docs/experiments.md). */
+export interface ExperimentArm {
+  /** Experiment id from the rule file. */
+  readonly id: string;
+  /** Arm id, or `holdout`. */
+  readonly arm: string;
+}
+
 /** The gateway's decision for one reset request. */
 export interface Decision {
   /** Random, unique; becomes the JWS `jti` the origin can de-duplicate on. */
@@ -109,6 +117,8 @@ export interface Decision {
   readonly rulesetVersion: string;
   /** Seconds until a retry can succeed, when a rate-limit ladder refused the request (a 429). */
   readonly retryAfter?: number;
+  /** Set when the decision is enrolled in an experiment; `channels` are then the arm's. */
+  readonly experiment?: ExperimentArm;
 }
 
 const REASON_SET: ReadonlySet<string> = new Set(REASON_CODES);

@@ -14,6 +14,7 @@ import { createAdminAuth, type AdminAuth } from "./admin/auth.ts";
 import { readAdminConfig } from "./admin/config.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import { consoleSink, type LogSink } from "./audit/decision-log.ts";
+import { ExperimentMonitor } from "./experiments/monitor.ts";
 import { auditHub, createGatewayAuditor } from "./audit/gateway-auditor.ts";
 import type { RiskgateAuditHub } from "./audit/hub/object.ts";
 import { loadSigningKeys, type SigningKeys } from "./origin/signing-keys.ts";
@@ -40,6 +41,8 @@ export interface Gateway {
   readonly now: () => number;
   readonly newId: () => string;
   readonly log: LogSink;
+  /** This isolate's view of stopped experiment arms (docs/experiments.md); null without experiments. */
+  readonly experiments: ExperimentMonitor | null;
   /** Geo for a request: request.cf and/or the bundled database, per GEO_SOURCE. */
   readonly geo: GeoResolver;
   /** Compiled IP reputation lists (rules/lists/). */
@@ -62,6 +65,7 @@ export interface Gateway {
 export async function createGateway(env: Env): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
+  const store = createStore(env, config, ruleset);
   const keys = await loadSigningKeys(config.signingKeysJson);
   const hasher = await createHasher(config.hmacSecret);
   const fetcher: typeof fetch = (input, init) => fetch(input, init);
@@ -71,13 +75,14 @@ export async function createGateway(env: Env): Promise<Gateway> {
     config,
     ruleset,
     candidate: bundledCandidate(),
-    store: createStore(env, config, ruleset),
+    store,
     keys,
     hasher,
     fetcher,
     now,
     newId,
     log: consoleSink,
+    experiments: ruleset.experiments.length === 0 ? null : new ExperimentMonitor(ruleset, store),
     geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
     reputation: bundledLists(),
     outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),

@@ -4,6 +4,7 @@
  * and the CLI (`rules test`, `explain`, `replay`) runs exactly the code the Worker runs.
  */
 import type { Dependency, DependencyError, FailMode, Reason, Verdict } from "./decision.ts";
+import { type Assignment, enrol, type ExperimentInput } from "./experiments/assign.ts";
 import { applyPolicy } from "./policy/index.ts";
 import type { Exclusion } from "./policy/channels.ts";
 import type { CompiledRuleset } from "./rules/compile.ts";
@@ -23,6 +24,8 @@ export interface OutcomeInput {
   /** HMAC'd account key, for the privileged list. */
   readonly accountKey: string | null;
   readonly failures: readonly Failure[];
+  /** Experiment draws and state; absent (CLI, shadow candidate) means nobody is enrolled. */
+  readonly experiments?: ExperimentInput;
 }
 
 /** One rule set's conclusion. */
@@ -41,6 +44,8 @@ export interface Outcome {
   readonly override: string | null;
   readonly privileged: boolean;
   readonly excluded: readonly Exclusion[];
+  /** The experiment arm, when enrolled; its channels replace the tier's. */
+  readonly experiment: Assignment | null;
 }
 
 /** The fail mode a rule set names for a dependency; unnamed ones fail to `challenge`. */
@@ -76,20 +81,27 @@ export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outco
     errors.push({ dependency: "rules", code: `RULE_FAILED:${id}`, failMode: ruleset.spec.fail_modes.rules });
   }
   const score = scored?.score ?? 0;
-  const policy = applyPolicy(ruleset, {
-    score,
-    override,
-    privileged,
-    errors,
-    channel: { country: typeof facts.geo?.country === "string" ? facts.geo.country : "", budgets: facts.budget ?? {}, values },
-  });
+  const channelInput = { country: typeof facts.geo?.country === "string" ? facts.geo.country : "", budgets: facts.budget ?? {}, values };
+  const policy = applyPolicy(ruleset, { score, override, privileged, errors, channel: channelInput });
+  const experiment = input.experiments === undefined
+    ? null
+    : enrol(ruleset, {
+      tier: policy.tier,
+      verdict: policy.verdict,
+      channels: policy.channels,
+      override: override !== null,
+      privileged,
+      errors,
+      channel: channelInput,
+      values,
+    }, input.experiments).assignment;
   const decisive: Reason[] = override === null ? [...(scored?.reasons ?? [])] : [{ code: override.reason, rule: override.id, weight: 0 }];
   return {
     verdict: policy.verdict,
     tier: policy.tier,
     score,
-    channel: policy.channel,
-    channels: policy.channels,
+    channel: experiment?.channels[0] ?? policy.channel,
+    channels: experiment?.channels ?? policy.channels,
     captcha: policy.captcha,
     reasons: [...decisive, ...policy.reasons],
     shadowReasons: scored?.shadowReasons ?? [],
@@ -97,5 +109,6 @@ export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outco
     override: override?.id ?? null,
     privileged,
     excluded: policy.excluded,
+    experiment,
   };
 }

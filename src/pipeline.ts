@@ -13,7 +13,10 @@
 import type { CaptchaGate, CaptchaState, PreparedCaptcha } from "./captcha/gate.ts";
 import type { CaptchaRequest } from "./captcha/request.ts";
 import type { RequestContext } from "./context/index.ts";
+import type { Hasher } from "./context/hmac.ts";
 import type { Decision, Reason } from "./decision.ts";
+import { drawsFor, type ExperimentInput } from "./experiments/assign.ts";
+import type { ExperimentMonitor } from "./experiments/monitor.ts";
 import { celValuesFor, type Failure, failModeFor, type Outcome, outcomeFor } from "./outcome.ts";
 import { type BudgetPlan, budgetCounts, planBudgets } from "./policy/channels.ts";
 import { type Escalated, escalate, needsCaptcha } from "./policy/escalation.ts";
@@ -43,6 +46,9 @@ export interface PipelineDeps {
   readonly reputation?: ReputationLists | null;
   /** Clock for the store latency metric; without it `storeMs` is null. */
   readonly now?: () => number;
+  /** Experiments' stopped arms (per isolate) and the hasher for assignment; absent: no experiments. */
+  readonly experiments?: ExperimentMonitor | null;
+  readonly hasher?: Hasher;
   readonly store: Store;
   readonly newId: () => string;
   /** The CAPTCHA step; absent or null (CAPTCHA_PROVIDER=none): challenges cannot be solved. */
@@ -128,6 +134,8 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
   const binding = { ip: ctx.keys.ip, account: ctx.keys.account };
   const prepared = gate === null || captcha === null ? null : await gate.prepare(captcha, binding, ctx.ip?.address ?? null, ctx.now);
   const batch = planBatch(ctx, deps, prepared);
+  // Assignment hashes run while the store batch is in flight: no added latency.
+  const drawing = experimentInput(ctx, deps);
   const { result, failures, storeMs } = await runBatch(deps.store, batch, deps.now);
   // Known blocked: nothing was read or counted, so nothing can be scored (counts are not 0).
   if (result?.blocked != null) return { ...blockedDecision(ctx, deps, batch.ladders, result.blocked, prepared), storeMs };
@@ -140,7 +148,8 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
     budget: budgetCounts(batch.budgets, result === null ? null : result.counts.slice(signalHits, signalHits + batch.budgets.hits.length)),
   };
   const input = { facts, accountKey: ctx.keys.account, failures };
-  const live = outcomeFor(ruleset, input);
+  const experiments = await drawing;
+  const live = outcomeFor(ruleset, experiments === null ? input : { ...input, experiments });
   const read = readLadders(batch.ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));
   const states = waiveCaptchas(read, ruleset.ladders, () => celValuesFor(ruleset, input));
   const summary = summariseLadders(states);
@@ -177,6 +186,7 @@ function finalDecision(deps: PipelineDeps, live: Outcome, final: Escalated): Dec
     errors: final.errors,
     rulesetVersion: deps.ruleset.version,
     ...(final.retryAfter > 0 ? { retryAfter: final.retryAfter } : {}),
+    ...(live.experiment === null ? {} : { experiment: { id: live.experiment.experiment, arm: live.experiment.arm } }),
   };
 }
 
@@ -231,4 +241,17 @@ function summarise(ruleset: CompiledRuleset, outcome: Outcome, live: Outcome): C
     reasons: outcome.reasons,
     changed: outcome.verdict !== live.verdict || outcome.tier !== live.tier,
   };
+}
+
+/** Draws and stopped arms for the live rule set's running experiments (null: none run). */
+async function experimentInput(ctx: RequestContext, deps: PipelineDeps): Promise<ExperimentInput | null> {
+  const monitor = deps.experiments;
+  if (monitor == null || deps.hasher === undefined || deps.ruleset.experiments.length === 0) return null;
+  try {
+    const draws = await drawsFor(deps.ruleset, ctx.keys.account, ctx.now, deps.hasher);
+    return { now: ctx.now, draws, stopped: (id) => monitor.stopped(id, ctx.now) };
+  } catch {
+    // Without a draw there is no assignment: the request is simply not enrolled.
+    return null;
+  }
 }

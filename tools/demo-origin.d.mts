@@ -20,4 +20,6 @@ export function signOutcome(report: {
   decisionId: string;
   eventId?: string;
   key?: object;
+  /** Optional send details: channel, cost, country (docs/experiments.md). */
+  extra?: Record<string, unknown>;
 }): Promise<string>;

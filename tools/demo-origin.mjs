@@ -26,10 +26,11 @@ export const DEV_OUTCOME_KEY = {
  * Sign an outcome report the way an origin must: a JWS with typ riskgate-outcome+jwt,
  * aud "riskgate", a unique jti (the event id), the event, and the Riskgate-Decision token
  * received with the reset, echoed unchanged.
- * @param {{ event: string, decisionToken: string, decisionId: string, eventId?: string, key?: object }} report
+ * @param {{ event: string, decisionToken: string, decisionId: string, eventId?: string, key?: object, extra?: object }} report
  */
-export async function signOutcome({ event, decisionToken, decisionId, eventId = crypto.randomUUID(), key = DEV_OUTCOME_KEY }) {
-  return new SignJWT({ event, decision_id: decisionId, decision: decisionToken })
+export async function signOutcome({ event, decisionToken, decisionId, eventId = crypto.randomUUID(), key = DEV_OUTCOME_KEY, extra = {} }) {
+  // `extra`: optional send details (channel, cost, country: docs/experiments.md).
+  return new SignJWT({ ...extra, event, decision_id: decisionId, decision: decisionToken })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "riskgate-outcome+jwt" })
     .setAudience("riskgate")
     .setJti(eventId)
@@ -59,6 +60,9 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
       res.end(JSON.stringify(body));
     };
     if (req.url === "/__demo/received") return send(200, { received });
+    // `?since=N`: only what arrived after the first N (the traffic generator polls this way).
+    const since = /^\/__demo\/received\?since=(\d+)$/.exec(req.url ?? "");
+    if (since) return send(200, { received: received.slice(Number(since[1])), total: received.length });
     if (req.url === "/__demo/outcome" && req.method === "POST") {
       // Demo of the outcome call: {"decision": "<jti>", "event": "verified"} reports what
       // became of a reset this origin received, so riskgate's history learns the device.

@@ -7,6 +7,7 @@ import { type Context, Hono, type Next } from "hono";
 import { readCapped } from "../context/reset-body.ts";
 import type { Env } from "../env.ts";
 import { RiskgateError } from "../errors.ts";
+import { experimentRoutes } from "../experiments/routes.ts";
 import type { Gateway } from "../gateway.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { asset, ASSETS_VERSION } from "./assets.ts";
@@ -126,6 +127,8 @@ export function adminRoutes(): Hono<AdminEnv> {
   admin.get("/metrics", async (c) =>
     c.body(await c.var.gateway.hub().prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
   );
+  // Experiment reports (docs/experiments.md), behind the same authentication.
+  admin.route("/experiments", experimentRoutes());
   admin.post("/logout", (c) =>
     c.body(null, 303, { location: `${ADMIN_BASE}/`, "set-cookie": sessionCookie(c, "", 0) }),
   );

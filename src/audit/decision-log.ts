@@ -26,6 +26,8 @@ export interface DecisionLogLine {
   readonly tier: string;
   readonly score: number;
   readonly channel: string;
+  /** The experiment arm the decision was enrolled in, if any. */
+  readonly experiment?: Decision["experiment"] | null;
   readonly reasons: readonly Reason[];
   readonly shadow_reasons: readonly Reason[];
   readonly mode: Decision["mode"];

@@ -112,6 +112,7 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
     tier: decision.tier,
     score: decision.score,
     channel: decision.channel,
+    experiment: decision.experiment ?? null,
     reasons: decision.reasons,
     shadow_reasons: r.shadowReasons,
     mode: decision.mode,

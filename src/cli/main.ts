@@ -7,6 +7,7 @@ import { normaliseIdentifier } from "../context/account.ts";
 import { createHasher } from "../context/hmac.ts";
 import { explainCommand, replayCommand } from "./analysis.ts";
 import { build, check, loadBoth, test } from "./commands.ts";
+import { listCommand, reportCommand } from "./experiments.ts";
 import { EXIT, type Io, processIo, UsageError } from "./io.ts";
 import { LISTS_USAGE, listsCommand } from "./lists.ts";
 
@@ -22,6 +23,13 @@ rule commands (--dir defaults to rules, --candidate to <dir>/candidate):
                                                   score breakdown, rule by rule
   rules replay  <decisions.jsonl|-> --candidate c [--dir d] [--samples 5] [--json] [--quiet] [--fail-on-change]
                                                   backtest the candidate on recorded decisions
+experiment commands:
+  experiments list   [--dir d]                     the experiments in the rule files
+  experiments report <id> [--url http://127.0.0.1:8787] [--json]
+                                                  the report from a running gateway (admin token in
+                                                  RISKGATE_ADMIN_TOKEN; the URL also from RISKGATE_URL)
+  experiments report <id> --tallies rows.json [--dir d] [--now 2027-01-08] [--json]
+                                                  the report from exported tally rows, offline
 list commands (IP reputation lists in <dir>/lists):
 ${LISTS_USAGE}other:
   account-key                                     HMAC account identifiers read from stdin (one per
@@ -41,6 +49,9 @@ const OPTIONS = {
   quiet: { type: "boolean", default: false },
   verbose: { type: "boolean", default: false },
   "fail-on-change": { type: "boolean", default: false },
+  url: { type: "string" },
+  tallies: { type: "string" },
+  now: { type: "string" },
   only: { type: "string" },
   timeout: { type: "string" },
 } as const;
@@ -72,6 +83,7 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   const dir = v.dir;
   const candidateDir = v.candidate ?? `${dir}/candidate`;
   if (group === "account-key" && command === undefined) return accountKey(io);
+  if (group === "experiments") return experiments(io, words.slice(1), v);
   if (group === "lists") return listsCommand(command, { dir: `${dir}/lists`, only: v.only, timeout: v.timeout });
   if (group !== "rules" || command === undefined) throw new UsageError(group === undefined ? "no command" : `unknown command "${words.join(" ")}"`);
   const needsArg = command === "explain" || command === "replay";
@@ -95,6 +107,16 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   if (!Number.isInteger(samples) || samples < 0) throw new UsageError("--samples must be a whole number");
   const opts = { samples, json: v.json, quiet: v.quiet, failOnChange: v["fail-on-change"], progressEvery: 100_000 };
   return replayCommand(io, arg ?? "", loaded.live, loaded.candidate, opts);
+}
+
+/** `experiments list` and `experiments report <id>`. */
+function experiments(io: Io, words: readonly string[], v: Values): Promise<number> {
+  const [command, id, ...extra] = words;
+  const flags = { dir: v.dir, url: v.url, tallies: v.tallies, now: v.now, json: v.json };
+  if (command === "list" && id === undefined) return listCommand(io, flags);
+  if (command !== "report") throw new UsageError(`unknown command "experiments ${words.join(" ")}"`);
+  if (id === undefined || extra.length > 0) throw new UsageError("experiments report needs exactly one experiment id");
+  return reportCommand(io, id, flags);
 }
 
 /** Print the account key for each identifier on stdin, as the gateway computes it. */

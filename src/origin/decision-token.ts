@@ -26,6 +26,8 @@ export interface DecisionClaims {
   /** Hashed account key, so the origin can tie outcomes back without the raw email. */
   readonly acct: string;
   readonly rules: string;
+  /** The experiment arm, when enrolled; absent otherwise. The origin uses `channel` either way. */
+  readonly experiment?: { readonly id: string; readonly arm: string };
 }
 
 /**
@@ -50,6 +52,7 @@ export async function signDecision(
     mode: decision.mode,
     acct: accountKey,
     rules: decision.rulesetVersion,
+    ...(decision.experiment === undefined ? {} : { experiment: { id: decision.experiment.id, arm: decision.experiment.arm } }),
   };
   return new SignJWT({ ...extra, ...claims })
     .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: "riskgate-decision+jwt" })

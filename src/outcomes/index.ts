@@ -10,6 +10,7 @@ import { requestIdFrom } from "../audit/record.ts";
 import { outcomeReceived } from "../audit/step-events.ts";
 import { readCapped } from "../context/reset-body.ts";
 import { RiskgateError } from "../errors.ts";
+import { type ExperimentOutcome, recordExperimentOutcome } from "../experiments/outcomes.ts";
 import type { Gateway } from "../gateway.ts";
 import { historyKey } from "../signals/index.ts";
 import { type HistoryUpdate, StoreError } from "../store/port.ts";
@@ -45,7 +46,7 @@ export async function handleOutcome(
     now: gateway.now(),
   });
   const learned = LEARNING_EVENTS.includes(outcome.event);
-  const first = await record(gateway, outcome, learned);
+  const { first, experiment } = await record(gateway, outcome, learned);
   // Audit after the response; a duplicate (same event id) was counted once already.
   const at = gateway.now();
   if (first) ctx.waitUntil(Promise.resolve().then(() => gateway.audit.emit(outcomeReceived(outcome, requestIdFrom(request.headers, gateway.newId), at))));
@@ -65,26 +66,53 @@ export async function handleOutcome(
     ),
   );
   return Response.json(
-    { status: "accepted", decision: outcome.decisionId, event: outcome.event, learned, duplicate: !first },
+    {
+      status: "accepted",
+      decision: outcome.decisionId,
+      event: outcome.event,
+      learned,
+      duplicate: !first,
+      // The experiment arm this outcome was counted for (counted: false when already counted).
+      ...(outcome.experiment === null || experiment === null ? {} : { experiment: { ...outcome.experiment, counted: experiment } }),
+    },
     { status: 200, headers: { "cache-control": "no-store" } },
   );
 }
 
 /** Apply the outcome to the store; resolves to false when its event id was seen before. */
-async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boolean): Promise<boolean> {
+async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boolean): Promise<{ first: boolean; experiment: boolean | null }> {
   const eventKey = await gateway.hasher.hash("outcome", outcome.eventId);
   try {
     // History first: it is idempotent by construction (sets, and the last location only
     // moves forward in time), so a retry after a failure below re-applies it harmlessly.
     if (learned) await gateway.store.recordHistory(historyUpdate(outcome));
     // Then count the event once per event id (the store's tally de-duplicates for 7 days).
+    // Experiments consume the same verified outcome (their own idempotent tally, in parallel).
     const add = { reports: 1 };
-    return await gateway.store.tally({ experiment: OUTCOME_TALLY, arm: outcome.event, now: gateway.now(), add, eventKey });
+    const [first, experiment] = await Promise.all([
+      gateway.store.tally({ experiment: OUTCOME_TALLY, arm: outcome.event, now: gateway.now(), add, eventKey }),
+      recordExperimentOutcome({ store: gateway.store, hasher: gateway.hasher, spec: gateway.ruleset.spec }, experimentOutcome(outcome, gateway.now())),
+    ]);
+    return { first, experiment };
   } catch (err) {
     // Fail closed and say so: the origin retries (safely, see above).
     const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";
     throw new RiskgateError("ERR_STORE_UNAVAILABLE", `outcome not recorded (${code}); retry`, { "retry-after": "5" });
   }
+}
+
+/** The outcome as the experiments consumer reads it. */
+function experimentOutcome(outcome: VerifiedOutcome, at: number): ExperimentOutcome {
+  return {
+    event: outcome.event,
+    reportId: outcome.eventId,
+    decisionId: outcome.decisionId,
+    experiment: outcome.experiment,
+    decisionChannel: outcome.decisionChannel,
+    requestCountry: outcome.seen.cc ?? null,
+    reported: outcome.reported,
+    at,
+  };
 }
 
 /** What a learning outcome teaches: what the decision saw, at the time it was made. */

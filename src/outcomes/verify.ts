@@ -4,7 +4,9 @@
  * with a stable code the origin can act on (docs/outcomes.md).
  */
 import { createLocalJWKSet, type JWK, jwtVerify } from "jose";
+import type { ExperimentArm } from "../decision.ts";
 import { RiskgateError } from "../errors.ts";
+import { parseExperimentClaim, parseReportedSend, type ReportedSend } from "../experiments/outcomes.ts";
 import { ISSUER } from "../origin/decision-token.ts";
 import { parseSeen, type SeenClaims } from "./claims.ts";
 import type { OutcomeKeys } from "./keys.ts";
@@ -35,6 +37,12 @@ export interface VerifiedOutcome {
   readonly seen: SeenClaims;
   /** When the decision was made (ms), i.e. when the user was where `seen` says. */
   readonly decidedAt: number;
+  /** The experiment arm the decision carried (docs/experiments.md); null when not enrolled. */
+  readonly experiment: ExperimentArm | null;
+  /** The channel the decision named. */
+  readonly decisionChannel: string | null;
+  /** What the origin reported about a send: channel, actual cost, destination country. */
+  readonly reported: ReportedSend;
 }
 
 /** What verification needs. */
@@ -81,7 +89,13 @@ export async function verifyOutcome(report: string, deps: VerifyDeps): Promise<V
   if (typeof eventId !== "string" || eventId.length === 0 || eventId.length > 128) throw invalid("jti (the event id) must be 1-128 characters");
   if (typeof payload.decision_id !== "string") throw invalid("decision_id is required");
   if (typeof payload.decision !== "string") throw invalid("decision (the Riskgate-Decision token the origin received) is required");
-  return { eventId, event: event as OutcomeEvent, ...(await verifyDecision(payload.decision, payload.decision_id, deps, currentDate)) };
+  let reported: ReportedSend;
+  try {
+    reported = parseReportedSend(payload);
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+  return { eventId, event: event as OutcomeEvent, reported, ...(await verifyDecision(payload.decision, payload.decision_id, deps, currentDate)) };
 }
 
 /** Verify that riskgate issued the echoed decision, for this origin, recently enough. */
@@ -90,7 +104,7 @@ async function verifyDecision(
   decisionId: string,
   deps: VerifyDeps,
   currentDate: Date,
-): Promise<Omit<VerifiedOutcome, "eventId" | "event">> {
+): Promise<Omit<VerifiedOutcome, "eventId" | "event" | "reported">> {
   const unknown = (why: string) => new RiskgateError("ERR_DECISION_UNKNOWN", `unknown decision ${JSON.stringify(decisionId.slice(0, 64))}: ${why}`);
   let payload: Record<string, unknown>;
   try {
@@ -114,5 +128,12 @@ async function verifyDecision(
   if (typeof payload.acct !== "string" || seen === null || typeof payload.iat !== "number") {
     throw unknown("the decision token carries no signal claims (issued before outcomes existed?)");
   }
-  return { decisionId, account: payload.acct, seen, decidedAt: payload.iat * 1000 };
+  return {
+    decisionId,
+    account: payload.acct,
+    seen,
+    decidedAt: payload.iat * 1000,
+    experiment: parseExperimentClaim(payload.experiment),
+    decisionChannel: typeof payload.channel === "string" ? payload.channel : null,
+  };
 }

@@ -8,6 +8,7 @@ import { Environment } from "@marcbachmann/cel-js";
 import { type CaptchaSettings, captchaSettings } from "../captcha/settings.ts";
 import type { ReasonCode } from "../decision.ts";
 import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
+import { type CompiledExperiment, compileExperiment } from "../experiments/compile.ts";
 import { type CelScalar, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
 import { durationMs } from "./duration.ts";
 import type { ChannelSpec, KeyKind, RulesetSpec, TierSpec } from "./schema.ts";
@@ -89,6 +90,8 @@ export interface CompiledRuleset {
   /** Rate-limit ladders (docs/rate-limits.md). */
   readonly ladders: readonly CompiledLadder[];
   readonly captcha: CaptchaSettings;
+  /** Channel experiments (docs/experiments.md). */
+  readonly experiments: readonly CompiledExperiment[];
 }
 
 /** Why a condition does not compile, and where (character offset inside it). */
@@ -191,6 +194,7 @@ export function compileRuleset(spec: RulesetSpec, version: string): CompiledRule
     originTimeoutMs: durationMs(spec.origin.timeout),
     ladders: compileLadders(spec, parse),
     captcha: captchaSettings(spec.captcha),
+    experiments: spec.experiments.map((e) => compileExperiment(e, parse)),
   };
 }
 

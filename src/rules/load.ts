@@ -145,6 +145,9 @@ function conditionSites(spec: RulesetSpec): { path: PathItem[]; when: string }[]
   for (const [name, l] of Object.entries(spec.rate_limits)) {
     if (l.unless !== undefined) sites.push({ path: ["rate_limits", name, "unless"], when: l.unless });
   }
+  spec.experiments.forEach((e, i) => {
+    if (e.when !== undefined) sites.push({ path: ["experiments", i, "when"], when: e.when });
+  });
   return sites;
 }
 

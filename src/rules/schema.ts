@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { REASON_CODES } from "../decision.ts";
+import { experimentsSchema } from "../experiments/schema.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 
 const duration = z
@@ -61,11 +62,23 @@ const tier = z.strictObject({
 
 const country = z.string().regex(/^[A-Z0-9]{2}$/, "expected an ISO 3166-1 alpha-2 code, e.g. US");
 
+/**
+ * Cost per send in the rule set's `currency`, for experiment reports: one figure, or a
+ * default with figures per destination country (SMS and voice prices differ by country).
+ */
+const cost = z.union([
+  z.number().nonnegative(),
+  z.strictObject({
+    default: z.number().nonnegative(),
+    per_country: z.record(country, z.number().nonnegative()).default({}),
+  }),
+]);
+
 /** A verification channel and the constraints that decide whether it is usable. */
 const channel = z.strictObject({
   description: z.string().optional(),
-  /** Cost per send in the account currency, for reports and experiments. */
-  cost: z.number().nonnegative().optional(),
+  /** Cost per send, for reports and experiments (docs/experiments.md, "Costs"). */
+  cost: cost.optional(),
   /** Usable only for requests geolocated in one of these countries (omit: any). */
   countries: z.array(country).min(1).optional(),
   /** Per-country budget: at most `default` (or the country's figure) eligible requests per window. */
@@ -173,6 +186,10 @@ export const rulesetSchema = z.strictObject({
       tiers: z.array(tier).min(1),
     })
     .optional(),
+  /** ISO 4217 code the channel costs are in. */
+  currency: z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code, e.g. USD").default("USD"),
+  /** Channel experiments (docs/experiments.md). */
+  experiments: experimentsSchema,
 });
 
 /** The validated rule set as written (durations still strings). */
@@ -189,5 +206,7 @@ export type OverrideSpec = RulesetSpec["overrides"][number];
 export type LadderSpec = RulesetSpec["rate_limits"][string];
 /** CAPTCHA settings. */
 export type CaptchaSpec = RulesetSpec["captcha"];
+/** A channel's cost as written. */
+export type CostSpec = NonNullable<ChannelSpec["cost"]>;
 /** One scored route. */
 export type RouteSpec = RulesetSpec["routes"][number];

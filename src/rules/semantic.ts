@@ -5,6 +5,7 @@
  * merged spec; the loader turns it into `file:line:col`.
  */
 import { candidateRateLimitProblems, rateLimitProblems } from "../policy/rate-limit-check.ts";
+import { experimentProblems } from "../experiments/validate.ts";
 import type { PathItem } from "./locate.ts";
 import type { RulesetSpec, TierSpec } from "./schema.ts";
 
@@ -45,6 +46,7 @@ export function semanticProblems(spec: RulesetSpec): Problem[] {
     if (tierErrors.length === 0) problems.push(...strictnessProblems(spec.tiers, privileged));
   }
   problems.push(...rateLimitProblems(spec));
+  problems.push(...experimentProblems(spec));
   return problems;
 }
 

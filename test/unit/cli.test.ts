@@ -51,7 +51,7 @@ describe("exit codes and messages", () => {
   it("check: 0 and a summary for the shipped rules", async () => {
     const r = await run(["rules", "check"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^rules: \d+ rules, \d+ overrides, 4 tiers, 5 channels: ok\n$/);
+    expect(r.out).toMatch(/^rules: \d+ rules, \d+ overrides, 4 tiers, 6 channels: ok\n$/);
   });
 
   it("check: 1 and file:line:col for a broken rule, in the candidate too", async () => {

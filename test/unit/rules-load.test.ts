@@ -57,9 +57,9 @@ describe("loadRuleset", () => {
   it.each([
     ["a tier gap", (p: string) => p.replace("min_score: 0\n    verdict: allow\n    channels: [email_link", "min_score: 10\n    verdict: allow\n    channels: [email_link"), /^p\.yaml:\d+:16: gap: scores below 10 match no tier/],
     ["two tiers at one threshold", (p: string) => p.replace("min_score: 60", "min_score: 30"), /^p\.yaml:\d+:16: two tiers start at 30$/],
-    ["an undeclared channel", (p: string) => p.replace("channels: [email_otp, sms_otp]", "channels: [email_otp, sms]"), /^p\.yaml:\d+:27: unknown channel "sms" \(declared under channels: email_link, email_otp, sms_otp, totp, push\)$/],
+    ["an undeclared channel", (p: string) => p.replace("channels: [email_otp, sms_otp]", "channels: [email_otp, sms]"), /^p\.yaml:\d+:27: unknown channel "sms" \(declared under channels: email_link, email_otp, sms_otp, voice_otp, totp, push\)$/],
     ["a bad country code", (p: string) => p.replace("countries: [US,", "countries: [usa,"), /^p\.yaml:\d+:17: channels\.sms_otp\.countries\.0: expected an ISO 3166-1 alpha-2 code/],
-    ["an unknown channel constraint", (p: string) => p.replace("    cost: 0.05\n", "    cost: 0.05\n    max_per_day: 3\n"), /^p\.yaml:\d+:5: channels\.sms_otp: Unrecognized key: "max_per_day"$/],
+    ["an unknown channel constraint", (p: string) => p.replace("    cost:\n      default: 0.10\n", "    max_per_day: 3\n    cost:\n      default: 0.10\n"), /^p\.yaml:\d+:5: channels\.sms_otp: Unrecognized key: "max_per_day"$/],
     ["a privileged table weaker than the normal one", (p: string) => p.replace("min_score: 80\n      verdict: deny", "min_score: 120\n      verdict: deny"), /^p\.yaml:\d+:7: privileged tier "high" is weaker than tier "critical" at score 100 \(challenge\+captcha vs deny\)/],
     ["a privileged account key that is not one", (p: string) => p.replace("accounts: []", "accounts: [alice@example.com]"), /^p\.yaml:\d+:14: privileged\.accounts\.0: expected an account key/],
   ])("reports %s", (_name, edit, expected) => {

@@ -7,7 +7,7 @@ import type { Facts } from "../../../src/rules/context-schema.ts";
 import { formatError, loadRuleset, type RuleFile } from "../../../src/rules/load.ts";
 
 /** The shipped rules/*.yaml files. */
-export const shipped: RuleFile[] = ["policy.yaml", "rules.yaml", "account.yaml", "overrides.yaml"].map((name) => ({
+export const shipped: RuleFile[] = ["policy.yaml", "rules.yaml", "account.yaml", "overrides.yaml", "experiments.yaml"].map((name) => ({
   path: `rules/${name}`,
   text: readFileSync(`rules/${name}`, "utf8"),
 }));
