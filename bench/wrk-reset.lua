@@ -24,7 +24,14 @@ local agents = {
 }
 
 -- request.cf as Cloudflare's edge would fill it; workerd parses it from this header.
-local cf = '{"country":"DE","regionCode":"BE","asn":3320,"asOrganization":"Deutsche Telekom AG",'
+-- The blocked identity comes from one network; unique requests spread over 20,000
+-- networks (public ASNs 1000-20999), as real traffic does: one ASN sending thousands of
+-- resets a minute is what riskgate's ASN ladder and velocity-asn rule are there to catch.
+local function cf(asn)
+  return string.format('{"country":"DE","regionCode":"BE","asn":%d,"asOrganization":"AS%d",'
+    .. '"latitude":"52.52000","longitude":"13.40500"}', asn, asn)
+end
+local blocked_cf = '{"country":"DE","regionCode":"BE","asn":3320,"asOrganization":"Deutsche Telekom AG",'
   .. '"latitude":"52.52000","longitude":"13.40500"}'
 
 -- setup() runs in the main Lua state, request() in each thread's own state: threads learn
@@ -42,26 +49,26 @@ end
 
 local function identity(i)
   if mode == "blocked" then
-    return "blocked@example.com", "192.0.2.77", "en-US,en;q=0.9", agents[1]
+    return "blocked@example.com", "192.0.2.77", "en-US,en;q=0.9", agents[1], blocked_cf
   end
   -- The fastest-changing octet picks the /24, so consecutive requests share no subnet.
   local ip = string.format("10.%d.%d.%d", i % 256, math.floor(i / 256) % 256, math.floor(i / 65536) % 256)
   -- A private-use language subtag makes each device shape unique without a new UA, so the
   -- UA parser's cache behaves as on real traffic (a few thousand distinct UAs).
   local lang = string.format("en-US,en;q=0.9,x-%x;q=0.1", i)
-  return string.format("u%d@example.com", i), ip, lang, agents[(i % #agents) + 1]
+  return string.format("u%d@example.com", i), ip, lang, agents[(i % #agents) + 1], cf(1000 + i % 20000)
 end
 
 function request()
   local i = offset + counter * stride + (tid or 0)
   counter = counter + 1
-  local email, ip, lang, ua = identity(i)
+  local email, ip, lang, ua, blob = identity(i)
   local headers = {
     ["content-type"] = "application/json",
     ["user-agent"] = ua,
     ["accept-language"] = lang,
     ["cf-connecting-ip"] = ip,
-    ["cf-blob"] = cf,
+    ["cf-blob"] = blob,
   }
   return wrk.format("POST", "/password/reset", headers, '{"email":"' .. email .. '"}')
 end
