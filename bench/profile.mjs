@@ -2,7 +2,8 @@
 // inspector (Chrome DevTools protocol): what to look at when riskgate falls short.
 //
 //   node --experimental-websocket bench/profile.mjs [worker] [seconds]
-//     worker: riskgate-do (default), passthrough or answer
+//     worker: riskgate-do (default), riskgate-upstash (bridge + redis-server), passthrough
+//     or answer
 // Writes the .cpuprofile next to the system's temp files (open it in Chrome DevTools)
 // and prints the functions with the most self time. JS frames only: time in native code
 // (crypto, SQLite, HTTP) shows under the JS function that called it or as "(program)".
@@ -14,12 +15,15 @@ import { raisePriority } from "./cpu.mjs";
 import { runLoad } from "./load.mjs";
 import { startBenchOrigin } from "./origin.mjs";
 import { WORKERS } from "./scenarios.mjs";
-import { freePort } from "./upstash.mjs";
+import { freePort, startUpstash } from "./upstash.mjs";
 import { startWorkerd, writeConfig } from "./workerd.mjs";
 
 const [name = "riskgate-do", secondsArg = "5"] = process.argv.slice(2);
-const spec = WORKERS.find((w) => w.name === name && w.requires === undefined);
-if (spec === undefined) throw new Error(`unknown worker ${name}`);
+const declared = WORKERS.find((w) => w.name === name);
+if (declared === undefined) throw new Error(`unknown worker ${name}`);
+const upstash = declared.requires === "upstash" ? await startUpstash({ cpu: 1 }) : null;
+if (upstash !== null && "skipped" in upstash) throw new Error(upstash.skipped);
+const spec = upstash === null ? declared : { ...declared, bindings: { ...declared.bindings, ...upstash.bindings } };
 // tmpfs when there is one, as in the benchmark (run.mjs, doStorage).
 const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "riskgate-profile-"));
 const origin = await startBenchOrigin();
@@ -46,6 +50,7 @@ try {
 } finally {
   await workerd.stop();
   await origin.close();
+  if (upstash !== null && "stop" in upstash) await upstash.stop();
   restorePriority();
   rmSync(dir, { recursive: true, force: true });
 }

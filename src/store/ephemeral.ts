@@ -1,9 +1,9 @@
 /**
  * The ephemeral block cache: keys this isolate already knows to be blocked, with the
  * epoch ms at which the block ends. A request carrying such a key is answered without
- * a store call. It is a Map so that @upstash/ratelimit can use it directly as its
- * `ephemeralCache` (same key format, same "blocked while reset >= now" rule), and it
- * is bounded so that a flood of distinct keys cannot grow an isolate's memory.
+ * a store call. Keys follow @upstash/ratelimit's `prefix:identifier` format and its
+ * "blocked while reset >= now" rule (as its `ephemeralCache` does), and the cache is
+ * bounded so that a flood of distinct keys cannot grow an isolate's memory.
  */
 import type { CachedBlock, ObserveRequest, ObserveResult, PenaltyCheck, RateLimitCheck } from "./port.ts";
 

@@ -9,7 +9,7 @@
  *   rg:h:<key>:dev|cc|asn                 history (sorted sets scored by time)
  *   rg:h:<key>:last                       last verified location (hash lat, lon, at)
  *   rg:p:<key>                            penalty (hash level, until)
- *   rg:rl:<limit>:<windowMs>:<key>:<bucket>  @upstash/ratelimit sliding window
+ *   rg:rl:<limit>:<windowMs>:<key>:<bucket>  rate-limit sliding window (@upstash/ratelimit's layout)
  *   rg:t:<experiment>                     tallies (hash arm|counter[|day] -> integer)
  *   rg:te:<experiment>:<eventKey>         tally de-duplication marker
  */
@@ -20,11 +20,13 @@ import type {
   ObserveRequest,
   PenaltyState,
   PenaltyUpdate,
+  RateLimitResult,
   TallyRow,
   TallyUpdate,
 } from "./port.ts";
 import { HISTORY_LIMIT, HISTORY_RETENTION_MS, StoreError, TALLY_EVENT_TTL_MS } from "./port.ts";
 import { parseTallyField, tallyFields } from "./tally.ts";
+import { rateLimitPrefix } from "./ephemeral.ts";
 import { bucketExpiresAt, bucketOf, slidingCount } from "./window.ts";
 
 /** KEYS and ARGV for one script call. */
@@ -41,9 +43,11 @@ const bucketKey = (kind: "w" | "d", key: string, windowMs: number, bucket: numbe
 export function observeCall(request: ObserveRequest): ScriptCall | null {
   const { now, hits, distinct, historyKey } = request;
   const penalties = request.penalties ?? [];
-  if (hits.length + distinct.length + penalties.length === 0 && historyKey === null) return null;
+  const limits = request.limits ?? [];
+  if (hits.length + distinct.length + penalties.length + limits.length === 0 && historyKey === null) return null;
   const keys: string[] = [];
-  const args = [hits.length, distinct.length, historyKey === null ? 0 : 1, penalties.length, HISTORY_LIMIT].map(String);
+  const counts = [hits.length, distinct.length, historyKey === null ? 0 : 1, penalties.length, HISTORY_LIMIT, limits.length];
+  const args = [...counts, now].map(String);
   for (const { key, windowMs } of hits) {
     const bucket = bucketOf(now, windowMs);
     keys.push(bucketKey("w", key, windowMs, bucket), bucketKey("w", key, windowMs, bucket - 1));
@@ -56,6 +60,12 @@ export function observeCall(request: ObserveRequest): ScriptCall | null {
   }
   if (historyKey !== null) keys.push(...historyKeys(historyKey));
   for (const p of penalties) keys.push(`rg:p:${p.key}`);
+  for (const check of limits) {
+    const bucket = bucketOf(now, check.windowMs);
+    const prefix = `${rateLimitPrefix(check)}:${check.key}`;
+    keys.push(`${prefix}:${bucket}`, `${prefix}:${bucket - 1}`);
+    args.push(String(check.limit), String(check.windowMs), String(bucketExpiresAt(bucket, check.windowMs)));
+  }
   return { keys, args };
 }
 
@@ -106,8 +116,14 @@ function storedPenalty(value: unknown): StoredPenalty | null {
 export function parseObserve(
   request: ObserveRequest,
   reply: unknown,
-): { counts: number[]; distinct: number[]; history: AccountHistory | null; penalties: PenaltyState[] } {
-  const [hits, distinct, history, penalties] = list(reply, "observe reply");
+): {
+  counts: number[];
+  distinct: number[];
+  history: AccountHistory | null;
+  penalties: PenaltyState[];
+  limits: RateLimitResult[];
+} {
+  const [hits, distinct, history, penalties, limits] = list(reply, "observe reply");
   const hitPairs = list(hits, "hits");
   const counts = request.hits.map(({ windowMs }, i) => {
     const [current, previous] = list(hitPairs[i], "hit");
@@ -123,7 +139,21 @@ export function parseObserve(
     distinct: distinctCounts.map((n) => int(n, "distinct count")),
     history: request.historyKey === null ? null : parseHistory(history),
     penalties: checks.map((check, i) => readPenalty(storedPenalty(penaltyReplies[i]), request.now, check.policy)),
+    limits: parseLimits(request, limits),
   };
+}
+
+/** Per rate limit {consumed, current, weighted previous} → the check's result. */
+function parseLimits(request: ObserveRequest, value: unknown): RateLimitResult[] {
+  const checks = request.limits ?? [];
+  const replies = list(value, "limits");
+  if (replies.length !== checks.length) bad("batch size");
+  return checks.map(({ limit, windowMs }, i) => {
+    const [consumed, current, weighted] = list(replies[i], "limit");
+    const reset = (bucketOf(request.now, windowMs) + 1) * windowMs;
+    if (int(consumed, "limit verdict") !== 1) return { success: false, remaining: 0, reset };
+    return { success: true, remaining: Math.max(0, limit - (int(current, "count") + int(weighted, "count"))), reset };
+  });
 }
 
 /** The history script's call. */

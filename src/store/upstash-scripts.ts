@@ -18,15 +18,22 @@ export interface LuaScript {
 
 /**
  * One request's batch. ARGV: hit count, distinct count, history flag, penalty count,
- * history limit, then per hit its expiry, per distinct member and expiry.
+ * history limit, limit count, now; then per hit its expiry, per distinct member and
+ * expiry, per rate limit its limit, window and expiry.
  * KEYS: per hit current and previous bucket; per distinct the same; history devices,
- * countries, asns, last-verified; per penalty its key.
- * Returns {hits = {{current, previous}...}, distinct = {n...}, history, penalties}.
+ * countries, asns, last-verified; per penalty its key; per rate limit current and
+ * previous bucket.
+ * Rate limits are @upstash/ratelimit's sliding window, decided here as its own script
+ * does (same keys, same arithmetic; a differential test runs both on one Redis): a check
+ * whose weighted count has reached the limit fails without consuming.
+ * Returns {hits = {{current, previous}...}, distinct = {n...}, history, penalties,
+ * limits = {{consumed, current, weighted previous}...}}.
  */
 const OBSERVE = `#!lua flags=allow-key-locking
 local nh, nd, hh, np, hl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local k, a = 1, 6
-local hits, distinct, history, penalties = {}, {}, {}, {}
+local nl, now = tonumber(ARGV[6]), tonumber(ARGV[7])
+local k, a = 1, 8
+local hits, distinct, history, penalties, limits = {}, {}, {}, {}, {}
 for i = 1, nh do
   local current = redis.call("INCR", KEYS[k])
   redis.call("PEXPIREAT", KEYS[k], ARGV[a])
@@ -52,7 +59,21 @@ for i = 1, np do
   penalties[i] = redis.call("HMGET", KEYS[k], "level", "until")
   k = k + 1
 end
-return {hits, distinct, history, penalties}
+for i = 1, nl do
+  local limit, window = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local current = tonumber(redis.call("GET", KEYS[k]) or "0")
+  local previous = tonumber(redis.call("GET", KEYS[k + 1]) or "0")
+  local weighted = math.floor((1 - (now % window) / window) * previous)
+  if weighted + current >= limit then
+    limits[i] = {0, current, weighted}
+  else
+    current = redis.call("INCR", KEYS[k])
+    redis.call("PEXPIREAT", KEYS[k], ARGV[a + 2])
+    limits[i] = {1, current, weighted}
+  end
+  k, a = k + 2, a + 3
+end
+return {hits, distinct, history, penalties, limits}
 `;
 
 /**
@@ -117,7 +138,7 @@ return 1
 export const OBSERVE_SCRIPT: LuaScript = {
   name: "observe",
   source: OBSERVE,
-  sha1: "7ee62ff5c7201fc77e8ba3a68dbc75e64101c96a",
+  sha1: "2f8b4fa38648db59753df427ecc9cc3823ab5724",
 };
 /** Merge a confirmed outcome into an account's history. */
 export const HISTORY_SCRIPT: LuaScript = {

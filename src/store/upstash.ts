@@ -1,30 +1,29 @@
 /**
  * The production store across regions: Upstash Redis over its REST API, through
- * @upstash/redis (auto-pipelining) and @upstash/ratelimit.
+ * @upstash/redis.
  *
- * Round trips: `observe` issues every command it needs in the same tick, before
- * awaiting anything: one EVALSHA of the observe script (windows, HyperLogLogs,
- * history, penalties) plus one EVALSHA per rate-limit check from @upstash/ratelimit.
- * Auto-pipelining sends what was issued in one tick as one POST /pipeline, so an
- * allowed reset request costs one HTTP round trip. Only write-mode commands are used:
- * the client keeps reads and writes in separate pipelines, so a stray GET would
- * cost a second round trip. A key already blocked in the isolate's ephemeral cache
- * costs zero. After a Redis restart the first call of each script costs one more
- * round trip (EVALSHA → NOSCRIPT → EVAL).
+ * Round trips: `observe` is one EVALSHA of the observe script, which counts the windows
+ * and HyperLogLogs, reads history and penalty boxes and decides every rate-limit ladder
+ * step, atomically: an allowed reset request costs one HTTP round trip. A key already
+ * blocked in the isolate's ephemeral cache costs zero. After a Redis restart the first
+ * call of each script costs one more round trip (EVALSHA → NOSCRIPT → EVAL).
  *
- * One client per call, not per isolate: auto-pipelining would otherwise merge concurrent
- * requests' commands into one fetch owned by whichever request issued first, and a
- * Worker must not make one request wait on I/O that belongs to another (if that request
- * ends first, the other one hangs until its timeout). A client is a few small objects.
+ * The ladder steps used to be @upstash/ratelimit limiters, auto-pipelined with the
+ * observe script. That meant a Redis client, a pipeline and a limiter per step built for
+ * every request (a client shared across requests would merge their commands into one
+ * fetch owned by whichever request issued first, and a Worker must not make a request
+ * wait on another's I/O): about 400 µs of CPU per request in the benchmark
+ * (docs/architecture.md, "Performance"). The observe script now decides the steps with
+ * @upstash/ratelimit's sliding-window arithmetic on the same keys, and a differential
+ * test checks both agree on one Redis. The client is built once per isolate, without
+ * auto-pipelining, so no request ever waits on another's fetch.
  *
  * Failure: one timeout (the rule file's `store.timeout`) bounds the whole call and
  * aborts the fetch; the client's retries are off (a retry after a timeout would only
- * add load to a struggling Redis), and @upstash/ratelimit's own timeout is off because
- * it resolves as *allowed*: a silent fail-open. Every failure is a StoreError.
+ * add load to a struggling Redis). Every failure is a StoreError.
  */
-import { Ratelimit } from "@upstash/ratelimit";
 import { errors, Redis } from "@upstash/redis/cloudflare";
-import { blockedResult, BlockCache, findCachedBlock, rateLimitPrefix, rememberBlocks } from "./ephemeral.ts";
+import { blockedResult, BlockCache, findCachedBlock, rememberBlocks } from "./ephemeral.ts";
 import { checkPenaltyPolicy } from "./penalty.ts";
 import type {
   HistoryUpdate,
@@ -32,8 +31,6 @@ import type {
   ObserveResult,
   PenaltyState,
   PenaltyUpdate,
-  RateLimitCheck,
-  RateLimitResult,
   Store,
   TallyRow,
   TallyUpdate,
@@ -87,16 +84,25 @@ export function storeErrorFrom(err: unknown, what: string): StoreError {
 /** The adapter. */
 export class UpstashStore implements Store {
   readonly name = "upstash";
-  private readonly url: string;
-  private readonly token: string;
   private readonly timeoutMs: number;
   private readonly cache: BlockCache;
+  private readonly redis: Redis;
 
   constructor({ url, token, timeoutMs, cache = new BlockCache() }: UpstashStoreOptions) {
-    this.url = url;
-    this.token = token;
     this.timeoutMs = timeoutMs;
     this.cache = cache;
+    this.redis = new Redis({
+      url,
+      token,
+      // One command per call: nothing is ever batched with another request's commands.
+      enableAutoPipelining: false,
+      // Replies are parsed strictly by upstash-batch.ts, never guessed as JSON.
+      automaticDeserialization: false,
+      enableTelemetry: false,
+      retry: { retries: 0, backoff: () => 0 },
+      // A fresh signal per HTTP request: a hung request is cut at the timeout, not left open.
+      signal: () => AbortSignal.timeout(this.timeoutMs),
+    });
   }
 
   async observe(request: ObserveRequest): Promise<ObserveResult> {
@@ -109,66 +115,31 @@ export class UpstashStore implements Store {
   }
 
   async recordHistory(update: HistoryUpdate): Promise<void> {
-    await this.call("recordHistory", () => run(this.client(), HISTORY_SCRIPT, historyCall(update)));
+    await this.call("recordHistory", () => run(this.redis, HISTORY_SCRIPT, historyCall(update)));
   }
 
   async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
     checkPenaltyPolicy(update.policy);
-    return parsePenalty(await this.call("penalize", () => run(this.client(), PENALIZE_SCRIPT, penalizeCall(update))));
+    return parsePenalty(await this.call("penalize", () => run(this.redis, PENALIZE_SCRIPT, penalizeCall(update))));
   }
 
   async tally(update: TallyUpdate): Promise<boolean> {
     checkTally(update);
-    const reply = await this.call("tally", () => run(this.client(), TALLY_SCRIPT, tallyCall(update)));
+    const reply = await this.call("tally", () => run(this.redis, TALLY_SCRIPT, tallyCall(update)));
     return reply === 1;
   }
 
   async readTallies(experiment: string): Promise<readonly TallyRow[]> {
     checkTallyName(experiment);
-    const reply = await this.call("readTallies", () => this.client().hgetall(`rg:t:${experiment}`));
+    const reply = await this.call("readTallies", () => this.redis.hgetall(`rg:t:${experiment}`));
     return sortTallies(parseTallies(reply));
   }
 
-  private client(): Redis {
-    return new Redis({
-      url: this.url,
-      token: this.token,
-      enableAutoPipelining: true,
-      // Replies are parsed strictly by upstash-batch.ts, never guessed as JSON.
-      automaticDeserialization: false,
-      enableTelemetry: false,
-      retry: { retries: 0, backoff: () => 0 },
-      // A fresh signal per HTTP request: a hung request is cut at the timeout, not left open.
-      signal: () => AbortSignal.timeout(this.timeoutMs),
-    });
-  }
-
   private async observeOnce(request: ObserveRequest): Promise<ObserveResult> {
-    const redis = this.client();
-    // Everything is issued synchronously, before the first await: one pipeline.
     const call = observeCall(request);
-    const scripted = call === null ? Promise.resolve(null) : run(redis, OBSERVE_SCRIPT, call);
-    const limited = Promise.all((request.limits ?? []).map((check) => this.limit(redis, check)));
-    const [reply, limits] = await Promise.all([scripted, limited]);
-    const parsed =
-      reply === null ? { counts: [], distinct: [], history: null, penalties: [] } : parseObserve(request, reply);
-    return { ...parsed, limits, blocked: null };
-  }
-
-  private async limit(redis: Redis, check: RateLimitCheck): Promise<RateLimitResult> {
-    const limiter = new Ratelimit({
-      redis,
-      limiter: Ratelimit.slidingWindow(check.limit, `${check.windowMs} ms`),
-      prefix: rateLimitPrefix(check),
-      // Shared with findCachedBlock: same keys, so a block is seen before any command is issued.
-      ephemeralCache: check.cache ? this.cache : false,
-      // Its timeout resolves as allowed (fail-open); ours bounds the whole call instead.
-      timeout: 0,
-      analytics: false,
-      enableProtection: false,
-    });
-    const { success, remaining, reset } = await limiter.limit(check.key);
-    return { success, remaining, reset };
+    if (call === null) return { counts: [], distinct: [], history: null, penalties: [], limits: [], blocked: null };
+    const reply = await run(this.redis, OBSERVE_SCRIPT, call);
+    return { ...parseObserve(request, reply), blocked: null };
   }
 
   private async call<T>(what: string, work: () => Promise<T>): Promise<T> {

@@ -53,8 +53,8 @@ suite("Upstash adapter round trips", () => {
     const tag = `rt-${crypto.randomUUID()}`;
     const store = upstashHarness.make({ tag });
     await store.observe(fullBatch(alignedFuture())); // loads the scripts if Redis lacks them
-    // Three scripts in one request: observe, and one per rate-limit check.
-    expect(await traffic(tag, () => store.observe(fullBatch(alignedFuture())))).toEqual({ requests: 1, commands: 3 });
+    // One script in one request: observe decides the rate-limit checks too.
+    expect(await traffic(tag, () => store.observe(fullBatch(alignedFuture())))).toEqual({ requests: 1, commands: 1 });
   });
 
   it("pays for loading scripts only after Redis lost them (EVALSHA -> NOSCRIPT -> EVAL)", async () => {
@@ -65,9 +65,9 @@ suite("Upstash adapter round trips", () => {
     await admin.scriptFlush();
     const cold = await traffic(tag, () => store.observe(fullBatch(alignedFuture())));
     const warm = await traffic(tag, () => store.observe(fullBatch(alignedFuture())));
-    // Cold: three EVALSHAs answered NOSCRIPT, then the three EVALs, batched together.
-    expect(cold).toEqual({ requests: 2, commands: 6 });
-    expect(warm).toEqual({ requests: 1, commands: 3 });
+    // Cold: the EVALSHA answered NOSCRIPT, then the EVAL that loads the script.
+    expect(cold).toEqual({ requests: 2, commands: 2 });
+    expect(warm).toEqual({ requests: 1, commands: 1 });
   });
 
   it("costs zero round trips for a key already blocked by a cached rate limit", async () => {
@@ -103,10 +103,10 @@ suite("Upstash adapter round trips", () => {
       const res = await postReset(gateway, { email: "one-trip@example.com" });
       expect(res.status).toBe(202);
     });
-    // One request: the observe script (windows, distinct counts, history, penalty boxes) plus
-    // one @upstash/ratelimit script per rate-limit ladder step: 8 with the shipped ladders
-    // (account 2, ip 2, subnet 2, device 1, global 1; no ASN ladder without geo).
-    expect(seen).toEqual({ requests: 1, commands: 9 });
+    // One request, one command: the observe script counts windows and distinct members,
+    // reads history and penalty boxes, and decides the 8 rate-limit ladder steps of the
+    // shipped rules (account 2, ip 2, subnet 2, device 1, global 1; no ASN ladder without geo).
+    expect(seen).toEqual({ requests: 1, commands: 1 });
     expect(lines.at(-1)).toMatchObject({ verdict: "allow", action: "forwarded", errors: [] });
   });
 });
