@@ -1,9 +1,10 @@
 // CPU profile of one benchmarked worker under the benchmark's load, through workerd's
 // inspector (Chrome DevTools protocol): what to look at when riskgate falls short.
 //
-//   node --experimental-websocket bench/profile.mjs [worker] [seconds]
+//   node --experimental-websocket bench/profile.mjs [worker] [seconds] [mode]
 //     worker: riskgate-do (default), riskgate-upstash (bridge + redis-server), passthrough
-//     or answer
+//     or answer; mode: unique (default, the allow path) or blocked (scenario d: one
+//     identity flooded until riskgate blocks it, then sent again and again)
 // Writes the .cpuprofile next to the system's temp files (open it in Chrome DevTools)
 // and prints the functions with the most self time. JS frames only: time in native code
 // (crypto, SQLite, HTTP) shows under the JS function that called it or as "(program)".
@@ -15,10 +16,11 @@ import { raisePriority } from "./cpu.mjs";
 import { runLoad } from "./load.mjs";
 import { startBenchOrigin } from "./origin.mjs";
 import { WORKERS } from "./scenarios.mjs";
+import { probeBlocked } from "./services.mjs";
 import { freePort, startUpstash } from "./upstash.mjs";
 import { startWorkerd, writeConfig } from "./workerd.mjs";
 
-const [name = "riskgate-do", secondsArg = "5"] = process.argv.slice(2);
+const [name = "riskgate-do", secondsArg = "5", mode = "unique"] = process.argv.slice(2);
 const declared = WORKERS.find((w) => w.name === name);
 if (declared === undefined) throw new Error(`unknown worker ${name}`);
 const upstash = declared.requires === "upstash" ? await startUpstash({ cpu: 1 }) : null;
@@ -34,7 +36,11 @@ const config = writeConfig(dir, [{ ...spec, bundle, port }], { originPort: origi
 const restorePriority = raisePriority();
 const workerd = await startWorkerd(config, [port], { cpu: 0, extraArgs: [`--inspector-addr=127.0.0.1:${inspector}`] });
 try {
-  const load = (seconds, offset) => runLoad({ port, seconds, connections: 16, mode: "unique", offset, cpu: 1 });
+  const load = (seconds, offset) => runLoad({ port, seconds, connections: 16, mode, offset, cpu: 1 });
+  if (mode === "blocked") {
+    const unblocked = await probeBlocked(port);
+    if (unblocked !== null) throw new Error(unblocked);
+  }
   await load(2, 2 ** 20);
   const session = await connect(inspector, name);
   await session.send("Profiler.enable");

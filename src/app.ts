@@ -17,6 +17,8 @@ import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
 import { decide } from "./pipeline.ts";
+import { screen } from "./screen.ts";
+import { rateLimitedResponse } from "./challenge/response.ts";
 import type { PenaltyUpdate } from "./store/port.ts";
 
 type AppEnv = { Bindings: Env; Variables: { gateway: Gateway } };
@@ -48,6 +50,11 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });
     }
     const started = gateway.now();
+    const refused = await screenRequest(c.req.raw.headers, gateway, route.path, started);
+    if (refused !== null) {
+      c.executionCtx.waitUntil(refused.reported);
+      return refused.response;
+    }
     const ctx = await buildContext(c.req.raw, route, {
       hasher: gateway.hasher,
       now: started,
@@ -100,6 +107,21 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     return errorResponse(err);
   });
   return app;
+}
+
+/** The screen stage: a 429 for a client this isolate knows to be blocked, else null. */
+async function screenRequest(
+  headers: Headers,
+  gateway: Gateway,
+  path: string,
+  now: number,
+): Promise<{ response: Response; reported: Promise<void> } | null> {
+  const deps = { ...gateway, trustedIpHeader: gateway.config.trustedIpHeader, ladders: gateway.ruleset.ladders };
+  const refusal = await screen(headers, deps, now);
+  if (refusal === null) return null;
+  const tier = gateway.ruleset.tiers[0]?.name ?? "unknown";
+  const { id, reported } = gateway.refusals.add(refusal, path, tier, now);
+  return { response: rateLimitedResponse({ id, retryAfter: refusal.retryAfterS }), reported };
 }
 
 /** Apply penalty escalations; a failure is logged (the next violation escalates again). */

@@ -26,6 +26,7 @@ import type { ReputationLists } from "./signals/ip-reputation.ts";
 import { DurableObjectStore } from "./store/durable-object-store.ts";
 import { BlockCache } from "./store/ephemeral.ts";
 import type { Store } from "./store/port.ts";
+import { RefusalTally } from "./audit/refusals.ts";
 import { UpstashStore } from "./store/upstash.ts";
 
 /** The per-isolate dependencies of the request path. Tests build their own. */
@@ -59,6 +60,8 @@ export interface Gateway {
   readonly captcha: CaptchaGate | null;
   /** Penalty boxes this isolate imposed, until the store shows them (src/pipeline.ts). */
   readonly boxes: BlockCache;
+  /** The screen stage's refusals, tallied into `ratelimit.refused` events. */
+  readonly refusals: RefusalTally;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -71,6 +74,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
   const fetcher: typeof fetch = (input, init) => fetch(input, init);
   const now = () => Date.now();
   const newId = () => crypto.randomUUID();
+  const audit = createGatewayAuditor(env, { ruleset, keys, now, newId });
   return {
     config,
     ruleset,
@@ -86,7 +90,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
     geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
     reputation: bundledLists(),
     outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),
-    audit: createGatewayAuditor(env, { ruleset, keys, now, newId }),
+    audit,
     admin: await createAdminAuth(readAdminConfig(env)),
     hub: () => auditHub(env),
     captcha:
@@ -94,6 +98,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
         ? null
         : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: newId }),
     boxes: new BlockCache(),
+    refusals: new RefusalTally({ emit: (...inputs) => audit.emit(...inputs), newId }),
   };
 }
 

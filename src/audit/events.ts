@@ -97,6 +97,29 @@ export interface RateLimitStepData {
   readonly retry_after_s: number | null;
 }
 
+/**
+ * Requests the screen stage refused from the isolate's block cache (src/screen.ts),
+ * tallied per blocked key: one event per key per tally window, not one per request, so
+ * a flood from a blocked client costs the audit trail one event a second.
+ */
+export interface RateLimitRefusedData {
+  readonly route: string;
+  readonly ladder: string;
+  /** `block`: the ladder's 429 step; `penalty`: its penalty box. */
+  readonly step: "block" | "penalty";
+  /** The key kind (`ip`, `subnet`) and its HMAC (22 base64url chars), never the address. */
+  readonly key: string;
+  readonly entity: string;
+  /** Requests refused in the window, each answered 429. */
+  readonly count: number;
+  readonly first_at: string;
+  readonly last_at: string;
+  /** The largest Retry-After the window's responses carried. */
+  readonly retry_after_s: number;
+  /** The tier every refusal is counted under (the strictest), as for other 429s. */
+  readonly tier: string;
+}
+
 /** Outcome kinds the origin reports through `POST /v1/outcomes`. */
 export type OutcomeKind = "sent" | "verified" | "completed" | "abandoned" | "fraud_reported";
 
@@ -145,6 +168,7 @@ export interface AuditPayloads {
   readonly "challenge.issued": ChallengeIssuedData;
   readonly "challenge.solved": ChallengeSolvedData;
   readonly "ratelimit.step": RateLimitStepData;
+  readonly "ratelimit.refused": RateLimitRefusedData;
   readonly "outcome.received": OutcomeData;
   readonly "ruleset.loaded": RulesetLoadedData;
   readonly "key.in_use": KeyInUseData;
@@ -162,6 +186,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   "challenge.issued",
   "challenge.solved",
   "ratelimit.step",
+  "ratelimit.refused",
   "outcome.received",
   "ruleset.loaded",
   "key.in_use",

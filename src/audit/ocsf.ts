@@ -52,6 +52,15 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
       return challenge(event);
     case "ratelimit.step":
       return rateLimit(event, event.data);
+    case "ratelimit.refused":
+      return base(event, HTTP_ACTIVITY, [6, "Post"], 3, {
+        ...security(ACTION.denied, DISPOSITION.blocked),
+        ...status(STATUS.other, `rate limit ${event.data.ladder} ${event.data.step}: ${event.data.count} requests refused`),
+        // OCSF base attributes for aggregated events: how many, over which span.
+        count: event.data.count,
+        start_time: Date.parse(event.data.first_at),
+        end_time: Date.parse(event.data.last_at),
+      });
     case "outcome.received":
       return outcome(event, event.data);
     case "ruleset.loaded":

@@ -99,7 +99,7 @@ export function challengeResponse(decision: Decision, input: ChallengeInput): Re
 }
 
 /** A `429`: the ladder refused the request; `Retry-After` says when a retry can succeed. */
-export function rateLimitedResponse(decision: Decision): Response {
+export function rateLimitedResponse(decision: Pick<Decision, "id" | "retryAfter">): Response {
   const retryAfter = Math.max(1, decision.retryAfter ?? 1);
   return Response.json(
     { status: "rate_limited", decision: decision.id, retry_after: retryAfter },

@@ -27,6 +27,7 @@ export const METRICS = {
   challengesIssued: { name: "riskgate_challenges_issued_total", type: "counter", help: "Challenges (CAPTCHA) sent to clients." },
   challengesSolved: { name: "riskgate_challenges_solved_total", type: "counter", help: "Challenge answers checked, by result." },
   rateLimitSteps: { name: "riskgate_rate_limit_steps_total", type: "counter", help: "Rate-limit ladder steps taken, by ladder, step and action." },
+  rateLimitRefused: { name: "riskgate_rate_limit_refused_total", type: "counter", help: "Requests refused 429 by the screen stage from the block cache, by ladder and step." },
   originRequests: { name: "riskgate_origin_requests_total", type: "counter", help: "Forwards to the origin by result (status class or failure code)." },
   originMs: { name: "riskgate_origin_latency_ms", type: "histogram", help: "Origin response time.", buckets: LATENCY_MS },
   storeRequests: { name: "riskgate_store_requests_total", type: "counter", help: "Batched store calls by adapter and result." },

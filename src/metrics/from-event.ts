@@ -75,6 +75,11 @@ export function incrementsFor(event: AuditEvent): Increment[] {
       return [base, inc("challengesSolved", { kind: event.data.kind, result: event.data.success ? "success" : "failure", via: event.data.via })];
     case "ratelimit.step":
       return [base, inc("rateLimitSteps", { ladder: event.data.ladder, step: event.data.step, action: event.data.action })];
+    case "ratelimit.refused": {
+      // Each refused request is a deny decision, counted as the pipeline's 429s are.
+      const { count, tier, ladder, step } = event.data;
+      return [base, inc("decisions", { verdict: "deny", tier, mode: "live" }, count), inc("rateLimitRefused", { ladder, step }, count)];
+    }
     case "outcome.received": {
       const { outcome, channel, cost, currency } = event.data;
       const out = [base, inc("outcomes", { outcome, channel })];

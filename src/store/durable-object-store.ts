@@ -17,6 +17,7 @@ import {
 import type { RiskgateStore, ShardResult } from "./durable-object.ts";
 import { checkPenaltyPolicy } from "./penalty.ts";
 import type {
+  CachedBlock,
   AccountHistory,
   DistinctAdd,
   HistoryUpdate,
@@ -161,6 +162,10 @@ export class DurableObjectStore implements Store {
     const result: ObserveResult = { counts, distinct, history, limits, penalties, blocked: null };
     rememberBlocks(this.cache, request, result);
     return result;
+  }
+
+  cachedBlock(request: Pick<ObserveRequest, "now" | "limits" | "penalties">): CachedBlock | null {
+    return findCachedBlock(this.cache, request);
   }
 
   async recordHistory(update: HistoryUpdate): Promise<void> {

@@ -63,7 +63,7 @@ export function penaltyCacheKey(check: Pick<PenaltyCheck, "key">): string {
 }
 
 /** The first key of `request` this isolate already knows to be blocked, if any. */
-export function findCachedBlock(cache: BlockCache, request: ObserveRequest): CachedBlock | null {
+export function findCachedBlock(cache: BlockCache, request: Pick<ObserveRequest, "now" | "limits" | "penalties">): CachedBlock | null {
   for (const check of request.limits ?? []) {
     if (!check.cache) continue;
     const until = cache.blockedUntil(rateLimitCacheKey(check), request.now);

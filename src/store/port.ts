@@ -166,6 +166,12 @@ export interface Store {
   /** Human-readable adapter name for logs and metrics (`durable-object`, `upstash`). */
   readonly name: string;
   observe(request: ObserveRequest): Promise<ObserveResult>;
+  /**
+   * The first of `request`'s rate limits and penalty boxes this isolate already knows to
+   * be blocked (the same cache `observe` consults first), or null. No I/O: the screen
+   * stage (src/screen.ts) asks it before the request is even read.
+   */
+  cachedBlock(request: Pick<ObserveRequest, "now" | "limits" | "penalties">): CachedBlock | null;
   recordHistory(update: HistoryUpdate): Promise<void>;
   /** One more violation for `key`; returns the new state. */
   penalize(update: PenaltyUpdate): Promise<PenaltyState>;

@@ -26,6 +26,7 @@ import { errors, Redis } from "@upstash/redis/cloudflare";
 import { blockedResult, BlockCache, findCachedBlock, rememberBlocks } from "./ephemeral.ts";
 import { checkPenaltyPolicy } from "./penalty.ts";
 import type {
+  CachedBlock,
   HistoryUpdate,
   ObserveRequest,
   ObserveResult,
@@ -112,6 +113,10 @@ export class UpstashStore implements Store {
     const result = await this.call("observe", () => this.observeOnce(request));
     rememberBlocks(this.cache, request, result);
     return result;
+  }
+
+  cachedBlock(request: Pick<ObserveRequest, "now" | "limits" | "penalties">): CachedBlock | null {
+    return findCachedBlock(this.cache, request);
   }
 
   async recordHistory(update: HistoryUpdate): Promise<void> {

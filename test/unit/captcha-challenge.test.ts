@@ -161,7 +161,7 @@ describe("challenge responses", () => {
   });
 
   it("answers a 429 with Retry-After in whole seconds", async () => {
-    const res = rateLimitedResponse({ ...DECISION, verdict: "deny", retryAfter: 61 });
+    const res = rateLimitedResponse({ id: DECISION.id, retryAfter: 61 });
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("61");
     expect(await res.json()).toEqual({ status: "rate_limited", decision: "dec-1", retry_after: 61 });

@@ -40,6 +40,10 @@ class MemoryStore implements Store {
     return { counts, distinct, history: null, limits: [], penalties: [], blocked: null };
   }
 
+  cachedBlock(): null {
+    return null;
+  }
+
   async recordHistory(): Promise<void> {}
 
   // The decision path never calls these; they are here to satisfy the port.

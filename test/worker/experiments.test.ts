@@ -57,6 +57,7 @@ describe("experiment enrolment", () => {
     const slowTally = (s: Store): Store => ({
       name: s.name,
       observe: (r) => s.observe(r),
+      cachedBlock: (r) => s.cachedBlock(r),
       recordHistory: (u) => s.recordHistory(u),
       penalize: (u) => s.penalize(u),
       readTallies: (e) => s.readTallies(e),
@@ -135,6 +136,7 @@ describe("guardrails", () => {
       ...s,
       name: s.name,
       observe: (r) => s.observe(r),
+      cachedBlock: (r) => s.cachedBlock(r),
       recordHistory: (u) => s.recordHistory(u),
       penalize: (u) => s.penalize(u),
       tally: (u) => s.tally(u),

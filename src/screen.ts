@@ -1,0 +1,75 @@
+/**
+ * The screen stage, first on the request path: a client this isolate already knows to be
+ * blocked (a 429 step of an IP or subnet ladder that bit, or a penalty box on one) is
+ * answered 429 before its body is read. It costs the two HMACs of the client's address
+ * and a cache lookup: no body, no device cookie, no store call, no scoring, no signing,
+ * and no per-request audit event (refusals are tallied: src/audit/refusals.ts). A flood
+ * from a blocked client therefore costs riskgate about what answering it costs at all
+ * (BENCHMARKS.md, scenario d).
+ *
+ * Only ladders keyed on the address can be screened: the account and device are known
+ * only after the body and cookies are read, and blocks on them are answered by the
+ * pipeline from the same cache, still without a store call.
+ */
+import { clientIp } from "./context/client-ip.ts";
+import type { Hasher } from "./context/hmac.ts";
+import { cachedLadder, type CompiledLadder, type LadderState, planLadders } from "./policy/rate-limit.ts";
+import type { BlockCache } from "./store/ephemeral.ts";
+import type { CachedBlock, Store } from "./store/port.ts";
+
+/** What screening needs (the gateway's parts). */
+export interface ScreenDeps {
+  readonly hasher: Hasher;
+  readonly store: Store;
+  readonly boxes: BlockCache;
+  readonly trustedIpHeader: string | null;
+  /** The rule set's ladders (the screen uses those `screenedLadders` picks). */
+  readonly ladders: readonly CompiledLadder[];
+}
+
+/** A request refused by the screen: which ladder holds the client and for how long. */
+export interface Refusal {
+  readonly ladder: LadderState;
+  /** HMAC of the blocked entity (the IP or subnet key), as the store keys it. */
+  readonly entity: string;
+  readonly retryAfterS: number;
+}
+
+const screenedOf = new WeakMap<readonly CompiledLadder[], readonly CompiledLadder[]>();
+
+/** The ladders the screen can decide on: keyed on the address, with a 429 step or a box. */
+export function screenedLadders(ladders: readonly CompiledLadder[]): readonly CompiledLadder[] {
+  let screened = screenedOf.get(ladders);
+  if (screened === undefined) {
+    screened = ladders.filter(
+      (l) => (l.key === "ip" || l.key === "subnet") && (l.penalty !== null || l.steps.some((s) => s.action === "block")),
+    );
+    screenedOf.set(ladders, screened);
+  }
+  return screened;
+}
+
+/** The refusal for a client this isolate knows to be blocked, or null to go on. */
+export async function screen(headers: Headers, deps: ScreenDeps, now: number): Promise<Refusal | null> {
+  const ladders = screenedLadders(deps.ladders);
+  if (ladders.length === 0) return null;
+  const ip = clientIp(headers, deps.trustedIpHeader);
+  // No usable address: the context stage names the problem (or scores without one).
+  if (ip === null) return null;
+  const [ipKey, subnetKey] = await Promise.all([deps.hasher.hash("ip", ip.address), deps.hasher.hash("subnet", ip.subnet)]);
+  const plan = planLadders(ladders, { ip: ipKey, subnet: subnetKey, account: null, device: null, asn: null });
+  const blocked = deps.store.cachedBlock({ now, limits: plan.limits, penalties: plan.penalties }) ?? boxedByThisIsolate(plan.penalties, deps.boxes, now);
+  if (blocked === null) return null;
+  const state = cachedLadder(plan, blocked, now, (key, at) => deps.boxes.blockedUntil(key, at));
+  const entity = state.key === "subnet" ? subnetKey : ipKey;
+  return { ladder: state, entity, retryAfterS: Math.max(1, Math.ceil(state.retryAfterMs / 1000)) };
+}
+
+/** A penalty box this isolate imposed and the store does not show yet (src/pipeline.ts). */
+function boxedByThisIsolate(penalties: readonly { key: string }[], boxes: BlockCache, now: number): CachedBlock | null {
+  for (const { key } of penalties) {
+    const until = boxes.blockedUntil(key, now);
+    if (until !== null) return { key, kind: "penalty", until };
+  }
+  return null;
+}
