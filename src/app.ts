@@ -52,7 +52,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     const started = gateway.now();
     const refused = await screenRequest(c.req.raw.headers, gateway, route.path, started);
     if (refused !== null) {
-      c.executionCtx.waitUntil(refused.reported);
+      if (refused.reported !== null) c.executionCtx.waitUntil(refused.reported);
       return refused.response;
     }
     const ctx = await buildContext(c.req.raw, route, {
@@ -115,7 +115,7 @@ async function screenRequest(
   gateway: Gateway,
   path: string,
   now: number,
-): Promise<{ response: Response; reported: Promise<void> } | null> {
+): Promise<{ response: Response; reported: Promise<void> | null } | null> {
   const deps = { ...gateway, trustedIpHeader: gateway.config.trustedIpHeader, ladders: gateway.ruleset.ladders };
   const refusal = await screen(headers, deps, now);
   if (refusal === null) return null;

@@ -4,8 +4,10 @@
  * response in a window carries the same decision id, the event's `decision_id`, so a
  * client's 429 can still be traced to the audit trail.
  *
- * Nothing waits in memory without a pending waitUntil holding it: every refused request
- * passes the window's flush to waitUntil, as the hub sink does for its batches.
+ * Nothing waits in memory without a pending waitUntil holding it: the request that opens a
+ * window passes the window's flush to waitUntil, which keeps it running after that
+ * response (the later requests of the window add nothing to wait for: handing each one
+ * the same promise cost more than the rest of the refusal).
  */
 import type { RateLimitRefusedData } from "./events.ts";
 import type { AuditInput } from "./events.ts";
@@ -48,10 +50,10 @@ export class RefusalTally {
   }
 
   /**
-   * Count one refused request at `now`. Returns the decision id its response carries and
-   * the flush that reports it (give it to waitUntil).
+   * Count one refused request at `now`. Returns the decision id its response carries and,
+   * when this request opened the window, the flush that reports it (give it to waitUntil).
    */
-  add(refusal: Refusal, route: string, tier: string, now: number): { id: string; reported: Promise<void> } {
+  add(refusal: Refusal, route: string, tier: string, now: number): { id: string; reported: Promise<void> | null } {
     const key = `${refusal.ladder.name}\u0000${refusal.ladder.step}\u0000${refusal.entity}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {
@@ -61,7 +63,8 @@ export class RefusalTally {
     entry.count++;
     entry.last = now;
     entry.retryAfterS = Math.max(entry.retryAfterS, refusal.retryAfterS);
-    this.flushing ??= this.flush();
+    if (this.flushing !== null) return { id: entry.id, reported: null };
+    this.flushing = this.flush();
     return { id: entry.id, reported: this.flushing };
   }
 

@@ -101,10 +101,13 @@ export function challengeResponse(decision: Decision, input: ChallengeInput): Re
 /** A `429`: the ladder refused the request; `Retry-After` says when a retry can succeed. */
 export function rateLimitedResponse(decision: Pick<Decision, "id" | "retryAfter">): Response {
   const retryAfter = Math.max(1, decision.retryAfter ?? 1);
-  return Response.json(
-    { status: "rate_limited", decision: decision.id, retry_after: retryAfter },
-    { status: 429, headers: { ...NO_STORE, "retry-after": String(retryAfter) } },
-  );
+  // new Response over Response.json: the same bytes, at half the cost in workerd (a flood
+  // of refused requests is answered here).
+  const body = JSON.stringify({ status: "rate_limited", decision: decision.id, retry_after: retryAfter });
+  return new Response(body, {
+    status: 429,
+    headers: { ...NO_STORE, "content-type": "application/json", "retry-after": String(retryAfter) },
+  });
 }
 
 /** Attach a fresh pass: a cookie for browsers, a header for API clients. */

@@ -18,10 +18,31 @@ export interface ClientIp {
 /** The header the platform sets. */
 export const PLATFORM_IP_HEADER = "cf-connecting-ip";
 
+/** Dotted-quad IPv4 without leading zeros: what platforms send, and ipaddr.js's four-part decimal. */
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/**
+ * The common case without ipaddr.js: a dotted-quad IPv4 is already in normal form.
+ * ipaddr.js's parse costs more than the rest of the screen stage (src/screen.ts);
+ * test/unit/client-ip.test.ts checks both paths agree on arbitrary input.
+ */
+function parseDottedQuad(text: string): ClientIp | null {
+  const m = DOTTED_QUAD.exec(text);
+  if (m === null) return null;
+  const [, a = "", b = "", c = "", d = ""] = m;
+  if (Number(a) > 255 || Number(b) > 255 || Number(c) > 255 || Number(d) > 255) return null;
+  return { address: text, version: 4, subnet: `${a}.${b}.${c}.0/24` };
+}
+
 /** Parse and normalise one address; `null` for anything that is not an IP. */
 export function parseIp(text: string): ClientIp | null {
   const trimmed = text.trim();
   if (trimmed.length === 0 || trimmed.length > 64) return null;
+  return parseDottedQuad(trimmed) ?? parseWithIpaddr(trimmed);
+}
+
+/** Any address, through ipaddr.js (exported for the differential test of the fast path). */
+export function parseWithIpaddr(trimmed: string): ClientIp | null {
   // ipaddr.isValid also accepts classful shorthands ("1.2.3", "0x7f.1"); platforms never
   // send those, so only dotted-quad IPv4 and standard IPv6 count as addresses.
   if (!ipaddr.IPv4.isValidFourPartDecimal(trimmed) && !ipaddr.IPv6.isValid(trimmed)) return null;

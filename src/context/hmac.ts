@@ -1,7 +1,16 @@
 /**
  * Keyed hashing of identifiers. Every identifier (account, IP, subnet, device) passes
  * through here before it is used as a key, logged or sent anywhere.
+ *
+ * HMAC-SHA-256 by @noble/hashes, not WebCrypto: a request hashes up to six identifiers,
+ * each message is one SHA-256 block, and the key's inner and outer pads are absorbed
+ * once per isolate, so a hash is two compressions done synchronously. Six WebCrypto
+ * calls cost about 12 µs each in workerd (a promise round trip and buffer copies per
+ * call); the screen stage's two hashes were half its cost (docs/architecture.md,
+ * "Performance"). test/unit/hmac.test.ts checks the output equals WebCrypto's HMAC.
  */
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 
 const encoder = new TextEncoder();
 
@@ -11,26 +20,35 @@ export interface Hasher {
   hash(kind: string, value: string): Promise<string>;
 }
 
-/** Build a hasher from a secret; the CryptoKey is imported once. */
+/** Build a hasher from a secret; the key's pads are computed once. */
 export async function createHasher(secret: string): Promise<Hasher> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const keyed = hmac.create(sha256, encoder.encode(secret));
   return {
     async hash(kind, value) {
       // The kind is part of the message so an IP and an account never share a key.
-      const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${kind}\u0000${value}`));
-      return base64url(new Uint8Array(mac, 0, 16));
+      const mac = keyed.clone().update(encoder.encode(`${kind}\u0000${value}`)).digest();
+      return base64url(mac, 16);
     },
   };
 }
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** Unpadded base64url of the first `length` bytes. */
+function base64url(bytes: Uint8Array, length: number): string {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += ALPHABET.charAt((n >> 18) & 63) + ALPHABET.charAt((n >> 12) & 63) + ALPHABET.charAt((n >> 6) & 63) + ALPHABET.charAt(n & 63);
+  }
+  const rest = length - i;
+  if (rest === 1) {
+    const n = (bytes[i] ?? 0) << 16;
+    out += ALPHABET.charAt((n >> 18) & 63) + ALPHABET.charAt((n >> 12) & 63);
+  } else if (rest === 2) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8);
+    out += ALPHABET.charAt((n >> 18) & 63) + ALPHABET.charAt((n >> 12) & 63) + ALPHABET.charAt((n >> 6) & 63);
+  }
+  return out;
 }
