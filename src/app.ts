@@ -18,6 +18,7 @@ import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
 import { decide } from "./pipeline.ts";
 import { screen } from "./screen.ts";
+import type { AuditInput } from "./audit/events.ts";
 import { rateLimitedResponse } from "./challenge/response.ts";
 import type { PenaltyUpdate } from "./store/port.ts";
 
@@ -52,7 +53,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     const started = gateway.now();
     const refused = await screenRequest(c.req.raw.headers, gateway, route.path, started);
     if (refused !== null) {
-      if (refused.reported !== null) c.executionCtx.waitUntil(refused.reported);
+      const { reported } = refused;
+      if (reported !== null) c.executionCtx.waitUntil(reported.then((events) => gateway.audit.emit(...events)));
       return refused.response;
     }
     const ctx = await buildContext(c.req.raw, route, {
@@ -115,7 +117,7 @@ async function screenRequest(
   gateway: Gateway,
   path: string,
   now: number,
-): Promise<{ response: Response; reported: Promise<void> | null } | null> {
+): Promise<{ response: Response; reported: Promise<readonly AuditInput[]> | null } | null> {
   const deps = { ...gateway, trustedIpHeader: gateway.config.trustedIpHeader, ladders: gateway.ruleset.ladders };
   const refusal = await screen(headers, deps, now);
   if (refusal === null) return null;

@@ -98,7 +98,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
         ? null
         : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: newId }),
     boxes: new BlockCache(),
-    refusals: new RefusalTally({ emit: (...inputs) => audit.emit(...inputs), newId }),
+    refusals: new RefusalTally({ newId }),
   };
 }
 

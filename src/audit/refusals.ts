@@ -9,8 +9,7 @@
  * response (the later requests of the window add nothing to wait for: handing each one
  * the same promise cost more than the rest of the refusal).
  */
-import type { RateLimitRefusedData } from "./events.ts";
-import type { AuditInput } from "./events.ts";
+import type { AuditInput, RateLimitRefusedData } from "./events.ts";
 import type { Refusal } from "../screen.ts";
 
 /** Default tally window: a blocked key costs the audit trail at most one event a second. */
@@ -18,7 +17,6 @@ export const REFUSAL_WINDOW_MS = 1000;
 
 /** What the tally needs. */
 export interface RefusalTallyOptions {
-  readonly emit: (...inputs: readonly AuditInput[]) => Promise<void>;
   readonly newId: () => string;
   readonly windowMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -40,7 +38,7 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 /** Per-isolate refusal tally. */
 export class RefusalTally {
   private entries = new Map<string, Entry>();
-  private flushing: Promise<void> | null = null;
+  private flushing: Promise<readonly AuditInput[]> | null = null;
   private readonly windowMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -51,9 +49,10 @@ export class RefusalTally {
 
   /**
    * Count one refused request at `now`. Returns the decision id its response carries and,
-   * when this request opened the window, the flush that reports it (give it to waitUntil).
+   * when this request opened the window, the window's events once it closes (emit them
+   * inside waitUntil).
    */
-  add(refusal: Refusal, route: string, tier: string, now: number): { id: string; reported: Promise<void> | null } {
+  add(refusal: Refusal, route: string, tier: string, now: number): { id: string; reported: Promise<readonly AuditInput[]> | null } {
     const key = `${refusal.ladder.name}\u0000${refusal.ladder.step}\u0000${refusal.entity}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {
@@ -68,12 +67,12 @@ export class RefusalTally {
     return { id: entry.id, reported: this.flushing };
   }
 
-  private async flush(): Promise<void> {
+  private async flush(): Promise<readonly AuditInput[]> {
     await this.sleep(this.windowMs);
     const entries = [...this.entries.values()];
     this.entries = new Map();
     this.flushing = null;
-    await this.options.emit(...entries.map(toEvent));
+    return entries.map(toEvent);
   }
 }
 

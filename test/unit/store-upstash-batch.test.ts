@@ -43,11 +43,22 @@ describe("Upstash batch layout", () => {
       "rg:h:h:acct1:last",
       "rg:p:p:ip:abc",
     ]);
-    expect(call?.args).toEqual(["1", "1", "1", "1", "20", String((bucket + 2) * W + 1000), "acct1", String((bucket + 2) * W + 1000)]);
+    expect(call?.args).toEqual([
+      ...["1", "1", "1", "1", "20", "0", String(T + W / 2)],
+      ...[String((bucket + 2) * W + 1000), "acct1", String((bucket + 2) * W + 1000)],
+    ]);
   });
 
-  it("skips the script when only rate limits are asked for", () => {
-    expect(observeCall({ now: T, hits: [], distinct: [], historyKey: null, limits: [{ key: "k", limit: 1, windowMs: W, cache: false }] })).toBeNull();
+  it("puts rate limits last: their buckets in KEYS, limit, window and expiry in ARGV", () => {
+    const call = observeCall({ now: T, hits: [], distinct: [], historyKey: null, limits: [{ key: "k", limit: 5, windowMs: W, cache: false }] });
+    const b = T / W;
+    // Decided in the script, so a request with only rate limits still runs it.
+    expect(call?.keys).toEqual([`rg:rl:5:${W}:k:${b}`, `rg:rl:5:${W}:k:${b - 1}`]);
+    expect(call?.args).toEqual(["0", "0", "0", "0", "20", "1", String(T), "5", String(W), String((b + 2) * W + 1000)]);
+  });
+
+  it("skips the script when nothing is asked for", () => {
+    expect(observeCall({ now: T, hits: [], distinct: [], historyKey: null, limits: [] })).toBeNull();
   });
 
   it("marks absent history fields with empty strings", () => {
@@ -63,7 +74,7 @@ describe("Upstash batch layout", () => {
 });
 
 describe("Upstash reply parsing", () => {
-  const good = [[[2, 3]], [5], [["dev1"], ["DE", "FR"], ["3320"], ["52.5", "13.4", String(T)]], [["2", String(T + W)]]];
+  const good = [[[2, 3]], [5], [["dev1"], ["DE", "FR"], ["3320"], ["52.5", "13.4", String(T)]], [["2", String(T + W)]], []];
 
   it("turns a well-formed reply into the port's answer", () => {
     expect(parseObserve(request, good)).toEqual({
@@ -71,11 +82,28 @@ describe("Upstash reply parsing", () => {
       distinct: [5],
       history: { devices: ["dev1"], countries: ["DE", "FR"], asns: [3320], lastVerified: { lat: 52.5, lon: 13.4, at: T } },
       penalties: [{ level: 2, until: T + W }],
+      limits: [],
     });
   });
 
+  it("reads rate-limit verdicts: consumed with what remains, or refused without consuming", () => {
+    const limited: ObserveRequest = {
+      ...request,
+      limits: [
+        { key: "a", limit: 10, windowMs: W, cache: false },
+        { key: "b", limit: 4, windowMs: W, cache: true },
+      ],
+    };
+    const reply = [...good.slice(0, 4), [[1, 3, 2], [0, 3, 1]]];
+    expect(parseObserve(limited, reply).limits).toEqual([
+      { success: true, remaining: 10 - (3 + 2), reset: T + W },
+      { success: false, remaining: 0, reset: T + W },
+    ]);
+    expect(() => parseObserve(limited, [...good.slice(0, 4), [[1, 3, 2]]])).toThrow(StoreError);
+  });
+
   it("reads empty history as none", () => {
-    const empty = [[[1, 0]], [1], [[], [], [], [null, null, null]], [[null, null]]];
+    const empty = [[[1, 0]], [1], [[], [], [], [null, null, null]], [[null, null]], []];
     expect(parseObserve(request, empty)).toMatchObject({ history: null, penalties: [{ level: 0, until: 0 }] });
   });
 

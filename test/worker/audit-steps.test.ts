@@ -13,7 +13,7 @@ import { buildSummary } from "../../src/metrics/summary.ts";
 // Brings in the `turnstile` entry of vitest's ProvidedContext.
 import type {} from "../support/captcha-setup.ts";
 import { reset, signOutcome } from "./helpers.ts";
-import { type Flood, flood, randomIp, type Sent, uniqueUa } from "./ratelimit-harness.ts";
+import { type Flood, flood, lineOf, randomIp, type Sent, uniqueUa } from "./ratelimit-harness.ts";
 import { capturing } from "./support/capture.ts";
 import { call } from "./support/http.ts";
 
@@ -55,14 +55,19 @@ describe("ratelimit.step", () => {
     const boxed = await f.post({ email: "boxed@example.com" }, { ip });
     expect(boxed.status).toBe(429);
 
-    const steps = (s: Sent) => of(events, "ratelimit.step", s.line.id);
+    const steps = (s: Sent) => of(events, "ratelimit.step", lineOf(s).id);
     const cases: [string, Sent, unknown[]][] = [
       ["allowed", sent[0] as Sent, []],
       ["CAPTCHA step", sent[10] as Sent, [{ ladder: "ip", step: 1, action: "challenge", key: "ip", retry_after_s: null }]],
       ["429 step", sent[20] as Sent, [{ ladder: "ip", step: 2, action: "deny", key: "ip", retry_after_s: 60 }]],
-      ["penalty box", boxed, [{ ladder: "ip", step: 3, action: "deny", key: "ip", retry_after_s: boxed.retryAfter }]],
     ];
     for (const [label, s, expected] of cases) expect(steps(s), label).toEqual(expected);
+    // Inside the box the screen stage refuses before anything is read: no decision and no
+    // step event, one ratelimit.refused event instead (the box is rung 3).
+    expect(boxed.line).toBeNull();
+    expect(of(events, "ratelimit.refused", String(boxed.body.decision))).toEqual([
+      expect.objectContaining({ ladder: "ip", step: "penalty", key: "ip", count: 1, retry_after_s: boxed.retryAfter }),
+    ]);
     // The step events share the decision's ids and hold no identifier at all.
     const step = events.find((e) => e.type === "ratelimit.step");
     expect(step?.request_id).toBe(events.find((e) => e.type === "decision" && e.decision_id === step?.decision_id)?.request_id);
@@ -72,9 +77,8 @@ describe("ratelimit.step", () => {
     expect(summary.rateLimit.steps).toEqual([
       { ladder: "ip", step: "1", action: "challenge", count: 10 },
       { ladder: "ip", step: "2", action: "deny", count: 1 },
-      { ladder: "ip", step: "3", action: "deny", count: 1 },
     ]);
-    expect(summary.rateLimit.series.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(summary.rateLimit.series.reduce((a, b) => a + b, 0)).toBe(11);
   });
 });
 
@@ -98,7 +102,7 @@ describe("challenge.solved", () => {
     const withPass = await f.post({ email: user }, { ip, headers: { "captcha-pass": pass } });
     expect([solved.status, replayed.status, withPass.status]).toEqual([202, 403, 202]);
 
-    const solvedOf = (s: Sent) => of(events, "challenge.solved", s.line.id);
+    const solvedOf = (s: Sent) => of(events, "challenge.solved", lineOf(s).id);
     const turnstileName = "turnstile";
     const cases: [string, Sent, unknown[]][] = [
       ["no answer yet", challenged, []],
@@ -107,7 +111,7 @@ describe("challenge.solved", () => {
       ["pass", withPass, [{ kind: "captcha", provider: turnstileName, success: true, error: null, via: "pass" }]],
     ];
     for (const [label, s, expected] of cases) expect(solvedOf(s), label).toEqual(expected);
-    expect(of(events, "challenge.issued", challenged.line.id)).toEqual([{ kind: "captcha", provider: turnstileName }]);
+    expect(of(events, "challenge.issued", lineOf(challenged).id)).toEqual([{ kind: "captcha", provider: turnstileName }]);
     expect(JSON.stringify(events)).not.toContain(token);
 
     // A pass is not a new solve: the dashboard counts the token once, and the replay as failed.

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import type { MintOptions, StandinCall } from "../../tools/turnstile-standin/server.mjs";
 // Brings in the `turnstile` entry of vitest's ProvidedContext.
 import type {} from "../support/captcha-setup.ts";
-import { type Flood, flood, randomIp, STORE_KINDS, type Sent } from "./ratelimit-harness.ts";
+import { type Flood, flood, lineOf, randomIp, STORE_KINDS, type Sent } from "./ratelimit-harness.ts";
 
 const turnstile = inject("turnstile");
 const FIELD = "cf-turnstile-response";
@@ -61,7 +61,7 @@ describe.each(STORE_KINDS)("CAPTCHA on the %s store", (kind) => {
     const solved = await f.post({ email: user, [FIELD]: token }, { ip });
     expect(solved.status).toBe(202);
     expect(solved.reasons).toContain("CAPTCHA_PASSED captcha.token");
-    expect(solved.line.captcha).toEqual({ status: "passed", via: "token" });
+    expect(lineOf(solved).captcha).toEqual({ status: "passed", via: "token" });
     const calls = await callsFor(token);
     expect(calls).toEqual([expect.objectContaining({ remoteip: ip, outcome: "success", idempotency_key: expect.stringMatching(/^[0-9a-f-]{36}$/) })]);
     const pass = passFrom(solved);
@@ -73,14 +73,14 @@ describe.each(STORE_KINDS)("CAPTCHA on the %s store", (kind) => {
     for (const from of [ip, randomIp()]) {
       const replay = await f.post({ email: user, [FIELD]: token }, { ip: from });
       expect(replay.status).toBe(403);
-      expect(replay.line.captcha).toEqual({ status: "failed", code: "CAPTCHA_REPLAYED" });
+      expect(lineOf(replay).captcha).toEqual({ status: "failed", code: "CAPTCHA_REPLAYED" });
       expect(replay.reasons).toContain("CAPTCHA_FAILED captcha.token");
     }
     expect(await callsFor(token)).toHaveLength(1);
 
     // The pass: this IP and account, for five minutes; in a cookie or a header.
     const withCookie = await f.post({ email: user }, { ip, headers: { cookie: `riskgate_pass=${pass}` } });
-    expect([withCookie.status, withCookie.line.captcha]).toEqual([202, { status: "passed", via: "pass" }]);
+    expect([withCookie.status, lineOf(withCookie).captcha]).toEqual([202, { status: "passed", via: "pass" }]);
     expect(passCookie(withCookie)).toBeNull(); // a pass is not extended
     expect((await f.post({ email: user }, { ip, headers: { "captcha-pass": pass } })).status).toBe(202);
     expect((await f.post({ email: user }, { ip: randomIp(), headers: { "captcha-pass": pass } })).status).toBe(403);
@@ -115,7 +115,7 @@ describe.each(STORE_KINDS)("CAPTCHA on the %s store", (kind) => {
     const token = await make(f, await challenged(f, user, ip));
     const sent = await f.post({ email: user, [FIELD]: token }, { ip });
     expect(sent.status).toBe(403);
-    expect(sent.line.captcha).toEqual({ status: "failed", code });
+    expect(lineOf(sent).captcha).toEqual({ status: "failed", code });
     expect((sent.body as { challenge: Challenge }).challenge.retry).toBe(true);
     expect(passCookie(sent)).toBeNull();
   });
@@ -128,7 +128,7 @@ describe("CAPTCHA provider failures and interplay with the ladder", () => {
     const token = await solve(f, await challenged(f, user, ip), { fault: "http500" });
     const sent = await f.post({ email: user }, { ip, headers: { "captcha-response": token } });
     expect(sent.status).toBe(403);
-    expect(sent.line.errors).toEqual([{ dependency: "captcha", code: "CAPTCHA_UNAVAILABLE", failMode: "challenge" }]);
+    expect(lineOf(sent).errors).toEqual([{ dependency: "captcha", code: "CAPTCHA_UNAVAILABLE", failMode: "challenge" }]);
     expect(sent.reasons).toContain("FAIL_MODE_APPLIED policy.fail-mode");
     expect(await callsFor(token)).toHaveLength(2); // one retry, then the fail mode
   });

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEVICE_COOKIE, newDeviceId, signDeviceId } from "../../src/context/device-cookie.ts";
 import { bundledRuleset } from "../../src/rules/bundled.ts";
 import { compileRuleset } from "../../src/rules/compile.ts";
-import { type Flood, flood, randomIp, randomIpv4Subnet, STORE_KINDS, type Sent, uniqueUa } from "./ratelimit-harness.ts";
+import { type Flood, flood, lineOf, randomIp, randomIpv4Subnet, STORE_KINDS, type Sent, uniqueUa } from "./ratelimit-harness.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -48,12 +48,19 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     expect(violation.retryAfter).toBe(60);
     expect(violation.body).toMatchObject({ status: "rate_limited", retry_after: 60 });
 
-    // Inside the box: refused with the box's remaining time, from the isolate's cache.
+    // Inside the box: refused with the box's remaining time by the screen stage, from the
+    // isolate's cache, before the body is read: no decision, one ratelimit.refused event.
     f.advance(30_000);
     const boxed = await f.post({ email: "late@example.com" }, { ip });
     expect([boxed.status, boxed.retryAfter]).toEqual([429, 30]); // the violation was at 0:01, the box ends at 1:01
     expect(has(boxed, "PENALTY_BOX rate_limits.ip")).toBe(true);
-    expect(boxed.line.facts).toEqual({}); // not scored: nothing was counted
+    expect(boxed.line).toBeNull(); // not scored: nothing was counted
+    expect(boxed.refused).toMatchObject({ ladder: "ip", step: "penalty", key: "ip", count: 1, retry_after_s: 30 });
+    // The body is never read: without an identifier it would be a 400 otherwise.
+    const unread = await f.post({}, { ip });
+    expect([unread.status, unread.line, unread.refused?.step]).toEqual([429, null, "penalty"]);
+    // Another address is not affected: its missing identifier is a 400.
+    expect((await f.post({}, { ip: randomIp() })).status).toBe(400);
 
     // Box over at 1:01. The sliding window still remembers the first burst (19 of 20 at
     // 1:03), so the third request reaches the limit again: the second violation, 2 min.
@@ -69,7 +76,7 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     // the score reaches the critical tier (silent deny ranks above a CAPTCHA); none is forwarded.
     const held = third.slice(0, 20);
     expect(held.every((s) => has(s, "RATE_LIMIT_CHALLENGE rate_limits.ip"))).toBe(true);
-    expect(held.every((s) => s.status === 403 || (s.status === 202 && s.line.verdict === "deny"))).toBe(true);
+    expect(held.every((s) => s.status === 403 || (s.status === 202 && s.line?.verdict === "deny"))).toBe(true);
     expect(third[20]?.status).toBe(429);
     expect(third[20]?.retryAfter).toBe(240);
 
@@ -137,7 +144,7 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     expect(statuses(attack.slice(0, 5))).toEqual(repeat(5, 202));
     // Random addresses can land on a listed network and score a silent deny (a 202 that is
     // not forwarded); what matters is that none after the fifth is forwarded, and none is a 429.
-    expect(attack.slice(5).every((s) => s.status === 403 || (s.status === 202 && s.line.verdict === "deny"))).toBe(true);
+    expect(attack.slice(5).every((s) => s.status === 403 || (s.status === 202 && s.line?.verdict === "deny"))).toBe(true);
     expect(attack.slice(5).every((s) => has(s, "RATE_LIMIT_CHALLENGE rate_limits.account"))).toBe(true);
 
     // The owner's known laptop: the account's CAPTCHA step is waived, the reset goes through.
@@ -145,7 +152,7 @@ describe.each(STORE_KINDS)("ladders on the %s store", (kind) => {
     expect(owner.status).toBe(202);
     expect(owner.reasons).toContain("DEVICE_KNOWN device-known");
     expect(owner.reasons.some((r) => r.startsWith("RATE_LIMIT"))).toBe(false);
-    expect(owner.line.rate_limits).toContainEqual({ name: "account", step: "allow", waived: true, level: 0 });
+    expect(lineOf(owner).rate_limits).toContainEqual({ name: "account", step: "allow", waived: true, level: 0 });
 
     // The flood goes on, and so can the owner.
     const more = await burst(f, 5, () => randomIp());

@@ -4,7 +4,8 @@
 // every window, so floods never share a window with each other or with other tests.
 import { inject, vi } from "vitest";
 import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
-import type { AuditEvent } from "../../src/audit/events.ts";
+import type { AuditEvent, RateLimitRefusedData } from "../../src/audit/events.ts";
+import { RefusalTally } from "../../src/audit/refusals.ts";
 import type { Gateway } from "../../src/gateway.ts";
 import type { CompiledRuleset } from "../../src/rules/compile.ts";
 import { BROWSER_UA, postReset, testGateway, upstashGateway } from "./gateway-harness.ts";
@@ -25,9 +26,22 @@ export interface Sent {
   readonly retryAfter: number | null;
   readonly body: Record<string, unknown>;
   readonly headers: Headers;
-  readonly line: DecisionLogLine;
-  /** Reason codes with their rule ids, e.g. `RATE_LIMIT_CHALLENGE rate_limits.ip`. */
+  /** The decision log line; null when the screen stage refused the request (no decision). */
+  readonly line: DecisionLogLine | null;
+  /** The screen stage's `ratelimit.refused` event for this response, or null. */
+  readonly refused: RateLimitRefusedData | null;
+  /**
+   * Reason codes with their rule ids, e.g. `RATE_LIMIT_CHALLENGE rate_limits.ip`. For a
+   * screened request, the code its `ratelimit.refused` event stands for (`PENALTY_BOX`
+   * or `RATE_LIMIT_EXCEEDED`), as the pipeline would have given it.
+   */
   readonly reasons: readonly string[];
+}
+
+/** The decision log line of a scored request (fails the test for a screened one). */
+export function lineOf(sent: Sent): DecisionLogLine {
+  if (sent.line === null) throw new Error(`request was refused by the screen stage (status ${sent.status}), no decision line`);
+  return sent.line;
 }
 
 /** Who sends a request. */
@@ -84,8 +98,12 @@ export async function flood(kind: StoreKind, ruleset?: CompiledRuleset, events?:
     clock = ms;
     vi.setSystemTime(ms);
   };
-  const timed: Gateway = { ...built.gateway, now: () => clock, ...(ruleset === undefined ? {} : { ruleset }) };
-  const gateway = events === undefined ? timed : capturing(timed, events);
+  // The screen's refusals are reported at once (the window's aggregation is unit-tested),
+  // so each refused request's event is there when the request's waitUntil work is done.
+  const refusals = new RefusalTally({ newId: built.gateway.newId, windowMs: 0 });
+  const timed: Gateway = { ...built.gateway, refusals, now: () => clock, ...(ruleset === undefined ? {} : { ruleset }) };
+  const captured = events ?? [];
+  const gateway = capturing(timed, captured);
   return {
     gateway,
     start,
@@ -94,19 +112,36 @@ export async function flood(kind: StoreKind, ruleset?: CompiledRuleset, events?:
     advance: (ms) => set(clock + ms),
     async post(body, sender) {
       const headers = { "cf-connecting-ip": sender.ip, "user-agent": sender.ua ?? BROWSER_UA, ...sender.headers };
+      const before = built.lines.length;
       const res = await postReset(gateway, body, headers);
-      const line = built.lines.at(-1);
-      if (line === undefined) throw new Error("no decision log line");
+      const line = built.lines.length > before ? (built.lines.at(-1) ?? null) : null;
       const text = await res.text();
       const retry = res.headers.get("retry-after");
+      const parsed = text.startsWith("{") ? (JSON.parse(text) as Record<string, unknown>) : { html: text };
+      const refused = line === null ? refusedEvent(captured, parsed.decision) : null;
+      // Only a request refused as bad input (a typed 400/413/415...) has neither.
+      const decided = res.status < 400 || res.status === 403 || res.status === 429;
+      if (decided && line === null && refused === null) throw new Error(`no decision log line and no refusal for a ${res.status}`);
       return {
         status: res.status,
         retryAfter: retry === null ? null : Number(retry),
-        body: text.startsWith("{") ? (JSON.parse(text) as Record<string, unknown>) : { html: text },
-        headers: res.headers,
+        body: parsed,
         line,
-        reasons: line.reasons.map((r) => `${r.code} ${r.rule}`),
+        refused,
+        reasons: line !== null ? line.reasons.map((r) => `${r.code} ${r.rule}`) : refusedReasons(refused),
+        headers: res.headers,
       };
     },
   };
+}
+
+/** The `ratelimit.refused` event a screened response's decision id points to. */
+function refusedEvent(events: readonly AuditEvent[], decision: unknown): RateLimitRefusedData | null {
+  const event = events.find((e) => e.type === "ratelimit.refused" && e.decision_id === decision);
+  return event?.type === "ratelimit.refused" ? event.data : null;
+}
+
+function refusedReasons(refused: RateLimitRefusedData | null): string[] {
+  if (refused === null) return [];
+  return [`${refused.step === "penalty" ? "PENALTY_BOX" : "RATE_LIMIT_EXCEEDED"} rate_limits.${refused.ladder}`];
 }
