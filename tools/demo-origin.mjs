@@ -29,7 +29,8 @@ export const DEV_OUTCOME_KEY = {
  * @param {{ event: string, decisionToken: string, decisionId: string, eventId?: string, key?: object, extra?: object }} report
  */
 export async function signOutcome({ event, decisionToken, decisionId, eventId = crypto.randomUUID(), key = DEV_OUTCOME_KEY, extra = {} }) {
-  // `extra`: optional send details (channel, cost, country: docs/experiments.md).
+  // `extra`: optional send details (channel, cost, country: docs/experiments.md) and the
+  // account's privileged tag (docs/outcomes.md).
   return new SignJWT({ ...extra, event, decision_id: decisionId, decision: decisionToken })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "riskgate-outcome+jwt" })
     .setAudience("riskgate")
@@ -66,6 +67,7 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
     if (req.url === "/__demo/outcome" && req.method === "POST") {
       // Demo of the outcome call: {"decision": "<jti>", "event": "verified"} reports what
       // became of a reset this origin received, so riskgate's history learns the device.
+      // `"privileged": true|false` also tags (or untags) the account (docs/outcomes.md).
       const chunks = [];
       for await (const chunk of req) chunks.push(chunk);
       let ask;
@@ -76,7 +78,8 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
       }
       const record = received.find((r) => r.accepted && r.claims?.jti === ask.decision) ?? received.filter((r) => r.accepted).at(-1);
       if (!record || !gateway) return send(404, { error: "no such decision received (or no gateway URL)" });
-      const body = await signOutcome({ event: ask.event ?? "verified", decisionToken: record.headers["riskgate-decision"], decisionId: record.claims.jti });
+      const extra = typeof ask.privileged === "boolean" ? { privileged: ask.privileged } : {};
+      const body = await signOutcome({ event: ask.event ?? "verified", decisionToken: record.headers["riskgate-decision"], decisionId: record.claims.jti, extra });
       const res = await fetch(`${gateway}/v1/outcomes`, {
         method: "POST",
         headers: { "content-type": "application/jwt" },

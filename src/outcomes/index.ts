@@ -2,9 +2,10 @@
  * POST /v1/outcomes: the origin reports what became of a reset it received (sent,
  * verified, completed, abandoned, fraud_reported). Only verified and completed outcomes
  * teach the account's history (known devices, countries, ASNs, last verified location),
- * so nothing an unauthenticated client does can teach it. Reports are idempotent: the
- * same event id is counted once (store tally with an event key) and re-applying its
- * history update changes nothing.
+ * so nothing an unauthenticated client does can teach it. Any event may carry the
+ * origin's `privileged` tag for the account (the origin's own statement, signed by it,
+ * not something the user proved). Reports are idempotent: the same event id is counted
+ * once (store tally with an event key) and re-applying its history update changes nothing.
  */
 import { requestIdFrom } from "../audit/record.ts";
 import { outcomeReceived } from "../audit/step-events.ts";
@@ -61,6 +62,7 @@ export async function handleOutcome(
           account: outcome.account,
           learned,
           duplicate: !first,
+          ...(outcome.privileged === null ? {} : { privileged: outcome.privileged }),
         }),
       ),
     ),
@@ -72,6 +74,7 @@ export async function handleOutcome(
       event: outcome.event,
       learned,
       duplicate: !first,
+      ...(outcome.privileged === null ? {} : { privileged: outcome.privileged }),
       // The experiment arm this outcome was counted for (counted: false when already counted).
       ...(outcome.experiment === null || experiment === null ? {} : { experiment: { ...outcome.experiment, counted: experiment } }),
     },
@@ -85,7 +88,7 @@ async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boole
   try {
     // History first: it is idempotent by construction (sets, and the last location only
     // moves forward in time), so a retry after a failure below re-applies it harmlessly.
-    if (learned) await gateway.store.recordHistory(historyUpdate(outcome));
+    if (learned || outcome.privileged !== null) await gateway.store.recordHistory(historyUpdate(outcome, learned));
     // Then count the event once per event id (the store's tally de-duplicates for 7 days).
     // Experiments consume the same verified outcome (their own idempotent tally, in parallel).
     const add = { reports: 1 };
@@ -115,15 +118,19 @@ function experimentOutcome(outcome: VerifiedOutcome, at: number): ExperimentOutc
   };
 }
 
-/** What a learning outcome teaches: what the decision saw, at the time it was made. */
-function historyUpdate(outcome: VerifiedOutcome): HistoryUpdate {
+/**
+ * What an outcome teaches: a learning one, what the decision saw at the time it was made;
+ * any one, the origin's privileged tag as of when it signed the report.
+ */
+function historyUpdate(outcome: VerifiedOutcome, learned: boolean): HistoryUpdate {
   const { seen } = outcome;
   return {
     historyKey: historyKey(outcome.account),
-    device: seen.dev,
-    country: seen.cc ?? null,
-    asn: seen.asn ?? null,
-    location: seen.loc === undefined ? null : { lat: seen.loc[0], lon: seen.loc[1] },
+    device: learned ? seen.dev : null,
+    country: learned ? (seen.cc ?? null) : null,
+    asn: learned ? (seen.asn ?? null) : null,
+    location: learned && seen.loc !== undefined ? { lat: seen.loc[0], lon: seen.loc[1] } : null,
     at: outcome.decidedAt,
+    ...(outcome.privileged === null ? {} : { privileged: { value: outcome.privileged, at: outcome.reportedAt } }),
   };
 }

@@ -43,6 +43,10 @@ export interface VerifiedOutcome {
   readonly decisionChannel: string | null;
   /** What the origin reported about a send: channel, actual cost, destination country. */
   readonly reported: ReportedSend;
+  /** The origin's `privileged` tag for the account (true sets, false clears); null when absent. */
+  readonly privileged: boolean | null;
+  /** When the origin signed the report (`iat`, ms): orders its privileged statements. */
+  readonly reportedAt: number;
 }
 
 /** What verification needs. */
@@ -95,7 +99,11 @@ export async function verifyOutcome(report: string, deps: VerifyDeps): Promise<V
   } catch (err) {
     throw invalid((err as Error).message);
   }
-  return { eventId, event: event as OutcomeEvent, reported, ...(await verifyDecision(payload.decision, payload.decision_id, deps, currentDate)) };
+  const privileged = payload.privileged ?? null;
+  if (privileged !== null && typeof privileged !== "boolean") throw invalid("privileged must be true or false when present");
+  // iat is required above and checked fresh by jwtVerify.
+  const reportedAt = Number(payload.iat) * 1000;
+  return { eventId, event: event as OutcomeEvent, reported, privileged, reportedAt, ...(await verifyDecision(payload.decision, payload.decision_id, deps, currentDate)) };
 }
 
 /** Verify that riskgate issued the echoed decision, for this origin, recently enough. */
@@ -104,7 +112,7 @@ async function verifyDecision(
   decisionId: string,
   deps: VerifyDeps,
   currentDate: Date,
-): Promise<Omit<VerifiedOutcome, "eventId" | "event" | "reported">> {
+): Promise<Omit<VerifiedOutcome, "eventId" | "event" | "reported" | "privileged" | "reportedAt">> {
   const unknown = (why: string) => new RiskgateError("ERR_DECISION_UNKNOWN", `unknown decision ${JSON.stringify(decisionId.slice(0, 64))}: ${why}`);
   let payload: Record<string, unknown>;
   try {

@@ -18,6 +18,7 @@ import type {
   PenaltyCheck,
   PenaltyState,
   PenaltyUpdate,
+  PrivilegedTag,
   RateLimitCheck,
   RateLimitResult,
   TallyRow,
@@ -60,6 +61,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS members (key TEXT, bucket INTEGER, member TEXT, expires INTEGER, PRIMARY KEY (key, bucket, member));
   CREATE TABLE IF NOT EXISTS history_items (key TEXT, kind TEXT, value TEXT, at INTEGER, expires INTEGER, PRIMARY KEY (key, kind, value));
   CREATE TABLE IF NOT EXISTS history_last (key TEXT PRIMARY KEY, lat REAL, lon REAL, at INTEGER, expires INTEGER);
+  CREATE TABLE IF NOT EXISTS history_tags (key TEXT PRIMARY KEY, privileged INTEGER, at INTEGER, expires INTEGER);
   CREATE TABLE IF NOT EXISTS penalties (key TEXT PRIMARY KEY, level INTEGER, until INTEGER, expires INTEGER);
   CREATE TABLE IF NOT EXISTS tallies (experiment TEXT, field TEXT, value INTEGER, PRIMARY KEY (experiment, field));
   CREATE TABLE IF NOT EXISTS tally_events (key TEXT PRIMARY KEY, expires INTEGER);
@@ -67,7 +69,9 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS members_expires ON members (expires);
   CREATE INDEX IF NOT EXISTS history_items_expires ON history_items (expires);
 `;
-const EXPIRING = ["hits", "members", "history_items", "history_last", "penalties", "tally_events"] as const;
+const EXPIRING = ["hits", "members", "history_items", "history_last", "history_tags", "penalties", "tally_events"] as const;
+/** The `expires` of a set privileged tag: it lasts until the origin clears it. */
+const NEVER = Number.MAX_SAFE_INTEGER;
 
 /** The Durable Object class that owns one shard of keys. */
 export class RiskgateStore extends DurableObject<Env> {
@@ -119,10 +123,22 @@ export class RiskgateStore extends DurableObject<Env> {
         update.historyKey, update.location.lat, update.location.lon, update.at, expires,
       );
     }
+    if (update.privileged !== undefined) this.recordTag(update.historyKey, update.privileged, expires);
     // Any update keeps the whole history alive for another retention period.
     this.sql.exec("UPDATE history_items SET expires = ? WHERE key = ?", expires, update.historyKey);
     this.sql.exec("UPDATE history_last SET expires = ? WHERE key = ?", expires, update.historyKey);
+    this.sql.exec("UPDATE history_tags SET expires = ? WHERE key = ? AND privileged = 0", expires, update.historyKey);
     await this.ensureSweep();
+  }
+
+  /** The origin's latest statement wins; a set tag never expires, a cleared one with the history. */
+  private recordTag(key: string, tag: PrivilegedTag, expires: number): void {
+    this.sql.exec(
+      `INSERT INTO history_tags (key, privileged, at, expires) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET privileged = excluded.privileged, at = excluded.at, expires = excluded.expires
+       WHERE excluded.at >= history_tags.at`,
+      key, tag.value ? 1 : 0, tag.at, tag.value ? NEVER : expires,
+    );
   }
 
   /** One more violation for a key. */
@@ -253,13 +269,18 @@ export class RiskgateStore extends DurableObject<Env> {
         "SELECT lat, lon, at FROM history_last WHERE key = ? AND expires > ?", key, alive,
       )
       .toArray()[0];
-    if (items.length === 0 && last === undefined) return null;
+    const tag = this.sql
+      .exec<{ privileged: number }>("SELECT privileged FROM history_tags WHERE key = ? AND expires > ?", key, alive)
+      .toArray()[0];
+    const privileged = tag?.privileged === 1;
+    if (items.length === 0 && last === undefined && !privileged) return null;
     const of = (kind: string) => items.filter((i) => i.kind === kind).map((i) => i.value).slice(0, HISTORY_LIMIT);
     return {
       devices: of("device"),
       countries: of("country"),
       asns: of("asn").map(Number),
       lastVerified: last === undefined ? null : { lat: last.lat, lon: last.lon, at: last.at },
+      privileged,
     };
   }
 

@@ -93,6 +93,8 @@ export interface AccountHistory {
   readonly asns: readonly number[];
   /** Last verified location and time, for impossible-travel checks. */
   readonly lastVerified: { readonly lat: number; readonly lon: number; readonly at: number } | null;
+  /** The origin's latest privileged tag (`HistoryUpdate.privileged`); false when never set or cleared. */
+  readonly privileged: boolean;
 }
 
 /** One request's batched read and write. */
@@ -128,6 +130,19 @@ export interface ObserveResult {
   readonly blocked: CachedBlock | null;
 }
 
+/**
+ * The origin's statement that an account is privileged (true) or no longer is (false).
+ * The statement with the latest `at` wins, whatever order they arrive in. A set tag is
+ * kept until the origin clears it (it does not expire with the rest of the history: a
+ * rarely used admin account must not quietly fall back to the normal tier table); a
+ * cleared one expires with the history.
+ */
+export interface PrivilegedTag {
+  readonly value: boolean;
+  /** When the origin made the statement (epoch ms). */
+  readonly at: number;
+}
+
 /** A confirmed outcome's contribution to an account's history. */
 export interface HistoryUpdate {
   readonly historyKey: string;
@@ -136,6 +151,8 @@ export interface HistoryUpdate {
   readonly asn: number | null;
   readonly location: { readonly lat: number; readonly lon: number } | null;
   readonly at: number;
+  /** Set or clear the origin's privileged tag; absent leaves it as it is. */
+  readonly privileged?: PrivilegedTag;
 }
 
 /** Add to an experiment arm's counters (exposures, sends, cost, ...). */

@@ -8,6 +8,7 @@
  *   rg:d:<windowMs>:<key>:<bucket>        distinct members (HyperLogLog, PEXPIREAT)
  *   rg:h:<key>:dev|cc|asn                 history (sorted sets scored by time)
  *   rg:h:<key>:last                       last verified location (hash lat, lon, at)
+ *   rg:h:<key>:tag                        origin's privileged tag (hash privileged 1|0, at)
  *   rg:p:<key>                            penalty (hash level, until)
  *   rg:rl:<limit>:<windowMs>:<key>:<bucket>  rate-limit sliding window (@upstash/ratelimit's layout)
  *   rg:t:<experiment>                     tallies (hash arm|counter[|day] -> integer)
@@ -35,7 +36,7 @@ export interface ScriptCall {
   readonly args: string[];
 }
 
-const historyKeys = (key: string) => ["dev", "cc", "asn", "last"].map((part) => `rg:h:${key}:${part}`);
+const historyKeys = (key: string) => ["dev", "cc", "asn", "last", "tag"].map((part) => `rg:h:${key}:${part}`);
 const bucketKey = (kind: "w" | "d", key: string, windowMs: number, bucket: number) =>
   `rg:${kind}:${windowMs}:${key}:${bucket}`;
 
@@ -87,6 +88,10 @@ function num(value: unknown, what: string): number {
   return Number.isFinite(n) && value !== "" ? n : bad(what);
 }
 
+function flag(value: unknown, what: string): boolean {
+  return value === "1" || value === 1 ? true : value === "0" || value === 0 ? false : bad(what);
+}
+
 function strings(value: unknown, what: string): string[] {
   return list(value, what).map((v) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : bad(what)));
 }
@@ -94,16 +99,18 @@ function strings(value: unknown, what: string): string[] {
 function parseHistory(value: unknown): AccountHistory | null {
   const parts = list(value, "history");
   if (parts.length === 0) return null;
-  const [devices, countries, asns, last] = [0, 1, 2, 3].map((i) => parts[i]);
+  const [devices, countries, asns, last, tag] = [0, 1, 2, 3, 4].map((i) => parts[i]);
   const [lat, lon, at] = list(last, "last verified");
+  const [privileged] = list(tag, "tag");
   const history: AccountHistory = {
     devices: strings(devices, "devices"),
     countries: strings(countries, "countries"),
     asns: strings(asns, "asns").map((a) => int(a, "asn")),
     lastVerified: at === null || at === undefined ? null : { lat: num(lat, "lat"), lon: num(lon, "lon"), at: int(at, "at") },
+    privileged: privileged === null || privileged === undefined ? false : flag(privileged, "privileged tag"),
   };
   const empty = history.devices.length + history.countries.length + history.asns.length === 0;
-  return empty && history.lastVerified === null ? null : history;
+  return empty && history.lastVerified === null && !history.privileged ? null : history;
 }
 
 function storedPenalty(value: unknown): StoredPenalty | null {
@@ -158,13 +165,14 @@ function parseLimits(request: ObserveRequest, value: unknown): RateLimitResult[]
 
 /** The history script's call. */
 export function historyCall(update: HistoryUpdate): ScriptCall {
-  const { device, country, asn, location, at } = update;
+  const { device, country, asn, location, at, privileged } = update;
   return {
     keys: historyKeys(update.historyKey),
     args: [
       String(at), String(at + HISTORY_RETENTION_MS), String(HISTORY_LIMIT),
       device ?? "", country ?? "", asn === null ? "" : String(asn),
       location === null ? "" : String(location.lat), location === null ? "" : String(location.lon),
+      privileged === undefined ? "" : privileged.value ? "1" : "0", privileged === undefined ? "" : String(privileged.at),
     ],
   };
 }

@@ -21,7 +21,7 @@ export interface LuaScript {
  * history limit, limit count, now; then per hit its expiry, per distinct member and
  * expiry, per rate limit its limit, window and expiry.
  * KEYS: per hit current and previous bucket; per distinct the same; history devices,
- * countries, asns, last-verified; per penalty its key; per rate limit current and
+ * countries, asns, last-verified, tag; per penalty its key; per rate limit current and
  * previous bucket.
  * Rate limits are @upstash/ratelimit's sliding window, decided here as its own script
  * does (same keys, same arithmetic; a differential test runs both on one Redis): a check
@@ -52,8 +52,9 @@ if hh == 1 then
     redis.call("ZREVRANGE", KEYS[k + 1], 0, hl - 1),
     redis.call("ZREVRANGE", KEYS[k + 2], 0, hl - 1),
     redis.call("HMGET", KEYS[k + 3], "lat", "lon", "at"),
+    redis.call("HMGET", KEYS[k + 4], "privileged"),
   }
-  k = k + 4
+  k = k + 5
 end
 for i = 1, np do
   penalties[i] = redis.call("HMGET", KEYS[k], "level", "until")
@@ -78,8 +79,10 @@ return {hits, distinct, history, penalties, limits}
 
 /**
  * Merge a confirmed outcome into an account's history. KEYS: devices, countries, asns,
- * last-verified. ARGV: at, expiry, limit, device, country, asn, lat, lon ("" = none).
- * ZADD GT keeps each member's newest time; the trim keeps the newest `limit`.
+ * last-verified, tag. ARGV: at, expiry, limit, device, country, asn, lat, lon, privileged
+ * ("1"/"0"), privileged at ("" = none). ZADD GT keeps each member's newest time; the
+ * trim keeps the newest `limit`. The tag's latest statement wins; a set tag never
+ * expires (PERSIST), a cleared one expires with the history.
  */
 const HISTORY = `#!lua flags=allow-key-locking
 local at, expiry, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -96,9 +99,17 @@ if ARGV[7] ~= "" then
     redis.call("HSET", KEYS[4], "lat", ARGV[7], "lon", ARGV[8], "at", at)
   end
 end
+if ARGV[9] ~= "" then
+  local previous = tonumber(redis.call("HGET", KEYS[5], "at") or "-1")
+  if tonumber(ARGV[10]) >= previous then
+    redis.call("HSET", KEYS[5], "privileged", ARGV[9], "at", ARGV[10])
+  end
+end
 for i = 1, 4 do
   if redis.call("EXISTS", KEYS[i]) == 1 then redis.call("PEXPIREAT", KEYS[i], expiry) end
 end
+local tag = redis.call("HGET", KEYS[5], "privileged")
+if tag == "1" then redis.call("PERSIST", KEYS[5]) elseif tag then redis.call("PEXPIREAT", KEYS[5], expiry) end
 return 1
 `;
 
@@ -138,13 +149,13 @@ return 1
 export const OBSERVE_SCRIPT: LuaScript = {
   name: "observe",
   source: OBSERVE,
-  sha1: "2f8b4fa38648db59753df427ecc9cc3823ab5724",
+  sha1: "c893e33d10593c80418f0120797458739c595ec8",
 };
 /** Merge a confirmed outcome into an account's history. */
 export const HISTORY_SCRIPT: LuaScript = {
   name: "history",
   source: HISTORY,
-  sha1: "a4bbb57026f5ffa314779d7eedbc99d40ba3ad3f",
+  sha1: "b942bb2e7a62d35db2bd32d723128903b22ead50",
 };
 /** One more violation for a key. */
 export const PENALIZE_SCRIPT: LuaScript = {

@@ -19,13 +19,14 @@ function geo(country: string, lat: number | null, lon: number | null, asn = 3320
 }
 
 function history(patch: Partial<AccountHistory> = {}): AccountHistory {
-  return { devices: [], countries: ["DE"], asns: [3320], lastVerified: { lat: 51.4, lon: 10.3, at: NOW - 3_600_000 }, ...patch };
+  return { devices: [], countries: ["DE"], asns: [3320], lastVerified: { lat: 51.4, lon: 10.3, at: NOW - 3_600_000 }, privileged: false, ...patch };
 }
 
 describe("geo facts", () => {
   it.each([
     ["no geo at all", null, history(), { known: false, new_country: false, speed_kmh: 0 }],
     ["no history: nothing is new", geo("JP", 36, 138), null, { known: true, new_country: false, new_asn: false, distance_km: 0 }],
+    ["only the origin's privileged tag: nothing is new", geo("JP", 36, 138), history({ countries: [], asns: [], lastVerified: null, privileged: true }), { new_country: false, new_asn: false, distance_km: 0 }],
     ["the verified country", geo("DE", 51.4, 10.3), history(), { new_country: false, new_asn: false }],
     ["another country and network an hour later", geo("JP", 36, 138, 17676), history(), { new_country: true, new_asn: true }],
     ["a country but an unknown ASN", geo("DE", 51.4, 10.3, 0), history(), { new_asn: false }],

@@ -4,12 +4,15 @@ import { parseSeen } from "../../src/outcomes/claims.ts";
 import { DEV_OUTCOME_SIGNING_KEY, loadOutcomeKeys } from "../../src/outcomes/keys.ts";
 import type { AccountHistory } from "../../src/store/port.ts";
 
-const EMPTY: AccountHistory = { devices: [], countries: [], asns: [], lastVerified: null };
+const EMPTY: AccountHistory = { devices: [], countries: [], asns: [], lastVerified: null, privileged: false };
 
 describe("account facts", () => {
   it.each([
-    ["no history", null, { has_history: false, known_devices: 0, hours_since_verified: -1 }],
-    ["two devices, verified two hours ago", { ...EMPTY, devices: ["a", "b"], countries: ["DE"], lastVerified: { lat: 0, lon: 0, at: 0 } }, { has_history: true, known_devices: 2, known_countries: 1, hours_since_verified: 2 }],
+    ["no history", null, { has_history: false, privileged: false, known_devices: 0, hours_since_verified: -1 }],
+    ["two devices, verified two hours ago", { ...EMPTY, devices: ["a", "b"], countries: ["DE"], lastVerified: { lat: 0, lon: 0, at: 0 } }, { has_history: true, privileged: false, known_devices: 2, known_countries: 1, hours_since_verified: 2 }],
+    // The tag is the origin's statement, not a verified reset: it is not history.
+    ["only the origin's privileged tag", { ...EMPTY, privileged: true }, { has_history: false, privileged: true, known_devices: 0, hours_since_verified: -1 }],
+    ["history and the tag", { ...EMPTY, asns: [3320], privileged: true }, { has_history: true, privileged: true, known_devices: 0 }],
   ])("%s", (_name, hist, expected) => {
     expect(accountFacts(hist, 7_200_000)).toMatchObject(expected);
   });

@@ -41,6 +41,7 @@ describe("Upstash batch layout", () => {
       "rg:h:h:acct1:cc",
       "rg:h:h:acct1:asn",
       "rg:h:h:acct1:last",
+      "rg:h:h:acct1:tag",
       "rg:p:p:ip:abc",
     ]);
     expect(call?.args).toEqual([
@@ -61,9 +62,14 @@ describe("Upstash batch layout", () => {
     expect(observeCall({ now: T, hits: [], distinct: [], historyKey: null, limits: [] })).toBeNull();
   });
 
-  it("marks absent history fields with empty strings", () => {
-    const call = historyCall({ historyKey: "h:a", device: null, country: "DE", asn: null, location: null, at: T });
-    expect(call.args.slice(3)).toEqual(["", "DE", "", "", ""]);
+  it.each([
+    ["no tag", {}, ["", ""]],
+    ["a set tag", { privileged: { value: true, at: T + 5 } }, ["1", String(T + 5)]],
+    ["a cleared tag", { privileged: { value: false, at: T + 6 } }, ["0", String(T + 6)]],
+  ])("marks absent history fields with empty strings (%s)", (_label, tag, tagArgs) => {
+    const call = historyCall({ historyKey: "h:a", device: null, country: "DE", asn: null, location: null, at: T, ...tag });
+    expect(call.keys.at(-1)).toBe("rg:h:h:a:tag");
+    expect(call.args.slice(3)).toEqual(["", "DE", "", "", "", ...tagArgs]);
   });
 
   it("adds the event marker key only for an event id", () => {
@@ -74,13 +80,13 @@ describe("Upstash batch layout", () => {
 });
 
 describe("Upstash reply parsing", () => {
-  const good = [[[2, 3]], [5], [["dev1"], ["DE", "FR"], ["3320"], ["52.5", "13.4", String(T)]], [["2", String(T + W)]], []];
+  const good = [[[2, 3]], [5], [["dev1"], ["DE", "FR"], ["3320"], ["52.5", "13.4", String(T)], [null]], [["2", String(T + W)]], []];
 
   it("turns a well-formed reply into the port's answer", () => {
     expect(parseObserve(request, good)).toEqual({
       counts: [2 + 1], // 2 current + floor(3 * 0.5)
       distinct: [5],
-      history: { devices: ["dev1"], countries: ["DE", "FR"], asns: [3320], lastVerified: { lat: 52.5, lon: 13.4, at: T } },
+      history: { devices: ["dev1"], countries: ["DE", "FR"], asns: [3320], lastVerified: { lat: 52.5, lon: 13.4, at: T }, privileged: false },
       penalties: [{ level: 2, until: T + W }],
       limits: [],
     });
@@ -102,16 +108,22 @@ describe("Upstash reply parsing", () => {
     expect(() => parseObserve(limited, [...good.slice(0, 4), [[1, 3, 2]]])).toThrow(StoreError);
   });
 
-  it("reads empty history as none", () => {
-    const empty = [[[1, 0]], [1], [[], [], [], [null, null, null]], [[null, null]], []];
-    expect(parseObserve(request, empty)).toMatchObject({ history: null, penalties: [{ level: 0, until: 0 }] });
+  it.each([
+    ["no tag", [null], null],
+    ["a cleared tag", ["0"], null],
+    ["a set tag", ["1"], { devices: [], countries: [], asns: [], lastVerified: null, privileged: true }],
+  ])("reads empty history as none unless the origin tagged it privileged (%s)", (_label, tag, history) => {
+    const empty = [[[1, 0]], [1], [[], [], [], [null, null, null], tag], [[null, null]], []];
+    expect(parseObserve(request, empty)).toMatchObject({ history, penalties: [{ level: 0, until: 0 }] });
   });
 
   it.each([
     ["not an array", "OK"],
     ["a count that is not a number", [[["x", 0]], [5], [], [[null, null]]]],
     ["too few hit results", [[], [5], [], [[null, null]]]],
-    ["a bad latitude", [[[1, 0]], [1], [[], [], [], ["north", "1", "1"]], [[null, null]]]],
+    ["a bad latitude", [[[1, 0]], [1], [[], [], [], ["north", "1", "1"], [null]], [[null, null]]]],
+    ["a tag that is neither 1 nor 0", [[[1, 0]], [1], [[], [], [], [null, null, null], ["yes"]], [[null, null]]]],
+    ["a history without its tag part", [[[1, 0]], [1], [[], [], [], [null, null, null]], [[null, null]]]],
   ])("refuses %s with STORE_BAD_RESPONSE", (_label, reply) => {
     expect(() => parseObserve(request, reply)).toThrow(StoreError);
     try {

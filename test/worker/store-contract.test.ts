@@ -4,7 +4,7 @@
 // Time is controlled through the request's `now`; rate limits on Upstash read the clock
 // (@upstash/ratelimit uses Date.now()), so those tests fake Date to the same instant.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { PenaltyPolicy } from "../../src/store/port.ts";
+import { HISTORY_RETENTION_MS, type PenaltyPolicy } from "../../src/store/port.ts";
 import { alignedFuture, harnesses, uniqueKey } from "./store-harness.ts";
 
 const MIN = 60_000;
@@ -116,6 +116,49 @@ describe.each(harnesses)("store contract: $name", (harness) => {
     expect(history?.asns[0]).toBe(64_524);
     expect(history?.asns).not.toContain(3320);
     expect(history?.lastVerified).toEqual({ lat: 48.8566, lon: 2.3522, at: now - 1000 });
+  });
+
+  run("keeps the origin's privileged tag: the latest statement wins, whatever the arrival order", async () => {
+    const s = store();
+    const [historyKey, other] = [uniqueKey("tag"), uniqueKey("tag-other")];
+    const now = alignedFuture();
+    const none = { device: null, country: null, asn: null, location: null, at: now };
+    const read = async (key: string) => (await s.observe({ ...nothing, now, historyKey: key })).history;
+    await s.recordHistory({ ...none, historyKey, privileged: { value: true, at: now } });
+    // A tag alone is a history (nothing learned, but privileged); other accounts are untouched.
+    expect(await read(historyKey)).toEqual({ devices: [], countries: [], asns: [], lastVerified: null, privileged: true });
+    expect(await read(other)).toBeNull();
+    // An update without a tag leaves it as it is.
+    await s.recordHistory({ ...none, historyKey, country: "DE" });
+    expect((await read(historyKey))?.privileged).toBe(true);
+    // An older statement arriving late changes nothing; a newer one clears the tag.
+    await s.recordHistory({ ...none, historyKey, privileged: { value: false, at: now - 1000 } });
+    expect((await read(historyKey))?.privileged).toBe(true);
+    await s.recordHistory({ ...none, historyKey, privileged: { value: false, at: now + 1000 } });
+    expect(await read(historyKey)).toMatchObject({ countries: ["DE"], privileged: false });
+    await s.recordHistory({ ...none, historyKey, privileged: { value: true, at: now + 500 } });
+    expect((await read(historyKey))?.privileged).toBe(false);
+    // Equal times: the statement applied last wins (so a retried report is harmless).
+    await s.recordHistory({ ...none, historyKey, privileged: { value: true, at: now + 1000 } });
+    expect((await read(historyKey))?.privileged).toBe(true);
+    // Set, then cleared, with nothing learned: no history at all.
+    await s.recordHistory({ ...none, historyKey: other, privileged: { value: true, at: now } });
+    await s.recordHistory({ ...none, historyKey: other, privileged: { value: false, at: now + 1 } });
+    expect(await read(other)).toBeNull();
+  });
+
+  run("keeps a set privileged tag past the history's retention, and forgets a cleared one with it", async () => {
+    const s = store();
+    const [kept, gone] = [uniqueKey("tag-kept"), uniqueKey("tag-gone")];
+    const now = alignedFuture();
+    // Stated (and learned) longer ago than the retention: the learned part has expired.
+    const old = Date.now() - HISTORY_RETENTION_MS - MIN;
+    const update = { device: null, country: "DE", asn: null, location: null, at: old };
+    await s.recordHistory({ ...update, historyKey: kept, privileged: { value: true, at: old } });
+    await s.recordHistory({ ...update, historyKey: gone, privileged: { value: false, at: old } });
+    const read = async (key: string) => (await s.observe({ ...nothing, now, historyKey: key })).history;
+    expect(await read(kept)).toEqual({ devices: [], countries: [], asns: [], lastVerified: null, privileged: true });
+    expect(await read(gone)).toBeNull();
   });
 
   run("applies sliding-window rate limits: fail without consuming, reset at the window end", async () => {
