@@ -17,7 +17,7 @@ import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
 import { decide } from "./pipeline.ts";
-import { screen } from "./screen.ts";
+import { type AddressKeys, screen } from "./screen.ts";
 import type { AuditInput } from "./audit/events.ts";
 import { rateLimitedResponse } from "./challenge/response.ts";
 import type { PenaltyUpdate } from "./store/port.ts";
@@ -51,7 +51,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });
     }
     const started = gateway.now();
-    const refused = await screenRequest(c.req.raw.headers, gateway, route.path, started);
+    const { refused, addressKeys } = await screenRequest(c.req.raw.headers, gateway, route.path, started);
     if (refused !== null) {
       const { reported } = refused;
       if (reported !== null) c.executionCtx.waitUntil(reported.then((events) => gateway.audit.emit(...events)));
@@ -64,6 +64,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       bodyLimit: gateway.ruleset.spec.limits.body_bytes,
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: gateway.geo,
+      addressKeys,
     });
     const captchaRequest =
       gateway.captcha === null ? null : readCaptchaRequest(c.req.raw, ctx.body, gateway.captcha.config.profile.field);
@@ -111,19 +112,22 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
   return app;
 }
 
-/** The screen stage: a 429 for a client this isolate knows to be blocked, else null. */
+/** The screen stage: a 429 for a client this isolate knows to be blocked, and the address keys it hashed. */
 async function screenRequest(
   headers: Headers,
   gateway: Gateway,
   path: string,
   now: number,
-): Promise<{ response: Response; reported: Promise<readonly AuditInput[]> | null } | null> {
+): Promise<{
+  refused: { response: Response; reported: Promise<readonly AuditInput[]> | null } | null;
+  addressKeys: AddressKeys | null;
+}> {
   const deps = { ...gateway, trustedIpHeader: gateway.config.trustedIpHeader, ladders: gateway.ruleset.ladders };
-  const refusal = await screen(headers, deps, now);
-  if (refusal === null) return null;
+  const { refusal, keys } = await screen(headers, deps, now);
+  if (refusal === null) return { refused: null, addressKeys: keys };
   const tier = gateway.ruleset.tiers[0]?.name ?? "unknown";
   const { id, reported } = gateway.refusals.add(refusal, path, tier, now);
-  return { response: rateLimitedResponse({ id, retryAfter: refusal.retryAfterS }), reported };
+  return { refused: { response: rateLimitedResponse({ id, retryAfter: refusal.retryAfterS }), reported }, addressKeys: keys };
 }
 
 /** Apply penalty escalations; a failure is logged (the next violation escalates again). */

@@ -49,20 +49,33 @@ export function screenedLadders(ladders: readonly CompiledLadder[]): readonly Co
   return screened;
 }
 
-/** The refusal for a client this isolate knows to be blocked, or null to go on. */
-export async function screen(headers: Headers, deps: ScreenDeps, now: number): Promise<Refusal | null> {
+/** The address's hashed keys, computed once: the context stage reuses them. */
+export interface AddressKeys {
+  readonly ip: string;
+  readonly subnet: string;
+}
+
+/** What the screen found: a refusal (answer 429) or null (go on), and the keys it hashed. */
+export interface Screened {
+  readonly refusal: Refusal | null;
+  readonly keys: AddressKeys | null;
+}
+
+/** Screen a request by its headers alone. */
+export async function screen(headers: Headers, deps: ScreenDeps, now: number): Promise<Screened> {
   const ladders = screenedLadders(deps.ladders);
-  if (ladders.length === 0) return null;
+  if (ladders.length === 0) return { refusal: null, keys: null };
   const ip = clientIp(headers, deps.trustedIpHeader);
   // No usable address: the context stage names the problem (or scores without one).
-  if (ip === null) return null;
+  if (ip === null) return { refusal: null, keys: null };
   const [ipKey, subnetKey] = await Promise.all([deps.hasher.hash("ip", ip.address), deps.hasher.hash("subnet", ip.subnet)]);
-  const plan = planLadders(ladders, { ip: ipKey, subnet: subnetKey, account: null, device: null, asn: null });
+  const keys = { ip: ipKey, subnet: subnetKey };
+  const plan = planLadders(ladders, { ...keys, account: null, device: null, asn: null });
   const blocked = deps.store.cachedBlock({ now, limits: plan.limits, penalties: plan.penalties }) ?? boxedByThisIsolate(plan.penalties, deps.boxes, now);
-  if (blocked === null) return null;
+  if (blocked === null) return { refusal: null, keys };
   const state = cachedLadder(plan, blocked, now, (key, at) => deps.boxes.blockedUntil(key, at));
   const entity = state.key === "subnet" ? subnetKey : ipKey;
-  return { ladder: state, entity, retryAfterS: Math.max(1, Math.ceil(state.retryAfterMs / 1000)) };
+  return { refusal: { ladder: state, entity, retryAfterS: Math.max(1, Math.ceil(state.retryAfterMs / 1000)) }, keys };
 }
 
 /** A penalty box this isolate imposed and the store does not show yet (src/pipeline.ts). */

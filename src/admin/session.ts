@@ -5,18 +5,13 @@
  * token ends every session.
  */
 import { equalBytes } from "./constant-time.ts";
+import { base64url } from "../base64url.ts";
 
 /** Cookie name and lifetime. */
 export const SESSION_COOKIE = "riskgate_admin";
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 
 const encoder = new TextEncoder();
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /** Issues and checks session values. */
 export interface Sessions {

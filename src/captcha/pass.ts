@@ -7,6 +7,7 @@
  *
  * It only spares CAPTCHA steps; 429s and penalty boxes still apply to its holder.
  */
+import { base64url } from "../base64url.ts";
 
 const encoder = new TextEncoder();
 
@@ -25,12 +26,6 @@ export interface PassSigner {
 function message(expires: number, binding: PassBinding): Uint8Array {
   // Fields are NUL-separated and hashed keys never contain NUL, so no two bindings collide.
   return encoder.encode(`riskgate-pass\u0000v1\u0000${expires}\u0000${binding.ip ?? "-"}\u0000${binding.account}`);
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {

@@ -6,6 +6,7 @@
  * so an attacker can neither forge an id nor adopt a victim's known device without
  * stealing the cookie itself.
  */
+import { base64url } from "../base64url.ts";
 import type { Hasher } from "./hmac.ts";
 
 /** Cookie name. `__Host-` requires Secure, Path=/ and no Domain (browsers enforce it). */
@@ -42,10 +43,7 @@ export function findCookie(header: string | null): string | null {
 
 /** A new random device id: 128 bits, base64url. */
 export function newDeviceId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** Compare two strings in time independent of where they differ. */

@@ -11,6 +11,7 @@
  */
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { base64url } from "../base64url.ts";
 
 const encoder = new TextEncoder();
 
@@ -30,25 +31,4 @@ export async function createHasher(secret: string): Promise<Hasher> {
       return base64url(mac, 16);
     },
   };
-}
-
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/** Unpadded base64url of the first `length` bytes. */
-function base64url(bytes: Uint8Array, length: number): string {
-  let out = "";
-  let i = 0;
-  for (; i + 2 < length; i += 3) {
-    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += ALPHABET.charAt((n >> 18) & 63) + ALPHABET.charAt((n >> 12) & 63) + ALPHABET.charAt((n >> 6) & 63) + ALPHABET.charAt(n & 63);
-  }
-  const rest = length - i;
-  if (rest === 1) {
-    const n = (bytes[i] ?? 0) << 16;
-    out += ALPHABET.charAt((n >> 18) & 63) + ALPHABET.charAt((n >> 12) & 63);
-  } else if (rest === 2) {
-    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8);
-    out += ALPHABET.charAt((n >> 18) & 63) + ALPHABET.charAt((n >> 12) & 63) + ALPHABET.charAt((n >> 6) & 63);
-  }
-  return out;
 }

@@ -71,6 +71,8 @@ export interface ContextDeps {
   readonly userAgentLimit: number;
   /** Resolves geo from request.cf and/or the local database (src/context/geo.ts). */
   readonly geo: GeoResolver;
+  /** The client address's keys, when the screen stage already hashed them (same header, same hasher). */
+  readonly addressKeys?: { readonly ip: string; readonly subnet: string } | null;
 }
 
 const MAX_ACCEPT_LANGUAGE = 256;
@@ -96,8 +98,8 @@ export async function buildContext(
   const { hasher } = deps;
   const [account, ipKey, subnet, device] = await Promise.all([
     hasher.hash("account", identifier),
-    ip === null ? null : hasher.hash("ip", ip.address),
-    ip === null ? null : hasher.hash("subnet", ip.subnet),
+    ip === null ? null : (deps.addressKeys?.ip ?? hasher.hash("ip", ip.address)),
+    ip === null ? null : (deps.addressKeys?.subnet ?? hasher.hash("subnet", ip.subnet)),
     readDevice(headers, hasher, userAgent, acceptLanguage),
   ]);
   return {

@@ -1,8 +1,14 @@
 /**
  * The `Riskgate-Decision` header: a compact JWS over the decision's claims, so the
  * origin can prove a request passed the gateway and act on the verdict and channel.
+ *
+ * Signed with WebCrypto directly rather than jose's SignJWT: the JWS is two base64url
+ * segments and a signature (WebCrypto's ECDSA output is already JWS's r||s form), and
+ * SignJWT's claim builder and checks cost more than the signature itself on every
+ * forwarded reset (docs/architecture.md, "Performance"). Tokens are verified with jose
+ * (the demo origin and test/worker/origin.test.ts), so the format stays jose's.
  */
-import { SignJWT } from "jose";
+import { base64url } from "../base64url.ts";
 import type { Decision } from "../decision.ts";
 import type { SigningKeys } from "./signing-keys.ts";
 
@@ -54,12 +60,28 @@ export async function signDecision(
     rules: decision.rulesetVersion,
     ...(decision.experiment === undefined ? {} : { experiment: { id: decision.experiment.id, arm: decision.experiment.arm } }),
   };
-  return new SignJWT({ ...extra, ...claims })
-    .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: "riskgate-decision+jwt" })
-    .setIssuer(ISSUER)
-    .setAudience(audience)
-    .setJti(decision.id)
-    .setIssuedAt(nowSeconds)
-    .setExpirationTime(nowSeconds + DECISION_TTL_SECONDS)
-    .sign(keys.current.key);
+  const { alg, kid, key } = keys.current;
+  const payload = {
+    ...extra,
+    ...claims,
+    iss: ISSUER,
+    aud: audience,
+    jti: decision.id,
+    iat: nowSeconds,
+    exp: nowSeconds + DECISION_TTL_SECONDS,
+  };
+  const input = `${segment({ alg, kid, typ: "riskgate-decision+jwt" })}.${segment(payload)}`;
+  const signature = await crypto.subtle.sign(signingParams(key), key, encoder.encode(input));
+  return `${input}.${base64url(new Uint8Array(signature))}`;
+}
+
+const encoder = new TextEncoder();
+
+function segment(value: unknown): string {
+  return base64url(encoder.encode(JSON.stringify(value)));
+}
+
+/** WebCrypto parameters for the key's algorithm (ES256 or EdDSA, src/origin/signing-keys.ts). */
+function signingParams(key: CryptoKey): Parameters<SubtleCrypto["sign"]>[0] {
+  return key.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : { name: key.algorithm.name };
 }
