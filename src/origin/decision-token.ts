@@ -81,7 +81,18 @@ function segment(value: unknown): string {
   return base64url(encoder.encode(JSON.stringify(value)));
 }
 
-/** WebCrypto parameters for the key's algorithm (ES256 or EdDSA, src/origin/signing-keys.ts). */
-function signingParams(key: CryptoKey): Parameters<SubtleCrypto["sign"]>[0] {
-  return key.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : { name: key.algorithm.name };
+type SignParams = Parameters<SubtleCrypto["sign"]>[0];
+const paramsOf = new WeakMap<CryptoKey, SignParams>();
+
+/**
+ * WebCrypto parameters for the key's algorithm (ES256 or EdDSA, src/origin/signing-keys.ts),
+ * once per key: workerd builds a new `algorithm` object on every read of the getter.
+ */
+function signingParams(key: CryptoKey): SignParams {
+  let params = paramsOf.get(key);
+  if (params === undefined) {
+    params = key.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : { name: key.algorithm.name };
+    paramsOf.set(key, params);
+  }
+  return params;
 }
