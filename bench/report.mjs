@@ -66,9 +66,8 @@ export function headline(rounds, summaries, micro) {
   out.store_round_trips_per_allow_do = trips("c");
   out.store_round_trips_per_blocked = trips("d");
   out.scoring_us_median = micro?.scoring_us_median ?? null;
-  for (const id of ["a", "b", "c", "d", "e"]) out[`rps_${id}`] = summaries[id]?.rps ?? null;
-  out.cpu_us_per_request_c = summaries.c?.cpu_us_per_request ?? null;
-  out.cpu_us_per_request_a = summaries.a?.cpu_us_per_request ?? null;
+  for (const id of ["a", "b", "c", "d", "e", "f"]) out[`rps_${id}`] = summaries[id]?.rps ?? null;
+  for (const id of ["a", "b", "c", "d", "e", "f"]) out[`cpu_us_per_request_${id}`] = summaries[id]?.cpu_us_per_request ?? null;
   if (summaries.c_ref !== undefined) {
     // BENCH_COMPARE: the working tree against the ref, paired round by round.
     out.compare = {

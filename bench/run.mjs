@@ -120,6 +120,7 @@ async function startServices() {
     riskgate: bundleRiskgate(join(dir, "riskgate-bundle")),
     passthrough: await bundleBaseline("passthrough", dir),
     answer: await bundleBaseline("answer", dir),
+    "store-passthrough": await bundleBaseline("store-passthrough", dir),
     ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMPARE, join(dir, "ref")) }),
   };
   const origin = await startOrigin(LOAD_CPU, cleanups);

@@ -11,6 +11,7 @@ const RISKGATE_VARS = { RISKGATE_ENV: "development" };
 export const WORKERS = [
   { name: "passthrough", build: "baseline" },
   { name: "answer", build: "baseline" },
+  { name: "store-passthrough", build: "baseline", requires: "upstash" },
   { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true },
   {
     name: "riskgate-upstash",
@@ -73,6 +74,17 @@ export const SCENARIOS = [
     expect: { forwarded: false, status: 429, saturates: true },
     store: null,
   },
+  {
+    // Reference, never a target: the cheapest gateway that makes one store round trip
+    // (bench/workers/store-passthrough.ts). f/a is the most any such gateway reaches here.
+    id: "f",
+    label: "reference: bare Hono, one Upstash call, then forward",
+    worker: "store-passthrough",
+    requests: "unique",
+    expect: { forwarded: true, status: "2xx" },
+    store: "upstash",
+    requires: "upstash",
+  },
 ];
 
 /** Headline ratios: throughput of the first scenario over the second, per round. */
@@ -80,6 +92,10 @@ export const RATIOS = {
   allow_ratio: ["b", "a"],
   allow_do_ratio: ["c", "a"],
   blocked_ratio: ["d", "e"],
+  // Reference: the most a gateway with one store round trip per request reaches (f/a),
+  // and riskgate against that gateway (b/f).
+  store_floor_ratio: ["f", "a"],
+  allow_vs_floor_ratio: ["b", "f"],
 };
 
 /** Targets tracked (never asserted): ratio >= min, or value <= max. */
