@@ -76,6 +76,8 @@ const NEVER = Number.MAX_SAFE_INTEGER;
 /** The Durable Object class that owns one shard of keys. */
 export class RiskgateStore extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** True once this object instance knows the sweep alarm is set. */
+  private sweepScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -284,9 +286,16 @@ export class RiskgateStore extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Make sure the sweep alarm is set: read once per object lifetime, then remembered (the
+   * alarm handler sets the next one itself). Reading the alarm on every call was a storage
+   * round trip per reset.
+   */
   private async ensureSweep(): Promise<void> {
+    if (this.sweepScheduled) return;
     if ((await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
     }
+    this.sweepScheduled = true;
   }
 }
