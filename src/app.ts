@@ -18,6 +18,7 @@ import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
 import { decide } from "./pipeline.ts";
 import { type AddressKeys, screen } from "./screen.ts";
+import { matchRoute } from "./route-match.ts";
 import type { AuditInput } from "./audit/events.ts";
 import { rateLimitedResponse } from "./challenge/response.ts";
 import type { PenaltyUpdate } from "./store/port.ts";
@@ -44,8 +45,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
 
   app.all("*", async function route(c) {
     const gateway = c.var.gateway;
-    const path = new URL(c.req.url).pathname;
-    const route = gateway.ruleset.spec.routes.find((r) => r.path === path);
+    // Percent-decoded by Hono, then matched leniently (src/route-match.ts): no bypass by spelling.
+    const route = matchRoute(gateway.ruleset.spec.routes, c.req.path);
     if (route === undefined) return passThrough(c.req.raw, gateway);
     if (c.req.method !== route.method) {
       throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });

@@ -1,8 +1,8 @@
 /**
  * The screen stage, first on the request path: a client this isolate already knows to be
  * blocked (a 429 step of an IP or subnet ladder that bit, or a penalty box on one) is
- * answered 429 before its body is read. It costs the two HMACs of the client's address
- * and a cache lookup: no body, no device cookie, no store call, no scoring, no signing,
+ * answered 429 before its body is read. It costs one or two HMACs (the address, then its
+ * subnet) and a cache lookup: no body, no device cookie, no store call, no scoring, no signing,
  * and no per-request audit event (refusals are tallied: src/audit/refusals.ts). A flood
  * from a blocked client therefore costs riskgate about what answering it costs at all
  * (BENCHMARKS.md, scenario d).
@@ -68,14 +68,27 @@ export async function screen(headers: Headers, deps: ScreenDeps, now: number): P
   const ip = clientIp(headers, deps.trustedIpHeader);
   // No usable address: the context stage names the problem (or scores without one).
   if (ip === null) return { refusal: null, keys: null };
-  const [ipKey, subnetKey] = await Promise.all([deps.hasher.hash("ip", ip.address), deps.hasher.hash("subnet", ip.subnet)]);
-  const keys = { ip: ipKey, subnet: subnetKey };
+  // The address first: a flood from one blocked IP is refused without hashing its subnet.
+  const ipKey = await deps.hasher.hash("ip", ip.address);
+  const byIp = refusalFor(ladders, { ip: ipKey, subnet: null }, deps, now);
+  if (byIp !== null) return { refusal: byIp, keys: null };
+  const keys = { ip: ipKey, subnet: await deps.hasher.hash("subnet", ip.subnet) };
+  return { refusal: refusalFor(ladders, keys, deps, now), keys };
+}
+
+/** The refusal for the ladders whose key is known in `keys`, or null. */
+function refusalFor(
+  ladders: readonly CompiledLadder[],
+  keys: { readonly ip: string; readonly subnet: string | null },
+  deps: ScreenDeps,
+  now: number,
+): Refusal | null {
   const plan = planLadders(ladders, { ...keys, account: null, device: null, asn: null });
   const blocked = deps.store.cachedBlock({ now, limits: plan.limits, penalties: plan.penalties }) ?? boxedByThisIsolate(plan.penalties, deps.boxes, now);
-  if (blocked === null) return { refusal: null, keys };
+  if (blocked === null) return null;
   const state = cachedLadder(plan, blocked, now, (key, at) => deps.boxes.blockedUntil(key, at));
-  const entity = state.key === "subnet" ? subnetKey : ipKey;
-  return { refusal: { ladder: state, entity, retryAfterS: Math.max(1, Math.ceil(state.retryAfterMs / 1000)) }, keys };
+  const entity = state.key === "subnet" ? keys.subnet : keys.ip;
+  return { ladder: state, entity: entity ?? keys.ip, retryAfterS: Math.max(1, Math.ceil(state.retryAfterMs / 1000)) };
 }
 
 /** A penalty box this isolate imposed and the store does not show yet (src/pipeline.ts). */

@@ -114,6 +114,22 @@ describe("reset route", () => {
     expect(after.at(-1)?.error).toBe("missing Riskgate-Decision");
   });
 
+  it.each(["/password/res%65t", "/password/r%65set", "/PASSWORD/Reset", "/password/reset/", "//password//reset"])(
+    "another spelling of the reset path (%s) is scored, not passed through unscored",
+    async (path) => {
+      const before = (await originLog()).length;
+      const res = await exports.default.fetch(`${GATEWAY}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": BROWSER_UA, "cf-connecting-ip": "203.0.113.7" },
+        body: "{}",
+      });
+      // The reset route's own validation answered: the request never reached the origin bare.
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("ERR_IDENTIFIER_MISSING");
+      expect((await originLog()).length).toBe(before);
+    },
+  );
+
   it.each([
     ["oversized body", { "content-type": "application/json" }, JSON.stringify({ email: "a@b.c", pad: "x".repeat(9000) }), 413, "ERR_BODY_TOO_LARGE"],
     ["malformed JSON", { "content-type": "application/json" }, "{email:", 400, "ERR_BODY_MALFORMED"],
