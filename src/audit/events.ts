@@ -7,6 +7,7 @@
  * there is no free-form field a caller could put a secret into by accident.
  */
 import type { Decision, DependencyError, Reason } from "../decision.ts";
+import type { CandidateSummary } from "../pipeline.ts";
 import type { Facts } from "../rules/context-schema.ts";
 
 /** Version of the event format; bumped on a breaking change to any payload. */
@@ -44,16 +45,8 @@ export interface DecisionData {
   readonly candidate: CandidateData | null;
 }
 
-/** A shadow candidate's conclusion on the same facts (src/pipeline.ts). */
-export interface CandidateData {
-  readonly rules: string;
-  readonly verdict: Decision["verdict"];
-  readonly tier: string;
-  readonly score: number;
-  readonly channel: string;
-  readonly reasons: readonly Reason[];
-  readonly changed: boolean;
-}
+/** A shadow candidate's conclusion on the same facts (the pipeline's summary, as logged). */
+export type CandidateData = CandidateSummary;
 
 /** The signed forward to the origin and what came back. */
 export interface ForwardData {

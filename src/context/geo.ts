@@ -7,16 +7,10 @@
  */
 import { ConfigError } from "../errors.ts";
 import type { ClientIp } from "./client-ip.ts";
-import type { LocalGeo } from "./geo-local.ts";
+import type { LocalGeo, LocalGeoResult } from "./geo-local.ts";
 
 /** Geo as the platform (request.cf) or the local database reports it. */
-export interface GeoInput {
-  readonly country: string;
-  readonly region: string;
-  readonly asn: number;
-  readonly asOrg: string;
-  readonly lat: number | null;
-  readonly lon: number | null;
+export interface GeoInput extends LocalGeoResult {
   /** Which source answered: `cf` or `local`. */
   readonly source: "cf" | "local";
 }

@@ -9,6 +9,7 @@ import type { IpRange } from "./ip-key.ts";
 import type { ListEntry } from "./list-format.ts";
 import { writePack } from "./pack.ts";
 import { encodeTable } from "./range-table.ts";
+import { Interner } from "./interner.ts";
 
 /** A list to compile: its name (from the file name) and entries. */
 export interface NamedList {
@@ -31,25 +32,14 @@ export interface ListsMeta {
   readonly expiredDropped: number;
 }
 
-interface Interner {
-  reasons: string[];
-  reasonIdx: Map<string, number>;
-  sets: Membership[][];
-  setIdx: Map<string, number>;
-}
-
-function reasonIndex(i: Interner, reason: string): number {
-  let idx = i.reasonIdx.get(reason);
-  if (idx === undefined) {
-    idx = i.reasons.length;
-    i.reasons.push(reason);
-    i.reasonIdx.set(reason, idx);
-  }
-  return idx;
+/** Reasons and match sets, each stored once; index 0 is "" and the empty set. */
+interface Tables {
+  readonly reasons: Interner<string>;
+  readonly sets: Interner<Membership[]>;
 }
 
 /** Intern the set of memberships of the active entries (one per list: the latest expiry wins). */
-function setIndex(i: Interner, active: Iterable<Membership>): number {
+function setIndex(i: Tables, active: Iterable<Membership>): number {
   const byList = new Map<number, Membership>();
   for (const m of active) {
     const seen = byList.get(m[0]);
@@ -58,20 +48,13 @@ function setIndex(i: Interner, active: Iterable<Membership>): number {
   }
   if (byList.size === 0) return 0;
   const set = [...byList.values()].sort((a, b) => a[0] - b[0]);
-  const key = JSON.stringify(set);
-  let idx = i.setIdx.get(key);
-  if (idx === undefined) {
-    idx = i.sets.length;
-    i.sets.push(set);
-    i.setIdx.set(key, idx);
-  }
-  return idx;
+  return i.sets.add(JSON.stringify(set), set);
 }
 
 type RangeItem = { readonly range: IpRange; readonly m: Membership };
 
 /** Flatten possibly overlapping ranges of one family into segments. */
-function sweep(i: Interner, items: readonly RangeItem[]): { starts: bigint[]; values: number[] } {
+function sweep(i: Tables, items: readonly RangeItem[]): { starts: bigint[]; values: number[] } {
   // Events: +item at its start, -item just past its end. Removals sort first at a tie.
   const events: { at: bigint; add: boolean; id: number }[] = [];
   items.forEach((item, id) => {
@@ -103,7 +86,9 @@ function sweep(i: Interner, items: readonly RangeItem[]): { starts: bigint[]; va
 
 /** Compile lists; entries already expired at `now` are dropped. */
 export function compileLists(lists: readonly NamedList[], now: number): { pack: Uint8Array; meta: ListsMeta } {
-  const i: Interner = { reasons: [""], reasonIdx: new Map([["", 0]]), sets: [[]], setIdx: new Map() };
+  const i: Tables = { reasons: new Interner<string>(), sets: new Interner<Membership[]>() };
+  i.reasons.add("", "");
+  i.sets.add("[]", []);
   const v4: RangeItem[] = [];
   const v6: RangeItem[] = [];
   const asnMembers = new Map<number, Membership[]>();
@@ -116,7 +101,7 @@ export function compileLists(lists: readonly NamedList[], now: number): { pack: 
         continue;
       }
       entries++;
-      const m: Membership = [listIdx, Math.ceil(entry.expires / 1000), reasonIndex(i, entry.reason)];
+      const m: Membership = [listIdx, Math.ceil(entry.expires / 1000), i.reasons.add(entry.reason, entry.reason)];
       if ("asn" in entry.target) {
         const members = asnMembers.get(entry.target.asn) ?? [];
         members.push(m);
@@ -132,8 +117,8 @@ export function compileLists(lists: readonly NamedList[], now: number): { pack: 
   for (const [asn, members] of asnMembers) asns[String(asn)] = setIndex(i, members);
   const meta: ListsMeta = {
     lists: lists.map((l) => l.name),
-    reasons: i.reasons,
-    sets: i.sets,
+    reasons: i.reasons.values,
+    sets: i.sets.values,
     asns,
     entries,
     expiredDropped,

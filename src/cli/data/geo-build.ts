@@ -22,6 +22,7 @@ import { parseCsvLine } from "./csv.ts";
 import { openMmdb, walkV4, walkV6 } from "./mmdb-walk.ts";
 import { maskSegments, RESERVED } from "./reserved.ts";
 import { SegmentBuilder } from "./segments.ts";
+import { Interner } from "../../signals/interner.ts";
 
 /** Build options, from the environment by default. */
 export interface GeoBuildOptions {
@@ -69,8 +70,15 @@ interface AnyRecord {
 
 /** Interns geo records; index 0 means none. */
 class Records {
-  readonly list: GeoRecord[] = [["", "", null, null]];
-  private readonly index = new Map<string, number>();
+  private readonly records = new Interner<GeoRecord>();
+
+  constructor() {
+    this.records.add("", ["", "", null, null]);
+  }
+
+  get list(): readonly GeoRecord[] {
+    return this.records.values;
+  }
 
   of(raw: unknown): number {
     const rec = raw as AnyRecord | null;
@@ -81,14 +89,7 @@ class Records {
     let lon = rec?.location?.longitude ?? null;
     if (lat === null || lon === null) [lat, lon] = countryCentroid(country) ?? [null, null];
     const record: GeoRecord = [country, region, lat, lon];
-    const key = record.join("|");
-    let i = this.index.get(key);
-    if (i === undefined) {
-      i = this.list.length;
-      this.list.push(record);
-      this.index.set(key, i);
-    }
-    return i;
+    return this.records.add(record.join("|"), record);
   }
 }
 
