@@ -127,3 +127,15 @@ const REASON_SET: ReadonlySet<string> = new Set(REASON_CODES);
 export function isReasonCode(code: string): code is ReasonCode {
   return REASON_SET.has(code);
 }
+
+/** The candidate's conclusion, as the decision log and audit event record it (src/pipeline.ts). */
+export interface CandidateSummary {
+  readonly rules: string;
+  readonly verdict: Decision["verdict"];
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly reasons: readonly Reason[];
+  /** True when the candidate's verdict or tier differs from the live decision. */
+  readonly changed: boolean;
+}

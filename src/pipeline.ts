@@ -14,7 +14,7 @@ import type { CaptchaGate, CaptchaState, PreparedCaptcha } from "./captcha/gate.
 import type { CaptchaRequest } from "./captcha/request.ts";
 import type { RequestContext } from "./context/index.ts";
 import type { Hasher } from "./context/hmac.ts";
-import type { Decision, Reason } from "./decision.ts";
+import type { CandidateSummary, Decision, Reason } from "./decision.ts";
 import { drawsFor, type ExperimentInput } from "./experiments/assign.ts";
 import type { ExperimentMonitor } from "./experiments/monitor.ts";
 import { celValuesFor, type Failure, failModeFor, type Outcome, outcomeFor } from "./outcome.ts";
@@ -59,18 +59,6 @@ export interface PipelineDeps {
    * meanwhile is told the box's Retry-After and does not escalate it again.
    */
   readonly boxes?: BlockCache;
-}
-
-/** The candidate's conclusion, as the decision log records it. */
-export interface CandidateSummary {
-  readonly rules: string;
-  readonly verdict: Decision["verdict"];
-  readonly tier: string;
-  readonly score: number;
-  readonly channel: string;
-  readonly reasons: readonly Reason[];
-  /** True when the candidate's verdict or tier differs from the live decision. */
-  readonly changed: boolean;
 }
 
 /** A decision and the facts that produced it (facts go to explanations, never the client). */

@@ -12,8 +12,7 @@
  * can trace it and detect gaps like any other audit event.
  */
 import type { CaptchaState } from "../captcha/gate.ts";
-import type { Decision, Reason } from "../decision.ts";
-import type { CandidateSummary } from "../pipeline.ts";
+import type { CandidateSummary, Decision, Reason } from "../decision.ts";
 import type { Facts } from "../rules/context-schema.ts";
 
 /** The fields of a decision log line. */

@@ -6,8 +6,7 @@
  * email, password, token, cookie or IP. The payload types below are closed on purpose:
  * there is no free-form field a caller could put a secret into by accident.
  */
-import type { Decision, DependencyError, Reason } from "../decision.ts";
-import type { CandidateSummary } from "../pipeline.ts";
+import type { CandidateSummary, Decision, DependencyError, Reason } from "../decision.ts";
 import type { Facts } from "../rules/context-schema.ts";
 
 /** Version of the event format; bumped on a breaking change to any payload. */

@@ -5,10 +5,9 @@
  */
 import type { ActResult } from "../act.ts";
 import type { RequestContext } from "../context/index.ts";
-import type { Decision, Reason } from "../decision.ts";
+import type { CandidateSummary, Decision, Reason } from "../decision.ts";
 import type { OriginResult } from "../origin/forward.ts";
 import type { SigningKeys } from "../origin/signing-keys.ts";
-import type { CandidateSummary } from "../pipeline.ts";
 import type { LadderState } from "../policy/rate-limit.ts";
 import type { CompiledRuleset } from "../rules/compile.ts";
 import type { Facts } from "../rules/context-schema.ts";

@@ -5,7 +5,7 @@
 // widget, and submitting resubmits the original request (same path, same fields) with
 // the token, which the gateway verifies and forwards; the pass cookie then spares the
 // next challenge. Without Chromium the suite is skipped loudly, and fails under CI=true.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -14,12 +14,11 @@ import { unstable_dev } from "wrangler";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import { type DemoOrigin, startDemoOrigin } from "../../tools/demo-origin.mjs";
 import { startTurnstileStandin, type TurnstileStandin } from "../../tools/turnstile-standin/server.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, HAS_CHROMIUM } from "./support.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const SITE = { siteKey: "0x4AAAAAAAbrowser-test-site", secret: "0x4AAAAAAAbrowser-test-secret" };
 const FIELD = "cf-turnstile-response";
-const available = existsSync(CHROMIUM);
+const available = HAS_CHROMIUM;
 
 if (!available) {
   console.error(`\n!!! Chromium not found at ${CHROMIUM}: the challenge-page browser tests are ${process.env.CI === "true" ? "FAILING (CI=true)" : "SKIPPED"}. Install it (Debian: apt-get install chromium) or set CHROMIUM_PATH. !!!\n`);
@@ -61,7 +60,7 @@ describe.runIf(available)("the challenge page in Chromium", () => {
       experimental: { disableExperimentalWarning: true, testMode: true },
     });
     gateway = `http://127.0.0.1:${worker.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   }, 60_000);
 
   afterAll(async () => {

@@ -3,58 +3,33 @@
 // while the page is open shows up on its own refresh; a decision is traced to its audit
 // event; the page loads nothing from outside the gateway. Screenshots go to
 // test-results/dashboard.png and test-results/dashboard-event.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
-import { type DemoOrigin, startDemoOrigin } from "../../tools/demo-origin.mjs";
-import { freePort, type RunningGateway, startGateway } from "../../tools/gateway.mjs";
+import type { RunningGateway } from "../../tools/gateway.mjs";
 import { simulateAttack } from "../../tools/simulate-attack.mjs";
+import { CHROMIUM, HAS_CHROMIUM, RESULTS, type Stack, startStack } from "./support.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-const hasChromium = existsSync(CHROMIUM);
-const RESULTS = join(process.cwd(), "test-results");
-
-it.runIf(!hasChromium && process.env.CI === "true")("Chromium is installed (required under CI)", () => {
+it.runIf(!HAS_CHROMIUM && process.env.CI === "true")("Chromium is installed (required under CI)", () => {
   throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium`);
 });
 
-describe.skipIf(!hasChromium)("operator dashboard in Chromium", () => {
-  let origin: DemoOrigin;
+describe.skipIf(!HAS_CHROMIUM)("operator dashboard in Chromium", () => {
+  let stack: Stack;
   let gateway: RunningGateway;
-  let browser: Browser;
-  let persist: string;
-  const pageErrors: string[] = [];
-  const foreignRequests: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    origin = await startDemoOrigin({ port: 0, jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, quiet: true });
-    persist = mkdtempSync(join(tmpdir(), "riskgate-browser-"));
-    gateway = await startGateway({ port, persistTo: persist, vars: { RISKGATE_ENV: "development", ORIGIN_URL: origin.url } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    mkdirSync(RESULTS, { recursive: true });
+    stack = await startStack();
+    gateway = stack.gateway;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await gateway?.stop();
-    await origin?.close();
-    if (persist) rmSync(persist, { recursive: true, force: true });
+    await stack?.stop();
   });
 
-  async function open(headers: Record<string, string> = { authorization: `Bearer ${DEV_ADMIN_TOKEN}` }): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, extraHTTPHeaders: headers });
-    const page = await context.newPage();
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    page.on("request", (req) => {
-      if (!req.url().startsWith(gateway.url)) foreignRequests.push(req.url());
-    });
-    return page;
-  }
+  const open = (headers: Record<string, string> = { authorization: `Bearer ${DEV_ADMIN_TOKEN}` }): Promise<Page> =>
+    stack.open({ width: 1400, headers });
 
   const total = async (page: Page) => Number(((await page.getByTestId("kpi-total").locator("b").textContent()) ?? "0").replace(/,/g, ""));
 
@@ -113,7 +88,7 @@ describe.skipIf(!hasChromium)("operator dashboard in Chromium", () => {
   });
 
   it("loaded nothing from outside the gateway and threw no script errors", () => {
-    expect(foreignRequests).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(stack.foreignRequests).toEqual([]);
+    expect(stack.pageErrors).toEqual([]);
   });
 });

@@ -3,34 +3,26 @@
 // the traffic generator (tools/traffic.mjs). The page must show the verdict and the four
 // charts for every arm, load nothing from anywhere, and stay closed without credentials.
 // Screenshot: test-results/experiment-report.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
-import { type DemoOrigin, startDemoOrigin } from "../../tools/demo-origin.mjs";
-import { freePort, type RunningGateway, startGateway } from "../../tools/gateway.mjs";
+import type { RunningGateway } from "../../tools/gateway.mjs";
 import { runTraffic, type TrafficState } from "../../tools/traffic.mjs";
+import { CHROMIUM, HAS_CHROMIUM, RESULTS, type Stack, startStack } from "./support.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-const RESULTS = join(process.cwd(), "test-results");
 const EXPERIMENT = "medium-email-vs-sms";
 const ARMS = ["email", "sms", "holdout"];
 
-it.runIf(!existsSync(CHROMIUM) && process.env.CI === "true")("Chromium is installed (required under CI)", () => {
+it.runIf(!HAS_CHROMIUM && process.env.CI === "true")("Chromium is installed (required under CI)", () => {
   throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium`);
 });
 
-describe.skipIf(!existsSync(CHROMIUM))("experiment report in Chromium", () => {
-  let origin: DemoOrigin;
+describe.skipIf(!HAS_CHROMIUM)("experiment report in Chromium", () => {
+  let stack: Stack;
   let gateway: RunningGateway;
-  let browser: Browser;
-  let persist: string;
   let traffic: TrafficState;
-  const pageErrors: string[] = [];
-  const foreignRequests: string[] = [];
 
   /**
    * wrangler dev sometimes rebuilds once after its first "Ready" (its file watcher's
@@ -47,32 +39,20 @@ describe.skipIf(!existsSync(CHROMIUM))("experiment report in Chromium", () => {
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    origin = await startDemoOrigin({ port: 0, jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, quiet: true });
-    persist = mkdtempSync(join(tmpdir(), "riskgate-experiment-"));
-    gateway = await startGateway({ port, persistTo: persist, vars: { RISKGATE_ENV: "development", ORIGIN_URL: origin.url } });
-    await waitUp();
-    traffic = await runTraffic({ gateway: gateway.url, origin: origin.url, users: 150, seed: 7, concurrency: 8, experiment: EXPERIMENT, token: DEV_ADMIN_TOKEN, quiet: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    mkdirSync(RESULTS, { recursive: true });
+    stack = await startStack(async (started, origin) => {
+      gateway = started;
+      await waitUp();
+      traffic = await runTraffic({ gateway: gateway.url, origin: origin.url, users: 150, seed: 7, concurrency: 8, experiment: EXPERIMENT, token: DEV_ADMIN_TOKEN, quiet: true });
+    });
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await gateway?.stop();
-    await origin?.close();
-    if (persist) rmSync(persist, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   async function open(headers: Record<string, string> = { authorization: `Bearer ${DEV_ADMIN_TOKEN}` }): Promise<Page> {
     await waitUp();
-    const context = await browser.newContext({ viewport: { width: 1200, height: 1000 }, extraHTTPHeaders: headers });
-    const page = await context.newPage();
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    page.on("request", (req) => {
-      if (!req.url().startsWith(gateway.url)) foreignRequests.push(req.url());
-    });
-    return page;
+    return stack.open({ width: 1200, headers });
   }
 
   it("the traffic generator enrolled resets in every arm and reported their outcomes", () => {
@@ -125,7 +105,7 @@ describe.skipIf(!existsSync(CHROMIUM))("experiment report in Chromium", () => {
   });
 
   it("loaded nothing from outside the gateway and threw no script errors", () => {
-    expect(foreignRequests).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(stack.foreignRequests).toEqual([]);
+    expect(stack.pageErrors).toEqual([]);
   });
 });
