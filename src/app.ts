@@ -9,6 +9,7 @@ import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
 import { recordRequest, requestIdFrom } from "./audit/record.ts";
 import { readCaptchaRequest } from "./captcha/request.ts";
 import { withDeviceCookie } from "./context/device-cookie.ts";
+import { type ClientIp, clientIp } from "./context/client-ip.ts";
 import { buildContext } from "./context/index.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, RiskgateError } from "./errors.ts";
@@ -52,7 +53,8 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });
     }
     const started = gateway.now();
-    const { refused, addressKeys } = await screenRequest(c.req.raw.headers, gateway, route.path, started);
+    const ip = clientIp(c.req.raw.headers, gateway.config.trustedIpHeader);
+    const { refused, addressKeys } = await screenRequest(ip, gateway, route.path, started);
     if (refused !== null) {
       const { reported } = refused;
       if (reported !== null) c.executionCtx.waitUntil(reported.then((events) => gateway.audit.emit(...events)));
@@ -65,7 +67,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       bodyLimit: gateway.ruleset.spec.limits.body_bytes,
       userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
       geo: gateway.geo,
-      addressKeys,
+      address: { ip, keys: addressKeys },
     });
     const captchaRequest =
       gateway.captcha === null ? null : readCaptchaRequest(c.req.raw, ctx.body, gateway.captcha.config.profile.field);
@@ -115,7 +117,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
 
 /** The screen stage: a 429 for a client this isolate knows to be blocked, and the address keys it hashed. */
 async function screenRequest(
-  headers: Headers,
+  ip: ClientIp | null,
   gateway: Gateway,
   path: string,
   now: number,
@@ -123,8 +125,8 @@ async function screenRequest(
   refused: { response: Response; reported: Promise<readonly AuditInput[]> | null } | null;
   addressKeys: AddressKeys | null;
 }> {
-  const deps = { ...gateway, trustedIpHeader: gateway.config.trustedIpHeader, ladders: gateway.ruleset.ladders };
-  const { refusal, keys } = await screen(headers, deps, now);
+  const deps = { hasher: gateway.hasher, store: gateway.store, boxes: gateway.boxes, ladders: gateway.ruleset.ladders };
+  const { refusal, keys } = await screen(ip, deps, now);
   if (refusal === null) return { refused: null, addressKeys: keys };
   const tier = gateway.ruleset.tiers[0]?.name ?? "unknown";
   const { id, reported } = gateway.refusals.add(refusal, path, tier, now);

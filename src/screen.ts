@@ -11,7 +11,7 @@
  * only after the body and cookies are read, and blocks on them are answered by the
  * pipeline from the same cache, still without a store call.
  */
-import { clientIp } from "./context/client-ip.ts";
+import type { ClientIp } from "./context/client-ip.ts";
 import type { Hasher } from "./context/hmac.ts";
 import { cachedLadder, type CompiledLadder, type LadderState, planLadders } from "./policy/rate-limit.ts";
 import type { BlockCache } from "./store/ephemeral.ts";
@@ -22,7 +22,6 @@ export interface ScreenDeps {
   readonly hasher: Hasher;
   readonly store: Store;
   readonly boxes: BlockCache;
-  readonly trustedIpHeader: string | null;
   /** The rule set's ladders (the screen uses those `screenedLadders` picks). */
   readonly ladders: readonly CompiledLadder[];
 }
@@ -61,13 +60,11 @@ export interface Screened {
   readonly keys: AddressKeys | null;
 }
 
-/** Screen a request by its headers alone. */
-export async function screen(headers: Headers, deps: ScreenDeps, now: number): Promise<Screened> {
+/** Screen a request by its client address alone (parsed once, by the caller, for both stages). */
+export async function screen(ip: ClientIp | null, deps: ScreenDeps, now: number): Promise<Screened> {
   const ladders = screenedLadders(deps.ladders);
-  if (ladders.length === 0) return { refusal: null, keys: null };
-  const ip = clientIp(headers, deps.trustedIpHeader);
-  // No usable address: the context stage names the problem (or scores without one).
-  if (ip === null) return { refusal: null, keys: null };
+  // No usable address: the context stage scores without one.
+  if (ladders.length === 0 || ip === null) return { refusal: null, keys: null };
   // The address first: a flood from one blocked IP is refused without hashing its subnet.
   const ipKey = await deps.hasher.hash("ip", ip.address);
   const byIp = refusalFor(ladders, { ip: ipKey, subnet: null }, deps, now);

@@ -71,8 +71,11 @@ export interface ContextDeps {
   readonly userAgentLimit: number;
   /** Resolves geo from request.cf and/or the local database (src/context/geo.ts). */
   readonly geo: GeoResolver;
-  /** The client address's keys, when the screen stage already hashed them (same header, same hasher). */
-  readonly addressKeys?: { readonly ip: string; readonly subnet: string } | null;
+  /**
+   * The client address as the screen stage parsed it, and its keys when the screen hashed
+   * them (same hasher), so neither is done twice. Absent: parsed and hashed here.
+   */
+  readonly address?: { readonly ip: ClientIp | null; readonly keys: { readonly ip: string; readonly subnet: string } | null };
 }
 
 const MAX_ACCEPT_LANGUAGE = 256;
@@ -89,7 +92,8 @@ export async function buildContext(
     throw new RiskgateError("ERR_IDENTIFIER_MISSING", `field "${route.identifier}" is required`);
   }
   const { headers } = request;
-  const ip = clientIp(headers, deps.trustedIpHeader);
+  const ip = deps.address === undefined ? clientIp(headers, deps.trustedIpHeader) : deps.address.ip;
+  const known = deps.address?.keys ?? null;
   const rawUa = headers.get("user-agent") ?? "";
   const userAgent = rawUa.slice(0, deps.userAgentLimit);
   const rawLanguage = headers.get("accept-language");
@@ -98,8 +102,8 @@ export async function buildContext(
   const { hasher } = deps;
   const [account, ipKey, subnet, device] = await Promise.all([
     hasher.hash("account", identifier),
-    ip === null ? null : (deps.addressKeys?.ip ?? hasher.hash("ip", ip.address)),
-    ip === null ? null : (deps.addressKeys?.subnet ?? hasher.hash("subnet", ip.subnet)),
+    ip === null ? null : (known?.ip ?? hasher.hash("ip", ip.address)),
+    ip === null ? null : (known?.subnet ?? hasher.hash("subnet", ip.subnet)),
     readDevice(headers, hasher, userAgent, acceptLanguage),
   ]);
   return {
