@@ -70,7 +70,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
       address: { ip, keys: addressKeys },
     });
     const captchaRequest =
-      gateway.captcha === null ? null : readCaptchaRequest(c.req.raw, ctx.body, gateway.captcha.config.profile.field);
+      gateway.captcha === null ? null : readCaptchaRequest(c.req.raw, ctx.fields, gateway.captcha.config.profile.field);
     const decided = await decide(ctx, gateway, captchaRequest);
     const { decision, shadowReasons, facts, candidate, storeMs } = decided;
     const result = await act(c.req.raw, ctx, decision, gateway, decided);

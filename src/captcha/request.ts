@@ -4,6 +4,7 @@
  * cookie for browsers, a header for API clients), whether the client wants an HTML
  * page, and the original body fields, so a challenge page can resubmit them.
  */
+import { type BodyFields, fieldOf } from "../context/reset-body.ts";
 import { PASS_COOKIE, PASS_HEADER, TOKEN_HEADER } from "./provider.ts";
 
 /** The original request's body, as the challenge page resubmits it. */
@@ -18,8 +19,8 @@ export interface CaptchaRequest {
   /** The hostname the request was sent to: where the challenge page (and widget) ran. */
   readonly hostname: string;
   readonly wantsHtml: boolean;
-  /** The body without any token field; null when it cannot be parsed (then no page resubmits it). */
-  readonly original: OriginalBody | null;
+  /** The body without any token field, for the challenge page to resubmit. */
+  readonly original: OriginalBody;
 }
 
 function cookie(header: string | null, name: string): string | null {
@@ -35,34 +36,18 @@ function nonEmpty(value: unknown): string | null {
   return typeof value === "string" && value.length > 0 ? value : null;
 }
 
-/** Parse the (already size-capped) body the context stage read, dropping the token field. */
-export function originalBody(contentType: string, raw: Uint8Array, field: string): { body: OriginalBody | null; token: string | null } {
-  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
-  } catch {
-    return { body: null, token: null };
-  }
-  if (type === "application/x-www-form-urlencoded") {
-    const params = new URLSearchParams(text);
-    const token = nonEmpty(params.get(field));
-    return { body: { type: "form", pairs: [...params].filter(([name]) => name !== field) }, token };
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { body: null, token: null };
-    const { [field]: token, ...rest } = parsed as Record<string, unknown>;
-    return { body: { type: "json", value: rest }, token: nonEmpty(token) };
-  } catch {
-    return { body: null, token: null };
-  }
+/** The original fields without the token field, and the token (from the body the context stage parsed). */
+export function originalBody(fields: BodyFields, field: string): { body: OriginalBody; token: string | null } {
+  const token = nonEmpty(fieldOf(fields, field));
+  if (fields.type === "form") return { body: { type: "form", pairs: [...fields.params].filter(([name]) => name !== field) }, token };
+  const { [field]: _token, ...rest } = fields.value;
+  return { body: { type: "json", value: rest }, token };
 }
 
 /** Read the CAPTCHA parts; `field` is the provider's token field. */
-export function readCaptchaRequest(request: Request, raw: Uint8Array, field: string): CaptchaRequest {
+export function readCaptchaRequest(request: Request, fields: BodyFields, field: string): CaptchaRequest {
   const headers = request.headers;
-  const { body, token } = originalBody(headers.get("content-type") ?? "", raw, field);
+  const { body, token } = originalBody(fields, field);
   const accept = (headers.get("accept") ?? "").toLowerCase();
   return {
     token: nonEmpty(headers.get(TOKEN_HEADER)) ?? token,

@@ -74,8 +74,7 @@ const NO_STORE = { "cache-control": "no-store", "referrer-policy": "no-referrer"
 /** A `403` challenge: HTML for browsers that asked for it (and can resubmit), JSON otherwise. */
 export function challengeResponse(decision: Decision, input: ChallengeInput): Response {
   const { config, prepared } = input;
-  const original = prepared?.request.original ?? null;
-  if (config === null || prepared === null || original === null || !prepared.request.wantsHtml) {
+  if (config === null || prepared === null || !prepared.request.wantsHtml) {
     return Response.json(challengeBody(decision, input), { status: 403, headers: NO_STORE });
   }
   const nonce = randomNonce();
@@ -89,7 +88,7 @@ export function challengeResponse(decision: Decision, input: ChallengeInput): Re
     field: config.profile.field,
     method: input.route.method,
     path: input.route.path,
-    original,
+    original: prepared.request.original,
     retry: input.captcha.status === "failed" || input.captcha.status === "error",
   });
   return new Response(html, {

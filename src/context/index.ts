@@ -10,7 +10,7 @@ import { type ClientIp, clientIp } from "./client-ip.ts";
 import { type DeviceCookie, deviceCookie } from "./device-cookie.ts";
 import type { GeoInput, GeoResolver } from "./geo.ts";
 import type { Hasher } from "./hmac.ts";
-import { readResetBody } from "./reset-body.ts";
+import { type BodyFields, readResetBody } from "./reset-body.ts";
 
 export { geoFromCf } from "./geo.ts";
 export type { GeoInput } from "./geo.ts";
@@ -60,6 +60,8 @@ export interface RequestContext {
   readonly headers: HeaderContext;
   /** The body to forward, byte for byte. */
   readonly body: Uint8Array;
+  /** The body's fields, parsed once (the CAPTCHA step reads its token from them). */
+  readonly fields: BodyFields;
 }
 
 /** What building a context needs besides the request. */
@@ -128,6 +130,7 @@ export async function buildContext(
       secFetchMode: headers.has("sec-fetch-mode"),
     },
     body: body.raw,
+    fields: body.fields,
   };
 }
 

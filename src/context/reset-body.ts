@@ -4,9 +4,15 @@
  */
 import { RiskgateError } from "../errors.ts";
 
-/** The parsed body: the identifier and the raw bytes to forward unchanged. */
+/** The body's fields, parsed once here (the CAPTCHA step reads its token from them). */
+export type BodyFields =
+  | { readonly type: "json"; readonly value: Readonly<Record<string, unknown>> }
+  | { readonly type: "form"; readonly params: URLSearchParams };
+
+/** The parsed body: the identifier, the fields and the raw bytes to forward unchanged. */
 export interface ResetBody {
   readonly identifier: string;
+  readonly fields: BodyFields;
   readonly raw: Uint8Array;
 }
 
@@ -62,14 +68,21 @@ export async function readResetBody(request: Request, field: string, limit: numb
   } catch {
     throw new RiskgateError("ERR_BODY_MALFORMED", "body is not valid UTF-8");
   }
-  const value = isJson ? jsonField(text, field) : new URLSearchParams(text).get(field);
+  const fields: BodyFields = isJson ? { type: "json", value: jsonObject(text) } : { type: "form", params: new URLSearchParams(text) };
+  const value = fieldOf(fields, field);
   if (typeof value !== "string" || value.trim().length === 0) {
     throw new RiskgateError("ERR_IDENTIFIER_MISSING", `field "${field}" is required`);
   }
-  return { identifier: value, raw };
+  return { identifier: value, fields, raw };
 }
 
-function jsonField(text: string, field: string): unknown {
+/** One field's value: a JSON member (own properties only) or the first form value. */
+export function fieldOf(fields: BodyFields, field: string): unknown {
+  if (fields.type === "form") return fields.params.get(field);
+  return Object.hasOwn(fields.value, field) ? fields.value[field] : undefined;
+}
+
+function jsonObject(text: string): Readonly<Record<string, unknown>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -79,5 +92,5 @@ function jsonField(text: string, field: string): unknown {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new RiskgateError("ERR_BODY_MALFORMED", "body must be a JSON object");
   }
-  return Object.hasOwn(parsed, field) ? (parsed as Record<string, unknown>)[field] : undefined;
+  return parsed as Record<string, unknown>;
 }

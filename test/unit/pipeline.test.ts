@@ -74,6 +74,7 @@ function context(country: string, ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWeb
     },
     headers: { userAgentChars: ua.length, acceptLanguage: "en", accept: true, secFetchMode: true },
     body: new Uint8Array(),
+    fields: { type: "json", value: {} },
   };
 }
 
