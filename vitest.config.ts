@@ -45,14 +45,15 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
-          include: ["test/worker/**/*.test.ts"],
+          include: ["test/worker/**/*.test.ts", "test/security/**/*.test.ts"],
+          exclude: ["test/security/**/*.browser.test.ts"],
           globalSetup: ["./test/support/global-setup.ts", "./test/support/captcha-setup.ts"],
         },
       },
       {
         test: {
           name: "browser",
-          include: ["test/browser/**/*.test.ts"],
+          include: ["test/browser/**/*.test.ts", "test/security/**/*.browser.test.ts"],
           environment: "node",
           // Starting wrangler dev (build included) takes seconds, not milliseconds.
           testTimeout: 60_000,

@@ -32,6 +32,30 @@ export interface ForwardOptions {
   readonly fetcher: typeof fetch;
 }
 
+/**
+ * The origin URL for `requestUrl`: always `originUrl`'s scheme, host and port, with the
+ * request's path and query appended as they came. The path is never resolved against the
+ * origin as a URL reference: `//host/x`, `/\\host`, `/http://host` or `@host` would name
+ * another host (an open proxy that carried the client's cookies to it). Returns null when
+ * no such URL can be formed; the caller refuses the request.
+ */
+export function originTarget(requestUrl: string, originUrl: URL): URL | null {
+  let incoming: URL;
+  try {
+    incoming = new URL(requestUrl);
+  } catch {
+    return null;
+  }
+  // `pathname` always starts with "/" for http(s); set on a URL that already has the
+  // origin's authority, it can only ever be a path (a leading "//" stays a path).
+  const target = new URL(originUrl.origin);
+  target.pathname = incoming.pathname;
+  target.search = incoming.search;
+  // Belt and braces: whatever the parser did, the authority is the origin's or nothing.
+  if (target.origin !== originUrl.origin || target.username !== "" || target.password !== "") return null;
+  return target;
+}
+
 /** Send `request` to the origin (same path and query) with extra headers; never throws. */
 export async function forward(
   request: Request,
@@ -39,12 +63,12 @@ export async function forward(
   extra: Record<string, string>,
   { originUrl, timeoutMs, fetcher }: ForwardOptions,
 ): Promise<OriginResult> {
-  const incoming = new URL(request.url);
-  const target = new URL(incoming.pathname + incoming.search, originUrl);
+  const target = originTarget(request.url, originUrl);
+  if (target === null) return { ok: false, code: "ORIGIN_UNAVAILABLE", ms: 0 };
   const headers = cleanHeaders(request.headers);
   headers.delete("host");
   headers.delete("content-length");
-  if (target.protocol === "http:" || target.protocol === "https:") headers.set("host", target.host);
+  headers.set("host", target.host);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   const started = Date.now();
   try {

@@ -24,6 +24,8 @@ export interface ProvidedBridge {
 declare module "vitest" {
   export interface ProvidedContext {
     originUrl: string;
+    /** A second HTTP server that stands for a host an attacker controls; it must never be reached. */
+    attackerUrl: string;
     webhookUrl: string;
     redis: ProvidedBridge | null;
     faultRedis: ProvidedBridge | null;
@@ -37,11 +39,13 @@ export default async function setup(project: TestProject) {
   await exportJWK(await importJWK(pub, "ES256"));
   const origin = await startDemoOrigin({ port: 0, jwks: { keys: [pub] }, quiet: true });
   project.provide("originUrl", origin.url);
+  const attacker = await startDemoOrigin({ port: 0, jwks: { keys: [pub] }, quiet: true });
+  project.provide("attackerUrl", attacker.url);
   const receiver = await startWebhookReceiver(TEST_WEBHOOK_SECRET);
   project.provide("webhookUrl", receiver.url);
 
   const redis = await testRedis({ shared: true });
-  const closers: Array<() => Promise<void>> = [() => origin.close(), () => receiver.close()];
+  const closers: Array<() => Promise<void>> = [() => origin.close(), () => attacker.close(), () => receiver.close()];
   if (redis.port === null) {
     project.provide("redis", null);
     project.provide("faultRedis", null);
