@@ -72,7 +72,7 @@ export async function act(
 async function forwardAllowed(request: Request, ctx: RequestContext, decision: Decision, gateway: Gateway): Promise<ActResult> {
   const token = await signDecision(
     decision,
-    ctx.keys.account,
+    ctx.accountKey,
     gateway.config.originUrl.origin,
     gateway.keys,
     Math.floor(gateway.now() / 1000),
@@ -80,6 +80,7 @@ async function forwardAllowed(request: Request, ctx: RequestContext, decision: D
   );
   const origin = await forward(request, ctx.body as Uint8Array<ArrayBuffer>, { [DECISION_HEADER]: token }, {
     originUrl: gateway.config.originUrl,
+    clientIp: ctx.ip?.address ?? null,
     timeoutMs: gateway.ruleset.originTimeoutMs,
     fetcher: gateway.fetcher,
   });

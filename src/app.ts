@@ -18,8 +18,9 @@ import type { Gateway } from "./gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
 import { decide } from "./pipeline.ts";
-import { type AddressKeys, screen } from "./screen.ts";
-import { matchRoute } from "./route-match.ts";
+import { screen } from "./screen.ts";
+import type { AddressKeys } from "./context/index.ts";
+import { matchRoute, rawPath } from "./route-match.ts";
 import type { AuditInput } from "./audit/events.ts";
 import { rateLimitedResponse } from "./challenge/response.ts";
 import type { PenaltyUpdate } from "./store/port.ts";
@@ -46,14 +47,19 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
 
   app.all("*", async function route(c) {
     const gateway = c.var.gateway;
-    // Percent-decoded by Hono, then matched leniently (src/route-match.ts): no bypass by spelling.
-    const route = matchRoute(gateway.ruleset.spec.routes, c.req.path);
-    if (route === undefined) return passThrough(c.req.raw, gateway);
+    // Every spelling an origin would route to a scored path is scored; one that only some
+    // origins would is refused (src/route-match.ts): no bypass by spelling.
+    const match = matchRoute(gateway.ruleset.spec.routes, rawPath(c.req.url));
+    if (match === undefined) return passThrough(c.req.raw, gateway);
+    if ("ambiguous" in match) {
+      throw new RiskgateError("ERR_PATH_AMBIGUOUS", "this spelling of a scored path is ambiguous; use its plain form");
+    }
+    const { route } = match;
     if (c.req.method !== route.method) {
       throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });
     }
     const started = gateway.now();
-    const ip = clientIp(c.req.raw.headers, gateway.config.trustedIpHeader);
+    const ip = clientIp(c.req.raw.headers, gateway.config.trustedIpHeader, gateway.config.trustedProxyHops);
     const { refused, addressKeys } = await screenRequest(ip, gateway, route.path, started);
     if (refused !== null) {
       const { reported } = refused;
@@ -148,6 +154,7 @@ async function penalize(gateway: Gateway, updates: readonly PenaltyUpdate[]): Pr
 async function passThrough(request: Request, gateway: Gateway): Promise<Response> {
   const result = await forward(request, request.body, {}, {
     originUrl: gateway.config.originUrl,
+    clientIp: clientIp(request.headers, gateway.config.trustedIpHeader, gateway.config.trustedProxyHops)?.address ?? null,
     timeoutMs: gateway.ruleset.originTimeoutMs,
     fetcher: gateway.fetcher,
   });

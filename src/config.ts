@@ -17,6 +17,8 @@ export interface Config {
   readonly hmacSecret: string;
   readonly signingKeysJson: string;
   readonly trustedIpHeader: string | null;
+  /** Proxies in front of riskgate that append to a list-valued trusted header (default 1). */
+  readonly trustedProxyHops: number;
   readonly store: "durable-object" | "upstash";
   readonly storeShards: number;
   /** Set when `store` is `upstash`. */
@@ -65,12 +67,17 @@ export function readConfig(env: Env): Config {
   }
   const upstash = store === "upstash" ? readUpstash(env, development) : null;
   const trusted = env.TRUSTED_IP_HEADER?.trim().toLowerCase();
+  const trustedProxyHops = Number(env.TRUSTED_PROXY_HOPS ?? "1");
+  if (!Number.isInteger(trustedProxyHops) || trustedProxyHops < 1 || trustedProxyHops > 16) {
+    throw new ConfigError("TRUSTED_PROXY_HOPS must be an integer from 1 to 16");
+  }
   return {
     development,
     originUrl,
     hmacSecret,
     signingKeysJson,
     trustedIpHeader: trusted === undefined || trusted === "" ? null : trusted,
+    trustedProxyHops,
     store,
     storeShards,
     upstash,

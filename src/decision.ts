@@ -45,6 +45,7 @@ export const REASON_CODES = [
   "IP_HOSTING_ASN",
   "IP_VPN",
   "IP_KNOWN_BAD",
+  "IP_UNPARSEABLE",
   // overrides and policy
   "OVERRIDE_ALLOWLIST",
   "OVERRIDE_DENYLIST",

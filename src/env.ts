@@ -17,6 +17,7 @@ export interface Env {
   readonly DECISION_SIGNING_KEYS?: string;
   /** A header set by a trusted proxy in front of riskgate; unset on Cloudflare. */
   readonly TRUSTED_IP_HEADER?: string;
+  readonly TRUSTED_PROXY_HOPS?: string;
   /** `durable-object` (default) or `upstash`. */
   readonly STORE?: string;
   /** Number of Durable Object shards (default 1). */

@@ -119,7 +119,7 @@ async function runBatch(
 export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: CaptchaRequest | null = null): Promise<PipelineResult> {
   const { ruleset } = deps;
   const gate = deps.captcha ?? null;
-  const binding = { ip: ctx.keys.ip, account: ctx.keys.account };
+  const binding = { ip: ctx.keys.ip, account: ctx.accountKey };
   const prepared = gate === null || captcha === null ? null : await gate.prepare(captcha, binding, ctx.ip?.address ?? null, ctx.now);
   const batch = planBatch(ctx, deps, prepared);
   // Assignment hashes run while the store batch is in flight: no added latency.
@@ -135,7 +135,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
     }),
     budget: budgetCounts(batch.budgets, result === null ? null : result.counts.slice(signalHits, signalHits + batch.budgets.hits.length)),
   };
-  const input = { facts, accountKey: ctx.keys.account, failures };
+  const input = { facts, accountKey: ctx.accountKey, failures };
   const experiments = await drawing;
   const live = outcomeFor(ruleset, experiments === null ? input : { ...input, experiments });
   const read = readLadders(batch.ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));
@@ -236,7 +236,7 @@ async function experimentInput(ctx: RequestContext, deps: PipelineDeps): Promise
   const monitor = deps.experiments;
   if (monitor == null || deps.hasher === undefined || deps.ruleset.experiments.length === 0) return null;
   try {
-    const draws = await drawsFor(deps.ruleset, ctx.keys.account, ctx.now, deps.hasher);
+    const draws = await drawsFor(deps.ruleset, ctx.accountKey, ctx.now, deps.hasher);
     return { now: ctx.now, draws, stopped: (id) => monitor.stopped(id, ctx.now) };
   } catch {
     // Without a draw there is no assignment: the request is simply not enrolled.

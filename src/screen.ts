@@ -11,7 +11,8 @@
  * only after the body and cookies are read, and blocks on them are answered by the
  * pipeline from the same cache, still without a store call.
  */
-import type { ClientIp } from "./context/client-ip.ts";
+import { type ClientIp, UNPARSEABLE_ADDRESS_KEY } from "./context/client-ip.ts";
+import type { AddressKeys } from "./context/index.ts";
 import type { Hasher } from "./context/hmac.ts";
 import { cachedLadder, type CompiledLadder, type LadderState, planLadders } from "./policy/rate-limit.ts";
 import type { BlockCache } from "./store/ephemeral.ts";
@@ -34,6 +35,9 @@ export interface Refusal {
   readonly retryAfterS: number;
 }
 
+/** The ladder keys an address alone determines. */
+const ADDRESS_KINDS = new Set(["ip", "subnet", "net56", "net48"]);
+
 const screenedOf = new WeakMap<readonly CompiledLadder[], readonly CompiledLadder[]>();
 
 /** The ladders the screen can decide on: keyed on the address, with a 429 step or a box. */
@@ -41,17 +45,11 @@ export function screenedLadders(ladders: readonly CompiledLadder[]): readonly Co
   let screened = screenedOf.get(ladders);
   if (screened === undefined) {
     screened = ladders.filter(
-      (l) => (l.key === "ip" || l.key === "subnet") && (l.penalty !== null || l.steps.some((s) => s.action === "block")),
+      (l) => ADDRESS_KINDS.has(l.key) && (l.penalty !== null || l.steps.some((s) => s.action === "block")),
     );
     screenedOf.set(ladders, screened);
   }
   return screened;
-}
-
-/** The address's hashed keys, computed once: the context stage reuses them. */
-export interface AddressKeys {
-  readonly ip: string;
-  readonly subnet: string;
 }
 
 /** What the screen found: a refusal (answer 429) or null (go on), and the keys it hashed. */
@@ -63,20 +61,29 @@ export interface Screened {
 /** Screen a request by its client address alone (parsed once, by the caller, for both stages). */
 export async function screen(ip: ClientIp | null, deps: ScreenDeps, now: number): Promise<Screened> {
   const ladders = screenedLadders(deps.ladders);
-  // No usable address: the context stage scores without one.
-  if (ladders.length === 0 || ip === null) return { refusal: null, keys: null };
-  // The address first: a flood from one blocked IP is refused without hashing its subnet.
+  if (ladders.length === 0) return { refusal: null, keys: null };
+  // No usable address: every such request shares one key, screened like any address.
+  if (ip === null) {
+    const keys = { ip: UNPARSEABLE_ADDRESS_KEY, subnet: UNPARSEABLE_ADDRESS_KEY, net56: null, net48: null };
+    return { refusal: refusalFor(ladders, keys, deps, now), keys };
+  }
+  // The address first: a flood from one blocked IP is refused without hashing its subnets.
   const ipKey = await deps.hasher.hash("ip", ip.address);
-  const byIp = refusalFor(ladders, { ip: ipKey, subnet: null }, deps, now);
+  const byIp = refusalFor(ladders, { ip: ipKey, subnet: null, net56: null, net48: null }, deps, now);
   if (byIp !== null) return { refusal: byIp, keys: null };
-  const keys = { ip: ipKey, subnet: await deps.hasher.hash("subnet", ip.subnet) };
+  const [subnet, net56, net48] = await Promise.all([
+    deps.hasher.hash("subnet", ip.subnet),
+    ip.net56 === null ? null : deps.hasher.hash("net56", ip.net56),
+    ip.net48 === null ? null : deps.hasher.hash("net48", ip.net48),
+  ]);
+  const keys = { ip: ipKey, subnet, net56, net48 };
   return { refusal: refusalFor(ladders, keys, deps, now), keys };
 }
 
 /** The refusal for the ladders whose key is known in `keys`, or null. */
 function refusalFor(
   ladders: readonly CompiledLadder[],
-  keys: { readonly ip: string; readonly subnet: string | null },
+  keys: { readonly ip: string; readonly subnet: string | null; readonly net56: string | null; readonly net48: string | null },
   deps: ScreenDeps,
   now: number,
 ): Refusal | null {
@@ -84,7 +91,7 @@ function refusalFor(
   const blocked = deps.store.cachedBlock({ now, limits: plan.limits, penalties: plan.penalties }) ?? boxedByThisIsolate(plan.penalties, deps.boxes, now);
   if (blocked === null) return null;
   const state = cachedLadder(plan, blocked, now, (key, at) => deps.boxes.blockedUntil(key, at));
-  const entity = state.key === "subnet" ? keys.subnet : keys.ip;
+  const entity = state.key === "subnet" || state.key === "net56" || state.key === "net48" ? keys[state.key] : keys.ip;
   return { ladder: state, entity: entity ?? keys.ip, retryAfterS: Math.max(1, Math.ceil(state.retryAfterMs / 1000)) };
 }
 

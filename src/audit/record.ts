@@ -56,7 +56,7 @@ function decisionData(r: RequestRecord): DecisionData {
     shadow_reasons: r.shadowReasons,
     errors: decision.errors,
     action: r.result.action,
-    account: ctx.keys.account,
+    account: ctx.accountKey,
     ip: ctx.keys.ip,
     device: ctx.keys.device,
     country: ctx.geo?.country ?? null,
@@ -120,7 +120,7 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
         ? [...decision.errors, { dependency: "origin", code: result.origin.code, failMode: "allow" }]
         : decision.errors,
     rules: decision.rulesetVersion,
-    account: ctx.keys.account,
+    account: ctx.accountKey,
     ip: ctx.keys.ip,
     action: result.action,
     origin_status: result.origin?.ok ? result.origin.response.status : null,

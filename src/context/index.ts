@@ -4,9 +4,9 @@
  */
 import { RiskgateError } from "../errors.ts";
 import type { RouteSpec } from "../rules/schema.ts";
-import { normaliseIdentifier } from "./account.ts";
+import { canonicalIdentifier } from "./account.ts";
 import { type ClientHints, readClientHints } from "./client-hints.ts";
-import { type ClientIp, clientIp } from "./client-ip.ts";
+import { type ClientIp, clientIp, UNPARSEABLE_ADDRESS_KEY } from "./client-ip.ts";
 import { type DeviceCookie, deviceCookie } from "./device-cookie.ts";
 import type { GeoInput, GeoResolver } from "./geo.ts";
 import type { Hasher } from "./hmac.ts";
@@ -17,9 +17,13 @@ export type { GeoInput } from "./geo.ts";
 
 /** Hashed keys for every entity velocity and history are keyed on. */
 export interface EntityKeys {
+  /** The account as counted: the identifier's velocity form (src/context/account.ts). */
   readonly account: string;
   readonly ip: string | null;
   readonly subnet: string | null;
+  /** IPv6 only: the /56 and /48 (src/context/client-ip.ts). */
+  readonly net56: string | null;
+  readonly net48: string | null;
   /** The signed cookie's device when one was presented, else the browser's shape. */
   readonly device: string;
   readonly asn: string | null;
@@ -51,6 +55,11 @@ export interface RequestContext {
   readonly now: number;
   readonly route: RouteSpec;
   readonly ip: ClientIp | null;
+  /**
+   * The account as history knows it: the identifier's exact form, hashed. History, the
+   * signed claims, CAPTCHA passes and experiment draws use it; counts use `keys.account`.
+   */
+  readonly accountKey: string;
   readonly keys: EntityKeys;
   /** Capped to the rule file's `limits.user_agent_chars` before anything parses it. */
   readonly userAgent: string;
@@ -77,7 +86,9 @@ export interface ContextDeps {
    * The client address as the screen stage parsed it, and its keys when the screen hashed
    * them (same hasher), so neither is done twice. Absent: parsed and hashed here.
    */
-  readonly address?: { readonly ip: ClientIp | null; readonly keys: { readonly ip: string; readonly subnet: string } | null };
+  readonly address?: { readonly ip: ClientIp | null; readonly keys: AddressKeys | null };
+  /** Proxies in front of riskgate that append to the trusted header (config `TRUSTED_PROXY_HOPS`). */
+  readonly trustedProxyHops?: number;
 }
 
 const MAX_ACCEPT_LANGUAGE = 256;
@@ -89,33 +100,35 @@ export async function buildContext(
   deps: ContextDeps,
 ): Promise<RequestContext> {
   const body = await readResetBody(request, route.identifier, deps.bodyLimit);
-  const identifier = normaliseIdentifier(body.identifier);
+  const identifier = canonicalIdentifier(body.identifier);
   if (identifier === null) {
     throw new RiskgateError("ERR_IDENTIFIER_MISSING", `field "${route.identifier}" is required`);
   }
   const { headers } = request;
-  const ip = deps.address === undefined ? clientIp(headers, deps.trustedIpHeader) : deps.address.ip;
-  const known = deps.address?.keys ?? null;
+  const ip = deps.address === undefined ? clientIp(headers, deps.trustedIpHeader, deps.trustedProxyHops) : deps.address.ip;
+  const address = deps.address?.keys ?? (await addressKeys(ip, deps.hasher));
   const rawUa = headers.get("user-agent") ?? "";
   const userAgent = rawUa.slice(0, deps.userAgentLimit);
   const rawLanguage = headers.get("accept-language");
   const acceptLanguage = (rawLanguage ?? "").slice(0, MAX_ACCEPT_LANGUAGE);
   const geo = deps.geo(request.cf as IncomingRequestCfProperties | undefined, ip);
   const { hasher } = deps;
-  const [account, ipKey, subnet, device] = await Promise.all([
-    hasher.hash("account", identifier),
-    ip === null ? null : (known?.ip ?? hasher.hash("ip", ip.address)),
-    ip === null ? null : (known?.subnet ?? hasher.hash("subnet", ip.subnet)),
+  const [accountKey, account, device] = await Promise.all([
+    hasher.hash("account", identifier.exact),
+    identifier.velocity === identifier.exact ? null : hasher.hash("account", identifier.velocity),
     readDevice(headers, hasher, userAgent, acceptLanguage),
   ]);
   return {
     now: deps.now,
     route,
     ip,
+    accountKey,
     keys: {
-      account,
-      ip: ipKey,
-      subnet,
+      account: account ?? accountKey,
+      ip: address.ip,
+      subnet: address.subnet,
+      net56: address.net56,
+      net48: address.net48,
       device: device.velocityKey,
       asn: geo === null || geo.asn === 0 ? null : `asn:${geo.asn}`,
     },
@@ -157,4 +170,27 @@ async function readDevice(
     // as one device, so without a valid cookie the fingerprint is the key.
     velocityKey: fingerprintKey ?? cookieKey,
   };
+}
+
+/** The hashed keys of a client address, computed once (the screen stage, or here). */
+export interface AddressKeys {
+  readonly ip: string;
+  readonly subnet: string;
+  readonly net56: string | null;
+  readonly net48: string | null;
+}
+
+/** The address keys are shared by every request without a usable address: counted, never skipped. */
+const UNPARSEABLE: AddressKeys = { ip: UNPARSEABLE_ADDRESS_KEY, subnet: UNPARSEABLE_ADDRESS_KEY, net56: null, net48: null };
+
+/** Hash the keys of `ip` (null: the shared unparseable key). */
+export async function addressKeys(ip: ClientIp | null, hasher: Hasher): Promise<AddressKeys> {
+  if (ip === null) return UNPARSEABLE;
+  const [key, subnet, net56, net48] = await Promise.all([
+    hasher.hash("ip", ip.address),
+    hasher.hash("subnet", ip.subnet),
+    ip.net56 === null ? null : hasher.hash("net56", ip.net56),
+    ip.net48 === null ? null : hasher.hash("net48", ip.net48),
+  ]);
+  return { ip: key, subnet, net56, net48 };
 }

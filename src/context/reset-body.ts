@@ -27,7 +27,7 @@ export async function readCapped(request: Request, limit: number): Promise<Uint8
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readChunk(reader);
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -36,6 +36,10 @@ export async function readCapped(request: Request, limit: number): Promise<Uint8
     }
     chunks.push(value);
   }
+  // A runtime may end the stream quietly when the client hangs up: the declared length tells.
+  if (declared !== null && /^\d+$/.test(declared) && size < Number(declared)) {
+    throw new RiskgateError("ERR_BODY_INCOMPLETE", "body ended before its declared length");
+  }
   const out = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
@@ -43,6 +47,19 @@ export async function readCapped(request: Request, limit: number): Promise<Uint8
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/**
+ * One chunk of the body. A client that sends fewer bytes than its Content-Length, or
+ * hangs up mid-body, makes the runtime's read throw: that is the client's fault (a 400
+ * with its own code), never a 500.
+ */
+async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch {
+    throw new RiskgateError("ERR_BODY_INCOMPLETE", "body ended before its declared length");
+  }
 }
 
 /** The media type without parameters, lower-cased. */
@@ -68,7 +85,7 @@ export async function readResetBody(request: Request, field: string, limit: numb
   } catch {
     throw new RiskgateError("ERR_BODY_MALFORMED", "body is not valid UTF-8");
   }
-  const fields: BodyFields = isJson ? { type: "json", value: jsonObject(text) } : { type: "form", params: new URLSearchParams(text) };
+  const fields: BodyFields = isJson ? { type: "json", value: jsonObject(text) } : { type: "form", params: formParams(text) };
   const value = fieldOf(fields, field);
   if (typeof value !== "string" || value.trim().length === 0) {
     throw new RiskgateError("ERR_IDENTIFIER_MISSING", `field "${field}" is required`);
@@ -82,6 +99,27 @@ export function fieldOf(fields: BodyFields, field: string): unknown {
   return Object.hasOwn(fields.value, field) ? fields.value[field] : undefined;
 }
 
+/**
+ * Form fields, refusing a name sent twice. Origins disagree on which copy wins (PHP and
+ * Rails take the last, most others the first), so a decoy-then-victim body would be
+ * scored on one account and acted on for another.
+ */
+function formParams(text: string): URLSearchParams {
+  const params = new URLSearchParams(text);
+  const names = new Set<string>();
+  for (const name of params.keys()) {
+    // PHP and Rails also merge `email[]` and `email` spellings; a bracketed name is refused too.
+    const base = name.endsWith("[]") ? name.slice(0, -2) : name;
+    if (names.has(base) || name !== base) throw new RiskgateError("ERR_BODY_AMBIGUOUS", `field "${base}" is sent more than once`);
+    names.add(base);
+  }
+  return params;
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys; other parsers keep the first or refuse.
+ * A key that appears twice in one object is refused, for the same reason as a form field.
+ */
 function jsonObject(text: string): Readonly<Record<string, unknown>> {
   let parsed: unknown;
   try {
@@ -89,8 +127,56 @@ function jsonObject(text: string): Readonly<Record<string, unknown>> {
   } catch {
     throw new RiskgateError("ERR_BODY_MALFORMED", "body is not valid JSON");
   }
+  if (hasDuplicateKey(text)) throw new RiskgateError("ERR_BODY_AMBIGUOUS", "a JSON key is sent more than once");
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new RiskgateError("ERR_BODY_MALFORMED", "body must be a JSON object");
   }
   return parsed as Record<string, unknown>;
+}
+
+/** Whether any object in well-formed JSON `text` repeats a key (keys compared after unescaping). */
+export function hasDuplicateKey(text: string): boolean {
+  const stack: Array<Set<string> | null> = [];
+  let i = 0;
+  let expectKey = false;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === "{") {
+      stack.push(new Set());
+      expectKey = true;
+      i++;
+    } else if (ch === "[") {
+      stack.push(null);
+      expectKey = false;
+      i++;
+    } else if (ch === "}" || ch === "]") {
+      stack.pop();
+      expectKey = false;
+      i++;
+    } else if (ch === ",") {
+      expectKey = stack.at(-1) instanceof Set;
+      i++;
+    } else if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (expectKey) {
+        const keys = stack.at(-1);
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          return false;
+        }
+        if (keys instanceof Set) {
+          if (keys.has(key)) return true;
+          keys.add(key);
+        }
+        expectKey = false;
+      }
+      i = j + 1;
+    } else {
+      i++;
+    }
+  }
+  return false;
 }

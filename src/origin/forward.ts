@@ -1,18 +1,56 @@
 /**
- * Forwarding to the origin. Client-sent `Riskgate-*` headers and client-supplied IP
- * headers are removed first: only the gateway speaks for the gateway.
+ * Forwarding to the origin. Client-sent `Riskgate-*` headers and every header a proxy
+ * would add (client address, original host, URL or method) are removed first: only the
+ * gateway speaks for the gateway. The origin then gets one `X-Forwarded-For`, set here
+ * to the client IP riskgate scored (README, "The origin's side").
  */
 
-/** Headers a client may send that must never reach the origin as if we set them. */
-const SPOOFABLE = ["x-forwarded-for", "x-real-ip", "true-client-ip", "forwarded"];
+/**
+ * Headers that proxies, load balancers and CDNs add, and that origins and frameworks
+ * read as if a proxy had set them: client address, original host, scheme, URL, method.
+ * A client can send any of them; none may reach the origin from the client.
+ */
+const PROXY_HEADERS = new Set([
+  "forwarded",
+  "forwarded-for",
+  "x-forwarded",
+  "x-real-ip",
+  "true-client-ip",
+  "client-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "fastly-client-ip",
+  "x-originating-ip",
+  "x-remote-ip",
+  "x-remote-addr",
+  "x-proxyuser-ip",
+  "wl-proxy-client-ip",
+  "proxy-client-ip",
+  "x-envoy-external-address",
+  "cf-connecting-ip",
+  "cf-connecting-ipv6",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-original-host",
+  "x-host",
+  "x-http-host-override",
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+  "front-end-https",
+]);
 
-/** Copy of `headers` without any `Riskgate-*` or client-asserted IP header. */
+/** Whether a client-sent header must not reach the origin. */
+export function isProxyHeader(lower: string): boolean {
+  return lower.startsWith("riskgate-") || lower.startsWith("x-forwarded-") || PROXY_HEADERS.has(lower);
+}
+
+/** Copy of `headers` without any `Riskgate-*` or proxy-asserted header. */
 export function cleanHeaders(headers: Headers): Headers {
   const out = new Headers();
   for (const [name, value] of headers) {
-    const lower = name.toLowerCase();
-    if (lower.startsWith("riskgate-") || SPOOFABLE.includes(lower)) continue;
-    out.set(name, value);
+    if (isProxyHeader(name.toLowerCase())) continue;
+    out.append(name, value);
   }
   return out;
 }
@@ -28,6 +66,8 @@ export type OriginResult =
 /** What a forward needs. */
 export interface ForwardOptions {
   readonly originUrl: URL;
+  /** The client IP riskgate used, sent as the one `X-Forwarded-For` (null: none sent). */
+  readonly clientIp: string | null;
   readonly timeoutMs: number;
   readonly fetcher: typeof fetch;
 }
@@ -61,7 +101,7 @@ export async function forward(
   request: Request,
   body: BodyInit | null,
   extra: Record<string, string>,
-  { originUrl, timeoutMs, fetcher }: ForwardOptions,
+  { originUrl, clientIp, timeoutMs, fetcher }: ForwardOptions,
 ): Promise<OriginResult> {
   const target = originTarget(request.url, originUrl);
   if (target === null) return { ok: false, code: "ORIGIN_UNAVAILABLE", ms: 0 };
@@ -69,6 +109,7 @@ export async function forward(
   headers.delete("host");
   headers.delete("content-length");
   headers.set("host", target.host);
+  if (clientIp !== null) headers.set("x-forwarded-for", clientIp);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   const started = Date.now();
   try {

@@ -24,8 +24,11 @@ const route = z.strictObject({
   respond: z.enum(["uniform", "origin"]).default("uniform"),
 });
 
-/** The entities a velocity window or distinct count can be keyed on. */
-export const KEY_KINDS = ["account", "ip", "subnet", "device", "asn", "global"] as const;
+/**
+ * The entities a velocity window or distinct count can be keyed on. `subnet` is the /24
+ * (IPv4) or /64 (IPv6); `net56` and `net48` are IPv6 only (absent for IPv4).
+ */
+export const KEY_KINDS = ["account", "ip", "subnet", "net56", "net48", "device", "asn", "global"] as const;
 /** One entity kind. */
 export type KeyKind = (typeof KEY_KINDS)[number];
 

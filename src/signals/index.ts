@@ -33,7 +33,7 @@ export function planSignals(ctx: RequestContext, ruleset: CompiledRuleset): Sign
       now: ctx.now,
       hits: velocity.hits,
       distinct: velocity.distinct,
-      historyKey: historyKey(ctx.keys.account),
+      historyKey: historyKey(ctx.accountKey),
     },
   };
 }

@@ -61,6 +61,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
     hmacSecret: DEV_HMAC_SECRET,
     signingKeysJson: "[]",
     trustedIpHeader: null,
+        trustedProxyHops: 1,
     store: "durable-object",
     storeShards: 1,
     upstash: null,

@@ -62,8 +62,9 @@ function context(country: string, ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWeb
   return {
     now: 1_800_000_000_000,
     route: { path: "/password/reset", method: "POST", identifier: "email", respond: "uniform" },
-    ip: { address: "192.0.2.10", version: 4, subnet: "192.0.2.0/24" },
-    keys: { account: "acctKEYacctKEYacctKEY0", ip: "ipKEY", subnet: "subnetKEY", device: "deviceKEY", asn: "asn:7922" },
+    accountKey: "acctKEYacctKEYacctKEY0",
+    ip: { address: "192.0.2.10", version: 4, subnet: "192.0.2.0/24", net56: null, net48: null },
+    keys: { account: "acctKEYacctKEYacctKEY0", ip: "ipKEY", subnet: "subnetKEY", net56: null, net48: null, device: "deviceKEY", asn: "asn:7922" },
     userAgent: ua,
     acceptLanguage: "en",
     geo: { country, region: "", asn: 7922, asOrg: "Comcast", lat: null, lon: null, source: "local" },

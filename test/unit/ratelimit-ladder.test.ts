@@ -18,7 +18,7 @@ import { loadRuleset } from "../../src/rules/load.ts";
 import { celValuesFor } from "../../src/outcome.ts";
 
 const live = compileShipped();
-const KEYS: LadderKeys = { account: "acct", ip: "ip1", subnet: "net1", device: "dev1", asn: "asn:7922" };
+const KEYS: LadderKeys = { account: "acct", ip: "ip1", subnet: "net1", net56: null, net48: null, device: "dev1", asn: "asn:7922" };
 const NOW = 1_800_000_000_000;
 const MIN = 60_000;
 const ok: RateLimitResult = { success: true, remaining: 1, reset: NOW + MIN };

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EntityKeys } from "../../src/context/index.ts";
 import { planVelocity, velocityFacts } from "../../src/signals/velocity.ts";
 
-const KEYS: EntityKeys = { account: "A", ip: "I", subnet: "S", device: "D", asn: "asn:3320" };
+const KEYS: EntityKeys = { account: "A", ip: "I", subnet: "S", net56: null, net48: null, device: "D", asn: "asn:3320" };
 const windows = [
   { name: "account_1h", key: "account" as const, windowMs: 3_600_000 },
   { name: "ip_10m", key: "ip" as const, windowMs: 600_000 },
