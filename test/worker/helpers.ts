@@ -38,9 +38,12 @@ let build = 0;
  */
 export function resetRequest(email: string, headers: Record<string, string> = {}): Request {
   const ua = CHROME_UA.replace("130.0.0.0", `130.0.${++build}.${Math.floor(Math.random() * 1000)}`);
+  // The platform always names the client; each request is its own (RFC 2544 range) address
+  // unless the test gives one, so tests meet the IP ladders only when they mean to.
+  const ip = `198.18.${build % 250}.${1 + Math.floor(Math.random() * 250)}`;
   return new Request(`${GATEWAY}/password/reset`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...CHROME_HEADERS, "user-agent": ua, "x-test-id": crypto.randomUUID(), ...headers },
+    headers: { "content-type": "application/json", ...CHROME_HEADERS, "user-agent": ua, "cf-connecting-ip": ip, "x-test-id": crypto.randomUUID(), ...headers },
     body: JSON.stringify({ email }),
   });
 }

@@ -85,7 +85,8 @@ describe("reset route", () => {
     const received = await lastAccepted();
     expect(received.headers?.["riskgate-decision"]).not.toBe("forged.token.value");
     expect(received.headers?.["riskgate-extra"]).toBeUndefined();
-    expect(received.headers?.["x-forwarded-for"]).toBeUndefined();
+    // The one X-Forwarded-For the origin gets is the platform's client IP, set by riskgate.
+    expect(received.headers?.["x-forwarded-for"]).toBe("203.0.113.7");
     expect(received.headers?.["true-client-ip"]).toBeUndefined();
   });
 
