@@ -103,8 +103,10 @@ function csvFields(line) {
       let v = "";
       i++;
       for (; i < line.length; i++) {
-        if (line[i] === '"' && line[i + 1] === '"') (v += '"'), i++;
-        else if (line[i] === '"') break;
+        if (line[i] === '"' && line[i + 1] === '"') {
+          v += '"';
+          i++;
+        } else if (line[i] === '"') break;
         else v += line[i];
       }
       out.push(v);
