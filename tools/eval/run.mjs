@@ -8,7 +8,7 @@
 // The last line is one JSON object (attack_forwarded, legit_friction, legit_blocked,
 // owner_after_flood, ...). Method and baseline: EVALUATION.md.
 //
-//   npm run eval                          # tune seeds, then holdout seeds (one gateway per set)
+//   npm run eval                          # tune and holdout seeds (one gateway per set, side by side)
 //   npm run eval -- --seeds tune          # only the seeds rules may be tuned on
 //   npm run eval -- --seeds holdout       # only the held-out seeds
 //   npm run eval -- --seed 7              # one seed
@@ -254,16 +254,23 @@ const summaries = {};
 const everything = [];
 const logs = [];
 try {
+  // Sets run side by side, each on its own gateway (most of a seed's time is its
+  // compressed timeline, not CPU); seeds within a set run one after the other.
+  const played = await Promise.all(
+    o.sets.map(async (set, i) => {
+      const setResults = [];
+      for (const seed of set.seeds) {
+        const r = await playSeed(stacks[i], seed, net, o);
+        console.log(`seed ${seed} (${set.name}): ${r.requests} requests in ${r.seconds.toFixed(0)} s`);
+        setResults.push(...r.results);
+        logs.push(...r.logLines);
+      }
+      return setResults;
+    }),
+  );
   for (const [i, set] of o.sets.entries()) {
-    const setResults = [];
-    for (const seed of set.seeds) {
-      const r = await playSeed(stacks[i], seed, net, o);
-      console.log(`seed ${seed}: ${r.requests} requests in ${r.seconds.toFixed(0)} s`);
-      setResults.push(...r.results);
-      logs.push(...r.logLines);
-    }
-    summaries[set.name] = printReport(`${set.name} seeds [${set.seeds.join(",")}]`, setResults, o);
-    everything.push(...setResults);
+    summaries[set.name] = printReport(`${set.name} seeds [${set.seeds.join(",")}]`, played[i], o);
+    everything.push(...played[i]);
   }
 } finally {
   await Promise.all(stacks.map((s) => s.stop()));

@@ -8,7 +8,7 @@ import { rng, tools } from "./core.mjs";
 import { BROWSERS, browser, browserHeaders, HOME_SHARES, HOSTING, language, MOBILE, RESIDENTIAL, UNIVERSITY } from "./population.mjs";
 
 /** Seeds the rules may be tuned on, and seeds kept out of tuning (report both). */
-export const SEED_SETS = { tune: [1, 2, 3], holdout: [101, 102] };
+export const SEED_SETS = { tune: [1, 2], holdout: [101, 102] };
 
 /** Per-seed sizes; `scale` multiplies them (the defaults keep a seed to ~500 requests). */
 const SIZES = { newUsers: 80, historyUsers: 40, nat: 12, enum: 2, enumEach: 35, fakeBots: 4, fakeEach: 14, botnet: 60, takeover: 14, flood: 36, pump: 3, pumpEach: 22 };
