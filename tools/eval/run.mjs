@@ -8,7 +8,7 @@
 // The last line is one JSON object (attack_forwarded, legit_friction, legit_blocked,
 // owner_after_flood, ...). Method and baseline: EVALUATION.md.
 //
-//   npm run eval                          # tune and holdout seeds (one gateway per set, side by side)
+//   npm run eval                          # tune and holdout seeds, side by side on one gateway
 //   npm run eval -- --seeds tune          # only the seeds rules may be tuned on
 //   npm run eval -- --seeds holdout       # only the held-out seeds
 //   npm run eval -- --seed 7              # one seed
@@ -244,23 +244,25 @@ const o = options(process.argv.slice(2));
 const t0 = Date.now();
 const needs = networkNeeds();
 const data = await loadNetworks(needs);
-const draw = drawer(data); // one drawer for the whole run: no address is reused across seeds
-const net = { draw, has: (asn, country) => has(data, asn, country) };
+// A fresh drawer per seed, so a seed's plan does not depend on which seeds ran before it.
+const net = () => ({ draw: drawer(data), has: (asn, country) => has(data, asn, country) });
 console.log(`riskgate eval: sets ${o.sets.map((s) => `${s.name} [${s.seeds.join(",")}]`).join(", ")}, scale ${o.scale}, concurrency ${o.concurrency}`);
-// One fresh gateway per seed set, all started at once (startup dominates a run's time).
-const stacks = await Promise.all(o.sets.map(() => startStack()));
+// One fresh gateway for the run (wrangler dev takes 30-90 s to start, and two at once
+// collide on its inspector port). Sets share it; EVALUATION.md says what that couples.
+const stack = await startStack();
+const stacks = o.sets.map(() => stack);
 console.log(`gateways ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 const summaries = {};
 const everything = [];
 const logs = [];
 try {
-  // Sets run side by side, each on its own gateway (most of a seed's time is its
-  // compressed timeline, not CPU); seeds within a set run one after the other.
+  // Sets run side by side (most of a seed's time is its compressed timeline, not CPU);
+  // seeds within a set run one after the other.
   const played = await Promise.all(
     o.sets.map(async (set, i) => {
       const setResults = [];
       for (const seed of set.seeds) {
-        const r = await playSeed(stacks[i], seed, net, o);
+        const r = await playSeed(stacks[i], seed, net(), o);
         console.log(`seed ${seed} (${set.name}): ${r.requests} requests in ${r.seconds.toFixed(0)} s`);
         setResults.push(...r.results);
         logs.push(...r.logLines);
@@ -273,7 +275,7 @@ try {
     everything.push(...played[i]);
   }
 } finally {
-  await Promise.all(stacks.map((s) => s.stop()));
+  await stack.stop();
 }
 if (o.log) writeFileSync(o.log, logs.map((l) => JSON.stringify(l)).join("\n") + "\n");
 const scored = everything.filter((r) => r.group !== "setup");
