@@ -207,11 +207,17 @@ async function originReceived(stack, since) {
   return map;
 }
 
+/** Report an outcome; retried (a loaded store may answer 503), false when it never took. */
 async function report(stack, decision, event) {
   const body = await signOutcome({ event, decisionToken: decision.token, decisionId: decision.claims.jti });
-  const res = await fetch(`${stack.gateway}/v1/outcomes`, { method: "POST", headers: { "content-type": "application/jwt" }, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`outcome refused: ${res.status}`);
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const res = await fetch(`${stack.gateway}/v1/outcomes`, { method: "POST", headers: { "content-type": "application/jwt" }, body, signal: AbortSignal.timeout(TIMEOUT_MS) }).catch(() => null);
+    await res?.body?.cancel();
+    if (res?.ok) return true;
+    await sleep(500 * 2 ** attempt);
+  }
+  stack.failedOutcomes = (stack.failedOutcomes ?? 0) + 1;
+  return false;
 }
 
 function printReport(title, results, o) {
@@ -277,7 +283,8 @@ try {
 } finally {
   await stack.stop();
 }
-if (o.log) writeFileSync(o.log, logs.map((l) => JSON.stringify(l)).join("\n") + "\n");
+if (o.log) writeFileSync(o.log, [...new Map(logs.map((l) => [l.id, l])).values()].map((l) => JSON.stringify(l)).join("\n") + "\n");
+if (stack.failedOutcomes) console.log(`warning: ${stack.failedOutcomes} outcome reports were refused (history incomplete)`);
 const scored = everything.filter((r) => r.group !== "setup");
 const overall = o.sets.length > 1 ? printReport("all seeds", everything, o) : summaries[o.sets[0].name];
 console.log(`\n(${((Date.now() - t0) / 1000).toFixed(0)} s; ${scored.length} scored requests)`);
