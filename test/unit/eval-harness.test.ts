@@ -1,0 +1,79 @@
+// The pure parts of the labelled evaluation (npm run eval, tools/eval/): the seeded PRNG,
+// the classification of what a client saw, the aggregation into the summary, and the
+// browser population. The eval itself needs a running gateway; these do not.
+import { describe, expect, it } from "vitest";
+import { aggregate, classify, formatTable, rng, type Result, tools, worst } from "../../tools/eval/core.mjs";
+import { BROWSERS, browser, browserHeaders } from "../../tools/eval/population.mjs";
+
+describe("eval PRNG", () => {
+  it("is deterministic given the seed and differs between seeds", () => {
+    const a = rng(42);
+    const b = rng(42);
+    const c = rng(43);
+    const xs = Array.from({ length: 100 }, () => a());
+    expect(Array.from({ length: 100 }, () => b())).toEqual(xs);
+    expect(Array.from({ length: 100 }, () => c())).not.toEqual(xs);
+    for (const x of xs) expect(x >= 0 && x < 1).toBe(true);
+  });
+
+  it("weighted picks follow the weights", () => {
+    const t = tools(rng(7));
+    const seen = { a: 0, b: 0 };
+    for (let i = 0; i < 10_000; i++) seen[t.weighted({ a: 9, b: 1 })]++;
+    expect(seen.a / 10_000).toBeGreaterThan(0.87);
+    expect(seen.a / 10_000).toBeLessThan(0.93);
+  });
+});
+
+describe("eval classification", () => {
+  it("tells a forward from a silent deny only by what the origin received", () => {
+    expect(classify({ status: 202, forwarded: true })).toBe("forwarded");
+    expect(classify({ status: 202, forwarded: false })).toBe("silently_denied");
+    expect(classify({ status: 403, forwarded: false })).toBe("challenged");
+    expect(classify({ status: 429, forwarded: false })).toBe("rate_limited");
+    expect(classify({ status: 500, forwarded: false })).toBe("error");
+  });
+
+  it("summarises shares per group and the flooded owner's worst outcome", () => {
+    const r = (group: Result["group"], outcome: Result["outcome"], extra: Partial<Result> = {}): Result => ({ cls: `${group} class`, group, outcome, ...extra });
+    const results: Result[] = [
+      r("legit", "forwarded", { tier: "low", channel: "email_link" }),
+      r("legit", "forwarded", { tier: "low", channel: "email_link" }),
+      r("legit", "challenged"),
+      r("legit", "rate_limited"),
+      r("attack", "forwarded", { tier: "medium", channel: "email_otp", channels: ["email_otp", "sms_otp"] }),
+      r("attack", "silently_denied"),
+      r("attack", "silently_denied"),
+      r("attack", "challenged"),
+      r("owner", "forwarded", { role: "owner-known-device" }),
+      r("owner", "challenged", { role: "owner-new-device" }),
+    ];
+    const { summary, rows, overall } = aggregate(results);
+    expect(summary.attack_forwarded).toBe(0.25);
+    expect(summary.legit_friction).toBe(0.5);
+    expect(summary.legit_blocked).toBe(0.25);
+    expect(summary.owner_after_flood).toBe("forwarded");
+    expect(summary.owner_after_flood_new_device).toBe("challenged");
+    expect(overall.attack.sms_usable).toBe(1);
+    expect(rows.map((x) => x.cls)).toEqual(["legit class", "attack class", "owner class"]);
+    expect(formatTable({ summary, rows, overall }).join("\n")).toContain("ALL legitimate");
+    expect(worst("challenged", "silently_denied")).toBe("silently_denied");
+  });
+});
+
+describe("eval browser population", () => {
+  it("sends client hints exactly for Chromium browsers, consistent with the UA", () => {
+    const t = tools(rng(1));
+    for (const [kind] of BROWSERS) {
+      const b = browser(t, kind);
+      const h = browserHeaders(b, "en-US,en;q=0.9");
+      const chromium = /Chrome\/|Edg\/|OPR\/|SamsungBrowser/.test(b.ua) && !/CriOS|iPhone/.test(b.ua);
+      expect(h["sec-ch-ua"] !== undefined, kind).toBe(chromium);
+      if (chromium) {
+        expect(h["sec-ch-ua-mobile"], kind).toBe(b.mobile ? "?1" : "?0");
+        const major = /Chrome\/(\d+)/.exec(b.ua)?.[1];
+        expect(h["sec-ch-ua"], kind).toContain(`"Chromium";v="${major}"`);
+      }
+    }
+  });
+});
