@@ -179,8 +179,8 @@ riskgate is running
   gateway    ${gateway}
   origin     ${config.ORIGIN_URL}${demo ? " (demo origin)" : ""}
   jwks       ${gateway}/.well-known/jwks.json
-  dashboard  ${gateway}/__riskgate/   (${config.ADMIN_TOKEN ? "admin token: ADMIN_TOKEN" : `development admin token: ${adminToken}`})
-  metrics    curl -H 'authorization: Bearer ${config.ADMIN_TOKEN ? "$ADMIN_TOKEN" : adminToken}' ${gateway}/__riskgate/metrics
+  dashboard  ${gateway}/__riskgate/   (${config.ADMIN_TOKEN ? `admin token: ADMIN_TOKEN from ${process.env.ADMIN_TOKEN ? "your shell" : ".dev.vars"}` : `development admin token: ${adminToken}`})
+  metrics    curl -H 'authorization: Bearer ${config.ADMIN_TOKEN ? "<ADMIN_TOKEN>" : adminToken}' ${gateway}/__riskgate/metrics
   captcha    ${standin ? `local Turnstile stand-in ${standin.url} (Cloudflare's dummy keys)` : config.SITEVERIFY_URL}
   inspector  127.0.0.1:${inspectorPort} (chrome://inspect)
 
