@@ -6,6 +6,10 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, resolve, sep } from "node:path";
 import ts from "typescript";
+import { devBuildIsCurrent, recordStamp } from "./build-stamp.mjs";
+
+// tools/build-rules.mjs said "up to date" already.
+if (devBuildIsCurrent()) process.exit(0);
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const configPath = resolve(root, "src/admin/dashboard/tsconfig.json");
@@ -32,6 +36,8 @@ const out = resolve(root, "build/dashboard.json");
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ version: hash.digest("hex").slice(0, 12), files })}\n`);
 console.log(`dashboard: ${Object.keys(files).length} assets -> build/dashboard.json`);
+// The whole build (rules, data, dashboard) is complete: record its inputs.
+recordStamp();
 
 function fail(list) {
   const text = ts.formatDiagnostics(list, {

@@ -1,5 +1,13 @@
 // npm run build: compile rules/ into build/ruleset.json, which the Worker bundles.
 import { register } from "tsx/esm/api";
+import { clearStamp, devBuildIsCurrent } from "./build-stamp.mjs";
+
+// Under wrangler dev, skip a build whose inputs have not changed (tools/build-stamp.mjs).
+if (devBuildIsCurrent()) {
+  console.log("build: up to date");
+  process.exit(0);
+}
+clearStamp();
 
 register();
 const { main } = await import("../src/cli/main.ts");

@@ -7,8 +7,11 @@ export interface RunningGateway {
 }
 export function startGateway(options: {
   port: number;
-  vars: Record<string, string>;
+  vars?: Record<string, string>;
+  envFile?: string;
+  inspectorPort?: number;
   persistTo?: string;
   onOutput?: (chunk: string) => void;
   readyTimeoutMs?: number;
+  signal?: AbortSignal;
 }): Promise<RunningGateway>;

@@ -17,19 +17,33 @@ export function freePort() {
 
 /**
  * Run `wrangler dev` until it reports ready.
- * @param {{ port: number, vars: Record<string, string>, persistTo?: string,
- *           onOutput?: (chunk: string) => void, readyTimeoutMs?: number }} options
+ * `vars` go as --var arguments (visible in `ps`: tests only); `envFile` is a dotenv file of
+ * values (and then wrangler reads no .dev.vars). The inspector takes `inspectorPort`, or any
+ * free port: wrangler's default, 9229, may be taken by another wrangler.
+ * @param {{ port: number, vars?: Record<string, string>, envFile?: string, inspectorPort?: number,
+ *           persistTo?: string, onOutput?: (chunk: string) => void, readyTimeoutMs?: number,
+ *           signal?: AbortSignal }} options
  * @returns {Promise<{ url: string, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
-export function startGateway({ port, vars, persistTo, onOutput = () => {}, readyTimeoutMs = 90_000 }) {
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
+export async function startGateway({ port, vars = {}, envFile, inspectorPort, persistTo, onOutput = () => {}, readyTimeoutMs = 90_000, signal }) {
+  const inspector = inspectorPort ?? (await freePort());
+  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false"];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  if (envFile) args.push("--env-file", envFile);
   if (persistTo) args.push("--persist-to", persistTo);
   const child = spawn("npx", args, {
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so stop() ends wrangler and the workerd it started.
     detached: true,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_SEND_METRICS: "false" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_SEND_METRICS: "false",
+      // Miniflare fetches a sample request.cf from workers.cloudflare.com at every start, and
+      // offline prints a getaddrinfo stack trace before using its placeholder. Use the
+      // placeholder outright (set CLOUDFLARE_CF_FETCH_ENABLED=true to fetch).
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+    },
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const stop = async () => {
@@ -42,6 +56,8 @@ export function startGateway({ port, vars, persistTo, onOutput = () => {}, ready
       await exited;
     }
   };
+  // Aborting (Ctrl-C before "Ready") ends wrangler and workerd too; the promise rejects.
+  signal?.addEventListener("abort", () => void stop(), { once: true });
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => {

@@ -3,7 +3,7 @@
 // a scripted browser, then with an HTTP library. Prints what the clients saw; the
 // dashboard shows what riskgate decided and why.
 //
-//   node tools/simulate-attack.mjs [--gateway http://127.0.0.1:8787] [--accounts 40]
+//   node tools/simulate-attack.mjs [--gateway http://127.0.0.1:$PORT] [--accounts 40]
 const BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
 
 /**
@@ -44,7 +44,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : fallback;
   };
-  const gateway = arg("gateway", "http://127.0.0.1:8787");
+  // Default: npm start's gateway (RISKGATE_URL, else 127.0.0.1 on PORT or 8787).
+  const gateway = arg("gateway", process.env.RISKGATE_URL || `http://127.0.0.1:${process.env.PORT || "8787"}`).replace(/\/+$/, "");
   const seen = await simulateAttack({ gateway, accounts: Number(arg("accounts", "40")) });
   console.log("what the clients saw (202 = uniform answer, 403 = challenge):");
   for (const [key, n] of seen) console.log(`  ${key.padEnd(16)} x${n}`);

@@ -1,93 +1,196 @@
-// npm start: the demo origin on 127.0.0.1:8788 and riskgate (wrangler dev, embedded
-// Durable Object store, shipped rules) on 127.0.0.1:8787 in front of it.
-// ORIGIN_URL=http://... puts riskgate in front of another origin; PORT moves the gateway.
+// npm start: the demo origin and riskgate (wrangler dev, embedded Durable Object store,
+// shipped rules) in front of it, all on 127.0.0.1. Every port moves with an environment
+// variable (README, "Ports"):
+//   PORT (8787)                    the gateway
+//   DEMO_ORIGIN_PORT (8788)        the demo origin; ORIGIN_URL=http://... replaces it
+//   TURNSTILE_STANDIN_PORT (8789)  the local CAPTCHA stand-in; SITEVERIFY_URL replaces it
+//   INSPECTOR_PORT (9229)          wrangler's devtools inspector (unset and busy: any free port)
+// A busy port stops npm start at once, naming the variable that moves it.
+// Configuration (docs/configuration.md): every variable in the table, from the shell or
+// from .dev.vars (the shell wins), goes to the Worker; npm start's own defaults
+// (RISKGATE_ENV=development, the demo origin, the stand-in) apply only to what neither sets.
 // CAPTCHAs: Cloudflare is unreachable offline, so siteverify and the widget script come
-// from the local Turnstile stand-in on 127.0.0.1:8789 (TURNSTILE_STANDIN_PORT), with
-// Cloudflare's dummy keys; set SITEVERIFY_URL (and keys) to use a real provider instead.
-import { existsSync, readFileSync } from "node:fs";
+// from the local Turnstile stand-in, with Cloudflare's dummy keys.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseEnv, stripVTControlCharacters } from "node:util";
 import { startDemoOrigin } from "./demo-origin.mjs";
-import { startGateway } from "./gateway.mjs";
+import { freePort, startGateway } from "./gateway.mjs";
 import { startTurnstileStandin } from "./turnstile-standin/server.mjs";
 
 /** The documented development admin token (src/admin/config.ts); production refuses it. */
 const DEV_ADMIN_TOKEN = "riskgate-dev-admin-token";
 
-const port = Number(process.env.PORT ?? "8787");
-const gateway = `http://127.0.0.1:${port}`;
-let originUrl = process.env.ORIGIN_URL;
-let demo = null;
-if (!originUrl) {
-  demo = await startDemoOrigin({ port: 8788, jwksUrl: `${gateway}/.well-known/jwks.json` });
-  originUrl = demo.url;
+/** Every Worker variable and secret of docs/configuration.md and the README's table. */
+const WORKER_VARS = [
+  "ORIGIN_URL", "RISKGATE_ENV", "ACCOUNT_HMAC_SECRET", "DECISION_SIGNING_KEYS", "OUTCOME_VERIFY_KEYS",
+  "TRUSTED_IP_HEADER", "STORE", "STORE_SHARDS", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "GEO_SOURCE",
+  "ADMIN_TOKEN", "ACCESS_TEAM_DOMAIN", "ACCESS_AUD", "AUDIT_FORMAT", "AUDIT_WEBHOOK_URL", "AUDIT_WEBHOOK_SECRET",
+  "AUDIT_WEBHOOK_TIMEOUT_MS", "AUDIT_WEBHOOK_BATCH", "CAPTCHA_PROVIDER", "TURNSTILE_SITE_KEY", "TURNSTILE_SECRET_KEY",
+  "CAPTCHA_SITE_KEY", "CAPTCHA_SECRET_KEY", "SITEVERIFY_URL", "CAPTCHA_SCRIPT_URL", "CAPTCHA_HOSTNAMES",
+  "CAPTCHA_PASS_SECRET",
+];
+
+function fail(message) {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
 }
 
+function portFrom(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${name}=${raw} is not a TCP port (1 to 65535)`);
+  return port;
+}
+
+/** Resolves to null when 127.0.0.1:port is free, else the error code (EADDRINUSE, EACCES). */
+function probe(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", (err) => resolve(err.code ?? err.message));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(null)));
+  });
+}
+
+// .dev.vars (wrangler's local secrets file), then the shell on top.
+const devVars = existsSync(".dev.vars") ? parseEnv(readFileSync(".dev.vars", "utf8")) : {};
+const config = {};
+for (const name of WORKER_VARS) {
+  const value = process.env[name] ?? devVars[name];
+  if (value !== undefined && value !== "") config[name] = value;
+}
+// Anything else in .dev.vars still reaches the Worker, as with plain `wrangler dev`.
+for (const [name, value] of Object.entries(devVars)) config[name] ??= value;
+
+const port = portFrom("PORT", 8787);
+const originPort = portFrom("DEMO_ORIGIN_PORT", 8788);
+const standinPort = portFrom("TURNSTILE_STANDIN_PORT", 8789);
+const explicitInspector = process.env.INSPECTOR_PORT !== undefined && process.env.INSPECTOR_PORT !== "";
+let inspectorPort = portFrom("INSPECTOR_PORT", 9229);
+const gateway = `http://127.0.0.1:${port}`;
+const needDemo = config.ORIGIN_URL === undefined;
+const needStandin = config.SITEVERIFY_URL === undefined;
+
+// Check every port before building anything: a busy one fails now, not after the build.
+const wanted = [["PORT", port, "the gateway"]];
+if (needDemo) wanted.push(["DEMO_ORIGIN_PORT", originPort, "the demo origin"]);
+if (needStandin) wanted.push(["TURNSTILE_STANDIN_PORT", standinPort, "the Turnstile stand-in"]);
+const seen = new Map();
+for (const [name, p] of wanted) {
+  if (seen.has(p)) fail(`${name} and ${seen.get(p)} are both ${p}; give each its own port`);
+  seen.set(p, name);
+}
+for (const [name, p, what] of wanted) {
+  const code = await probe(p);
+  if (code !== null) {
+    fail(`127.0.0.1:${p} (${what}) is ${code === "EADDRINUSE" ? "already in use" : `unavailable (${code})`}; stop what listens there or move it with ${name}=<port>`);
+  }
+}
+if ((await probe(inspectorPort)) !== null || seen.has(inspectorPort)) {
+  if (explicitInspector) fail(`127.0.0.1:${inspectorPort} (the devtools inspector) is already in use; move it with INSPECTOR_PORT=<port>`);
+  inspectorPort = await freePort();
+}
+
+let demo = null;
 let standin = null;
-if (!process.env.SITEVERIFY_URL) {
-  const standinPort = Number(process.env.TURNSTILE_STANDIN_PORT ?? "8789");
+let envDir = null;
+const cleanUp = async () => {
+  await demo?.close();
+  await standin?.close();
+  if (envDir !== null) rmSync(envDir, { recursive: true, force: true });
+};
+
+if (needDemo) {
+  try {
+    demo = await startDemoOrigin({ port: originPort, jwksUrl: `${gateway}/.well-known/jwks.json` });
+  } catch (err) {
+    fail(`the demo origin could not listen on 127.0.0.1:${originPort} (${err.message}); set DEMO_ORIGIN_PORT`);
+  }
+  config.ORIGIN_URL = demo.url;
+}
+if (needStandin) {
   try {
     standin = await startTurnstileStandin({ port: standinPort });
   } catch (err) {
-    console.error(`npm start: the Turnstile stand-in could not listen on 127.0.0.1:${standinPort} (${err.message}); set TURNSTILE_STANDIN_PORT`);
-    await demo?.close();
-    process.exit(1);
+    await cleanUp();
+    fail(`the Turnstile stand-in could not listen on 127.0.0.1:${standinPort} (${err.message}); set TURNSTILE_STANDIN_PORT`);
   }
-  process.env.SITEVERIFY_URL = standin.siteverifyUrl;
-  process.env.CAPTCHA_SCRIPT_URL ??= standin.scriptUrl;
+  config.SITEVERIFY_URL = standin.siteverifyUrl;
+  config.CAPTCHA_SCRIPT_URL ??= standin.scriptUrl;
 }
 
 // STORE=upstash with no credentials given: use the local Redis `npm run redis` started.
-if (process.env.STORE === "upstash" && !process.env.UPSTASH_REDIS_REST_URL && existsSync(".wrangler/riskgate-redis.json")) {
+if (config.STORE === "upstash" && !config.UPSTASH_REDIS_REST_URL && existsSync(".wrangler/riskgate-redis.json")) {
   const local = JSON.parse(readFileSync(".wrangler/riskgate-redis.json", "utf8"));
-  process.env.UPSTASH_REDIS_REST_URL = local.url;
-  process.env.UPSTASH_REDIS_REST_TOKEN = local.token;
+  config.UPSTASH_REDIS_REST_URL = local.url;
+  config.UPSTASH_REDIS_REST_TOKEN = local.token;
 }
-const vars = {
-  RISKGATE_ENV: "development",
-  ORIGIN_URL: originUrl,
-  STORE: process.env.STORE ?? "durable-object",
+config.RISKGATE_ENV ??= "development";
+config.STORE ??= "durable-object";
+const adminToken = config.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
+
+// The values go to wrangler in a private env file, not as --var arguments: keys and tokens
+// stay out of `ps`. (Given --env-file, wrangler reads no .dev.vars: it is merged above.)
+envDir = mkdtempSync(join(tmpdir(), "riskgate-start-"));
+const envFile = join(envDir, "worker.env");
+const quote = (value) => JSON.stringify(String(value));
+writeFileSync(envFile, Object.entries(config).map(([name, value]) => `${name}=${quote(value)}\n`).join(""), { mode: 0o600 });
+chmodSync(envFile, 0o600);
+
+// wrangler's output without the build's noise: blank "[custom build]" lines, the command
+// line, and the check its file watcher runs when it starts (the build is up to date then).
+const NOISE = [/^\[custom build\]\s*$/, /^\[custom build\] Running: /, /^\[custom build\] build: up to date$/, /^The file src changed, restarting build\.\.\.$/];
+let partial = "";
+const onOutput = (text) => {
+  const lines = (partial + text).split("\n");
+  partial = lines.pop() ?? "";
+  const kept = lines.filter((line) => !NOISE.some((re) => re.test(stripVTControlCharacters(line))));
+  if (kept.length > 0) process.stdout.write(`${kept.join("\n")}\n`);
 };
-const passed = [
-  "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ADMIN_TOKEN", "AUDIT_WEBHOOK_URL", "AUDIT_WEBHOOK_SECRET",
-  "CAPTCHA_PROVIDER", "TURNSTILE_SITE_KEY", "TURNSTILE_SECRET_KEY", "CAPTCHA_SITE_KEY", "CAPTCHA_SECRET_KEY",
-  "SITEVERIFY_URL", "CAPTCHA_SCRIPT_URL", "CAPTCHA_HOSTNAMES", "CAPTCHA_PASS_SECRET",
-];
-for (const name of passed) {
-  if (process.env[name]) vars[name] = process.env[name];
-}
-const adminToken = process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
 
-let running;
-try {
-  running = await startGateway({ port, vars, onOutput: (text) => process.stdout.write(text) });
-} catch (err) {
-  console.error(String(err));
-  await demo?.close();
-  process.exit(1);
-}
-console.log(`
-riskgate is running
-  gateway    ${gateway}
-  origin     ${originUrl}${demo ? " (demo origin)" : ""}
-  jwks       ${gateway}/.well-known/jwks.json
-  dashboard  ${gateway}/__riskgate/   (development admin token: ${adminToken})
-  metrics    curl -H 'authorization: Bearer ${adminToken}' ${gateway}/__riskgate/metrics
-  captcha    ${standin ? `local Turnstile stand-in ${standin.url} (Cloudflare's dummy keys)` : process.env.SITEVERIFY_URL}
-
-try it:
-  curl -i -X POST ${gateway}/password/reset -H 'content-type: application/json' -d '{"email":"a@example.com"}'
-  node tools/simulate-attack.mjs        # an enumeration attack; watch the dashboard
-`);
-
+let running = null;
+const starting = new AbortController();
 const stop = async () => {
+  if (running === null) {
+    // Still building: end wrangler (and workerd) before leaving.
+    starting.abort();
+    return;
+  }
   await running.stop();
-  await demo?.close();
-  await standin?.close();
+  await cleanUp();
   process.exit(0);
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+try {
+  running = await startGateway({ port, vars: {}, envFile, inspectorPort, onOutput, signal: starting.signal });
+} catch (err) {
+  await cleanUp();
+  if (starting.signal.aborted) process.exit(130);
+  fail(String(err.message ?? err));
+}
+const gatewayFlag = port === 8787 ? "" : ` --gateway ${gateway}`;
+const originFlag = demo && originPort !== 8788 ? ` --origin ${demo.url}` : "";
+console.log(`
+riskgate is running
+  gateway    ${gateway}
+  origin     ${config.ORIGIN_URL}${demo ? " (demo origin)" : ""}
+  jwks       ${gateway}/.well-known/jwks.json
+  dashboard  ${gateway}/__riskgate/   (${config.ADMIN_TOKEN ? `admin token: ADMIN_TOKEN from ${process.env.ADMIN_TOKEN ? "your shell" : ".dev.vars"}` : `development admin token: ${adminToken}`})
+  metrics    curl -H 'authorization: Bearer ${config.ADMIN_TOKEN ? "<ADMIN_TOKEN>" : adminToken}' ${gateway}/__riskgate/metrics
+  captcha    ${standin ? `local Turnstile stand-in ${standin.url} (Cloudflare's dummy keys)` : config.SITEVERIFY_URL}
+  inspector  127.0.0.1:${inspectorPort} (chrome://inspect)
+
+try it:
+  curl -i -X POST ${gateway}/password/reset -H 'content-type: application/json' -d '{"email":"a@example.com"}'
+  node tools/simulate-attack.mjs${gatewayFlag}        # an enumeration attack; watch the dashboard
+  node tools/traffic.mjs${gatewayFlag}${originFlag}   # realistic users and outcomes (npm run traffic)
+`);
+
 running.exited.then(async (code) => {
-  await demo?.close();
-  await standin?.close();
+  await cleanUp();
   process.exit(code ?? 0);
 });

@@ -13,7 +13,7 @@
 // POST /v1/outcomes, signed with the development origin key as an origin would sign it.
 // Time is compressed: outcomes are reported at once, not minutes or days later.
 //
-// Options: --gateway URL  --origin URL  --users N (200)  --seed N  --concurrency N (8)
+// Options: --gateway URL (RISKGATE_URL, else 127.0.0.1:$PORT)  --origin URL (127.0.0.1:$DEMO_ORIGIN_PORT)  --users N (200)  --seed N  --concurrency N (8)
 //          --experiment ID (medium-email-vs-sms)  --quiet
 // The admin token for the report comes from RISKGATE_ADMIN_TOKEN (default: the
 // development token npm start uses).
@@ -34,8 +34,9 @@ function options(argv) {
     return n;
   };
   return {
-    gateway: arg("gateway", process.env.RISKGATE_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, ""),
-    origin: arg("origin", "http://127.0.0.1:8788").replace(/\/+$/, ""),
+    // Defaults follow npm start's ports: RISKGATE_URL or PORT, and DEMO_ORIGIN_PORT.
+    gateway: arg("gateway", process.env.RISKGATE_URL || `http://127.0.0.1:${process.env.PORT || "8787"}`).replace(/\/+$/, ""),
+    origin: arg("origin", `http://127.0.0.1:${process.env.DEMO_ORIGIN_PORT || "8788"}`).replace(/\/+$/, ""),
     users: number("users", 200, 20_000),
     seed: number("seed", Math.floor(Date.now() / 1000) % 1_000_000, 2 ** 31),
     concurrency: number("concurrency", 8, 64),

@@ -24,6 +24,13 @@ export interface ExperimentFlags {
 
 const TIMEOUT_MS = 10_000;
 
+/**
+ * The development admin token (src/admin/config.ts DEV_ADMIN_TOKEN, which `npm start`
+ * prints). Copied, not imported: that module drags the Worker's types into the CLI's build;
+ * test/unit/cli.test.ts keeps the two equal.
+ */
+export const DEV_ADMIN_TOKEN = "riskgate-dev-admin-token";
+
 async function loadRules(io: Io, dir: string) {
   const loaded = await loadRuleDir(dir);
   if (loaded.ok) return compileSpec(loaded.spec);
@@ -38,11 +45,35 @@ function parseRows(text: string, file: string): TallyRow[] {
   return rows.filter((r): r is TallyRow => typeof r === "object" && r !== null && typeof r.arm === "string" && typeof r.counter === "string" && typeof r.value === "number");
 }
 
+/** A gateway on this machine: `npm start` runs in development, where the dev token works. */
+function isLoopback(url: URL): boolean {
+  return url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+}
+
+/** The gateway `experiments report` asks: --url, RISKGATE_URL, else `npm start`'s (PORT or 8787). */
+export function defaultGatewayUrl(env: (name: string) => string | undefined): string {
+  return env("RISKGATE_URL") || `http://127.0.0.1:${env("PORT") || "8787"}`;
+}
+
 async function fetchReport(io: Io, base: string, id: string): Promise<ExperimentReport | null> {
-  const token = io.env("RISKGATE_ADMIN_TOKEN") ?? "";
+  let url: URL;
+  try {
+    url = new URL(`/__riskgate/experiments/${encodeURIComponent(id)}?format=json`, base);
+  } catch {
+    throw new UsageError(`not a URL: ${base}`);
+  }
+  // A production gateway refuses the development token, so it is only a default locally.
+  const token = io.env("RISKGATE_ADMIN_TOKEN") || (isLoopback(url) ? DEV_ADMIN_TOKEN : "");
   if (token === "") throw new UsageError("set RISKGATE_ADMIN_TOKEN to the gateway's admin token (or use --tallies for offline data)");
-  const url = new URL(`/__riskgate/experiments/${encodeURIComponent(id)}?format=json`, base);
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? (cause?.message || (err as Error).message);
+    io.err(`riskgate: cannot reach ${url.origin} (${why}); is the gateway running? (--url, RISKGATE_URL or PORT)\n`);
+    return null;
+  }
   const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
   if (!res.ok) {
     io.err(`riskgate: ${url.origin} answered ${res.status}${body?.error ? ` ${body.error.code}: ${body.error.message}` : ""}\n`);
@@ -64,7 +95,7 @@ async function offlineReport(io: Io, flags: ExperimentFlags, id: string, file: s
 /** `experiments report <id>`. */
 export async function reportCommand(io: Io, id: string, flags: ExperimentFlags): Promise<number> {
   const report = flags.tallies === undefined
-    ? await fetchReport(io, flags.url ?? io.env("RISKGATE_URL") ?? "http://127.0.0.1:8787", id)
+    ? await fetchReport(io, flags.url ?? defaultGatewayUrl((name) => io.env(name)), id)
     : await offlineReport(io, flags, id, flags.tallies);
   if (report === null) return EXIT.FAILED;
   io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report));

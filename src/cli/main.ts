@@ -2,6 +2,7 @@
  * The `riskgate` command. Exit codes: 0 success, 1 the rules, the tests or the replay
  * gate failed, 2 usage error. Rule errors go to stderr as `file:line:col: message`.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { normaliseIdentifier } from "../context/account.ts";
 import { createHasher } from "../context/hmac.ts";
@@ -9,11 +10,10 @@ import { explainCommand, replayCommand } from "./analysis.ts";
 import { build, check, loadBoth, test } from "./commands.ts";
 import { listCommand, reportCommand } from "./experiments.ts";
 import { EXIT, type Io, processIo, UsageError } from "./io.ts";
+import { KEYS_USAGE, keysCommand } from "./keys.ts";
 import { LISTS_USAGE, listsCommand } from "./lists.ts";
 
-const USAGE = `usage: riskgate <command>
-
-rule commands (--dir defaults to rules, --candidate to <dir>/candidate):
+const RULES_USAGE = `rule commands (--dir defaults to rules, --candidate to <dir>/candidate):
   rules check   [--dir d] [--candidate c]          validate rule files (and the candidate)
   rules build   [--dir d] [--candidate c] [--out build/ruleset.json] [--candidate-out build/candidate.json]
                                                   validate and write the bundled rule sets
@@ -23,20 +23,63 @@ rule commands (--dir defaults to rules, --candidate to <dir>/candidate):
                                                   score breakdown, rule by rule
   rules replay  <decisions.jsonl|-> --candidate c [--dir d] [--samples 5] [--json] [--quiet] [--fail-on-change]
                                                   backtest the candidate on recorded decisions
-experiment commands:
+`;
+
+const EXPERIMENTS_USAGE = `experiment commands:
   experiments list   [--dir d]                     the experiments in the rule files
-  experiments report <id> [--url http://127.0.0.1:8787] [--json]
-                                                  the report from a running gateway (admin token in
-                                                  RISKGATE_ADMIN_TOKEN; the URL also from RISKGATE_URL)
+  experiments report <id> [--url http://127.0.0.1:$PORT] [--json]
+                                                  the report from a running gateway (URL also from
+                                                  RISKGATE_URL, else 127.0.0.1 on PORT or 8787; admin
+                                                  token in RISKGATE_ADMIN_TOKEN, on 127.0.0.1/localhost
+                                                  the development token by default)
   experiments report <id> --tallies rows.json [--dir d] [--now 2027-01-08] [--json]
                                                   the report from exported tally rows, offline
-list commands (IP reputation lists in <dir>/lists):
-${LISTS_USAGE}other:
+`;
+
+const OTHER_USAGE = `other:
   account-key                                     HMAC account identifiers read from stdin (one per
                                                   line) with ACCOUNT_HMAC_SECRET, for privileged lists
+`;
 
+const USAGE = `usage: riskgate <command> [options]      riskgate --help | --version | <command> --help
+
+${RULES_USAGE}${EXPERIMENTS_USAGE}list commands (IP reputation lists in <dir>/lists):
+${LISTS_USAGE}key commands:
+${KEYS_USAGE}${OTHER_USAGE}
 exit codes: 0 ok, 1 rules/tests failed (or replay changes with --fail-on-change), 2 usage
 `;
+
+/** Usage of one command group (`riskgate rules --help`). */
+const GROUP_USAGE: Readonly<Record<string, string>> = {
+  rules: RULES_USAGE,
+  experiments: EXPERIMENTS_USAGE,
+  lists: `list commands (IP reputation lists in <dir>/lists):\n${LISTS_USAGE}`,
+  keys: `key commands:\n${KEYS_USAGE}`,
+  "account-key": OTHER_USAGE,
+};
+
+/** The usage for `words` (e.g. ["rules", "check"]): that command's lines, else its group's, else all. */
+export function usageFor(words: readonly string[]): string {
+  const [group, command] = words;
+  const section = group === undefined ? undefined : GROUP_USAGE[group];
+  if (section === undefined) return USAGE;
+  if (command !== undefined) {
+    // The command's line and its indented continuation lines.
+    const lines = section.split("\n");
+    const start = lines.findIndex((l) => new RegExp(`^  ${group} ${command}( |$)`).test(l));
+    if (start >= 0) {
+      let end = start + 1;
+      while (end < lines.length && /^ {20,}\S/.test(lines[end] ?? "")) end++;
+      return `usage:\n${lines.slice(start, end).join("\n")}\n`;
+    }
+  }
+  return `usage:\n${section}`;
+}
+
+/** The version in package.json. */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
 
 const OPTIONS = {
   dir: { type: "string", default: "rules" },
@@ -54,6 +97,10 @@ const OPTIONS = {
   now: { type: "string" },
   only: { type: "string" },
   timeout: { type: "string" },
+  alg: { type: "string" },
+  kid: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+  version: { type: "boolean", short: "V", default: false },
 } as const;
 
 type Values = ReturnType<typeof parse>["values"];
@@ -68,6 +115,18 @@ function parse(args: readonly string[]) {
 
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  // --help and --version win over anything else on the line, even a bad flag.
+  const dashDash = argv.indexOf("--");
+  const flags = dashDash < 0 ? argv : argv.slice(0, dashDash);
+  if (flags.includes("--help") || flags.includes("-h") || (flags[0] === "help")) {
+    const words = flags.filter((a) => !a.startsWith("-") && a !== "help");
+    io.out(usageFor(words));
+    return EXIT.OK;
+  }
+  if (flags.includes("--version") || flags.includes("-V")) {
+    io.out(`riskgate ${version()}\n`);
+    return EXIT.OK;
+  }
   try {
     const { values, positionals } = parse(argv);
     return await dispatch(io, positionals, values);
@@ -84,6 +143,7 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   const candidateDir = v.candidate ?? `${dir}/candidate`;
   if (group === "account-key" && command === undefined) return accountKey(io);
   if (group === "experiments") return experiments(io, words.slice(1), v);
+  if (group === "keys") return keysCommand(io, words.slice(1), { alg: v.alg, kid: v.kid, json: v.json });
   if (group === "lists") return listsCommand(command, { dir: `${dir}/lists`, only: v.only, timeout: v.timeout });
   if (group !== "rules" || command === undefined) throw new UsageError(group === undefined ? "no command" : `unknown command "${words.join(" ")}"`);
   const needsArg = command === "explain" || command === "replay";

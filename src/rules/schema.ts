@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { REASON_CODES } from "../decision.ts";
-import { experimentsSchema } from "../experiments/schema.ts";
+import { experimentsSchema } from "../experiments/experiment-schema.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 
 const duration = z

@@ -87,7 +87,8 @@ describe("riskgate experiments", () => {
   it.each([
     [["experiments", "report"], /needs exactly one experiment id/],
     [["experiments", "report", "nope", "--tallies", rowsFile], /no experiment "nope" in rules \(have: medium-email-vs-sms\)/],
-    [["experiments", "report", "medium-email-vs-sms"], /set RISKGATE_ADMIN_TOKEN/],
+    // A remote gateway needs the token; one on 127.0.0.1 gets the development token (below).
+    [["experiments", "report", "medium-email-vs-sms", "--url", "https://gateway.example"], /set RISKGATE_ADMIN_TOKEN/],
     [["experiments", "frobnicate"], /unknown command "experiments frobnicate"/],
   ])("usage errors exit 2: %j", async (args, message) => {
     const r = await run(args);
@@ -118,6 +119,13 @@ describe("riskgate experiments", () => {
       expect(r.code).toBe(0);
       expect(r.out).toContain('"email" is ahead');
       expect(seen.at(-1)).toBe("Bearer test-admin-token");
+    });
+
+    it("on 127.0.0.1 without RISKGATE_ADMIN_TOKEN, sends the development token (what npm start uses)", async () => {
+      const port = new URL(url).port;
+      const r = await run(["experiments", "report", experiment.id], { PORT: port });
+      expect(r.code).toBe(1);
+      expect(seen.at(-1)).toBe("Bearer riskgate-dev-admin-token");
     });
 
     it("a refused token is a failure with the gateway's answer", async () => {
