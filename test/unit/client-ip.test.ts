@@ -33,9 +33,10 @@ describe("client IP parsing: the dotted-quad fast path", () => {
   });
 
   it.each([
-    ["192.0.2.1", { address: "192.0.2.1", version: 4, subnet: "192.0.2.0/24" }],
-    ["0.0.0.0", { address: "0.0.0.0", version: 4, subnet: "0.0.0.0/24" }],
-    ["::ffff:192.0.2.1", { address: "192.0.2.1", version: 4, subnet: "192.0.2.0/24" }],
+    ["192.0.2.1", { address: "192.0.2.1", version: 4, subnet: "192.0.2.0/24", net56: null, net48: null }],
+    ["0.0.0.0", { address: "0.0.0.0", version: 4, subnet: "0.0.0.0/24", net56: null, net48: null }],
+    ["::ffff:192.0.2.1", { address: "192.0.2.1", version: 4, subnet: "192.0.2.0/24", net56: null, net48: null }],
+    ["2001:db8:1234:5678:9abc::1", { address: "2001:db8:1234:5678:9abc:0:0:1", version: 6, subnet: "2001:db8:1234:5678::/64", net56: "2001:db8:1234:5600::/56", net48: "2001:db8:1234::/48" }],
     ["192.0.2.256", null],
     ["010.0.0.1", null],
     ["1.2.3", null],

@@ -29,7 +29,7 @@ describe("the rule-test runner", () => {
   it.each([
     ["a rule that matches when the case says it must not", one("    rule: ua-headless\n    match: false\n    facts: { device: { headless: true } }\n"), 'rule "ua-headless" matched, expected it not to match'],
     ["a wrong tier", one("    rule: ua-headless\n    match: true\n    facts: { device: { headless: true, ua_length: 100 } }\n    expect: { tier: high }\n"), "expected tier high, got medium"],
-    ["wrong reasons", one("    rule: ua-headless\n    match: true\n    facts: { device: { headless: true, ua_length: 100 } }\n    expect: { reasons: [UA_MISSING] }\n"), "expected reasons [UA_MISSING], got [UA_HEADLESS, CHANNEL_COUNTRY_NOT_ALLOWED]"],
+    ["wrong reasons", one("    rule: ua-headless\n    match: true\n    facts: { device: { headless: true, ua_length: 100 } }\n    expect: { reasons: [UA_MISSING] }\n"), "expected reasons [UA_MISSING], got [UA_HEADLESS, IP_UNPARSEABLE, CHANNEL_COUNTRY_NOT_ALLOWED]"],
     ["an unknown rule id", one("    rule: no-such-rule\n    match: true\n"), 'no rule or override "no-such-rule"'],
   ])("fails on %s", (_name, text, message) => {
     const r = run(text);
