@@ -19,7 +19,7 @@ import { NICE, pinned, raisePriority } from "./cpu.mjs";
 import { machineInfo } from "./machine.mjs";
 import { NOISY_WAIT_SHARE, runRounds } from "./measure.mjs";
 import { wrkVersion } from "./load.mjs";
-import { headline, summarizeScenario, table } from "./report.mjs";
+import { headline, summarizeScenario, table, targetTable } from "./report.mjs";
 import { comparison, SCENARIOS as PLANNED, WORKERS as DECLARED } from "./scenarios.mjs";
 import { doStorage, probeBlocked, probeUpstash, startOrigin } from "./services.mjs";
 import { freePort, startUpstash } from "./upstash.mjs";
@@ -108,6 +108,7 @@ async function main() {
   console.log(
     `signals ${signals.signals_cpu_us_median} µs CPU/request (context ${signals.context_cpu_us_median} µs); lists: ${lists.entries} entries, lookup ${lists.lookup_v4_ns} ns, ${lists.compiled_gzip_bytes} B gzipped`,
   );
+  console.log(`\n${targetTable(head)}\n`);
   console.log(JSON.stringify(head));
 }
 
@@ -121,6 +122,7 @@ async function startServices() {
     passthrough: await bundleBaseline("passthrough", dir),
     answer: await bundleBaseline("answer", dir),
     "store-passthrough": await bundleBaseline("store-passthrough", dir),
+    "ratelimit-peer": await bundleBaseline("ratelimit-peer", dir),
     ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMPARE, join(dir, "ref")) }),
   };
   const origin = await startOrigin(LOAD_CPU, cleanups);
