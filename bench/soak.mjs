@@ -39,7 +39,9 @@ const LOAD_CPU = 1;
 const JSON_OUT = process.argv.includes("--json");
 const log = (msg) => console.log(`soak: ${msg}`);
 
-const ROLE = { "riskgate-do": "worker", "riskgate-do-store": "store DO (RiskgateStore)", "riskgate-do-audit": "audit hub DO (RiskgateAuditHub)" };
+const ROLE = { worker: "the worker (gateway)", store: "store DO (RiskgateStore)", audit: "audit hub DO (RiskgateAuditHub)" };
+/** Inspector titles are "workerd: worker <service>"; the soak's services are named in workerd.mjs. */
+const isolateName = (title) => ({ "riskgate-do": "worker", "riskgate-do-store": "store", "riskgate-do-audit": "audit" })[title.replace(/^workerd: worker /, "")] ?? title;
 
 const cleanups = [];
 const cleanup = async () => {
@@ -69,6 +71,7 @@ async function soak() {
   const config = writeConfig(dir, [{ ...declared, bundle, port, splitDurableObjects: true }], {
     originPort: origin.port,
     storageDir: join(dir, "do"),
+    v8Flags: [],
   });
   const workerd = await startWorkerd(config, [port], {
     cpu: GATEWAY_CPU,
@@ -99,7 +102,9 @@ async function soak() {
     const forwarded = (await origin.count()).forwarded;
     const heaps = {};
     for (const [name, s] of sessions) {
-      await s.send("HeapProfiler.collectGarbage");
+      // workerd's inspector never answers HeapProfiler.collectGarbage, and Runtime.evaluate
+      // finds no context; a heap snapshot forces a full GC first (its chunks are dropped).
+      await s.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
       const { usedSize, totalSize } = await s.send("Runtime.getHeapUsage");
       heaps[name] = { used_kb: Math.round(usedSize / 1024), total_kb: Math.round(totalSize / 1024) };
     }
@@ -165,7 +170,7 @@ async function soak() {
 async function connectAll(port) {
   const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
   const sessions = new Map();
-  for (const t of list) sessions.set(t.title || t.id, await connect(t.webSocketDebuggerUrl.replace("localhost", "127.0.0.1")));
+  for (const t of list) sessions.set(isolateName(t.title || t.id), await connect(t.webSocketDebuggerUrl.replace("localhost", "127.0.0.1")));
   return sessions;
 }
 
@@ -179,7 +184,7 @@ async function connect(url) {
   const pending = new Map();
   ws.onmessage = (event) => {
     const msg = JSON.parse(String(event.data));
-    if (msg.id === undefined) return;
+    if (msg.id === undefined) return; // events, e.g. the snapshot's chunks
     const done = pending.get(msg.id);
     pending.delete(msg.id);
     if (msg.error !== undefined) done?.reject(new Error(`${msg.error.message} (${msg.error.code})`));
@@ -223,7 +228,9 @@ function median(xs) {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-const round = (v, d) => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : null);
+function round(v, d) {
+  return Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : null;
+}
 
 function describe(r) {
   const rows = Object.entries(r.isolates).map(

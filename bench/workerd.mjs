@@ -27,14 +27,17 @@ const text = (s) => JSON.stringify(s);
  * SQLite files go to `storageDir`.
  * @returns {string} path of the config file
  */
-export function writeConfig(dir, workers, { originPort, storageDir }) {
+export function writeConfig(dir, workers, { originPort, storageDir, v8Flags = [] }) {
   const services = [];
   const sockets = [];
   const definitions = [];
   for (const w of workers) {
     mkdirSync(join(dir, w.name), { recursive: true });
     // Bundles from before the audit hub (BENCH_COMPARE with an older ref) do not export it.
-    const auditHub = w.durableObject === true && readFileSync(w.bundle, "utf8").includes("class RiskgateAuditHub");
+    // Matched by name: wrangler's esbuild (keep_names = false) emits `RiskgateAuditHub = class
+    // extends DurableObject`, which a test for "class RiskgateAuditHub" never found, so the
+    // audit hub was not bound and every audit flush failed (fixed with scenario g).
+    const auditHub = w.durableObject === true && /\bRiskgateAuditHub\b/.test(readFileSync(w.bundle, "utf8"));
     copyFileSync(w.bundle, join(dir, w.name, "worker.js"));
     // Data modules wrangler writes beside the bundle (compiled lists, geo tables).
     const dataModules = readdirSync(dirname(w.bundle)).filter((f) => f.endsWith(".bin"));
@@ -97,7 +100,7 @@ ${dataModules.map((f) => `      (name = ${text(f)}, data = embed ${text(`${w.nam
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [${services.join(",\n    ")}],
-  sockets = [${sockets.join(",\n    ")}],
+  sockets = [${sockets.join(",\n    ")}],${v8Flags.length === 0 ? "" : `\n  v8Flags = [${v8Flags.map(text).join(", ")}],`}
 );
 ${definitions.join("\n")}
 `;
