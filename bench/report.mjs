@@ -54,8 +54,10 @@ export function pairedRatio(rounds, num, den, summaries) {
   return round(median(usable(pairs).map((p) => p.ratio)), 3);
 }
 
-/** The headline object printed as the last line. */
-export function headline(rounds, summaries, micro) {
+const IDS = ["a", "b", "c", "d", "e", "f", "g"];
+
+/** The headline object printed as the last line (`soak`: bench/soak.mjs's summary, if run). */
+export function headline(rounds, summaries, micro, soak = null) {
   const out = {};
   for (const [name, [num, den]] of Object.entries(RATIOS)) out[name] = pairedRatio(rounds, num, den, summaries);
   const trips = (id) => (summaries[id]?.skipped === undefined ? (summaries[id]?.store_round_trips_per_request ?? null) : null);
@@ -66,8 +68,9 @@ export function headline(rounds, summaries, micro) {
   out.store_round_trips_per_allow_do = trips("c");
   out.store_round_trips_per_blocked = trips("d");
   out.scoring_us_median = micro?.scoring_us_median ?? null;
-  for (const id of ["a", "b", "c", "d", "e", "f"]) out[`rps_${id}`] = summaries[id]?.rps ?? null;
-  for (const id of ["a", "b", "c", "d", "e", "f"]) out[`cpu_us_per_request_${id}`] = summaries[id]?.cpu_us_per_request ?? null;
+  out.store_round_trips_per_allow_peer = trips("g");
+  for (const id of IDS) out[`rps_${id}`] = summaries[id]?.rps ?? null;
+  for (const id of IDS) out[`cpu_us_per_request_${id}`] = summaries[id]?.cpu_us_per_request ?? null;
   if (summaries.c_ref !== undefined) {
     // BENCH_COMPARE: the working tree against the ref, paired round by round.
     out.compare = {
@@ -76,9 +79,27 @@ export function headline(rounds, summaries, micro) {
       cpu_us_per_request_c_ref: summaries.c_ref.cpu_us_per_request ?? null,
     };
   }
+  if (soak !== null) {
+    out.heap_growth_kb_per_10k = soak.heap_growth_kb_per_10k ?? null;
+    out.soak = soak.brief ?? soak;
+  }
   out.skipped = Object.values(summaries).filter((s) => s.skipped !== undefined).map((s) => s.id);
   out.targets_met = targetsMet(out);
   return out;
+}
+
+/** The targets against the headline values, for humans: one line each, met or not. */
+export function targetTable(values) {
+  const rows = Object.entries(TARGETS).map(([name, { min, max }]) => {
+    const v = values[name];
+    const goal = min !== undefined ? `>= ${min}` : `<= ${max}`;
+    const verdict = v === null || v === undefined ? "not measured" : values.targets_met?.[name] ? "met" : "NOT MET";
+    return [name, v === null || v === undefined ? "-" : String(v), goal, verdict];
+  });
+  const header = ["target", "value", "goal", "verdict"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
 }
 
 function targetsMet(values) {

@@ -8,7 +8,9 @@
 // Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2),
 // BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
 // BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
-// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenario c_ref).
+// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenario c_ref),
+// BENCH_SOAK (1: the full memory soak, 120,000 distinct resets; 0: none; default a short
+// one of BENCH_SOAK_REQUESTS, 20,000), see bench/soak.mjs and `npm run bench:soak`.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +21,7 @@ import { NICE, pinned, raisePriority } from "./cpu.mjs";
 import { machineInfo } from "./machine.mjs";
 import { NOISY_WAIT_SHARE, runRounds } from "./measure.mjs";
 import { wrkVersion } from "./load.mjs";
-import { headline, summarizeScenario, table } from "./report.mjs";
+import { headline, summarizeScenario, table, targetTable } from "./report.mjs";
 import { comparison, SCENARIOS as PLANNED, WORKERS as DECLARED } from "./scenarios.mjs";
 import { doStorage, probeBlocked, probeUpstash, startOrigin } from "./services.mjs";
 import { freePort, startUpstash } from "./upstash.mjs";
@@ -41,6 +43,14 @@ const LOAD_CPU = nproc > 1 ? 1 : 0;
 const log = (msg) => console.log(`bench: ${msg}`);
 const COMPARE = process.env.BENCH_COMPARE;
 const extra = COMPARE === undefined ? null : comparison(COMPARE);
+// The soak after the rounds: short by default, full with BENCH_SOAK=1, none with 0 (or BENCH_ONLY).
+const SOAK_REQUESTS =
+  process.env.BENCH_SOAK === "0" || (process.env.BENCH_ONLY !== undefined && process.env.BENCH_SOAK === undefined)
+    ? 0
+    : process.env.BENCH_SOAK === "1"
+      ? 120_000
+      : knob("BENCH_SOAK_REQUESTS", 20_000);
+const SOAK_MAX_SECONDS = SOAK_REQUESTS >= 100_000 ? 600 : 150;
 const WORKERS = extra === null ? DECLARED : [...DECLARED, extra.worker];
 const SCENARIOS = extra === null ? PLANNED : [...PLANNED, extra.scenario];
 
@@ -48,13 +58,13 @@ const cleanups = [];
 async function cleanup() {
   while (cleanups.length > 0) await cleanups.pop()?.().catch(() => undefined);
 }
-// Never run unbounded: give up well inside the 10-minute budget.
+// Never run unbounded: give up well inside the 10-minute budget (plus the soak's own bound).
 const deadline = setTimeout(async () => {
-  console.error("bench: over 9 minutes, giving up");
+  console.error("bench: over its time bound, giving up");
   await cleanup();
   restorePriority();
   process.exit(1);
-}, 540_000);
+}, 540_000 + (SOAK_REQUESTS > 0 ? (SOAK_MAX_SECONDS + 90) * 1000 : 0));
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, () =>
     cleanup().then(() => {
@@ -85,6 +95,7 @@ async function main() {
   const active = SCENARIOS.filter((s) => skippedOf(s) === null);
   for (const s of SCENARIOS) if (skippedOf(s) !== null) log(`(${s.id}) skipped: ${skippedOf(s)}`);
   const rounds = await measure(active, services);
+  const soak = SOAK_REQUESTS > 0 ? runSoak(services.riskgateBundle) : null;
   await cleanup();
   log("micro-benchmarks");
   const micro = runNodeJson(["bench/scoring.mjs"]);
@@ -97,10 +108,10 @@ async function main() {
   const summaries = Object.fromEntries(
     SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
   );
-  const head = headline(rounds, summaries, micro);
-  const settingsUsed = { ...settings, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
+  const head = headline(rounds, summaries, micro, soak === null ? null : soakBrief(soak));
+  const settingsUsed = { ...settings, soak_requests: SOAK_REQUESTS, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
   const at = new Date().toISOString();
-  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, signals, lists, rounds });
+  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, signals, lists, soak, rounds });
   console.log(`\n${table(summaries)}\n`);
   console.log(
     `scoring ${micro.scoring_us_median} µs/request (median), context ${micro.context_us_median} µs, sign ${micro.sign_us_median} µs, rule compile ${micro.ruleset_compile_ms_median} ms`,
@@ -108,6 +119,13 @@ async function main() {
   console.log(
     `signals ${signals.signals_cpu_us_median} µs CPU/request (context ${signals.context_cpu_us_median} µs); lists: ${lists.entries} entries, lookup ${lists.lookup_v4_ns} ns, ${lists.compiled_gzip_bytes} B gzipped`,
   );
+  if (soak !== null && soak.error === undefined) {
+    const by = Object.entries(soak.heap_growth_kb_per_10k_by_isolate ?? {}).map(([k, v]) => `${k} ${v}`).join(", ");
+    console.log(
+      `soak: ${soak.requests_measured} distinct resets on the DO store once warm: JS heap ${soak.heap_growth_kb_per_10k} KB per 10k (${by}); workerd RSS ${soak.rss_growth_kb_per_10k_workerd} KB per 10k`,
+    );
+  } else if (soak !== null) console.log(`soak failed: ${soak.error}`);
+  console.log(`\n${targetTable(head)}\n`);
   console.log(JSON.stringify(head));
 }
 
@@ -121,6 +139,7 @@ async function startServices() {
     passthrough: await bundleBaseline("passthrough", dir),
     answer: await bundleBaseline("answer", dir),
     "store-passthrough": await bundleBaseline("store-passthrough", dir),
+    "ratelimit-peer": await bundleBaseline("ratelimit-peer", dir),
     ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMPARE, join(dir, "ref")) }),
   };
   const origin = await startOrigin(LOAD_CPU, cleanups);
@@ -137,7 +156,7 @@ async function startServices() {
   const workerd = await startWorkerd(config, workers.map((w) => w.port), { cpu: GATEWAY_CPU });
   cleanups.push(workerd.stop);
   const portOf = (name) => workers.find((w) => w.name === name)?.port ?? 0;
-  return { origin, upstash, workerd, portOf };
+  return { origin, upstash, workerd, portOf, riskgateBundle: bundles.riskgate };
 }
 
 /** Why each scenario cannot run (null when it can): BENCH_ONLY, then its probe. */
@@ -179,6 +198,31 @@ function measure(active, { origin, upstash, workerd, portOf }) {
       originCount: origin.count,
     }),
   });
+}
+
+/** The soak (bench/soak.mjs) in its own process: it starts its own workerd, with the inspector. */
+function runSoak(bundle) {
+  log(`soak: ${SOAK_REQUESTS} distinct resets on the Durable Object store (scenario c's configuration)`);
+  try {
+    const out = execFileSync(
+      process.execPath,
+      ["--experimental-websocket", "bench/soak.mjs", "--json", "--bundle", bundle, "--requests", String(SOAK_REQUESTS), "--max-seconds", String(SOAK_MAX_SECONDS)],
+      { cwd: ROOT, encoding: "utf8", timeout: (SOAK_MAX_SECONDS + 80) * 1000, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const lines = out.trim().split("\n");
+    for (const l of lines) if (l.startsWith("soak:")) log(l.slice(6));
+    const line = lines.filter((l) => l.startsWith("{")).pop();
+    return line === undefined ? { error: "no JSON line" } : JSON.parse(line);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message.slice(0, 500) : String(err) };
+  }
+}
+
+/** What of the soak goes into the headline (the samples stay in the results file). */
+function soakBrief(soak) {
+  if (soak.error !== undefined) return { heap_growth_kb_per_10k: null, brief: { error: soak.error } };
+  const { samples, isolates, ...brief } = soak;
+  return { heap_growth_kb_per_10k: soak.heap_growth_kb_per_10k, brief };
 }
 
 /** Run a node script on the gateway's core (the load is over) and parse its last JSON line. */

@@ -12,6 +12,7 @@ export const WORKERS = [
   { name: "passthrough", build: "baseline" },
   { name: "answer", build: "baseline" },
   { name: "store-passthrough", build: "baseline", requires: "upstash" },
+  { name: "ratelimit-peer", build: "baseline", requires: "upstash" },
   { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true },
   {
     name: "riskgate-upstash",
@@ -85,6 +86,18 @@ export const SCENARIOS = [
     store: "upstash",
     requires: "upstash",
   },
+  {
+    // The peer: @upstash/ratelimit as its README shows it (two sliding windows, per IP and
+    // per account), same bridge and Redis as (b), then forward (bench/workers/ratelimit-peer.ts).
+    // What a team would build instead; b/g (peer_ratio) is riskgate against it.
+    id: "g",
+    label: "peer: Hono + @upstash/ratelimit (IP and account sliding windows), then forward",
+    worker: "ratelimit-peer",
+    requests: "unique",
+    expect: { forwarded: true, status: "2xx" },
+    store: "upstash",
+    requires: "upstash",
+  },
 ];
 
 /** Headline ratios: throughput of the first scenario over the second, per round. */
@@ -96,14 +109,19 @@ export const RATIOS = {
   // and riskgate against that gateway (b/f).
   store_floor_ratio: ["f", "a"],
   allow_vs_floor_ratio: ["b", "f"],
+  allow_do_vs_floor_ratio: ["c", "f"],
+  // riskgate (Upstash) against the peer a team would build from the same libraries.
+  peer_ratio: ["b", "g"],
 };
 
 /** Targets tracked (never asserted): ratio >= min, or value <= max. */
 export const TARGETS = {
-  allow_ratio: { min: 0.55 },
-  blocked_ratio: { min: 0.8 },
+  peer_ratio: { min: 1.0 },
+  allow_vs_floor_ratio: { min: 0.6 },
+  allow_do_vs_floor_ratio: { min: 0.5 },
+  blocked_ratio: { min: 0.9 },
   store_round_trips_per_allow: { max: 1 },
-  scoring_us_median: { max: 100 },
+  scoring_us_median: { max: 25 },
 };
 
 /** The "blocked" identity, exactly as bench/wrk-reset.lua's blocked mode sends it. */

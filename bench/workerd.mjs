@@ -27,38 +27,53 @@ const text = (s) => JSON.stringify(s);
  * SQLite files go to `storageDir`.
  * @returns {string} path of the config file
  */
-export function writeConfig(dir, workers, { originPort, storageDir }) {
+export function writeConfig(dir, workers, { originPort, storageDir, v8Flags = [] }) {
   const services = [];
   const sockets = [];
   const definitions = [];
   for (const w of workers) {
-    // capnp constant names must be camelCase: "riskgate-do" -> "workerRiskgateDo".
-    const constant = `worker${w.name.replace(/(^|[-_])(\w)/g, (_, _sep, c) => c.toUpperCase())}`;
     mkdirSync(join(dir, w.name), { recursive: true });
     // Bundles from before the audit hub (BENCH_COMPARE with an older ref) do not export it.
-    const auditHub = w.durableObject === true && readFileSync(w.bundle, "utf8").includes("class RiskgateAuditHub");
-    writeFileSync(join(dir, w.name, "entry.mjs"), entrySource({ durableObject: w.durableObject === true, auditHub }));
+    // Matched by name: wrangler's esbuild (keep_names = false) emits `RiskgateAuditHub = class
+    // extends DurableObject`, which a test for "class RiskgateAuditHub" never found, so the
+    // audit hub was not bound and every audit flush failed (fixed with scenario g).
+    const auditHub = w.durableObject === true && /\bRiskgateAuditHub\b/.test(readFileSync(w.bundle, "utf8"));
     copyFileSync(w.bundle, join(dir, w.name, "worker.js"));
     // Data modules wrangler writes beside the bundle (compiled lists, geo tables).
     const dataModules = readdirSync(dirname(w.bundle)).filter((f) => f.endsWith(".bin"));
     for (const f of dataModules) copyFileSync(join(dirname(w.bundle), f), join(dir, w.name, f));
-    const bindings = Object.entries({ ...w.bindings, ORIGIN_URL: `http://127.0.0.1:${originPort}` }).map(
+    const vars = Object.entries({ ...w.bindings, ORIGIN_URL: `http://127.0.0.1:${originPort}` }).map(
       ([name, value]) => `(name = ${text(name)}, text = ${text(value)})`,
     );
-    let durable = "";
-    if (w.durableObject) {
-      bindings.push(`(name = "RISKGATE_STORE", durableObjectNamespace = "RiskgateStore")`);
-      const namespaces = [`(className = "RiskgateStore", uniqueKey = ${text(`bench-${w.name}`)}, enableSql = true)`];
-      if (auditHub) {
-        bindings.push(`(name = "RISKGATE_AUDIT", durableObjectNamespace = "RiskgateAuditHub")`);
-        namespaces.push(`(className = "RiskgateAuditHub", uniqueKey = ${text(`bench-audit-${w.name}`)}, enableSql = true)`);
-      }
-      durable = `durableObjectNamespaces = [${namespaces.join(", ")}],
+    // splitDurableObjects (bench/soak.mjs): each Durable Object class is hosted by a
+    // service of its own, so each runs in its own isolate (as on Cloudflare) and the
+    // inspector shows the worker, the store and the audit hub apart. Otherwise the
+    // classes live in the worker's service and share its isolate.
+    const split = w.durableObject === true && w.splitDurableObjects === true;
+    const classes = w.durableObject === true ? [["RiskgateStore", "RISKGATE_STORE", `bench-${w.name}`, "store"]] : [];
+    if (auditHub) classes.push(["RiskgateAuditHub", "RISKGATE_AUDIT", `bench-audit-${w.name}`, "audit"]);
+    const host = (suffix) => (split ? `${w.name}-${suffix}` : w.name);
+    const bindings = [
+      ...vars,
+      ...classes.map(
+        ([cls, binding, , suffix]) =>
+          `(name = ${text(binding)}, durableObjectNamespace = ${split ? `(className = ${text(cls)}, serviceName = ${text(host(suffix))})` : text(cls)})`,
+      ),
+    ];
+    const define = (service, entry, hosted) => {
+      const constant = `worker${service.replace(/(^|[-_])(\w)/g, (_, _sep, c) => c.toUpperCase())}`;
+      const entryFile = `${service === w.name ? "entry" : `entry-${service}`}.mjs`;
+      writeFileSync(join(dir, w.name, entryFile), entry);
+      const durable =
+        hosted.length === 0
+          ? ""
+          : `durableObjectNamespaces = [${hosted
+              .map(([cls, , key]) => `(className = ${text(cls)}, uniqueKey = ${text(key)}, enableSql = true)`)
+              .join(", ")}],
     durableObjectStorage = (localDisk = "do-disk"),`;
-    }
-    definitions.push(`const ${constant} :Workerd.Worker = (
+      definitions.push(`const ${constant} :Workerd.Worker = (
     modules = [
-      (name = "entry.mjs", esModule = embed ${text(`${w.name}/entry.mjs`)}),
+      (name = "entry.mjs", esModule = embed ${text(`${w.name}/${entryFile}`)}),
       (name = "worker.js", esModule = embed ${text(`${w.name}/worker.js`)}),
 ${dataModules.map((f) => `      (name = ${text(f)}, data = embed ${text(`${w.name}/${f}`)}),\n`).join("")}    ],
     compatibilityDate = ${text(COMPATIBILITY_DATE)},
@@ -66,7 +81,14 @@ ${dataModules.map((f) => `      (name = ${text(f)}, data = embed ${text(`${w.nam
     globalOutbound = "loopback",
     ${durable}
   );`);
-    services.push(`(name = ${text(w.name)}, worker = .${constant})`);
+      services.push(`(name = ${text(service)}, worker = .${constant})`);
+    };
+    if (split) {
+      define(w.name, entrySource({ durableObject: false }), []);
+      for (const c of classes) define(host(c[3]), hostedEntry(c[0]), [c]);
+    } else {
+      define(w.name, entrySource({ durableObject: w.durableObject === true, auditHub }), classes);
+    }
     // request.cf comes from the cf-blob header, as Cloudflare's edge would provide it.
     sockets.push(
       `(name = ${text(w.name)}, address = ${text(`127.0.0.1:${w.port}`)}, http = (cfBlobHeader = "cf-blob"), service = ${text(w.name)})`,
@@ -78,13 +100,20 @@ ${dataModules.map((f) => `      (name = ${text(f)}, data = embed ${text(`${w.nam
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [${services.join(",\n    ")}],
-  sockets = [${sockets.join(",\n    ")}],
+  sockets = [${sockets.join(",\n    ")}],${v8Flags.length === 0 ? "" : `\n  v8Flags = [${v8Flags.map(text).join(", ")}],`}
 );
 ${definitions.join("\n")}
 `;
   const path = join(dir, "bench.capnp");
   writeFileSync(path, config);
   return path;
+}
+
+/** Entry of a service that only hosts one Durable Object class of the bundle. */
+function hostedEntry(className) {
+  return `export { ${className} } from "./worker.js";
+export default { fetch: () => new Response("not served here", { status: 404 }) };
+`;
 }
 
 /**
