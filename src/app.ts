@@ -4,22 +4,22 @@
  * in `onError`.
  */
 import { Hono } from "hono";
-import { act } from "./act.ts";
+import { act } from "./reset/act.ts";
 import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
-import { recordRequest, requestIdFrom } from "./audit/record.ts";
+import { recordRequest, requestIdFrom } from "./reset/record.ts";
 import { readCaptchaRequest } from "./captcha/request.ts";
 import { withDeviceCookie } from "./context/device-cookie.ts";
 import { type ClientIp, clientIp } from "./context/client-ip.ts";
 import { buildContext } from "./context/index.ts";
-import type { Env } from "./env.ts";
-import { errorResponse, RiskgateError } from "./errors.ts";
-import { recordExperiment } from "./experiments/record.ts";
-import type { Gateway } from "./gateway.ts";
+import type { Env } from "./shared/env.ts";
+import { errorResponse, RiskgateError } from "./shared/errors.ts";
+import { recordExperiment } from "./scoring/experiments/record.ts";
+import type { Gateway } from "./gateway/gateway.ts";
 import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
-import { decide } from "./pipeline.ts";
-import { type AddressKeys, screen } from "./screen.ts";
-import { matchRoute } from "./route-match.ts";
+import { decide } from "./reset/decide.ts";
+import { type AddressKeys, screen } from "./reset/screen.ts";
+import { matchRoute } from "./reset/match.ts";
 import type { AuditInput } from "./audit/events.ts";
 import { rateLimitedResponse } from "./challenge/response.ts";
 import type { PenaltyUpdate } from "./store/port.ts";
@@ -46,7 +46,7 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
 
   app.all("*", async function route(c) {
     const gateway = c.var.gateway;
-    // Percent-decoded by Hono, then matched leniently (src/route-match.ts): no bypass by spelling.
+    // Percent-decoded by Hono, then matched leniently (src/reset/match.ts): no bypass by spelling.
     const route = matchRoute(gateway.ruleset.spec.routes, c.req.path);
     if (route === undefined) return passThrough(c.req.raw, gateway);
     if (c.req.method !== route.method) {

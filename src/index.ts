@@ -3,8 +3,8 @@
  * the audit hub).
  */
 import { createApp } from "./app.ts";
-import type { Env } from "./env.ts";
-import { gatewayFor } from "./gateway.ts";
+import type { Env } from "./shared/env.ts";
+import { gatewayFor } from "./gateway/gateway.ts";
 
 export { RiskgateAuditHub } from "./audit/hub/object.ts";
 export { RiskgateStore } from "./store/durable-object.ts";

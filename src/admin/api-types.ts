@@ -4,7 +4,7 @@
  */
 import type { AuditEvent, CandidateData, DecisionData } from "../audit/events.ts";
 import type { OcsfEvent } from "../audit/ocsf.ts";
-import type { DependencyError, Reason } from "../decision.ts";
+import type { DependencyError, Reason } from "../shared/decision.ts";
 
 /** Remote sinks the audit hub delivers to. */
 export type RemoteSink = "webhook" | "queue";

@@ -5,7 +5,7 @@
  * token ends every session.
  */
 import { equalBytes } from "./constant-time.ts";
-import { base64url } from "../base64url.ts";
+import { base64url } from "../shared/base64url.ts";
 
 /** Cookie name and lifetime. */
 export const SESSION_COOKIE = "riskgate_admin";

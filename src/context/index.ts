@@ -2,8 +2,8 @@
  * request -> typed context. The only stage that reads HTTP: later stages see this
  * object, with identifiers already HMAC'd.
  */
-import { RiskgateError } from "../errors.ts";
-import type { RouteSpec } from "../rules/schema.ts";
+import { RiskgateError } from "../shared/errors.ts";
+import type { RouteSpec } from "../scoring/rules/schema.ts";
 import { normaliseIdentifier } from "./account.ts";
 import { type ClientHints, readClientHints } from "./client-hints.ts";
 import { type ClientIp, clientIp } from "./client-ip.ts";

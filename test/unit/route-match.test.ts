@@ -1,7 +1,7 @@
 // A path the origin would treat as its reset endpoint must be scored, however it is spelled.
 import { describe, expect, it } from "vitest";
-import { matchRoute, routeKey } from "../../src/route-match.ts";
-import type { RouteSpec } from "../../src/rules/schema.ts";
+import { matchRoute, routeKey } from "../../src/reset/match.ts";
+import type { RouteSpec } from "../../src/scoring/rules/schema.ts";
 
 const reset: RouteSpec = { path: "/password/reset", method: "POST", identifier: "email", respond: "uniform" };
 

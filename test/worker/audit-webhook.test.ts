@@ -7,7 +7,7 @@ import type { SinkStatus } from "../../src/admin/api-types.ts";
 import { createAuditor } from "../../src/audit/auditor.ts";
 import { findGaps } from "../../src/audit/sequence.ts";
 import { durableSink } from "../../src/audit/sinks/hub.ts";
-import { createGateway } from "../../src/gateway.ts";
+import { createGateway } from "../../src/gateway/gateway.ts";
 import { hub, receiver, reset } from "./support/http.ts";
 
 interface OcsfOut {
