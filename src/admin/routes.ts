@@ -7,7 +7,7 @@ import { type Context, Hono, type Next } from "hono";
 import { readCapped } from "../context/reset-body.ts";
 import type { Env } from "../shared/env.ts";
 import { RiskgateError } from "../shared/errors.ts";
-import { experimentRoutes } from "../scoring/experiments/routes.ts";
+import { experimentRoutes } from "./experiments.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { asset, ASSETS_VERSION } from "./assets.ts";

@@ -5,7 +5,7 @@
  * never per request.
  */
 import { Environment } from "@marcbachmann/cel-js";
-import { type CaptchaSettings, captchaSettings } from "../../captcha/settings.ts";
+import { type CaptchaSettings, captchaSettings } from "./captcha-settings.ts";
 import type { ReasonCode } from "../../shared/decision.ts";
 import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
 import { type CompiledExperiment, compileExperiment } from "../experiments/compile.ts";

@@ -4,10 +4,10 @@
  * once per isolate and looked up with one binary search per address family.
  */
 import type { ClientIp } from "../../context/client-ip.ts";
-import { addressKey } from "./ip-key.ts";
+import { addressKey } from "../../shared/ip-key.ts";
 import type { ListsMeta, Membership } from "./list-compile.ts";
-import { readPack } from "./pack.ts";
-import { decodeTable, lookupRange, type RangeTable } from "./range-table.ts";
+import { readPack } from "../../shared/pack.ts";
+import { decodeTable, lookupRange, type RangeTable } from "../../shared/range-table.ts";
 
 /** Facts exposed to rules under `ip.*` (besides `known` and `version`). */
 export interface ReputationFacts {

@@ -5,10 +5,10 @@
  * inside a hosting range) are flattened by a sweep over range boundaries, so a lookup
  * is one binary search whatever the overlap. Runs at build time only.
  */
-import type { IpRange } from "./ip-key.ts";
+import type { IpRange } from "../../shared/ip-key.ts";
 import type { ListEntry } from "./list-format.ts";
-import { writePack } from "./pack.ts";
-import { encodeTable } from "./range-table.ts";
+import { writePack } from "../../shared/pack.ts";
+import { encodeTable } from "../../shared/range-table.ts";
 import { Interner } from "./interner.ts";
 
 /** A list to compile: its name (from the file name) and entries. */

@@ -11,7 +11,7 @@
  * One entry per line; the list's name is its file name. Parsing never throws: every
  * problem is reported with its line number.
  */
-import { type IpRange, parseRange } from "./ip-key.ts";
+import { type IpRange, parseRange } from "../../shared/ip-key.ts";
 
 /** One list entry. */
 export interface ListEntry {

@@ -10,14 +10,14 @@
  * recorded even when no reset traffic arrives to trigger one.
  */
 import { type Context, Hono } from "hono";
-import type { Env } from "../../shared/env.ts";
-import { RiskgateError } from "../../shared/errors.ts";
-import type { Gateway } from "../../gateway/gateway.ts";
-import { StoreError } from "../../store/port.ts";
-import { REPORT_PAGE_HEADERS, reportPage } from "./render-html.ts";
-import { buildReport } from "./report.ts";
-import { EXPERIMENT_ID } from "./schema.ts";
-import { esc } from "./svg.ts";
+import type { Env } from "../shared/env.ts";
+import { RiskgateError } from "../shared/errors.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import { StoreError } from "../store/port.ts";
+import { REPORT_PAGE_HEADERS, reportPage } from "../scoring/experiments/render-html.ts";
+import { buildReport } from "../scoring/experiments/report.ts";
+import { EXPERIMENT_ID } from "../scoring/experiments/schema.ts";
+import { esc } from "../scoring/experiments/svg.ts";
 
 type ExperimentsEnv = { Bindings: Env; Variables: { gateway: Gateway } };
 type ExperimentsContext = Context<ExperimentsEnv>;

@@ -2,8 +2,8 @@
  * The admin JSON API's response types, shared by the Worker and the dashboard's
  * browser code. Types only, with no runtime imports, so the browser build can use them.
  */
-import type { AuditEvent, CandidateData, DecisionData } from "../audit/events.ts";
-import type { OcsfEvent } from "../audit/ocsf.ts";
+import type { AuditEvent, CandidateData, DecisionData } from "./events.ts";
+import type { OcsfEvent } from "./ocsf.ts";
 import type { DependencyError, Reason } from "../shared/decision.ts";
 
 /** Remote sinks the audit hub delivers to. */

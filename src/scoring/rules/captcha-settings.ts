@@ -2,8 +2,8 @@
  * The rule file's `captcha` section with durations resolved: what the gateway asks of a
  * CAPTCHA token and how long a solved one spares the user another challenge.
  */
-import { durationMs } from "../scoring/rules/duration.ts";
-import type { CaptchaSpec } from "../scoring/rules/schema.ts";
+import { durationMs } from "./duration.ts";
+import type { CaptchaSpec } from "./schema.ts";
 
 /** CAPTCHA settings as the request path uses them. */
 export interface CaptchaSettings {
