@@ -11,7 +11,7 @@ import { readCaptchaRequest } from "./captcha/request.ts";
 import { withDeviceCookie } from "./context/device-cookie.ts";
 import { type ClientIp, clientIp } from "./context/client-ip.ts";
 import { buildContext } from "./context/index.ts";
-import type { Env } from "./shared/env.ts";
+import type { WorkerEnv } from "./gateway/env.ts";
 import { errorResponse, RiskgateError } from "./shared/errors.ts";
 import { recordExperiment } from "./scoring/experiments/record.ts";
 import type { Gateway } from "./gateway/gateway.ts";
@@ -24,10 +24,10 @@ import type { AuditInput } from "./audit/events.ts";
 import { rateLimitedResponse } from "./challenge/response.ts";
 import type { PenaltyUpdate } from "./store/port.ts";
 
-type AppEnv = { Bindings: Env; Variables: { gateway: Gateway } };
+type AppEnv = { Bindings: WorkerEnv; Variables: { gateway: Gateway } };
 
 /** Build the app; `load` supplies the per-isolate gateway (tests pass their own). */
-export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
+export function createApp(load: (env: WorkerEnv) => Promise<Gateway>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async function loadGateway(c, next) {

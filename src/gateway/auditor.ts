@@ -3,25 +3,25 @@
  * Engine (when bound), the Cloudflare Queue (when bound) and the audit hub, which keeps
  * the webhook outbox. Its first events name the rule set and signing key in use.
  */
-import type { Env } from "../shared/env.ts";
+import type { WorkerEnv } from "./env.ts";
 import { analyticsEngineSink } from "../metrics/analytics-engine.ts";
 import type { SigningKeys } from "../origin/signing-keys.ts";
 import type { CompiledRuleset } from "../scoring/rules/compile.ts";
 import { type Auditor, type AuditSink, createAuditor } from "../audit/auditor.ts";
 import { readAuditConfig } from "../audit/config.ts";
 import type { RiskgateAuditHub } from "../audit/hub/object.ts";
-import { startupEvents } from "../reset/record.ts";
+import { startupEvents } from "../audit/startup.ts";
 import { durableSink } from "../audit/sinks/hub.ts";
 import { logSink } from "../audit/sinks/log.ts";
 
 /** The one audit hub instance. */
-export function auditHub(env: Env): DurableObjectStub<RiskgateAuditHub> {
+export function auditHub(env: WorkerEnv): DurableObjectStub<RiskgateAuditHub> {
   return env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName("hub"));
 }
 
 /** Build the isolate's auditor; throws ConfigError on bad AUDIT_* settings. */
 export function createGatewayAuditor(
-  env: Env,
+  env: WorkerEnv,
   deps: { ruleset: CompiledRuleset; keys: SigningKeys; now: () => number; newId: () => string },
 ): Auditor {
   const config = readAuditConfig(env);

@@ -8,7 +8,7 @@ import { type Config, readConfig } from "./config.ts";
 import { bundledGeo } from "../context/bundled-geo.ts";
 import { createGeoResolver, type GeoResolver, readGeoSource } from "../context/geo.ts";
 import { createHasher, type Hasher } from "../context/hmac.ts";
-import type { Env } from "../shared/env.ts";
+import type { WorkerEnv } from "./env.ts";
 import { ConfigError } from "../shared/errors.ts";
 import { createAdminAuth, type AdminAuth } from "../admin/auth.ts";
 import { readAdminConfig } from "../admin/config.ts";
@@ -65,7 +65,7 @@ export interface Gateway {
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
-export async function createGateway(env: Env): Promise<Gateway> {
+export async function createGateway(env: WorkerEnv): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
   const store = createStore(env, config, ruleset);
@@ -103,7 +103,7 @@ export async function createGateway(env: Env): Promise<Gateway> {
 }
 
 /** The configured store adapter (docs/store.md: how to choose). */
-export function createStore(env: Env, config: Config, ruleset: CompiledRuleset): Store {
+export function createStore(env: WorkerEnv, config: Config, ruleset: CompiledRuleset): Store {
   if (config.upstash !== null) {
     return new UpstashStore({ ...config.upstash, timeoutMs: ruleset.storeTimeoutMs });
   }
@@ -114,10 +114,10 @@ export function createStore(env: Env, config: Config, ruleset: CompiledRuleset):
   });
 }
 
-const gateways = new WeakMap<Env, Promise<Gateway>>();
+const gateways = new WeakMap<WorkerEnv, Promise<Gateway>>();
 
 /** The gateway for `env`, built once and shared (a failed build is retried next time). */
-export function gatewayFor(env: Env): Promise<Gateway> {
+export function gatewayFor(env: WorkerEnv): Promise<Gateway> {
   let gateway = gateways.get(env);
   if (gateway === undefined) {
     gateway = createGateway(env);

@@ -7,9 +7,7 @@ import type { ActResult } from "./act.ts";
 import type { RequestContext } from "../context/index.ts";
 import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
 import type { OriginResult } from "../origin/forward.ts";
-import type { SigningKeys } from "../origin/signing-keys.ts";
 import type { LadderState } from "../scoring/policy/rate-limit.ts";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
 import type { Auditor } from "../audit/auditor.ts";
 import type { DecisionLogLine, LogSink } from "../audit/decision-log.ts";
@@ -143,32 +141,6 @@ export async function recordRequest(deps: { audit: Auditor; log: LogSink }, r: R
   const decisionEvent = events[0];
   if (decisionEvent !== undefined) deps.log(decisionLogLine(r, decisionEvent));
   await deps.audit.deliver(events);
-}
-
-/** What an isolate announces before its first request event: rule set and signing key. */
-export function startupEvents(ruleset: CompiledRuleset, keys: SigningKeys): AuditInput[] {
-  const ids = { request_id: null, decision_id: null } as const;
-  return [
-    {
-      type: "ruleset.loaded",
-      ...ids,
-      data: {
-        version: ruleset.version,
-        rules: ruleset.rules.length,
-        shadow_rules: ruleset.rules.filter((r) => r.mode === "shadow").length,
-        tiers: ruleset.tiers.map((t) => t.name),
-      },
-    },
-    {
-      type: "key.in_use",
-      ...ids,
-      data: {
-        kid: keys.current.kid,
-        alg: keys.current.alg,
-        published: keys.publicJwks.flatMap((k) => (typeof k.kid === "string" ? [k.kid] : [])),
-      },
-    },
-  ];
 }
 
 const RAY = /^[A-Za-z0-9-]{1,64}$/;

@@ -1,9 +1,8 @@
 /**
  * The Worker's bindings and variables (wrangler.toml `[vars]`, secrets, Durable Object).
- * Documented in docs/configuration.md.
+ * Documented in docs/configuration.md. The two Durable Object namespaces are typed by
+ * the wiring (src/gateway/env.ts), which sees the classes; this file sits below them.
  */
-import type { RiskgateAuditHub } from "../audit/hub/object.ts";
-import type { RiskgateStore } from "../store/durable-object.ts";
 
 /** Bindings as the runtime passes them. */
 export interface Env {
@@ -45,7 +44,6 @@ export interface Env {
   readonly CAPTCHA_HOSTNAMES?: string;
   /** Secret for signing CAPTCHA passes (>= 32 chars); default: derived from ACCOUNT_HMAC_SECRET. */
   readonly CAPTCHA_PASS_SECRET?: string;
-  readonly RISKGATE_STORE: DurableObjectNamespace<RiskgateStore>;
   /** Admin bearer secret for /__riskgate/* (at least 32 chars in production). */
   readonly ADMIN_TOKEN?: string;
   /** Cloudflare Access team domain (e.g. `myteam.cloudflareaccess.com`), with ACCESS_AUD. */
@@ -65,6 +63,4 @@ export interface Env {
   readonly AUDIT_QUEUE?: Queue;
   /** Optional Workers Analytics Engine dataset for metrics. */
   readonly RISKGATE_METRICS?: AnalyticsEngineDataset;
-  /** The audit hub: recent events, metric aggregation and the outbox. */
-  readonly RISKGATE_AUDIT: DurableObjectNamespace<RiskgateAuditHub>;
 }

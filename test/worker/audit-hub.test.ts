@@ -7,7 +7,7 @@ import type { DashboardSummary, DecisionRow, EventView } from "../../src/audit/a
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
 import { createAuditor, stamp } from "../../src/audit/auditor.ts";
 import type { AuditEvent, AuditInput } from "../../src/audit/events.ts";
-import { startupEvents } from "../../src/reset/record.ts";
+import { startupEvents } from "../../src/audit/startup.ts";
 import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { capturing } from "./support/capture.ts";
 import { call, hub, reset } from "./support/http.ts";

@@ -5,7 +5,7 @@ import { exports } from "cloudflare:workers";
 import { env } from "cloudflare:test";
 import { importJWK, SignJWT } from "jose";
 import { buildContext } from "../../src/context/index.ts";
-import type { Env } from "../../src/shared/env.ts";
+import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
 import { createGateway } from "../../src/gateway/gateway.ts";
 import { DEV_OUTCOME_SIGNING_KEY } from "../../src/outcomes/keys.ts";
 import { decide } from "../../src/reset/decide.ts";

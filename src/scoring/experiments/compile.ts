@@ -3,7 +3,7 @@
  * resolved, the segment condition parsed. Built with the rest of the rule set, once
  * per isolate (src/scoring/rules/compile.ts), never per request.
  */
-import type { Condition } from "../rules/compile.ts";
+import type { Condition } from "../rules/context-schema.ts";
 import { type ExperimentSpec, timestampMs } from "./schema.ts";
 
 /** One arm. */

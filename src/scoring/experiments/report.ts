@@ -8,7 +8,8 @@
  */
 import type { CompiledRuleset } from "../rules/compile.ts";
 import type { TallyRow } from "../../store/port.ts";
-import type { CompiledExperiment, GuardrailMetric } from "./compile.ts";
+import type { ArmReport, Rate } from "./arm-report.ts";
+import type { CompiledExperiment } from "./compile.ts";
 import { MICROS } from "./costs.ts";
 import { checkGuardrails, type GuardrailCheck } from "./guardrails.ts";
 import { HOLDOUT_ARM } from "./schema.ts";
@@ -16,37 +17,7 @@ import { type Interval, ratioOfSums, wilson } from "./stats.ts";
 import { type ArmCounts, countsByArm, emptyCounts } from "./tallies.ts";
 import { compareArms, type Comparison, type Verdict, verdictFor } from "./verdict.ts";
 
-/** A rate with its 95 % interval (null interval without exposures). */
-export interface Rate {
-  readonly value: number | null;
-  readonly ci: Interval | null;
-}
-
-/** One arm (or the holdout) in a report. */
-export interface ArmReport {
-  readonly arm: string;
-  readonly holdout: boolean;
-  readonly channels: readonly string[];
-  /** Share of eligible traffic the rule file gives it. */
-  readonly share: number;
-  readonly exposures: number;
-  readonly sends: number;
-  readonly verifications: number;
-  readonly completions: number;
-  readonly abandonments: number;
-  readonly fraudReports: number;
-  /** Total cost, in the currency. */
-  readonly cost: number;
-  readonly completionRate: Rate;
-  readonly abandonmentRate: Rate;
-  readonly fraudRate: Rate;
-  /** Cost per completed reset with its 95 % interval, standard error and degrees of freedom. */
-  readonly costPerCompletion: { readonly value: number | null; readonly ci: Interval | null; readonly se: number | null; readonly df: number };
-  readonly stopped: { readonly guardrail: GuardrailMetric; readonly date: string | null } | null;
-  readonly guardrails: readonly GuardrailCheck[];
-  /** 1 = cheapest per completed reset among arms that can be ranked; null when not ranked. */
-  readonly rank: number | null;
-}
+export type { ArmReport, Rate } from "./arm-report.ts";
 
 /** Cumulative exposures of one arm, hour by hour. */
 export interface Series {

@@ -5,7 +5,7 @@
  */
 import type { PathItem } from "../rules/locate.ts";
 import type { RulesetSpec } from "../rules/schema.ts";
-import type { Problem } from "../rules/semantic.ts";
+import type { Problem } from "../rules/locate.ts";
 import { type ExperimentSpec, HOLDOUT_ARM, timestampMs } from "./schema.ts";
 
 /** Everything wrong with the experiments of a spec the schema accepted. */

@@ -6,7 +6,7 @@
  * evidence is "enough" when every adjusted p-value is below 0.05 and every compared arm
  * has at least MIN_COMPLETIONS completed resets. docs/experiments.md explains the choice.
  */
-import type { ArmReport } from "./report.ts";
+import type { ArmReport } from "./arm-report.ts";
 import { holm, normalQuantile, studentTQuantile, twoProportionTest, welchTest } from "./stats.ts";
 
 /** Significance level of the verdict. */

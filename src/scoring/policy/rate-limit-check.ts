@@ -8,7 +8,7 @@
  */
 import { durationMs } from "../rules/duration.ts";
 import type { KeyKind, LadderSpec, RulesetSpec } from "../rules/schema.ts";
-import type { Problem } from "../rules/semantic.ts";
+import type { Problem } from "../rules/locate.ts";
 
 /** Keys that may never be blocked: blocking them locks real users out. */
 const CAPTCHA_ONLY: Partial<Record<KeyKind, string>> = {

@@ -9,7 +9,7 @@
  * what policy needs. Escalating a penalty (`penalize`) happens after the response.
  */
 import type { Reason } from "../../shared/decision.ts";
-import type { Condition } from "../rules/compile.ts";
+import type { Condition } from "../rules/context-schema.ts";
 import { durationMs } from "../rules/duration.ts";
 import type { KeyKind, RulesetSpec } from "../rules/schema.ts";
 import type {

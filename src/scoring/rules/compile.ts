@@ -9,12 +9,11 @@ import { type CaptchaSettings, captchaSettings } from "./captcha-settings.ts";
 import type { ReasonCode } from "../../shared/decision.ts";
 import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
 import { type CompiledExperiment, compileExperiment } from "../experiments/compile.ts";
-import { type CelScalar, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
+import { type CelScalar, type Condition, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
 import { durationMs } from "./duration.ts";
 import type { ChannelSpec, KeyKind, RulesetSpec, TierSpec } from "./schema.ts";
 
-/** A parsed CEL condition: CEL values in, `true` when it holds. */
-export type Condition = (values: Record<string, unknown>) => unknown;
+export type { Condition } from "./context-schema.ts";
 
 /** A rule ready to run. */
 export interface CompiledRule {

@@ -5,6 +5,9 @@
  */
 import type { RulesetSpec } from "./schema.ts";
 
+/** A parsed CEL condition: CEL values in, `true` when it holds. */
+export type Condition = (values: Record<string, unknown>) => unknown;
+
 /** CEL scalar types used by the context. */
 export type CelScalar = "int" | "double" | "string" | "bool" | "list<string>";
 

@@ -105,3 +105,9 @@ function nth(text: string, range: readonly [number, number], value: string, need
   for (let k = 0; k < count && j !== -1; k++) j = text.indexOf(needle, j + 1);
   return j !== -1 && j < range[1] ? j : null;
 }
+
+/** A problem at a path of the merged spec. */
+export interface Problem {
+  readonly path: readonly PathItem[];
+  readonly message: string;
+}

@@ -6,14 +6,10 @@
  */
 import { candidateRateLimitProblems, rateLimitProblems } from "../policy/rate-limit-check.ts";
 import { experimentProblems } from "../experiments/validate.ts";
-import type { PathItem } from "./locate.ts";
+import type { PathItem, Problem } from "./locate.ts";
 import type { RulesetSpec, TierSpec } from "./schema.ts";
 
-/** A problem at a path of the merged spec. */
-export interface Problem {
-  readonly path: readonly PathItem[];
-  readonly message: string;
-}
+export type { Problem } from "./locate.ts";
 
 const SEVERITY = { allow: 0, challenge: 1, deny: 2 } as const;
 
