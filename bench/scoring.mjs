@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import { register } from "tsx/esm/api";
 
 register();
-const { buildContext } = await import("../src/context/index.ts");
+const { buildContext } = await import("../src/reset/context.ts");
 const { createHasher } = await import("../src/context/hmac.ts");
 const { DEV_HMAC_SECRET } = await import("../src/gateway/config.ts");
 const { signDecision } = await import("../src/origin/decision-token.ts");

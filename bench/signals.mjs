@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { register } from "tsx/esm/api";
 
 register();
-const { buildContext } = await import("../src/context/index.ts");
+const { buildContext } = await import("../src/reset/context.ts");
 const { createHasher } = await import("../src/context/hmac.ts");
 const { createGeoResolver } = await import("../src/context/geo.ts");
 const { loadLocalGeo } = await import("../src/context/geo-local.ts");

@@ -1,16 +1,13 @@
 /**
- * request -> typed context. The only stage that reads HTTP: later stages see this
- * object, with identifiers already HMAC'd.
+ * The typed context of a request: what the context stage (src/reset/context.ts) builds
+ * and every later stage reads, with identifiers already HMAC'd.
  */
-import { RiskgateError } from "../shared/errors.ts";
 import type { RouteSpec } from "../scoring/rules/schema.ts";
-import { normaliseIdentifier } from "./account.ts";
-import { type ClientHints, readClientHints } from "./client-hints.ts";
-import { type ClientIp, clientIp } from "./client-ip.ts";
-import { type DeviceCookie, deviceCookie } from "./device-cookie.ts";
-import type { GeoInput, GeoResolver } from "./geo.ts";
-import type { Hasher } from "./hmac.ts";
-import { type BodyFields, readResetBody } from "./reset-body.ts";
+import type { ClientHints } from "./client-hints.ts";
+import type { ClientIp } from "./client-ip.ts";
+import type { DeviceCookie } from "./device-cookie.ts";
+import type { GeoInput } from "./geo.ts";
+import type { BodyFields } from "./reset-body.ts";
 
 export { geoFromCf } from "./geo.ts";
 export type { GeoInput } from "./geo.ts";
@@ -62,99 +59,4 @@ export interface RequestContext {
   readonly body: Uint8Array;
   /** The body's fields, parsed once (the CAPTCHA step reads its token from them). */
   readonly fields: BodyFields;
-}
-
-/** What building a context needs besides the request. */
-export interface ContextDeps {
-  readonly hasher: Hasher;
-  readonly now: number;
-  readonly trustedIpHeader: string | null;
-  readonly bodyLimit: number;
-  readonly userAgentLimit: number;
-  /** Resolves geo from request.cf and/or the local database (src/context/geo.ts). */
-  readonly geo: GeoResolver;
-  /**
-   * The client address as the screen stage parsed it, and its keys when the screen hashed
-   * them (same hasher), so neither is done twice. Absent: parsed and hashed here.
-   */
-  readonly address?: { readonly ip: ClientIp | null; readonly keys: { readonly ip: string; readonly subnet: string } | null };
-}
-
-const MAX_ACCEPT_LANGUAGE = 256;
-
-/** Build the context of a reset request; throws typed 4xx errors on bad input. */
-export async function buildContext(
-  request: Request,
-  route: RouteSpec,
-  deps: ContextDeps,
-): Promise<RequestContext> {
-  const body = await readResetBody(request, route.identifier, deps.bodyLimit);
-  const identifier = normaliseIdentifier(body.identifier);
-  if (identifier === null) {
-    throw new RiskgateError("ERR_IDENTIFIER_MISSING", `field "${route.identifier}" is required`);
-  }
-  const { headers } = request;
-  const ip = deps.address === undefined ? clientIp(headers, deps.trustedIpHeader) : deps.address.ip;
-  const known = deps.address?.keys ?? null;
-  const rawUa = headers.get("user-agent") ?? "";
-  const userAgent = rawUa.slice(0, deps.userAgentLimit);
-  const rawLanguage = headers.get("accept-language");
-  const acceptLanguage = (rawLanguage ?? "").slice(0, MAX_ACCEPT_LANGUAGE);
-  const geo = deps.geo(request.cf as IncomingRequestCfProperties | undefined, ip);
-  const { hasher } = deps;
-  const [account, ipKey, subnet, device] = await Promise.all([
-    hasher.hash("account", identifier),
-    ip === null ? null : (known?.ip ?? hasher.hash("ip", ip.address)),
-    ip === null ? null : (known?.subnet ?? hasher.hash("subnet", ip.subnet)),
-    readDevice(headers, hasher, userAgent, acceptLanguage),
-  ]);
-  return {
-    now: deps.now,
-    route,
-    ip,
-    keys: {
-      account,
-      ip: ipKey,
-      subnet,
-      device: device.velocityKey,
-      asn: geo === null || geo.asn === 0 ? null : `asn:${geo.asn}`,
-    },
-    userAgent,
-    acceptLanguage,
-    geo,
-    device: device.context,
-    headers: {
-      userAgentChars: rawUa.length,
-      acceptLanguage: rawLanguage === null ? null : acceptLanguage,
-      accept: headers.has("accept"),
-      secFetchMode: headers.has("sec-fetch-mode"),
-    },
-    body: body.raw,
-    fields: body.fields,
-  };
-}
-
-/**
- * The device: its signed cookie (verified, or minted for the response), client hints,
- * and the key velocity counts it under.
- */
-async function readDevice(
-  headers: Headers,
-  hasher: Hasher,
-  userAgent: string,
-  acceptLanguage: string,
-): Promise<{ context: DeviceContext; velocityKey: string }> {
-  const cookie = await deviceCookie(headers, hasher);
-  const fingerprint = [userAgent, acceptLanguage, headers.get("sec-ch-ua-platform") ?? ""].join("\u0000");
-  const [cookieKey, fingerprintKey] = await Promise.all([
-    hasher.hash("device", `cookie:${cookie.id}`),
-    // The fingerprint is only needed when no valid cookie is presented.
-    cookie.state === "valid" ? null : hasher.hash("device", `fp:${fingerprint}`),
-  ]);
-  return {
-    context: { cookie, cookieKey, hints: readClientHints(headers) },
-    // A client that drops cookies gets a fresh id every time; velocity must still see it
-    // as one device, so without a valid cookie the fingerprint is the key.
-    velocityKey: fingerprintKey ?? cookieKey,
-  };
 }

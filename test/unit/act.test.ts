@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { act } from "../../src/reset/act.ts";
 import type { Config } from "../../src/gateway/config.ts";
 import { DEV_HMAC_SECRET } from "../../src/gateway/config.ts";
-import { buildContext } from "../../src/context/index.ts";
+import { buildContext } from "../../src/reset/context.ts";
 import { createHasher } from "../../src/context/hmac.ts";
 import type { Decision } from "../../src/shared/decision.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";

@@ -4,7 +4,7 @@
 import { exports } from "cloudflare:workers";
 import { env } from "cloudflare:test";
 import { importJWK, SignJWT } from "jose";
-import { buildContext } from "../../src/context/index.ts";
+import { buildContext } from "../../src/reset/context.ts";
 import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
 import { createGateway } from "../../src/gateway/gateway.ts";
 import { DEV_OUTCOME_SIGNING_KEY } from "../../src/outcomes/keys.ts";

@@ -11,9 +11,9 @@ import type { TallyRow } from "../../store/port.ts";
 import type { ArmReport, Rate } from "./arm-report.ts";
 import type { CompiledExperiment } from "./compile.ts";
 import { MICROS } from "./costs.ts";
-import { checkGuardrails, type GuardrailCheck } from "./guardrails.ts";
+import { checkGuardrails } from "./guardrails.ts";
 import { HOLDOUT_ARM } from "./schema.ts";
-import { type Interval, ratioOfSums, wilson } from "./stats.ts";
+import { ratioOfSums, wilson } from "./stats.ts";
 import { type ArmCounts, countsByArm, emptyCounts } from "./tallies.ts";
 import { compareArms, type Comparison, type Verdict, verdictFor } from "./verdict.ts";
 
