@@ -14,6 +14,10 @@
  *
  * src/cli/ is a separate Node program: it may import anything but the Worker's entry,
  * wiring and routes.
+ *
+ * Violations that predate these rules are listed in .dependency-cruiser-known-violations.json
+ * (`npm test` ignores those, and only those); fixing one means regenerating the list with
+ * `npx depcruise-baseline src -c .dependency-cruiser.cjs`, never adding to it by hand.
  */
 const layers = [
   ["entry", "^src/(index|app)\\.ts$"],
@@ -26,17 +30,33 @@ const layers = [
   ["shared", "^src/shared/"],
 ];
 
+/**
+ * Two type-only exceptions, each a contract rather than a dependency: the routes read the
+ * `Gateway` interface (the wiring satisfies it, src/gateway/gateway.ts), and the request
+ * context carries the matched route's spec (`RouteSpec`, from the rule file's schema).
+ */
+const typeOnlyUp = {
+  routes: "^src/gateway/gateway\\.ts$",
+  context: "^src/scoring/rules/schema\\.ts$",
+};
+
 /** Layer i may not import any layer above it. */
-const layerRules = layers.slice(1).map(([name, path], i) => ({
-  name: `layer-${name}`,
-  comment: `${name} must not import from the layers above it (${layers
-    .slice(0, i + 1)
-    .map(([n]) => n)
-    .join(", ")}): move the shared type down instead`,
-  severity: "error",
-  from: { path },
-  to: { path: layers.slice(0, i + 1).map(([, p]) => p) },
-}));
+const layerRules = layers.slice(1).flatMap(([name, path], i) => {
+  const above = layers.slice(0, i + 1);
+  const rule = {
+    name: `layer-${name}`,
+    comment: `${name} must not import from the layers above it (${above.map(([n]) => n).join(", ")}): move the shared type down instead`,
+    severity: "error",
+    from: { path },
+    to: { path: above.map(([, p]) => p) },
+  };
+  const allowed = typeOnlyUp[name];
+  if (allowed === undefined) return [rule];
+  return [
+    { ...rule, to: { ...rule.to, pathNot: allowed } },
+    { ...rule, name: `layer-${name}-type-only`, to: { path: allowed, dependencyTypesNot: ["type-only"] } },
+  ];
+});
 
 /** Inside scoring: signals < rules < policy, experiments < verdict.ts. */
 const scoring = [
@@ -75,16 +95,6 @@ module.exports = {
       severity: "error",
       from: { path: "^src/", pathNot: "^src/cli/" },
       to: { path: "^src/cli/" },
-    },
-    {
-      name: "no-orphans",
-      comment: "A module nothing imports is dead code (entry points and declaration files aside).",
-      severity: "error",
-      from: {
-        orphan: true,
-        pathNot: ["\\.d\\.ts$", "^src/index\\.ts$", "^src/cli/main\\.ts$", "^src/admin/dashboard/client/main\\.ts$"],
-      },
-      to: {},
     },
   ],
   options: {
