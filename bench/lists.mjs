@@ -8,10 +8,10 @@ import { gzipSync } from "node:zlib";
 import { register } from "tsx/esm/api";
 
 register();
-const { compileLists } = await import("../src/signals/list-compile.ts");
-const { loadReputationLists, reputationFacts } = await import("../src/signals/ip-reputation.ts");
-const { lookupRange } = await import("../src/signals/range-table.ts");
-const { addressKey } = await import("../src/signals/ip-key.ts");
+const { compileLists } = await import("../src/scoring/signals/list-compile.ts");
+const { loadReputationLists, reputationFacts } = await import("../src/scoring/signals/ip-reputation.ts");
+const { lookupRange } = await import("../src/shared/range-table.ts");
+const { addressKey } = await import("../src/shared/ip-key.ts");
 const { parseIp } = await import("../src/context/client-ip.ts");
 
 const arg = (name, fallback) => {

@@ -7,9 +7,9 @@ import { register } from "tsx/esm/api";
 
 register();
 const { readRuleFiles, compileSpec } = await import("../src/cli/rule-files.ts");
-const { loadRuleset } = await import("../src/rules/load.ts");
-const { outcomeFor } = await import("../src/outcome.ts");
-const { evaluateRules } = await import("../src/rules/evaluate.ts");
+const { loadRuleset } = await import("../src/scoring/rules/load.ts");
+const { outcomeFor } = await import("../src/scoring/verdict.ts");
+const { evaluateRules } = await import("../src/scoring/rules/evaluate.ts");
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -12,15 +12,15 @@ import { performance } from "node:perf_hooks";
 import { register } from "tsx/esm/api";
 
 register();
-const { buildContext } = await import("../src/context/index.ts");
+const { buildContext } = await import("../src/reset/context.ts");
 const { createHasher } = await import("../src/context/hmac.ts");
-const { DEV_HMAC_SECRET } = await import("../src/config.ts");
+const { DEV_HMAC_SECRET } = await import("../src/gateway/config.ts");
 const { signDecision } = await import("../src/origin/decision-token.ts");
 const { DEV_SIGNING_KEY, loadSigningKeys } = await import("../src/origin/signing-keys.ts");
-const { outcomeFor } = await import("../src/outcome.ts");
-const { bundledRuleset } = await import("../src/rules/bundled.ts");
-const { compileRuleset } = await import("../src/rules/compile.ts");
-const { planSignals, signalFacts } = await import("../src/signals/index.ts");
+const { outcomeFor } = await import("../src/scoring/verdict.ts");
+const { bundledRuleset } = await import("../src/scoring/rules/bundled.ts");
+const { compileRuleset } = await import("../src/scoring/rules/compile.ts");
+const { planSignals, signalFacts } = await import("../src/scoring/signals/index.ts");
 
 const BATCHES = Number(process.env.BENCH_MICRO_BATCHES ?? "25");
 const BATCH_SIZE = Number(process.env.BENCH_MICRO_BATCH_SIZE ?? "400");
@@ -83,11 +83,11 @@ async function variants() {
   ];
 }
 
-/** The synchronous scoring stages for one request, as src/pipeline.ts runs them. */
+/** The synchronous scoring stages for one request, as src/reset/decide.ts runs them. */
 function score(ctx, answer) {
   const plan = planSignals(ctx, ruleset);
   const facts = signalFacts(ctx, plan, answer(plan));
-  // Overrides, rules and policy, as the pipeline decides (src/outcome.ts).
+  // Overrides, rules and policy, as the pipeline decides (src/scoring/verdict.ts).
   return outcomeFor(ruleset, { facts, accountKey: ctx.keys.account, failures: [] });
 }
 

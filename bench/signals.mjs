@@ -12,15 +12,15 @@ import { readFileSync } from "node:fs";
 import { register } from "tsx/esm/api";
 
 register();
-const { buildContext } = await import("../src/context/index.ts");
+const { buildContext } = await import("../src/reset/context.ts");
 const { createHasher } = await import("../src/context/hmac.ts");
 const { createGeoResolver } = await import("../src/context/geo.ts");
 const { loadLocalGeo } = await import("../src/context/geo-local.ts");
 const { signDeviceId, DEVICE_COOKIE } = await import("../src/context/device-cookie.ts");
-const { loadReputationLists } = await import("../src/signals/ip-reputation.ts");
-const { planSignals, signalFacts } = await import("../src/signals/index.ts");
-const { compileRuleset } = await import("../src/rules/compile.ts");
-const { outcomeFor } = await import("../src/outcome.ts");
+const { loadReputationLists } = await import("../src/scoring/signals/ip-reputation.ts");
+const { planSignals, signalFacts } = await import("../src/scoring/signals/index.ts");
+const { compileRuleset } = await import("../src/scoring/rules/compile.ts");
+const { outcomeFor } = await import("../src/scoring/verdict.ts");
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);

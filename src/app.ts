@@ -4,31 +4,20 @@
  * in `onError`.
  */
 import { Hono } from "hono";
-import { act } from "./act.ts";
+import { clientIp } from "./context/client-ip.ts";
 import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
-import { recordRequest, requestIdFrom } from "./audit/record.ts";
-import { readCaptchaRequest } from "./captcha/request.ts";
-import { withDeviceCookie } from "./context/device-cookie.ts";
-import { type ClientIp, clientIp } from "./context/client-ip.ts";
-import { buildContext } from "./context/index.ts";
-import type { Env } from "./env.ts";
-import { errorResponse, RiskgateError } from "./errors.ts";
-import { recordExperiment } from "./experiments/record.ts";
-import type { Gateway } from "./gateway.ts";
+import type { Gateway } from "./gateway/gateway.ts";
+import type { WorkerEnv } from "./gateway/env.ts";
 import { forward } from "./origin/forward.ts";
 import { handleOutcome } from "./outcomes/index.ts";
-import { decide } from "./pipeline.ts";
-import { screen } from "./screen.ts";
-import type { AddressKeys } from "./context/index.ts";
-import { matchRoute, rawPath } from "./route-match.ts";
-import type { AuditInput } from "./audit/events.ts";
-import { rateLimitedResponse } from "./challenge/response.ts";
-import type { PenaltyUpdate } from "./store/port.ts";
+import { matchRoute, rawPath } from "./reset/match.ts";
+import { resetRoute } from "./reset/route.ts";
+import { errorResponse, RiskgateError } from "./shared/errors.ts";
 
-type AppEnv = { Bindings: Env; Variables: { gateway: Gateway } };
+type AppEnv = { Bindings: WorkerEnv; Variables: { gateway: Gateway } };
 
 /** Build the app; `load` supplies the per-isolate gateway (tests pass their own). */
-export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
+export function createApp(load: (env: WorkerEnv) => Promise<Gateway>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async function loadGateway(c, next) {
@@ -45,73 +34,16 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
   // The admin area (dashboard, metrics, audit API); every path behind admin auth.
   app.route(ADMIN_BASE, adminRoutes());
 
+  // Every spelling an origin would route to a scored path is scored; one that only some
+  // origins would is refused (src/reset/match.ts): no bypass by spelling.
   app.all("*", async function route(c) {
     const gateway = c.var.gateway;
-    // Every spelling an origin would route to a scored path is scored; one that only some
-    // origins would is refused (src/route-match.ts): no bypass by spelling.
     const match = matchRoute(gateway.ruleset.spec.routes, rawPath(c.req.url));
     if (match === undefined) return passThrough(c.req.raw, gateway);
     if ("ambiguous" in match) {
       throw new RiskgateError("ERR_PATH_AMBIGUOUS", "this spelling of a scored path is ambiguous; use its plain form");
     }
-    const { route } = match;
-    if (c.req.method !== route.method) {
-      throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });
-    }
-    const started = gateway.now();
-    const ip = clientIp(c.req.raw.headers, gateway.config.trustedIpHeader, gateway.config.trustedProxyHops);
-    const { refused, addressKeys } = await screenRequest(ip, gateway, route.path, started);
-    if (refused !== null) {
-      const { reported } = refused;
-      if (reported !== null) c.executionCtx.waitUntil(reported.then((events) => gateway.audit.emit(...events)));
-      return refused.response;
-    }
-    const ctx = await buildContext(c.req.raw, route, {
-      hasher: gateway.hasher,
-      now: started,
-      trustedIpHeader: gateway.config.trustedIpHeader,
-      bodyLimit: gateway.ruleset.spec.limits.body_bytes,
-      userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
-      geo: gateway.geo,
-      address: { ip, keys: addressKeys },
-    });
-    const captchaRequest =
-      gateway.captcha === null ? null : readCaptchaRequest(c.req.raw, ctx.fields, gateway.captcha.config.profile.field);
-    const decided = await decide(ctx, gateway, captchaRequest);
-    const { decision, shadowReasons, facts, candidate, storeMs } = decided;
-    const result = await act(c.req.raw, ctx, decision, gateway, decided);
-    withDeviceCookie(result.response, ctx.device.cookie);
-    // Experiment exposure and guardrail refresh: after the response, never before it.
-    c.executionCtx.waitUntil(recordExperiment(gateway, decision, ctx.now));
-    const ms = gateway.now() - started;
-    // Record stage, after the response: penalty boxes of ladders whose 429 step bit, the
-    // decision log line and the audit events cost the client nothing.
-    c.executionCtx.waitUntil(penalize(gateway, decided.penalize));
-    c.executionCtx.waitUntil(
-      Promise.resolve().then(() =>
-        recordRequest(gateway, {
-          requestId: requestIdFrom(c.req.raw.headers, gateway.newId),
-          method: c.req.method,
-          ctx,
-          decision,
-          shadowReasons,
-          facts,
-          candidate,
-          storeName: gateway.store.name,
-          storeMs,
-          result,
-          originUrl: gateway.config.originUrl,
-          ms,
-          rateLimits: decided.ladders
-            .filter((l) => l.step !== "allow" || l.waived)
-            .map((l) => ({ name: l.name, step: l.step, waived: l.waived, level: l.level })),
-          captcha: decided.captcha.status === "none" ? null : decided.captcha,
-          ladders: decided.ladders,
-          captchaProvider: gateway.captcha?.config.profile.name ?? null,
-        }),
-      ),
-    );
-    return result.response;
+    return resetRoute(c.req.raw, match.route, gateway, c.executionCtx);
   });
 
   app.onError((err) => {
@@ -119,35 +51,6 @@ export function createApp(load: (env: Env) => Promise<Gateway>): Hono<AppEnv> {
     return errorResponse(err);
   });
   return app;
-}
-
-/** The screen stage: a 429 for a client this isolate knows to be blocked, and the address keys it hashed. */
-async function screenRequest(
-  ip: ClientIp | null,
-  gateway: Gateway,
-  path: string,
-  now: number,
-): Promise<{
-  refused: { response: Response; reported: Promise<readonly AuditInput[]> | null } | null;
-  addressKeys: AddressKeys | null;
-}> {
-  const deps = { hasher: gateway.hasher, store: gateway.store, boxes: gateway.boxes, ladders: gateway.ruleset.ladders };
-  const { refusal, keys } = await screen(ip, deps, now);
-  if (refusal === null) return { refused: null, addressKeys: keys };
-  const tier = gateway.ruleset.tiers[0]?.name ?? "unknown";
-  const { id, reported } = gateway.refusals.add(refusal, path, tier, now);
-  return { refused: { response: rateLimitedResponse({ id, retryAfter: refusal.retryAfterS }), reported }, addressKeys: keys };
-}
-
-/** Apply penalty escalations; a failure is logged (the next violation escalates again). */
-async function penalize(gateway: Gateway, updates: readonly PenaltyUpdate[]): Promise<void> {
-  for (const update of updates) {
-    try {
-      await gateway.store.penalize(update);
-    } catch (err) {
-      console.error(JSON.stringify({ type: "riskgate.penalize_failed", code: (err as { code?: unknown }).code ?? "STORE_UNAVAILABLE" }));
-    }
-  }
 }
 
 /** Unscored paths go to the origin unchanged, minus spoofable headers. */

@@ -3,8 +3,8 @@
  * the audit hub).
  */
 import { createApp } from "./app.ts";
-import type { Env } from "./env.ts";
-import { gatewayFor } from "./gateway.ts";
+import type { WorkerEnv } from "./gateway/env.ts";
+import { gatewayFor } from "./gateway/gateway.ts";
 
 export { RiskgateAuditHub } from "./audit/hub/object.ts";
 export { RiskgateStore } from "./store/durable-object.ts";
@@ -13,4 +13,4 @@ const app = createApp(gatewayFor);
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<WorkerEnv>;

@@ -20,9 +20,9 @@ import { register } from "tsx/esm/api";
 
 register();
 // The list syntax helpers of the CLI (paths as of this commit).
-const { parseRange } = await import("../src/signals/ip-key.ts");
+const { parseRange } = await import("../src/shared/ip-key.ts");
 const { rangeText, replaceBlock } = await import("../src/cli/lists-update.ts");
-const { parseListText } = await import("../src/signals/list-format.ts");
+const { parseListText } = await import("../src/scoring/signals/list-format.ts");
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);

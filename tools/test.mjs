@@ -1,5 +1,5 @@
 // npm test: every check a change must pass, in order, stopping at the first failure:
-// build the rules, type-check (Worker, CLI, tests), lint, then every vitest project.
+// build the rules, type-check (Worker, CLI, tests), lint, the layer rules, then every vitest project.
 // Vitest runs against a throwaway redis-server (loopback, free port, no persistence)
 // started here and stopped afterwards; without redis-server the Upstash tests are
 // skipped with a loud warning, and under CI=true that is a failure.
@@ -14,6 +14,7 @@ const steps = [
   ["typecheck worker tests", "npx", ["tsc", "-p", "test/tsconfig.json"]],
   ["typecheck node tests", "npx", ["tsc", "-p", "test/tsconfig.node.json"]],
   ["lint", "npx", ["biome", "lint"]],
+  ["layers (no import cycles; each folder imports only the layers below it: .dependency-cruiser.cjs)", "npx", ["depcruise", "src", "-c", ".dependency-cruiser.cjs", "--ignore-known", "-T", "err"]],
   ["vitest", "npx", ["vitest", "run", ...process.argv.slice(2)]],
 ];
 

@@ -10,7 +10,7 @@
  */
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { AccessConfig, AdminConfig } from "./config.ts";
-import { secretsEqual } from "./constant-time.ts";
+import { secretsEqual } from "../shared/constant-time.ts";
 import { createSessions, SESSION_COOKIE, type Sessions } from "./session.ts";
 
 /** Why a request was refused. */

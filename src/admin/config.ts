@@ -3,8 +3,8 @@
  * by `npm start`); production serves no admin endpoint until ADMIN_TOKEN or Cloudflare
  * Access (ACCESS_TEAM_DOMAIN + ACCESS_AUD) is configured, and refuses weak settings.
  */
-import type { Env } from "../env.ts";
-import { ConfigError } from "../errors.ts";
+import type { Env } from "../shared/env.ts";
+import { ConfigError } from "../shared/errors.ts";
 
 /** The development admin token (README): fine locally, refused in production. */
 export const DEV_ADMIN_TOKEN = "riskgate-dev-admin-token";

@@ -5,10 +5,10 @@
  */
 import { type Context, Hono, type Next } from "hono";
 import { readCapped } from "../context/reset-body.ts";
-import type { Env } from "../env.ts";
-import { RiskgateError } from "../errors.ts";
-import { experimentRoutes } from "../experiments/routes.ts";
-import type { Gateway } from "../gateway.ts";
+import type { Env } from "../shared/env.ts";
+import { RiskgateError } from "../shared/errors.ts";
+import { experimentRoutes } from "./experiments.ts";
+import type { Gateway } from "../gateway/gateway.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { asset, ASSETS_VERSION } from "./assets.ts";
 import type { AuthFailure } from "./auth.ts";

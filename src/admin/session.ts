@@ -4,8 +4,8 @@
  * never stored in the browser. The MAC key is derived from the token: rotating the
  * token ends every session.
  */
-import { equalBytes } from "./constant-time.ts";
-import { base64url } from "../base64url.ts";
+import { equalBytes } from "../shared/constant-time.ts";
+import { base64url } from "../shared/base64url.ts";
 
 /** Cookie name and lifetime. */
 export const SESSION_COOKIE = "riskgate_admin";

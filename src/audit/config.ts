@@ -3,8 +3,8 @@
  * Durable Object has its own env). A half-configured webhook is a ConfigError: an
  * operator who set a URL expects events to arrive, not to be silently skipped.
  */
-import type { Env } from "../env.ts";
-import { ConfigError } from "../errors.ts";
+import type { Env } from "../shared/env.ts";
+import { ConfigError } from "../shared/errors.ts";
 import type { AuditFormat } from "./sinks/format.ts";
 import type { WebhookConfig } from "./sinks/webhook.ts";
 

@@ -7,13 +7,13 @@
  * booleans, UA family, country, ASN) and, when a shadow candidate is bundled, the
  * candidate's outcome. `riskgate rules replay` re-decides past traffic from these lines.
  *
- * The line is also the log record of the decision's audit event (src/audit/record.ts):
+ * The line is also the log record of the decision's audit event (src/reset/record.ts):
  * `event` carries that event's id, source and sequence number, so log-based pipelines
  * can trace it and detect gaps like any other audit event.
  */
 import type { CaptchaState } from "../captcha/gate.ts";
-import type { CandidateSummary, Decision, Reason } from "../decision.ts";
-import type { Facts } from "../rules/context-schema.ts";
+import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
+import type { Facts } from "../scoring/rules/context-schema.ts";
 
 /** The fields of a decision log line. */
 export interface DecisionLogLine {

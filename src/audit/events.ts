@@ -6,8 +6,8 @@
  * email, password, token, cookie or IP. The payload types below are closed on purpose:
  * there is no free-form field a caller could put a secret into by accident.
  */
-import type { CandidateSummary, Decision, DependencyError, Reason } from "../decision.ts";
-import type { Facts } from "../rules/context-schema.ts";
+import type { CandidateSummary, Decision, DependencyError, Reason } from "../shared/decision.ts";
+import type { Facts } from "../scoring/rules/context-schema.ts";
 
 /** Version of the event format; bumped on a breaking change to any payload. */
 export const AUDIT_FORMAT_VERSION = 1;
@@ -90,7 +90,7 @@ export interface RateLimitStepData {
 }
 
 /**
- * Requests the screen stage refused from the isolate's block cache (src/screen.ts),
+ * Requests the screen stage refused from the isolate's block cache (src/reset/screen.ts),
  * tallied per blocked key: one event per key per tally window, not one per request, so
  * a flood from a blocked client costs the audit trail one event a second.
  */

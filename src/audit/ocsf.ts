@@ -4,7 +4,7 @@
  * riskgate-specific fields that have no OCSF attribute travel in `unmapped.riskgate`,
  * the place OCSF reserves for source data.
  */
-import type { Verdict } from "../decision.ts";
+import type { Verdict } from "../shared/decision.ts";
 import type { AuditEvent, DecisionData, ForwardData, OutcomeData, RateLimitStepData } from "./events.ts";
 
 /** The OCSF schema version the mapping targets. */

@@ -3,7 +3,7 @@
  * `<t>.<body>`, the scheme Stripe and others use. The timestamp inside the MAC lets the
  * receiver reject replays older than its tolerance. docs/audit.md has a receiver recipe.
  */
-import { equalBytes } from "../admin/constant-time.ts";
+import { equalBytes } from "../shared/constant-time.ts";
 
 /** Header carrying the signature. */
 export const SIGNATURE_HEADER = "Riskgate-Signature";

@@ -5,7 +5,7 @@
  */
 import type { CaptchaState } from "../captcha/gate.ts";
 import type { VerifiedOutcome } from "../outcomes/verify.ts";
-import type { LadderState, LadderStep } from "../policy/rate-limit.ts";
+import type { LadderState, LadderStep } from "../scoring/policy/rate-limit.ts";
 import type { AuditInput, ChallengeSolvedData, RateLimitStepData } from "./events.ts";
 
 /** The `challenge.solved` payload when the CAPTCHA step ran (passed, failed or errored); null when it did not. */

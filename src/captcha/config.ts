@@ -5,8 +5,8 @@
  * unreachable offline). Production must bring its own keys, https URLs, and never the
  * test keys: a dummy secret accepts any token.
  */
-import type { Env } from "../env.ts";
-import { ConfigError } from "../errors.ts";
+import type { Env } from "../shared/env.ts";
+import { ConfigError } from "../shared/errors.ts";
 import { isTurnstileTestKey, PROVIDERS, type ProviderName, type ProviderProfile, TURNSTILE_TEST_KEYS } from "./provider.ts";
 
 /** Validated CAPTCHA configuration. */

@@ -16,7 +16,7 @@ import type { WindowHit } from "../store/port.ts";
 import type { CaptchaConfig } from "./config.ts";
 import { createPassSigner, type PassBinding, type PassSigner } from "./pass.ts";
 import type { CaptchaRequest } from "./request.ts";
-import type { CaptchaSettings } from "./settings.ts";
+import type { CaptchaSettings } from "../scoring/rules/captcha-settings.ts";
 import { type CaptchaCode, siteverify } from "./siteverify.ts";
 
 /** What the CAPTCHA step concluded. */

@@ -7,7 +7,7 @@
  *
  * It only spares CAPTCHA steps; 429s and penalty boxes still apply to its holder.
  */
-import { base64url } from "../base64url.ts";
+import { base64url } from "../shared/base64url.ts";
 
 const encoder = new TextEncoder();
 

@@ -6,8 +6,8 @@
 import type { CaptchaConfig } from "../captcha/config.ts";
 import type { CaptchaState, PreparedCaptcha } from "../captcha/gate.ts";
 import { PASS_COOKIE, PASS_HEADER, TOKEN_HEADER } from "../captcha/provider.ts";
-import type { Decision } from "../decision.ts";
-import type { RouteSpec } from "../rules/schema.ts";
+import type { Decision } from "../shared/decision.ts";
+import type { RouteSpec } from "../scoring/rules/schema.ts";
 import { challengePage } from "./page.ts";
 
 /** What a challenge needs besides the decision. */

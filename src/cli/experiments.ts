@@ -5,11 +5,11 @@
  * files (--tallies), through the same report code the Worker runs.
  */
 import { readFile } from "node:fs/promises";
-import { activeExperiments } from "../experiments/compile.ts";
-import { reportText } from "../experiments/render-text.ts";
-import { buildReport, type ExperimentReport } from "../experiments/report.ts";
+import { activeExperiments } from "../scoring/experiments/compile.ts";
+import { reportText } from "../scoring/experiments/render-text.ts";
+import { buildReport, type ExperimentReport } from "../scoring/experiments/report.ts";
 import type { TallyRow } from "../store/port.ts";
-import { formatError } from "../rules/load.ts";
+import { formatError } from "../scoring/rules/load.ts";
 import { EXIT, type Io, UsageError } from "./io.ts";
 import { compileSpec, loadRuleDir } from "./rule-files.ts";
 

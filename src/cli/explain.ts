@@ -6,11 +6,11 @@
  * The input is a decision log line (its `facts`, `account` and store errors are used),
  * a fixture-like object `{ facts, account?, failures? }`, or bare facts.
  */
-import type { Dependency } from "../decision.ts";
-import { celValuesFor, type Outcome, type OutcomeInput, outcomeFor } from "../outcome.ts";
-import { tierTable } from "../policy/index.ts";
-import type { CompiledRuleset } from "../rules/compile.ts";
-import type { Facts } from "../rules/context-schema.ts";
+import type { Dependency } from "../shared/decision.ts";
+import { celValuesFor, type Outcome, type OutcomeInput, outcomeFor } from "../scoring/verdict.ts";
+import { tierTable } from "../scoring/policy/index.ts";
+import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import type { Facts } from "../scoring/rules/context-schema.ts";
 import { DEPENDENCIES } from "./fixtures.ts";
 
 /** One rule or override's line in the breakdown. */

@@ -6,9 +6,9 @@
  */
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import type { Dependency } from "../decision.ts";
-import type { ContextSchema, Facts } from "../rules/context-schema.ts";
-import { at, atKey, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "../rules/locate.ts";
+import type { Dependency } from "../shared/decision.ts";
+import type { ContextSchema, Facts } from "../scoring/rules/context-schema.ts";
+import { at, atKey, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "../scoring/rules/locate.ts";
 
 /** Dependencies a case (or an explain input) may mark as failed: the Decision type's union, listed. */
 export const DEPENDENCIES = ["store", "origin", "captcha", "geo", "rules"] as const satisfies readonly Dependency[];

@@ -9,8 +9,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { format, type IpRange, parseRange } from "../signals/ip-key.ts";
-import { durationMs } from "../rules/duration.ts";
+import { format, type IpRange, parseRange } from "../shared/ip-key.ts";
+import { durationMs } from "../scoring/rules/duration.ts";
 
 const source = z.strictObject({
   url: z.url(),

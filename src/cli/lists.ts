@@ -3,7 +3,7 @@
  */
 import { listName, readLists } from "./data/lists-build.ts";
 import { type UpdateDeps, updateLists } from "./lists-update.ts";
-import { durationMs } from "../rules/duration.ts";
+import { durationMs } from "../scoring/rules/duration.ts";
 
 export const LISTS_USAGE = `  lists check   [--dir d]                          validate the IP reputation lists
   lists update  [--dir d] [--only tor-exits,vpn] [--timeout 20s]

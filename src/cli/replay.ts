@@ -6,9 +6,9 @@
  * Streams: lines are consumed one at a time and only counters and a bounded number of
  * samples are kept, so memory stays flat however long the log is.
  */
-import type { Outcome } from "../outcome.ts";
-import { outcomeFor } from "../outcome.ts";
-import type { CompiledRuleset } from "../rules/compile.ts";
+import type { Outcome } from "../scoring/verdict.ts";
+import { outcomeFor } from "../scoring/verdict.ts";
+import type { CompiledRuleset } from "../scoring/rules/compile.ts";
 import { inputFrom } from "./explain.ts";
 
 /** Per-rule counts over the replayed decisions. */

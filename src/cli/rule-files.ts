@@ -5,10 +5,10 @@ import { createHash } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import type { BuiltRuleset } from "../rules/bundled.ts";
-import { compileRuleset, type CompiledRuleset } from "../rules/compile.ts";
-import { type LoadResult, loadRuleset, type RuleFile } from "../rules/load.ts";
-import type { RulesetSpec } from "../rules/schema.ts";
+import type { BuiltRuleset } from "../scoring/rules/bundled.ts";
+import { compileRuleset, type CompiledRuleset } from "../scoring/rules/compile.ts";
+import { type LoadResult, loadRuleset, type RuleFile } from "../scoring/rules/load.ts";
+import type { RulesetSpec } from "../scoring/rules/schema.ts";
 
 /** The YAML files directly in `dir` (sub-folders such as lists/, tests/ and candidate/ are not rules). */
 export async function readRuleFiles(dir: string): Promise<RuleFile[]> {

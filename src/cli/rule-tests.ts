@@ -1,12 +1,12 @@
 /**
  * `riskgate rules test`: run the fixtures in rules/tests/ through the same code the
- * Worker runs (src/outcome.ts), and hold every rule and override to at least one
+ * Worker runs (src/scoring/verdict.ts), and hold every rule and override to at least one
  * matching and one non-matching case.
  */
-import { type Outcome, type OutcomeInput, celValuesFor, outcomeFor } from "../outcome.ts";
-import type { CompiledRuleset } from "../rules/compile.ts";
-import type { Location } from "../rules/load.ts";
-import type { RuleFile, RuleFileError } from "../rules/locate.ts";
+import { type Outcome, type OutcomeInput, celValuesFor, outcomeFor } from "../scoring/verdict.ts";
+import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import type { Location } from "../scoring/rules/load.ts";
+import type { RuleFile, RuleFileError } from "../scoring/rules/locate.ts";
 import { type FixtureCase, loadFixtures } from "./fixtures.ts";
 
 /** One case's result: empty `failures` means it passed. */

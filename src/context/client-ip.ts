@@ -37,7 +37,7 @@ const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[
 
 /**
  * The common case without ipaddr.js: a dotted-quad IPv4 is already in normal form.
- * ipaddr.js's parse costs more than the rest of the screen stage (src/screen.ts);
+ * ipaddr.js's parse costs more than the rest of the screen stage (src/reset/screen.ts);
  * test/unit/client-ip.test.ts checks both paths agree on arbitrary input.
  */
 function parseDottedQuad(text: string): ClientIp | null {

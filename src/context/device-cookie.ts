@@ -6,7 +6,7 @@
  * so an attacker can neither forge an id nor adopt a victim's known device without
  * stealing the cookie itself.
  */
-import { base64url } from "../base64url.ts";
+import { base64url } from "../shared/base64url.ts";
 import type { Hasher } from "./hmac.ts";
 
 /** Cookie name. `__Host-` requires Secure, Path=/ and no Domain (browsers enforce it). */

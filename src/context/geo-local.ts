@@ -3,9 +3,9 @@
  * and ASN ranges compiled at build from MaxMind-format and CSV data into
  * build/geo.bin (see src/cli/geo-build.ts), decoded here once per isolate.
  */
-import { addressKey } from "../signals/ip-key.ts";
-import { readPack } from "../signals/pack.ts";
-import { decodeTable, lookupRange, type RangeTable } from "../signals/range-table.ts";
+import { addressKey } from "../shared/ip-key.ts";
+import { readPack } from "../shared/pack.ts";
+import { decodeTable, lookupRange, type RangeTable } from "../shared/range-table.ts";
 import type { ClientIp } from "./client-ip.ts";
 
 /** A geo record: ISO country, region code, latitude, longitude (null when unknown). */

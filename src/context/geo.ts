@@ -5,7 +5,7 @@
  * compiled at build answers, so traffic from different IPs gets realistic geo offline.
  * `GEO_SOURCE` overrides the choice (docs/signals.md).
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../shared/errors.ts";
 import type { ClientIp } from "./client-ip.ts";
 import type { LocalGeo, LocalGeoResult } from "./geo-local.ts";
 

@@ -11,7 +11,7 @@
  */
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { base64url } from "../base64url.ts";
+import { base64url } from "../shared/base64url.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,16 +1,13 @@
 /**
- * request -> typed context. The only stage that reads HTTP: later stages see this
- * object, with identifiers already HMAC'd.
+ * The typed context of a request: what the context stage (src/reset/context.ts) builds
+ * and every later stage reads, with identifiers already HMAC'd.
  */
-import { RiskgateError } from "../errors.ts";
-import type { RouteSpec } from "../rules/schema.ts";
-import { canonicalIdentifier } from "./account.ts";
-import { type ClientHints, readClientHints } from "./client-hints.ts";
-import { type ClientIp, clientIp, UNPARSEABLE_ADDRESS_KEY } from "./client-ip.ts";
-import { type DeviceCookie, deviceCookie } from "./device-cookie.ts";
-import type { GeoInput, GeoResolver } from "./geo.ts";
-import type { Hasher } from "./hmac.ts";
-import { type BodyFields, readResetBody } from "./reset-body.ts";
+import type { RouteSpec } from "../scoring/rules/schema.ts";
+import type { ClientHints } from "./client-hints.ts";
+import type { ClientIp } from "./client-ip.ts";
+import type { DeviceCookie } from "./device-cookie.ts";
+import type { GeoInput } from "./geo.ts";
+import type { BodyFields } from "./reset-body.ts";
 
 export { geoFromCf } from "./geo.ts";
 export type { GeoInput } from "./geo.ts";
@@ -73,124 +70,10 @@ export interface RequestContext {
   readonly fields: BodyFields;
 }
 
-/** What building a context needs besides the request. */
-export interface ContextDeps {
-  readonly hasher: Hasher;
-  readonly now: number;
-  readonly trustedIpHeader: string | null;
-  readonly bodyLimit: number;
-  readonly userAgentLimit: number;
-  /** Resolves geo from request.cf and/or the local database (src/context/geo.ts). */
-  readonly geo: GeoResolver;
-  /**
-   * The client address as the screen stage parsed it, and its keys when the screen hashed
-   * them (same hasher), so neither is done twice. Absent: parsed and hashed here.
-   */
-  readonly address?: { readonly ip: ClientIp | null; readonly keys: AddressKeys | null };
-  /** Proxies in front of riskgate that append to the trusted header (config `TRUSTED_PROXY_HOPS`). */
-  readonly trustedProxyHops?: number;
-}
-
-const MAX_ACCEPT_LANGUAGE = 256;
-
-/** Build the context of a reset request; throws typed 4xx errors on bad input. */
-export async function buildContext(
-  request: Request,
-  route: RouteSpec,
-  deps: ContextDeps,
-): Promise<RequestContext> {
-  const body = await readResetBody(request, route.identifier, deps.bodyLimit);
-  const identifier = canonicalIdentifier(body.identifier);
-  if (identifier === null) {
-    throw new RiskgateError("ERR_IDENTIFIER_MISSING", `field "${route.identifier}" is required`);
-  }
-  const { headers } = request;
-  const ip = deps.address === undefined ? clientIp(headers, deps.trustedIpHeader, deps.trustedProxyHops) : deps.address.ip;
-  const address = deps.address?.keys ?? (await addressKeys(ip, deps.hasher));
-  const rawUa = headers.get("user-agent") ?? "";
-  const userAgent = rawUa.slice(0, deps.userAgentLimit);
-  const rawLanguage = headers.get("accept-language");
-  const acceptLanguage = (rawLanguage ?? "").slice(0, MAX_ACCEPT_LANGUAGE);
-  const geo = deps.geo(request.cf as IncomingRequestCfProperties | undefined, ip);
-  const { hasher } = deps;
-  const [accountKey, account, device] = await Promise.all([
-    hasher.hash("account", identifier.exact),
-    identifier.velocity === identifier.exact ? null : hasher.hash("account", identifier.velocity),
-    readDevice(headers, hasher, userAgent, acceptLanguage),
-  ]);
-  return {
-    now: deps.now,
-    route,
-    ip,
-    accountKey,
-    keys: {
-      account: account ?? accountKey,
-      ip: address.ip,
-      subnet: address.subnet,
-      net56: address.net56,
-      net48: address.net48,
-      device: device.velocityKey,
-      asn: geo === null || geo.asn === 0 ? null : `asn:${geo.asn}`,
-    },
-    userAgent,
-    acceptLanguage,
-    geo,
-    device: device.context,
-    headers: {
-      userAgentChars: rawUa.length,
-      acceptLanguage: rawLanguage === null ? null : acceptLanguage,
-      accept: headers.has("accept"),
-      secFetchMode: headers.has("sec-fetch-mode"),
-    },
-    body: body.raw,
-    fields: body.fields,
-  };
-}
-
-/**
- * The device: its signed cookie (verified, or minted for the response), client hints,
- * and the key velocity counts it under.
- */
-async function readDevice(
-  headers: Headers,
-  hasher: Hasher,
-  userAgent: string,
-  acceptLanguage: string,
-): Promise<{ context: DeviceContext; velocityKey: string }> {
-  const cookie = await deviceCookie(headers, hasher);
-  const fingerprint = [userAgent, acceptLanguage, headers.get("sec-ch-ua-platform") ?? ""].join("\u0000");
-  const [cookieKey, fingerprintKey] = await Promise.all([
-    hasher.hash("device", `cookie:${cookie.id}`),
-    // The fingerprint is only needed when no valid cookie is presented.
-    cookie.state === "valid" ? null : hasher.hash("device", `fp:${fingerprint}`),
-  ]);
-  return {
-    context: { cookie, cookieKey, hints: readClientHints(headers) },
-    // A client that drops cookies gets a fresh id every time; velocity must still see it
-    // as one device, so without a valid cookie the fingerprint is the key.
-    velocityKey: fingerprintKey ?? cookieKey,
-  };
-}
-
-/** The hashed keys of a client address, computed once (the screen stage, or here). */
+/** The hashed keys of a client address, computed once (the screen stage, or the context stage). */
 export interface AddressKeys {
   readonly ip: string;
   readonly subnet: string;
   readonly net56: string | null;
   readonly net48: string | null;
-}
-
-/** The address keys are shared by every request without a usable address: counted, never skipped. */
-const UNPARSEABLE: AddressKeys = { ip: UNPARSEABLE_ADDRESS_KEY, subnet: UNPARSEABLE_ADDRESS_KEY, net56: null, net48: null };
-
-/** Hash the keys of `ip` (null: the shared unparseable key). */
-export async function addressKeys(ip: ClientIp | null, hasher: Hasher): Promise<AddressKeys> {
-  if (ip === null) return UNPARSEABLE;
-  const [key, subnet, net56, net48] = await Promise.all([
-    hasher.hash("ip", ip.address),
-    hasher.hash("subnet", ip.subnet),
-    ip.net56 === null ? null : hasher.hash("net56", ip.net56),
-    ip.net48 === null ? null : hasher.hash("net48", ip.net48),
-  ]);
-  return { ip: key, subnet, net56, net48 };
 }

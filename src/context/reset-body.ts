@@ -2,7 +2,7 @@
  * Reads the reset request's body under a size cap and extracts the identifier field.
  * Every failure is a typed 4xx; none depends on whether the account exists.
  */
-import { RiskgateError } from "../errors.ts";
+import { RiskgateError } from "../shared/errors.ts";
 
 /** The body's fields, parsed once here (the CAPTCHA step reads its token from them). */
 export type BodyFields =

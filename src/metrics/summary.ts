@@ -4,7 +4,7 @@
  * rate-limit ladder, challenges, dependency health, outcomes and cost). Pure, so each
  * panel's arithmetic is unit-tested.
  */
-import type { DashboardSummary, DependencyHealth, SinkStatus, VersionSeen } from "../admin/api-types.ts";
+import type { DashboardSummary, DependencyHealth, SinkStatus, VersionSeen } from "../audit/api-types.ts";
 import { type MinuteValue, minuteOf } from "./aggregate.ts";
 import { METRICS, SCORE_BUCKETS } from "./catalogue.ts";
 

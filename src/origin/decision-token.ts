@@ -8,8 +8,8 @@
  * forwarded reset (docs/architecture.md, "Performance"). Tokens are verified with jose
  * (the demo origin and test/worker/origin.test.ts), so the format stays jose's.
  */
-import { base64url } from "../base64url.ts";
-import type { Decision } from "../decision.ts";
+import { base64url } from "../shared/base64url.ts";
+import type { Decision } from "../shared/decision.ts";
 import type { SigningKeys } from "./signing-keys.ts";
 
 /** Header name the origin reads. */

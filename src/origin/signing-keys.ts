@@ -4,7 +4,7 @@
  * in the JWKS so tokens signed before a rotation keep verifying until they expire.
  */
 import { type CryptoKey, importJWK, type JWK } from "jose";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../shared/errors.ts";
 
 /**
  * Development-only key, used when RISKGATE_ENV=development and no keys are configured.

@@ -7,13 +7,13 @@
  * not something the user proved). Reports are idempotent: the same event id is counted
  * once (store tally with an event key) and re-applying its history update changes nothing.
  */
-import { requestIdFrom } from "../audit/record.ts";
+import { requestIdFrom } from "../reset/record.ts";
 import { outcomeReceived } from "../audit/step-events.ts";
 import { readCapped } from "../context/reset-body.ts";
-import { RiskgateError } from "../errors.ts";
-import { type ExperimentOutcome, recordExperimentOutcome } from "../experiments/outcomes.ts";
-import type { Gateway } from "../gateway.ts";
-import { historyKey } from "../signals/index.ts";
+import { RiskgateError } from "../shared/errors.ts";
+import { type ExperimentOutcome, recordExperimentOutcome } from "../scoring/experiments/outcomes.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import { historyKey } from "../scoring/signals/index.ts";
 import { type HistoryUpdate, StoreError } from "../store/port.ts";
 import { LEARNING_EVENTS, type VerifiedOutcome, verifyOutcome } from "./verify.ts";
 

@@ -4,7 +4,7 @@
  * array), several during the origin's key rotation. Parsed once per isolate.
  */
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../shared/errors.ts";
 
 /**
  * Development-only origin key, used by the demo origin and tests when

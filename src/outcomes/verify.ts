@@ -4,9 +4,9 @@
  * with a stable code the origin can act on (docs/outcomes.md).
  */
 import { createLocalJWKSet, type JWK, jwtVerify } from "jose";
-import type { ExperimentArm } from "../decision.ts";
-import { RiskgateError } from "../errors.ts";
-import { parseExperimentClaim, parseReportedSend, type ReportedSend } from "../experiments/outcomes.ts";
+import type { ExperimentArm } from "../shared/decision.ts";
+import { RiskgateError } from "../shared/errors.ts";
+import { parseExperimentClaim, parseReportedSend, type ReportedSend } from "../scoring/experiments/outcomes.ts";
 import { ISSUER } from "../origin/decision-token.ts";
 import { parseSeen, type SeenClaims } from "./claims.ts";
 import type { OutcomeKeys } from "./keys.ts";

@@ -9,7 +9,7 @@
  * background so space is reclaimed.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env.ts";
+import type { Env } from "../shared/env.ts";
 import { escalate, readPenalty, type StoredPenalty } from "./penalty.ts";
 import type {
   AccountHistory,

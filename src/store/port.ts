@@ -186,7 +186,7 @@ export interface Store {
   /**
    * The first of `request`'s rate limits and penalty boxes this isolate already knows to
    * be blocked (the same cache `observe` consults first), or null. No I/O: the screen
-   * stage (src/screen.ts) asks it before the request is even read.
+   * stage (src/reset/screen.ts) asks it before the request is even read.
    */
   cachedBlock(request: Pick<ObserveRequest, "now" | "limits" | "penalties">): CachedBlock | null;
   recordHistory(update: HistoryUpdate): Promise<void>;

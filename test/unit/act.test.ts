@@ -3,15 +3,15 @@
 // npm run bench; BENCHMARKS.md). The client still gets the uniform 202 whatever the
 // origin's body does.
 import { describe, expect, it } from "vitest";
-import { act } from "../../src/act.ts";
-import type { Config } from "../../src/config.ts";
-import { DEV_HMAC_SECRET } from "../../src/config.ts";
-import { buildContext } from "../../src/context/index.ts";
+import { act } from "../../src/reset/act.ts";
+import type { Config } from "../../src/gateway/config.ts";
+import { DEV_HMAC_SECRET } from "../../src/gateway/config.ts";
+import { buildContext } from "../../src/reset/context.ts";
 import { createHasher } from "../../src/context/hmac.ts";
-import type { Decision } from "../../src/decision.ts";
-import type { Gateway } from "../../src/gateway.ts";
+import type { Decision } from "../../src/shared/decision.ts";
+import type { Gateway } from "../../src/gateway/gateway.ts";
 import { DEV_SIGNING_KEY, loadSigningKeys } from "../../src/origin/signing-keys.ts";
-import { bundledRuleset } from "../../src/rules/bundled.ts";
+import { bundledRuleset } from "../../src/scoring/rules/bundled.ts";
 
 /** An origin body that records whether it was read to its end or cancelled. */
 function trackedBody(chunks: readonly string[], failAfter: number | null) {

@@ -4,10 +4,10 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAdminAuth } from "../../src/admin/auth.ts";
 import { DEV_ADMIN_TOKEN, readAdminConfig } from "../../src/admin/config.ts";
-import { secretsEqual } from "../../src/admin/constant-time.ts";
+import { secretsEqual } from "../../src/shared/constant-time.ts";
 import { createSessions, SESSION_TTL_SECONDS } from "../../src/admin/session.ts";
-import type { Env } from "../../src/env.ts";
-import { ConfigError } from "../../src/errors.ts";
+import type { Env } from "../../src/shared/env.ts";
+import { ConfigError } from "../../src/shared/errors.ts";
 
 const TOKEN = "t".repeat(40);
 const TEAM = "https://acme.cloudflareaccess.com";

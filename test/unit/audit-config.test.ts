@@ -1,8 +1,8 @@
 // AUDIT_* configuration: a webhook is either fully and safely configured or refused.
 import { describe, expect, it } from "vitest";
 import { readAuditConfig } from "../../src/audit/config.ts";
-import type { Env } from "../../src/env.ts";
-import { ConfigError } from "../../src/errors.ts";
+import type { Env } from "../../src/shared/env.ts";
+import { ConfigError } from "../../src/shared/errors.ts";
 
 const env = (vars: Record<string, unknown>) => vars as unknown as Env;
 const SECRET = "s".repeat(32);

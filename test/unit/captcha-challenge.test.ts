@@ -9,7 +9,7 @@ import { originalBody, readCaptchaRequest } from "../../src/captcha/request.ts";
 import type { BodyFields } from "../../src/context/reset-body.ts";
 import { escapeHtml, scriptJson } from "../../src/challenge/page.ts";
 import { challengeBody, challengeResponse, rateLimitedResponse } from "../../src/challenge/response.ts";
-import type { Decision } from "../../src/decision.ts";
+import type { Decision } from "../../src/shared/decision.ts";
 
 const FIELD = "cf-turnstile-response";
 /** The fields as the context stage parses them (src/context/reset-body.ts). */

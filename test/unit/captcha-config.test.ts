@@ -1,9 +1,9 @@
 // CAPTCHA configuration: development defaults (Cloudflare's test keys), production
 // requirements, and the mistakes refused once, at start-up.
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config.ts";
-import type { Env } from "../../src/env.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { readConfig } from "../../src/gateway/config.ts";
+import type { Env } from "../../src/shared/env.ts";
+import { ConfigError } from "../../src/shared/errors.ts";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 
 const dev = { ORIGIN_URL: "https://origin.example", RISKGATE_STORE: {}, RISKGATE_ENV: "development" } as unknown as Env;

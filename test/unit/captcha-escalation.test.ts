@@ -4,10 +4,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CaptchaState } from "../../src/captcha/gate.ts";
 import { createPassSigner } from "../../src/captcha/pass.ts";
-import type { FailMode } from "../../src/decision.ts";
-import { type Outcome, outcomeFor } from "../../src/outcome.ts";
-import { escalate, needsCaptcha } from "../../src/policy/escalation.ts";
-import type { LadderSummary } from "../../src/policy/rate-limit.ts";
+import type { FailMode } from "../../src/shared/decision.ts";
+import { type Outcome, outcomeFor } from "../../src/scoring/verdict.ts";
+import { escalate, needsCaptcha } from "../../src/scoring/policy/escalation.ts";
+import type { LadderSummary } from "../../src/scoring/policy/rate-limit.ts";
 import { compileShipped, facts } from "./support/rulesets.ts";
 
 const live = compileShipped();

@@ -9,7 +9,7 @@ import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
 import { DEV_ADMIN_TOKEN as CLI_DEV_ADMIN_TOKEN, defaultGatewayUrl } from "../../src/cli/experiments.ts";
 import { generateKeys } from "../../src/cli/keys.ts";
 import { usageFor } from "../../src/cli/main.ts";
-import type { Decision } from "../../src/decision.ts";
+import type { Decision } from "../../src/shared/decision.ts";
 import { ISSUER, signDecision } from "../../src/origin/decision-token.ts";
 import { loadSigningKeys } from "../../src/origin/signing-keys.ts";
 import { loadOutcomeKeys } from "../../src/outcomes/keys.ts";

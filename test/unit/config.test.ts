@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config.ts";
-import type { Env } from "../../src/env.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { readConfig } from "../../src/gateway/config.ts";
+import type { Env } from "../../src/shared/env.ts";
+import { ConfigError } from "../../src/shared/errors.ts";
 import { DEV_SIGNING_KEY, loadSigningKeys } from "../../src/origin/signing-keys.ts";
 
 const base = { ORIGIN_URL: "https://origin.example", RISKGATE_STORE: {} } as unknown as Env;

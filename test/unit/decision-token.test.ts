@@ -2,7 +2,7 @@
 // origin would (signature, algorithm, issuer, audience, lifetime), for both key types.
 import { exportJWK, generateKeyPair, jwtVerify, decodeProtectedHeader, importJWK } from "jose";
 import { describe, expect, it } from "vitest";
-import type { Decision } from "../../src/decision.ts";
+import type { Decision } from "../../src/shared/decision.ts";
 import { DECISION_TTL_SECONDS, ISSUER, signDecision } from "../../src/origin/decision-token.ts";
 import { loadSigningKeys } from "../../src/origin/signing-keys.ts";
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ClientHints } from "../../src/context/client-hints.ts";
 import { readClientHints } from "../../src/context/client-hints.ts";
 import type { DeviceContext } from "../../src/context/index.ts";
-import { deviceFacts, hintProblems, parseUa } from "../../src/signals/device.ts";
+import { deviceFacts, hintProblems, parseUa } from "../../src/scoring/signals/device.ts";
 
 const UA = {
   chromeWin: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",

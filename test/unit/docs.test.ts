@@ -2,7 +2,7 @@
 // that does not exist.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { REASON_CODES } from "../../src/decision.ts";
+import { REASON_CODES } from "../../src/shared/decision.ts";
 
 const doc = readFileSync("docs/reason-codes.md", "utf8");
 const documented = new Set([...doc.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));

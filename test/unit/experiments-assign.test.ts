@@ -4,11 +4,11 @@
 // every live arm can serve.
 import { describe, expect, it } from "vitest";
 import { createHasher } from "../../src/context/hmac.ts";
-import { type Draw, drawFromHash, drawsFor, type ExperimentInput, pickArm } from "../../src/experiments/assign.ts";
-import type { CompiledExperiment } from "../../src/experiments/compile.ts";
-import { outcomeFor } from "../../src/outcome.ts";
-import type { CompiledRuleset } from "../../src/rules/compile.ts";
-import type { Facts } from "../../src/rules/context-schema.ts";
+import { type Draw, drawFromHash, drawsFor, type ExperimentInput, pickArm } from "../../src/scoring/experiments/assign.ts";
+import type { CompiledExperiment } from "../../src/scoring/experiments/compile.ts";
+import { outcomeFor } from "../../src/scoring/verdict.ts";
+import type { CompiledRuleset } from "../../src/scoring/rules/compile.ts";
+import type { Facts } from "../../src/scoring/rules/context-schema.ts";
 import { compileShipped, compileYaml, facts } from "./support/rulesets.ts";
 
 const KEYS = 20_000;

@@ -2,9 +2,9 @@
 // the ranking, the tests against the leader and the verdict in words. Tallies are built
 // with the store's own field layout (tallyFields), from a seeded generator.
 import { describe, expect, it } from "vitest";
-import type { CompiledExperiment } from "../../src/experiments/compile.ts";
-import { buildReport, type ExperimentReport } from "../../src/experiments/report.ts";
-import { exposureUpdate, outcomeCounters, stopUpdate } from "../../src/experiments/tallies.ts";
+import type { CompiledExperiment } from "../../src/scoring/experiments/compile.ts";
+import { buildReport, type ExperimentReport } from "../../src/scoring/experiments/report.ts";
+import { exposureUpdate, outcomeCounters, stopUpdate } from "../../src/scoring/experiments/tallies.ts";
 import type { TallyRow, TallyUpdate } from "../../src/store/port.ts";
 import { parseTallyField, tallyFields } from "../../src/store/tally.ts";
 import { compileShipped } from "./support/rulesets.ts";

@@ -1,8 +1,8 @@
 // The experiments section and the cost table are validated like rules: every mistake is
 // a file:line:col message from the loader (riskgate rules check, npm run build).
 import { describe, expect, it } from "vitest";
-import { sendCostMicros } from "../../src/experiments/costs.ts";
-import { formatError, loadRuleset } from "../../src/rules/load.ts";
+import { sendCostMicros } from "../../src/scoring/experiments/costs.ts";
+import { formatError, loadRuleset } from "../../src/scoring/rules/load.ts";
 import { compileShipped, shipped } from "./support/rulesets.ts";
 
 const GOOD = `experiments:

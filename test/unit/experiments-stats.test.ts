@@ -14,7 +14,7 @@ import {
   twoProportionTest,
   welchTest,
   wilson,
-} from "../../src/experiments/stats.ts";
+} from "../../src/scoring/experiments/stats.ts";
 
 describe("distributions", () => {
   it.each([

@@ -9,7 +9,7 @@ import { SegmentBuilder } from "../../src/cli/data/segments.ts";
 import { parseIp } from "../../src/context/client-ip.ts";
 import { createGeoResolver, type GeoInput, geoFromCf, readGeoSource } from "../../src/context/geo.ts";
 import { type LocalGeo, loadLocalGeo } from "../../src/context/geo-local.ts";
-import { distanceKm, geoFacts } from "../../src/signals/geo.ts";
+import { distanceKm, geoFacts } from "../../src/scoring/signals/geo.ts";
 import type { AccountHistory } from "../../src/store/port.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");

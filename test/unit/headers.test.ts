@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { HeaderContext } from "../../src/context/index.ts";
-import { parseUa } from "../../src/signals/device.ts";
-import { countLanguages, hasInvalidChars, headerFacts } from "../../src/signals/headers.ts";
+import { parseUa } from "../../src/scoring/signals/device.ts";
+import { countLanguages, hasInvalidChars, headerFacts } from "../../src/scoring/signals/headers.ts";
 
 const CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 

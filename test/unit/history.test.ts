@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accountFacts } from "../../src/signals/account.ts";
+import { accountFacts } from "../../src/scoring/signals/account.ts";
 import { parseSeen } from "../../src/outcomes/claims.ts";
 import { DEV_OUTCOME_SIGNING_KEY, loadOutcomeKeys } from "../../src/outcomes/keys.ts";
 import type { AccountHistory } from "../../src/store/port.ts";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addressKey, parseAddress, parseRange } from "../../src/signals/ip-key.ts";
+import { addressKey, parseAddress, parseRange } from "../../src/shared/ip-key.ts";
 import { rangeText } from "../../src/cli/lists-update.ts";
 
 describe("IP and CIDR parsing", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseIp } from "../../src/context/client-ip.ts";
-import { compileLists } from "../../src/signals/list-compile.ts";
-import { parseListLine, parseListText } from "../../src/signals/list-format.ts";
-import { loadReputationLists, reputationFacts } from "../../src/signals/ip-reputation.ts";
+import { compileLists } from "../../src/scoring/signals/list-compile.ts";
+import { parseListLine, parseListText } from "../../src/scoring/signals/list-format.ts";
+import { loadReputationLists, reputationFacts } from "../../src/scoring/signals/ip-reputation.ts";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
 

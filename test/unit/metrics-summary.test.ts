@@ -1,7 +1,7 @@
 // The dashboard's arithmetic: series alignment, top reasons, quantiles, dependency
 // health thresholds, outcome rates and cost per completed reset.
 import { describe, expect, it } from "vitest";
-import type { SinkStatus } from "../../src/admin/api-types.ts";
+import type { SinkStatus } from "../../src/audit/api-types.ts";
 import type { MinuteValue } from "../../src/metrics/aggregate.ts";
 import { buildSummary, quantile } from "../../src/metrics/summary.ts";
 

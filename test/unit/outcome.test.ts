@@ -1,8 +1,8 @@
 // Facts → outcome: overrides, privileged accounts, channel constraints and fail modes,
 // through the function both the Worker and the CLI run.
 import { describe, expect, it } from "vitest";
-import { type OutcomeInput, outcomeFor } from "../../src/outcome.ts";
-import type { Facts } from "../../src/rules/context-schema.ts";
+import { type OutcomeInput, outcomeFor } from "../../src/scoring/verdict.ts";
+import type { Facts } from "../../src/scoring/rules/context-schema.ts";
 import { compileShipped, compileYaml, facts } from "./support/rulesets.ts";
 
 const input = (f: Facts, extra: Partial<OutcomeInput> = {}): OutcomeInput => ({ facts: f, accountKey: null, failures: [], ...extra });

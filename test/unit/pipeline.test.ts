@@ -3,8 +3,8 @@
 // facts without touching the live decision.
 import { describe, expect, it } from "vitest";
 import type { RequestContext } from "../../src/context/index.ts";
-import { decide } from "../../src/pipeline.ts";
-import type { CompiledRuleset } from "../../src/rules/compile.ts";
+import { decide } from "../../src/reset/decide.ts";
+import type { CompiledRuleset } from "../../src/scoring/rules/compile.ts";
 import {
   type ObserveRequest,
   type ObserveResult,

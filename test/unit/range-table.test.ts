@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeTable, encodeTable, type KeyWords, lookupRange } from "../../src/signals/range-table.ts";
-import { readPack, writePack } from "../../src/signals/pack.ts";
+import { decodeTable, encodeTable, type KeyWords, lookupRange } from "../../src/shared/range-table.ts";
+import { readPack, writePack } from "../../src/shared/pack.ts";
 
 /** Naive reference: value of the last start <= key. */
 function naive(starts: bigint[], values: number[], key: bigint): number {

@@ -11,11 +11,11 @@ import {
   readLadders,
   summariseLadders,
   waiveCaptchas,
-} from "../../src/policy/rate-limit.ts";
+} from "../../src/scoring/policy/rate-limit.ts";
 import type { PenaltyState, RateLimitResult } from "../../src/store/port.ts";
 import { compileShipped, compileYaml, facts, shipped } from "./support/rulesets.ts";
-import { loadRuleset } from "../../src/rules/load.ts";
-import { celValuesFor } from "../../src/outcome.ts";
+import { loadRuleset } from "../../src/scoring/rules/load.ts";
+import { celValuesFor } from "../../src/scoring/verdict.ts";
 
 const live = compileShipped();
 const KEYS: LadderKeys = { account: "acct", ip: "ip1", subnet: "net1", net56: null, net48: null, device: "dev1", asn: "asn:7922" };

@@ -2,8 +2,8 @@
 // carrying the count; every refusal of a window shares the event's decision id.
 import { describe, expect, it } from "vitest";
 import type { AuditInput } from "../../src/audit/events.ts";
-import { RefusalTally } from "../../src/audit/refusals.ts";
-import type { Refusal } from "../../src/screen.ts";
+import { RefusalTally } from "../../src/reset/refusals.ts";
+import type { Refusal } from "../../src/reset/screen.ts";
 
 function refusal(entity: string, ladder = "ip", step: "block" | "penalty" = "block", retryAfterS = 30): Refusal {
   return {

@@ -1,8 +1,8 @@
 // A path the origin would treat as its reset endpoint must be scored, however it is
 // spelled; a spelling only some origins would route there is refused, never passed on.
 import { describe, expect, it } from "vitest";
-import { matchRoute, rawPath, routeKey } from "../../src/route-match.ts";
-import type { RouteSpec } from "../../src/rules/schema.ts";
+import { matchRoute, rawPath, routeKey } from "../../src/reset/match.ts";
+import type { RouteSpec } from "../../src/scoring/rules/schema.ts";
 
 const reset: RouteSpec = { path: "/password/reset", method: "POST", identifier: "email", respond: "uniform" };
 

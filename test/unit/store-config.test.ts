@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config.ts";
-import type { Env } from "../../src/env.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { readConfig } from "../../src/gateway/config.ts";
+import type { Env } from "../../src/shared/env.ts";
+import { ConfigError } from "../../src/shared/errors.ts";
 
 const dev = { ORIGIN_URL: "https://origin.example", RISKGATE_STORE: {}, RISKGATE_ENV: "development" } as unknown as Env;
 const prod = {

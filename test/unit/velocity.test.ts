@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EntityKeys } from "../../src/context/index.ts";
-import { planVelocity, velocityFacts } from "../../src/signals/velocity.ts";
+import { planVelocity, velocityFacts } from "../../src/scoring/signals/velocity.ts";
 
 const KEYS: EntityKeys = { account: "A", ip: "I", subnet: "S", net56: null, net48: null, device: "D", asn: "asn:3320" };
 const windows = [

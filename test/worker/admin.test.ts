@@ -6,7 +6,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAdminAuth } from "../../src/admin/auth.ts";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { call } from "./support/http.ts";
 
 const TEAM = "https://acme.cloudflareaccess.com";

@@ -3,12 +3,12 @@
 // recorded as a rotation; start-up events open every isolate's sequence.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { DashboardSummary, DecisionRow, EventView } from "../../src/admin/api-types.ts";
+import type { DashboardSummary, DecisionRow, EventView } from "../../src/audit/api-types.ts";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
 import { createAuditor, stamp } from "../../src/audit/auditor.ts";
 import type { AuditEvent, AuditInput } from "../../src/audit/events.ts";
-import { startupEvents } from "../../src/audit/record.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { startupEvents } from "../../src/audit/startup.ts";
+import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { capturing } from "./support/capture.ts";
 import { call, hub, reset } from "./support/http.ts";
 

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import type { AuditEvent } from "../../src/audit/events.ts";
-import { createGateway } from "../../src/gateway.ts";
+import { createGateway } from "../../src/gateway/gateway.ts";
 import type { MinuteValue } from "../../src/metrics/aggregate.ts";
 import { minuteOf } from "../../src/metrics/aggregate.ts";
 import { incrementsFor } from "../../src/metrics/from-event.ts";

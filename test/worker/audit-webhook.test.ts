@@ -3,11 +3,11 @@
 // per-source sequence numbers is detectable. Time is passed to the hub explicitly.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SinkStatus } from "../../src/admin/api-types.ts";
+import type { SinkStatus } from "../../src/audit/api-types.ts";
 import { createAuditor } from "../../src/audit/auditor.ts";
 import { findGaps } from "../../src/audit/sequence.ts";
 import { durableSink } from "../../src/audit/sinks/hub.ts";
-import { createGateway } from "../../src/gateway.ts";
+import { createGateway } from "../../src/gateway/gateway.ts";
 import { hub, receiver, reset } from "./support/http.ts";
 
 interface OcsfOut {

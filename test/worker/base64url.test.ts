@@ -3,7 +3,7 @@
 // decision tokens would differ between the Worker and the CLI.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { base64url, base64urlPortable } from "../../src/base64url.ts";
+import { base64url, base64urlPortable } from "../../src/shared/base64url.ts";
 
 describe("base64url", () => {
   it("uses the native encoder in workerd", () => {

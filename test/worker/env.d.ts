@@ -1,4 +1,4 @@
-type RiskgateEnv = import("../../src/env.ts").Env;
+type RiskgateEnv = import("../../src/gateway/env.ts").WorkerEnv;
 
 declare namespace Cloudflare {
   interface Env extends RiskgateEnv {

@@ -2,7 +2,7 @@
 // the origin's report or the cost table (per channel and destination country),
 // per-decision events count once, and a decision outside any experiment adds nothing.
 import { describe, expect, it } from "vitest";
-import { countsByArm } from "../../src/experiments/tallies.ts";
+import { countsByArm } from "../../src/scoring/experiments/tallies.ts";
 import { experimentHarness, type ExperimentHarness, type Forwarded, lowTierExperiment, reportOutcome, reset } from "./experiments-harness.ts";
 
 const DE_IP = "80.128.0.1"; // Deutsche Telekom in the bundled geo database

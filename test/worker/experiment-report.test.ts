@@ -5,7 +5,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAdminAuth } from "../../src/admin/auth.ts";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
-import type { ExperimentReport } from "../../src/experiments/report.ts";
+import type { ExperimentReport } from "../../src/scoring/experiments/report.ts";
 import { experimentHarness, type ExperimentHarness, lowTierExperiment, reportOutcome, reset } from "./experiments-harness.ts";
 import { call } from "./support/http.ts";
 

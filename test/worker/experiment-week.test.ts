@@ -4,8 +4,8 @@
 // from the admin endpoint and printed as the terminal report.
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
-import { reportText } from "../../src/experiments/render-text.ts";
-import type { ExperimentReport } from "../../src/experiments/report.ts";
+import { reportText } from "../../src/scoring/experiments/render-text.ts";
+import type { ExperimentReport } from "../../src/scoring/experiments/report.ts";
 import { call } from "./support/http.ts";
 import { simulateWeek, type WeekRun } from "./week.ts";
 

@@ -3,7 +3,7 @@
 // stops a harmful arm (new exposures then go to the other arm), and the fail mode when
 // the arm states cannot be read.
 import { describe, expect, it } from "vitest";
-import { countsByArm } from "../../src/experiments/tallies.ts";
+import { countsByArm } from "../../src/scoring/experiments/tallies.ts";
 import { StoreError, type Store } from "../../src/store/port.ts";
 import { armsOf, experimentHarness, type ExperimentHarness, lowTierExperiment, reportOutcome, reset } from "./experiments-harness.ts";
 

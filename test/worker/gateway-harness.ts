@@ -3,8 +3,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createApp } from "../../src/app.ts";
 import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
-import type { Env } from "../../src/env.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
+import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
+import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import type { ProvidedBridge } from "../support/global-setup.ts";
 
 export const BROWSER_UA =

@@ -4,12 +4,12 @@
 import { exports } from "cloudflare:workers";
 import { env } from "cloudflare:test";
 import { importJWK, SignJWT } from "jose";
-import { buildContext } from "../../src/context/index.ts";
-import type { Env } from "../../src/env.ts";
-import { createGateway } from "../../src/gateway.ts";
+import { buildContext } from "../../src/reset/context.ts";
+import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
+import { createGateway } from "../../src/gateway/gateway.ts";
 import { DEV_OUTCOME_SIGNING_KEY } from "../../src/outcomes/keys.ts";
-import { decide } from "../../src/pipeline.ts";
-import type { Facts } from "../../src/rules/context-schema.ts";
+import { decide } from "../../src/reset/decide.ts";
+import type { Facts } from "../../src/scoring/rules/context-schema.ts";
 
 export const GATEWAY = "https://gateway.test";
 export const CHROME_UA =

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../../src/env.ts";
+import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import { DurableObjectStore } from "../../src/store/durable-object-store.ts";
 import { OUTCOME_TALLY } from "../../src/outcomes/index.ts";

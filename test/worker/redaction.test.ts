@@ -8,7 +8,7 @@ import { type AuditSink, createAuditor } from "../../src/audit/auditor.ts";
 import { durableSink } from "../../src/audit/sinks/hub.ts";
 import { logSink } from "../../src/audit/sinks/log.ts";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { analyticsEngineSink } from "../../src/metrics/analytics-engine.ts";
 import { BROWSER_UA, call, hub, receiver } from "./support/http.ts";
 

@@ -3,7 +3,7 @@
 // cache answers), and the alarm that reclaims expired rows.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../../src/env.ts";
+import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
 import type { RiskgateStore } from "../../src/store/durable-object.ts";
 import type { StoreNamespace } from "../../src/store/durable-object-store.ts";
 import type { ObserveRequest } from "../../src/store/port.ts";

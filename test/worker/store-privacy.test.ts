@@ -6,7 +6,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, inject, it } from "vitest";
 import { normaliseIdentifier } from "../../src/context/account.ts";
-import type { Gateway } from "../../src/gateway.ts";
+import type { Gateway } from "../../src/gateway/gateway.ts";
 import { postReset, testGateway, upstashGateway } from "./gateway-harness.ts";
 
 const bridge = inject("redis");

@@ -9,10 +9,10 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { decodeJwt, importJWK, type JWTPayload, SignJWT } from "jose";
 import { createApp } from "../../src/app.ts";
 import { createAuditor } from "../../src/audit/auditor.ts";
-import { ExperimentMonitor } from "../../src/experiments/monitor.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { ExperimentMonitor } from "../../src/scoring/experiments/monitor.ts";
+import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { DEV_OUTCOME_SIGNING_KEY } from "../../src/outcomes/keys.ts";
-import { compileRuleset } from "../../src/rules/compile.ts";
+import { compileRuleset } from "../../src/scoring/rules/compile.ts";
 import { outcomes, type PlannedReset, plan, population, rng, type User } from "../../tools/traffic-model.mjs";
 
 const GATEWAY = "https://gateway.test";

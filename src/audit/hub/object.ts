@@ -8,7 +8,7 @@
  * Ingest is idempotent on event id: a retried batch is neither counted nor sent twice.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../../env.ts";
+import type { Env } from "../../shared/env.ts";
 import { METRIC_SCHEMA, MetricStore, minuteOf } from "../../metrics/aggregate.ts";
 import { type Increment, incrementsFor } from "../../metrics/from-event.ts";
 import { renderPrometheus } from "../../metrics/prometheus.ts";

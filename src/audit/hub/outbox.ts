@@ -6,7 +6,7 @@
  * alert (docs/operations.md).
  */
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "../backoff.ts";
-import type { RemoteSink, SinkStatus } from "../../admin/api-types.ts";
+import type { RemoteSink, SinkStatus } from "../api-types.ts";
 import type { AuditEvent } from "../events.ts";
 
 export type { RemoteSink, SinkStatus };

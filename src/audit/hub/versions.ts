@@ -4,7 +4,7 @@
  * `key.rotated` event from it, so rotations are audited without anyone emitting them.
  */
 
-import type { VersionKind, VersionSeen } from "../../admin/api-types.ts";
+import type { VersionKind, VersionSeen } from "../api-types.ts";
 
 export type { VersionKind, VersionSeen };
 

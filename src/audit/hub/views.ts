@@ -3,7 +3,7 @@
  * and the ids of every event that belongs to it, so the dashboard can link each row to
  * its audit trail.
  */
-import type { DecisionRow, EventView } from "../../admin/api-types.ts";
+import type { DecisionRow, EventView } from "../api-types.ts";
 import type { AuditEvent } from "../events.ts";
 import { toOcsf } from "../ocsf.ts";
 

@@ -15,14 +15,14 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { GeoMeta, GeoRecord } from "../../context/geo-local.ts";
-import { writePack } from "../../signals/pack.ts";
-import { encodeTable } from "../../signals/range-table.ts";
+import { writePack } from "../../shared/pack.ts";
+import { encodeTable } from "../../shared/range-table.ts";
 import { countryCentroid } from "./centroids.ts";
 import { parseCsvLine } from "./csv.ts";
 import { openMmdb, walkV4, walkV6 } from "./mmdb-walk.ts";
 import { maskSegments, RESERVED } from "./reserved.ts";
 import { SegmentBuilder } from "./segments.ts";
-import { Interner } from "../../signals/interner.ts";
+import { Interner } from "../../scoring/signals/interner.ts";
 
 /** Build options, from the environment by default. */
 export interface GeoBuildOptions {

@@ -4,8 +4,8 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { compileLists, type ListsMeta, type NamedList } from "../../signals/list-compile.ts";
-import { parseListText } from "../../signals/list-format.ts";
+import { compileLists, type ListsMeta, type NamedList } from "../../scoring/signals/list-compile.ts";
+import { parseListText } from "../../scoring/signals/list-format.ts";
 
 /** The list name of a file name. */
 export function listName(file: string): string {

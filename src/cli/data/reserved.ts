@@ -5,7 +5,7 @@
  * countries (TEST-NET ranges to AU, 2001:db8::/32 to JP); masking them at build means a
  * request from such an address has no local geo instead of a wrong one.
  */
-import { parseRange } from "../../signals/ip-key.ts";
+import { parseRange } from "../../shared/ip-key.ts";
 
 const V4 = [
   "0.0.0.0/8",

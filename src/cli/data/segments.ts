@@ -3,7 +3,7 @@
  * fill gaps with "no value", merge neighbours with equal values, and truncate IPv6 to
  * the table's key width (/64 for geo: one subscriber, and half the size).
  */
-import type { KeyWords } from "../../signals/range-table.ts";
+import type { KeyWords } from "../../shared/range-table.ts";
 
 /** Sorted segments being built for one table. */
 export class SegmentBuilder {

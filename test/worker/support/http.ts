@@ -1,7 +1,7 @@
 // Driving an app built around a given gateway, as the platform would.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createApp } from "../../../src/app.ts";
-import type { Gateway } from "../../../src/gateway.ts";
+import type { Gateway } from "../../../src/gateway/gateway.ts";
 
 export const GATEWAY = "https://gateway.test";
 export const BROWSER_UA =

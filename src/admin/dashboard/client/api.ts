@@ -2,7 +2,7 @@
  * Calls to the admin JSON API. Credentials travel the way the page itself was
  * authorised (session cookie, Access cookie); the browser attaches them.
  */
-import type { DashboardSummary, DecisionRow, EventView, SinkStatus } from "../../api-types.ts";
+import type { DashboardSummary, DecisionRow, EventView, SinkStatus } from "../../../audit/api-types.ts";
 
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   const response = await fetch(`/__riskgate/api/${path}`, { credentials: "same-origin", ...init });

@@ -3,7 +3,7 @@
  * reasons, dependency errors, origin result) and links to every audit event of the
  * decision. Opening an event shows it as stored and as sent to the SIEM (OCSF).
  */
-import type { DecisionRow, EventView } from "../../api-types.ts";
+import type { DecisionRow, EventView } from "../../../audit/api-types.ts";
 import { empty, h, num, panel, pill } from "./dom.ts";
 
 /** Callbacks the table needs. */

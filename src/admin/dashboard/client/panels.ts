@@ -3,7 +3,7 @@
  * top reasons, score distribution, rate-limit ladder, challenges, outcomes and cost,
  * dependency health and the audit sinks.
  */
-import type { DashboardSummary, DependencyHealth, SinkStatus } from "../../api-types.ts";
+import type { DashboardSummary, DependencyHealth, SinkStatus } from "../../../audit/api-types.ts";
 import { hbars, histogram, type Series, stackedBars } from "./charts.ts";
 import { empty, h, num, panel, pct, pill } from "./dom.ts";
 

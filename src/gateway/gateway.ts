@@ -1,0 +1,131 @@
+/**
+ * Everything a request needs that is built once per isolate from `env`: config,
+ * compiled rules, store adapter, keys and hasher. Configuration errors surface here,
+ * on the first request, with the problem named in the log.
+ */
+import { type CaptchaGate, createCaptchaGate } from "../captcha/gate.ts";
+import { type Config, readConfig } from "./config.ts";
+import { bundledGeo } from "../context/bundled-geo.ts";
+import { createGeoResolver, type GeoResolver, readGeoSource } from "../context/geo.ts";
+import { createHasher, type Hasher } from "../context/hmac.ts";
+import type { WorkerEnv } from "./env.ts";
+import { ConfigError } from "../shared/errors.ts";
+import { createAdminAuth, type AdminAuth } from "../admin/auth.ts";
+import { readAdminConfig } from "../admin/config.ts";
+import type { Auditor } from "../audit/auditor.ts";
+import { consoleSink, type LogSink } from "../audit/decision-log.ts";
+import { ExperimentMonitor } from "../scoring/experiments/monitor.ts";
+import { auditHub, createGatewayAuditor } from "./auditor.ts";
+import type { RiskgateAuditHub } from "../audit/hub/object.ts";
+import { loadSigningKeys, type SigningKeys } from "../origin/signing-keys.ts";
+import { loadOutcomeKeys, type OutcomeKeys } from "../outcomes/keys.ts";
+import { bundledCandidate, bundledRuleset } from "../scoring/rules/bundled.ts";
+import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import { bundledLists } from "../scoring/signals/bundled-lists.ts";
+import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
+import { DurableObjectStore } from "../store/durable-object-store.ts";
+import { BlockCache } from "../store/ephemeral.ts";
+import type { Store } from "../store/port.ts";
+import { RefusalTally } from "../reset/refusals.ts";
+import { UpstashStore } from "../store/upstash.ts";
+
+/** The per-isolate dependencies of the request path. Tests build their own. */
+export interface Gateway {
+  readonly config: Config;
+  readonly ruleset: CompiledRuleset;
+  /** The shadow candidate (rules/candidate/), or null when none is bundled. */
+  readonly candidate: CompiledRuleset | null;
+  readonly store: Store;
+  readonly keys: SigningKeys;
+  readonly hasher: Hasher;
+  readonly fetcher: typeof fetch;
+  readonly now: () => number;
+  readonly newId: () => string;
+  readonly log: LogSink;
+  /** This isolate's view of stopped experiment arms (docs/experiments.md); null without experiments. */
+  readonly experiments: ExperimentMonitor | null;
+  /** Geo for a request: request.cf and/or the bundled database, per GEO_SOURCE. */
+  readonly geo: GeoResolver;
+  /** Compiled IP reputation lists (rules/lists/). */
+  readonly reputation: ReputationLists;
+  /** Keys that verify the origin's outcome reports; null when outcomes are not configured. */
+  readonly outcomeKeys: OutcomeKeys | null;
+  /** The audit trail: `emit` events after the response (inside waitUntil). docs/audit.md. */
+  readonly audit: Auditor;
+  /** Admin authentication for /__riskgate/*. */
+  readonly admin: AdminAuth;
+  /** The audit hub (recent events, metrics, outbox) the admin API reads. */
+  readonly hub: () => DurableObjectStub<RiskgateAuditHub>;
+  /** The CAPTCHA step (provider, siteverify, passes); null with CAPTCHA_PROVIDER=none. */
+  readonly captcha: CaptchaGate | null;
+  /** Penalty boxes this isolate imposed, until the store shows them (src/reset/decide.ts). */
+  readonly boxes: BlockCache;
+  /** The screen stage's refusals, tallied into `ratelimit.refused` events. */
+  readonly refusals: RefusalTally;
+}
+
+/** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
+export async function createGateway(env: WorkerEnv): Promise<Gateway> {
+  const config = readConfig(env);
+  const ruleset = bundledRuleset();
+  const store = createStore(env, config, ruleset);
+  const keys = await loadSigningKeys(config.signingKeysJson);
+  const hasher = await createHasher(config.hmacSecret);
+  const fetcher: typeof fetch = (input, init) => fetch(input, init);
+  const now = () => Date.now();
+  const newId = () => crypto.randomUUID();
+  const audit = createGatewayAuditor(env, { ruleset, keys, now, newId });
+  return {
+    config,
+    ruleset,
+    candidate: bundledCandidate(),
+    store,
+    keys,
+    hasher,
+    fetcher,
+    now,
+    newId,
+    log: consoleSink,
+    experiments: ruleset.experiments.length === 0 ? null : new ExperimentMonitor(ruleset, store),
+    geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
+    reputation: bundledLists(),
+    outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),
+    audit,
+    admin: await createAdminAuth(readAdminConfig(env)),
+    hub: () => auditHub(env),
+    captcha:
+      config.captcha === null
+        ? null
+        : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: newId }),
+    boxes: new BlockCache(),
+    refusals: new RefusalTally({ newId }),
+  };
+}
+
+/** The configured store adapter (docs/store.md: how to choose). */
+export function createStore(env: WorkerEnv, config: Config, ruleset: CompiledRuleset): Store {
+  if (config.upstash !== null) {
+    return new UpstashStore({ ...config.upstash, timeoutMs: ruleset.storeTimeoutMs });
+  }
+  return new DurableObjectStore({
+    namespace: env.RISKGATE_STORE,
+    shards: config.storeShards,
+    timeoutMs: ruleset.storeTimeoutMs,
+  });
+}
+
+const gateways = new WeakMap<WorkerEnv, Promise<Gateway>>();
+
+/** The gateway for `env`, built once and shared (a failed build is retried next time). */
+export function gatewayFor(env: WorkerEnv): Promise<Gateway> {
+  let gateway = gateways.get(env);
+  if (gateway === undefined) {
+    gateway = createGateway(env);
+    gateways.set(env, gateway);
+    gateway.catch((err: unknown) => {
+      gateways.delete(env);
+      if (err instanceof ConfigError) console.error(JSON.stringify({ type: "riskgate.config_error", message: err.message }));
+    });
+  }
+  return gateway;
+}

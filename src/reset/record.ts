@@ -1,0 +1,152 @@
+/**
+ * The record stage: turn what happened to one reset request into audit events, and
+ * describe the isolate at start-up. Runs after the response (inside waitUntil); it
+ * only reads values the request path already computed, so it costs no extra I/O.
+ */
+import type { ActResult } from "./act.ts";
+import type { RequestContext } from "../context/index.ts";
+import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
+import type { OriginResult } from "../origin/forward.ts";
+import type { LadderState } from "../scoring/policy/rate-limit.ts";
+import type { Facts } from "../scoring/rules/context-schema.ts";
+import type { Auditor } from "../audit/auditor.ts";
+import type { DecisionLogLine, LogSink } from "../audit/decision-log.ts";
+import type { AuditEvent, AuditInput, DecisionData, ForwardData } from "../audit/events.ts";
+import { challengeSolvedData, rateLimitStepData } from "../audit/step-events.ts";
+
+/** Everything known about one scored request once it has been answered. */
+export interface RequestRecord {
+  readonly requestId: string;
+  readonly method: string;
+  readonly ctx: RequestContext;
+  readonly decision: Decision;
+  readonly shadowReasons: readonly Reason[];
+  readonly facts: Facts;
+  readonly candidate: CandidateSummary | null;
+  readonly storeName: string;
+  readonly storeMs: number | null;
+  readonly result: ActResult;
+  readonly originUrl: URL;
+  /** Milliseconds from the route starting to the response being ready. */
+  readonly ms: number;
+  /** Rate-limit ladders not at `allow` (or with a waived CAPTCHA step), for the log. */
+  readonly rateLimits?: DecisionLogLine["rate_limits"];
+  /** The CAPTCHA step, when it ran. */
+  readonly captcha?: DecisionLogLine["captcha"];
+  /** Every rate-limit ladder's state (`ratelimit.step` events for those not at `allow`). */
+  readonly ladders?: readonly LadderState[];
+  /** The configured CAPTCHA provider (`turnstile`, ...), or null without one. */
+  readonly captchaProvider?: string | null;
+}
+
+/** The decision event's payload. */
+function decisionData(r: RequestRecord): DecisionData {
+  const { ctx, decision } = r;
+  return {
+    route: ctx.route.path,
+    method: r.method,
+    verdict: decision.verdict,
+    tier: decision.tier,
+    score: decision.score,
+    channel: decision.channel,
+    mode: decision.mode,
+    reasons: decision.reasons,
+    shadow_reasons: r.shadowReasons,
+    errors: decision.errors,
+    action: r.result.action,
+    account: ctx.accountKey,
+    ip: ctx.keys.ip,
+    device: ctx.keys.device,
+    country: ctx.geo?.country ?? null,
+    asn: ctx.geo === null || ctx.geo.asn === 0 ? null : ctx.geo.asn,
+    store: r.storeName,
+    store_ms: r.storeMs,
+    ms: r.ms,
+    facts: r.facts,
+    candidate: r.candidate,
+  };
+}
+
+/** The forward event's payload. */
+function forwardData(r: RequestRecord, origin: OriginResult): ForwardData {
+  return {
+    origin: r.originUrl.origin,
+    ok: origin.ok,
+    status: origin.ok ? origin.response.status : null,
+    error: origin.ok ? null : origin.code,
+    ms: origin.ms,
+    respond: r.ctx.route.respond,
+  };
+}
+
+/**
+ * The events of one request: decision, the rate-limit steps and the CAPTCHA check that led
+ * to it, then forward or challenge.
+ */
+export function requestEvents(r: RequestRecord): AuditInput[] {
+  const ids = { request_id: r.requestId, decision_id: r.decision.id, at: r.ctx.now } as const;
+  const provider = r.captchaProvider ?? null;
+  const events: AuditInput[] = [{ type: "decision", ...ids, data: decisionData(r) }];
+  for (const data of rateLimitStepData(r.ladders ?? [])) events.push({ type: "ratelimit.step", ...ids, data });
+  const solved = challengeSolvedData(r.captcha, provider);
+  if (solved !== null) events.push({ type: "challenge.solved", ...ids, data: solved });
+  if (r.result.origin !== null) events.push({ type: "forward", ...ids, data: forwardData(r, r.result.origin) });
+  if (r.result.action === "challenge") {
+    events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider } });
+  }
+  return events;
+}
+
+/** The decision log line (replay's input) for a request, naming its audit event. */
+export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLogLine {
+  const { ctx, decision, result } = r;
+  return {
+    type: "riskgate.decision",
+    ts: new Date(ctx.now).toISOString(),
+    id: decision.id,
+    route: ctx.route.path,
+    verdict: decision.verdict,
+    tier: decision.tier,
+    score: decision.score,
+    channel: decision.channel,
+    experiment: decision.experiment ?? null,
+    reasons: decision.reasons,
+    shadow_reasons: r.shadowReasons,
+    mode: decision.mode,
+    errors:
+      result.origin?.ok === false
+        ? [...decision.errors, { dependency: "origin", code: result.origin.code, failMode: "allow" }]
+        : decision.errors,
+    rules: decision.rulesetVersion,
+    account: ctx.accountKey,
+    ip: ctx.keys.ip,
+    action: result.action,
+    origin_status: result.origin?.ok ? result.origin.response.status : null,
+    origin_ms: result.origin?.ms ?? null,
+    ms: r.ms,
+    facts: r.facts,
+    candidate: r.candidate,
+    ...(r.rateLimits === undefined ? {} : { rate_limits: r.rateLimits }),
+    ...(r.captcha === undefined ? {} : { captcha: r.captcha }),
+    event: { id: event.id, source: event.source, seq: event.seq },
+  };
+}
+
+/**
+ * Record one request after its response: number its events, write the decision log
+ * line (with the decision event's id and sequence number), then deliver the events.
+ */
+export async function recordRequest(deps: { audit: Auditor; log: LogSink }, r: RequestRecord): Promise<void> {
+  const events = deps.audit.stamp(...requestEvents(r));
+  const decisionEvent = events[0];
+  if (decisionEvent !== undefined) deps.log(decisionLogLine(r, decisionEvent));
+  await deps.audit.deliver(events);
+}
+
+const RAY = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The platform's request id (`cf-ray`) when it looks like one, else a fresh id. */
+export function requestIdFrom(headers: Headers, newId: () => string): string {
+  const ray = headers.get("cf-ray");
+  return ray !== null && RAY.test(ray) ? ray : newId();
+}

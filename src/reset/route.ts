@@ -1,0 +1,125 @@
+/**
+ * The reset route, one call per stage in the order they run (docs/architecture.md):
+ * match (src/app.ts, src/reset/match.ts) → screen → context → decide → act → record.
+ * The record stage runs after the response, inside waitUntil.
+ */
+import type { AuditInput } from "../audit/events.ts";
+import { readCaptchaRequest } from "../captcha/request.ts";
+import { rateLimitedResponse } from "../challenge/response.ts";
+import { type ClientIp, clientIp } from "../context/client-ip.ts";
+import { withDeviceCookie } from "../context/device-cookie.ts";
+import type { AddressKeys, RequestContext } from "../context/index.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import { recordExperiment } from "../scoring/experiments/record.ts";
+import type { RouteSpec } from "../scoring/rules/schema.ts";
+import { RiskgateError } from "../shared/errors.ts";
+import type { PenaltyUpdate } from "../store/port.ts";
+import { type ActResult, act } from "./act.ts";
+import { buildContext } from "./context.ts";
+import { decide, type PipelineResult } from "./decide.ts";
+import { recordRequest, requestIdFrom } from "./record.ts";
+import { screen } from "./screen.ts";
+
+/** Score one request to a matched reset route and answer it. */
+export async function resetRoute(request: Request, route: RouteSpec, gateway: Gateway, exec: Pick<ExecutionContext, "waitUntil">): Promise<Response> {
+  if (request.method !== route.method) {
+    throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });
+  }
+  const started = gateway.now();
+  const ip = clientIp(request.headers, gateway.config.trustedIpHeader, gateway.config.trustedProxyHops);
+  const { refused, addressKeys } = await screenRequest(ip, gateway, route.path, started);
+  if (refused !== null) {
+    const { reported } = refused;
+    if (reported !== null) exec.waitUntil(reported.then((events) => gateway.audit.emit(...events)));
+    return refused.response;
+  }
+  const ctx = await buildContext(request, route, {
+    hasher: gateway.hasher,
+    now: started,
+    trustedIpHeader: gateway.config.trustedIpHeader,
+    bodyLimit: gateway.ruleset.spec.limits.body_bytes,
+    userAgentLimit: gateway.ruleset.spec.limits.user_agent_chars,
+    geo: gateway.geo,
+    address: { ip, keys: addressKeys },
+  });
+  const captchaRequest =
+    gateway.captcha === null ? null : readCaptchaRequest(request, ctx.fields, gateway.captcha.config.profile.field);
+  const decided = await decide(ctx, gateway, captchaRequest);
+  const result = await act(request, ctx, decided.decision, gateway, decided);
+  withDeviceCookie(result.response, ctx.device.cookie);
+  record(request, ctx, decided, result, gateway, exec, started);
+  return result.response;
+}
+
+/** The screen stage: a 429 for a client this isolate knows to be blocked, and the address keys it hashed. */
+async function screenRequest(
+  ip: ClientIp | null,
+  gateway: Gateway,
+  path: string,
+  now: number,
+): Promise<{
+  refused: { response: Response; reported: Promise<readonly AuditInput[]> | null } | null;
+  addressKeys: AddressKeys | null;
+}> {
+  const deps = { hasher: gateway.hasher, store: gateway.store, boxes: gateway.boxes, ladders: gateway.ruleset.ladders };
+  const { refusal, keys } = await screen(ip, deps, now);
+  if (refusal === null) return { refused: null, addressKeys: keys };
+  const tier = gateway.ruleset.tiers[0]?.name ?? "unknown";
+  const { id, reported } = gateway.refusals.add(refusal, path, tier, now);
+  return { refused: { response: rateLimitedResponse({ id, retryAfter: refusal.retryAfterS }), reported }, addressKeys: keys };
+}
+
+/**
+ * The record stage, after the response: experiment exposure and guardrail refresh,
+ * penalty boxes of ladders whose 429 step bit, the decision log line and the audit
+ * events cost the client nothing.
+ */
+function record(
+  request: Request,
+  ctx: RequestContext,
+  decided: PipelineResult,
+  result: ActResult,
+  gateway: Gateway,
+  exec: Pick<ExecutionContext, "waitUntil">,
+  started: number,
+): void {
+  const { decision, shadowReasons, facts, candidate, storeMs } = decided;
+  exec.waitUntil(recordExperiment(gateway, decision, ctx.now));
+  const ms = gateway.now() - started;
+  exec.waitUntil(penalize(gateway, decided.penalize));
+  exec.waitUntil(
+    Promise.resolve().then(() =>
+      recordRequest(gateway, {
+        requestId: requestIdFrom(request.headers, gateway.newId),
+        method: request.method,
+        ctx,
+        decision,
+        shadowReasons,
+        facts,
+        candidate,
+        storeName: gateway.store.name,
+        storeMs,
+        result,
+        originUrl: gateway.config.originUrl,
+        ms,
+        rateLimits: decided.ladders
+          .filter((l) => l.step !== "allow" || l.waived)
+          .map((l) => ({ name: l.name, step: l.step, waived: l.waived, level: l.level })),
+        captcha: decided.captcha.status === "none" ? null : decided.captcha,
+        ladders: decided.ladders,
+        captchaProvider: gateway.captcha?.config.profile.name ?? null,
+      }),
+    ),
+  );
+}
+
+/** Apply penalty escalations; a failure is logged (the next violation escalates again). */
+async function penalize(gateway: Gateway, updates: readonly PenaltyUpdate[]): Promise<void> {
+  for (const update of updates) {
+    try {
+      await gateway.store.penalize(update);
+    } catch (err) {
+      console.error(JSON.stringify({ type: "riskgate.penalize_failed", code: (err as { code?: unknown }).code ?? "STORE_UNAVAILABLE" }));
+    }
+  }
+}

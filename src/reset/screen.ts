@@ -1,0 +1,105 @@
+/**
+ * The screen stage, first on the request path: a client this isolate already knows to be
+ * blocked (a 429 step of an IP or subnet ladder that bit, or a penalty box on one) is
+ * answered 429 before its body is read. It costs one or two HMACs (the address, then its
+ * subnet) and a cache lookup: no body, no device cookie, no store call, no scoring, no signing,
+ * and no per-request audit event (refusals are tallied: src/reset/refusals.ts). A flood
+ * from a blocked client therefore costs riskgate about what answering it costs at all
+ * (BENCHMARKS.md, scenario d).
+ *
+ * Only ladders keyed on the address can be screened: the account and device are known
+ * only after the body and cookies are read, and blocks on them are answered by the
+ * pipeline from the same cache, still without a store call.
+ */
+import { type ClientIp, UNPARSEABLE_ADDRESS_KEY } from "../context/client-ip.ts";
+import type { AddressKeys } from "../context/index.ts";
+import type { Hasher } from "../context/hmac.ts";
+import { cachedLadder, type CompiledLadder, type LadderState, planLadders } from "../scoring/policy/rate-limit.ts";
+import type { BlockCache } from "../store/ephemeral.ts";
+import type { CachedBlock, Store } from "../store/port.ts";
+
+/** What screening needs (the gateway's parts). */
+export interface ScreenDeps {
+  readonly hasher: Hasher;
+  readonly store: Store;
+  readonly boxes: BlockCache;
+  /** The rule set's ladders (the screen uses those `screenedLadders` picks). */
+  readonly ladders: readonly CompiledLadder[];
+}
+
+/** A request refused by the screen: which ladder holds the client and for how long. */
+export interface Refusal {
+  readonly ladder: LadderState;
+  /** HMAC of the blocked entity (the IP or subnet key), as the store keys it. */
+  readonly entity: string;
+  readonly retryAfterS: number;
+}
+
+/** The ladder keys an address alone determines. */
+const ADDRESS_KINDS = new Set(["ip", "subnet", "net56", "net48"]);
+
+const screenedOf = new WeakMap<readonly CompiledLadder[], readonly CompiledLadder[]>();
+
+/** The ladders the screen can decide on: keyed on the address, with a 429 step or a box. */
+export function screenedLadders(ladders: readonly CompiledLadder[]): readonly CompiledLadder[] {
+  let screened = screenedOf.get(ladders);
+  if (screened === undefined) {
+    screened = ladders.filter(
+      (l) => ADDRESS_KINDS.has(l.key) && (l.penalty !== null || l.steps.some((s) => s.action === "block")),
+    );
+    screenedOf.set(ladders, screened);
+  }
+  return screened;
+}
+
+/** What the screen found: a refusal (answer 429) or null (go on), and the keys it hashed. */
+export interface Screened {
+  readonly refusal: Refusal | null;
+  readonly keys: AddressKeys | null;
+}
+
+/** Screen a request by its client address alone (parsed once, by the caller, for both stages). */
+export async function screen(ip: ClientIp | null, deps: ScreenDeps, now: number): Promise<Screened> {
+  const ladders = screenedLadders(deps.ladders);
+  if (ladders.length === 0) return { refusal: null, keys: null };
+  // No usable address: every such request shares one key, screened like any address.
+  if (ip === null) {
+    const keys = { ip: UNPARSEABLE_ADDRESS_KEY, subnet: UNPARSEABLE_ADDRESS_KEY, net56: null, net48: null };
+    return { refusal: refusalFor(ladders, keys, deps, now), keys };
+  }
+  // The address first: a flood from one blocked IP is refused without hashing its subnets.
+  const ipKey = await deps.hasher.hash("ip", ip.address);
+  const byIp = refusalFor(ladders, { ip: ipKey, subnet: null, net56: null, net48: null }, deps, now);
+  if (byIp !== null) return { refusal: byIp, keys: null };
+  const [subnet, net56, net48] = await Promise.all([
+    deps.hasher.hash("subnet", ip.subnet),
+    ip.net56 === null ? null : deps.hasher.hash("net56", ip.net56),
+    ip.net48 === null ? null : deps.hasher.hash("net48", ip.net48),
+  ]);
+  const keys = { ip: ipKey, subnet, net56, net48 };
+  return { refusal: refusalFor(ladders, keys, deps, now), keys };
+}
+
+/** The refusal for the ladders whose key is known in `keys`, or null. */
+function refusalFor(
+  ladders: readonly CompiledLadder[],
+  keys: { readonly ip: string; readonly subnet: string | null; readonly net56: string | null; readonly net48: string | null },
+  deps: ScreenDeps,
+  now: number,
+): Refusal | null {
+  const plan = planLadders(ladders, { ...keys, account: null, device: null, asn: null });
+  const blocked = deps.store.cachedBlock({ now, limits: plan.limits, penalties: plan.penalties }) ?? boxedByThisIsolate(plan.penalties, deps.boxes, now);
+  if (blocked === null) return null;
+  const state = cachedLadder(plan, blocked, now, (key, at) => deps.boxes.blockedUntil(key, at));
+  const entity = state.key === "subnet" || state.key === "net56" || state.key === "net48" ? keys[state.key] : keys.ip;
+  return { ladder: state, entity: entity ?? keys.ip, retryAfterS: Math.max(1, Math.ceil(state.retryAfterMs / 1000)) };
+}
+
+/** A penalty box this isolate imposed and the store does not show yet (src/reset/decide.ts). */
+function boxedByThisIsolate(penalties: readonly { key: string }[], boxes: BlockCache, now: number): CachedBlock | null {
+  for (const { key } of penalties) {
+    const until = boxes.blockedUntil(key, now);
+    if (until !== null) return { key, kind: "penalty", until };
+  }
+  return null;
+}

@@ -1,0 +1,75 @@
+/**
+ * All signals for one request: a store plan before the batch, facts after it.
+ * Nothing here performs I/O; the pipeline runs the one store call in between.
+ */
+import type { RequestContext } from "../../context/index.ts";
+import type { CompiledRuleset } from "../rules/compile.ts";
+import type { Facts } from "../rules/context-schema.ts";
+import type { ObserveRequest, ObserveResult } from "../../store/port.ts";
+import { accountFacts } from "./account.ts";
+import { deviceFacts, parseUa } from "./device.ts";
+import { geoFacts } from "./geo.ts";
+import { headerFacts } from "./headers.ts";
+import { type ReputationLists, reputationFacts } from "./ip-reputation.ts";
+import { planVelocity, type VelocityPlan, velocityFacts } from "./velocity.ts";
+
+/** The store request plus what is needed to read its answer. */
+export interface SignalPlan {
+  readonly observe: ObserveRequest;
+  readonly velocity: VelocityPlan;
+}
+
+/** The store key of an account's history (hashed account key inside). */
+export function historyKey(accountKey: string): string {
+  return `h:${accountKey}`;
+}
+
+/** What to ask the store for this request. */
+export function planSignals(ctx: RequestContext, ruleset: CompiledRuleset): SignalPlan {
+  const velocity = planVelocity(ctx.keys, ruleset.windows, ruleset.distinct);
+  return {
+    velocity,
+    observe: {
+      now: ctx.now,
+      hits: velocity.hits,
+      distinct: velocity.distinct,
+      historyKey: historyKey(ctx.accountKey),
+    },
+  };
+}
+
+/** Per-isolate data the signals read besides the context. */
+export interface SignalData {
+  /** The compiled reputation lists (build/lists.bin); null when none are bundled. */
+  readonly lists: ReputationLists | null;
+  /** The rule file's `limits.user_agent_chars`, to tell a truncated UA. */
+  readonly userAgentLimit: number;
+}
+
+const NO_DATA: SignalData = { lists: null, userAgentLimit: Number.POSITIVE_INFINITY };
+
+/** Facts for rules. `result` is null when the store failed: counts read as 0, history as none. */
+export function signalFacts(
+  ctx: RequestContext,
+  plan: SignalPlan,
+  result: ObserveResult | null,
+  data: SignalData = NO_DATA,
+): Facts {
+  const history = result?.history ?? null;
+  const { velocity, distinct } = velocityFacts(plan.velocity, result?.counts ?? [], result?.distinct ?? []);
+  const ua = parseUa(ctx.userAgent);
+  return {
+    request: { path: ctx.route.path, method: ctx.route.method },
+    ip: {
+      known: ctx.ip !== null,
+      version: ctx.ip?.version ?? 0,
+      ...reputationFacts(data.lists, ctx.ip, ctx.geo?.asn ?? 0, ctx.now),
+    },
+    device: { ...deviceFacts(ctx.userAgent, ctx.device, history?.devices ?? []) },
+    headers: { ...headerFacts(ctx.headers, ua, data.userAgentLimit, ctx.userAgent) },
+    geo: { ...geoFacts(ctx.geo, history, ctx.now) },
+    account: { ...accountFacts(history, ctx.now) },
+    velocity,
+    distinct,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Facts → outcome for one rule set: overrides, scoring rules, then policy. Pure, so the
+ * pipeline runs it for the live rule set and the shadow candidate on the same facts,
+ * and the CLI (`rules test`, `explain`, `replay`) runs exactly the code the Worker runs.
+ */
+import type { Dependency, DependencyError, FailMode, Reason, Verdict } from "../shared/decision.ts";
+import { type Assignment, enrol, type ExperimentInput } from "./experiments/assign.ts";
+import { applyPolicy } from "./policy/index.ts";
+import type { Exclusion } from "./policy/channels.ts";
+import type { CompiledRuleset } from "./rules/compile.ts";
+import type { Facts } from "./rules/context-schema.ts";
+import { evaluateOverrides, evaluateRules } from "./rules/evaluate.ts";
+
+/** A dependency that failed before scoring (the rule set's fail mode decides what follows). */
+export interface Failure {
+  readonly dependency: Dependency;
+  readonly code: string;
+}
+
+/** Everything a rule set decides on. */
+export interface OutcomeInput {
+  /** Signal facts; `facts.budget` holds channel budget counts. */
+  readonly facts: Facts;
+  /** HMAC'd account key, for the privileged list. */
+  readonly accountKey: string | null;
+  readonly failures: readonly Failure[];
+  /** Experiment draws and state; absent (CLI, shadow candidate) means nobody is enrolled. */
+  readonly experiments?: ExperimentInput;
+}
+
+/** One rule set's conclusion. */
+export interface Outcome {
+  readonly verdict: Verdict;
+  readonly tier: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly channels: readonly string[];
+  readonly captcha: boolean;
+  readonly reasons: readonly Reason[];
+  /** Matches of `mode: shadow` rules: recorded, never scored. */
+  readonly shadowReasons: readonly Reason[];
+  readonly errors: readonly DependencyError[];
+  /** Id of the override that decided, if any (scoring rules were then not run). */
+  readonly override: string | null;
+  readonly privileged: boolean;
+  readonly excluded: readonly Exclusion[];
+  /** The experiment arm, when enrolled; its channels replace the tier's. */
+  readonly experiment: Assignment | null;
+}
+
+/** The fail mode a rule set names for a dependency; unnamed ones fail to `challenge`. */
+export function failModeFor(ruleset: CompiledRuleset, dependency: Dependency): FailMode {
+  const modes: Partial<Record<string, FailMode>> = ruleset.spec.fail_modes;
+  return modes[dependency] ?? "challenge";
+}
+
+/** Privileged by the rule file's list, or tagged by the origin (`facts.account.privileged`). */
+export function isPrivileged(ruleset: CompiledRuleset, input: OutcomeInput): boolean {
+  const tagged = input.facts.account?.privileged === true;
+  const listed = input.accountKey !== null && ruleset.privileged?.accounts.has(input.accountKey) === true;
+  return tagged || listed;
+}
+
+/** The CEL values a rule set's conditions see for `input` (privileged resolved). */
+export function celValuesFor(ruleset: CompiledRuleset, input: OutcomeInput): Record<string, unknown> {
+  const privileged = isPrivileged(ruleset, input);
+  return ruleset.values({ ...input.facts, account: { ...input.facts.account, privileged } });
+}
+
+/** Decide with one rule set. */
+export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outcome {
+  const privileged = isPrivileged(ruleset, input);
+  const facts = input.facts;
+  const values = celValuesFor(ruleset, input);
+  const overrides = evaluateOverrides(ruleset, values);
+  const override = overrides.override;
+  const scored = override === null ? evaluateRules(ruleset, values) : null;
+  const errors: DependencyError[] = input.failures.map((f) => ({ ...f, failMode: failModeFor(ruleset, f.dependency) }));
+  for (const id of [...overrides.failedRules, ...(scored?.failedRules ?? [])]) {
+    // A rule that cannot run is a defect in the rule set; its fail mode is named in the file.
+    errors.push({ dependency: "rules", code: `RULE_FAILED:${id}`, failMode: ruleset.spec.fail_modes.rules });
+  }
+  const score = scored?.score ?? 0;
+  const channelInput = { country: typeof facts.geo?.country === "string" ? facts.geo.country : "", budgets: facts.budget ?? {}, values };
+  const policy = applyPolicy(ruleset, { score, override, privileged, errors, channel: channelInput });
+  const experiment = input.experiments === undefined
+    ? null
+    : enrol(ruleset, {
+      tier: policy.tier,
+      verdict: policy.verdict,
+      channels: policy.channels,
+      override: override !== null,
+      privileged,
+      errors,
+      channel: channelInput,
+      values,
+    }, input.experiments).assignment;
+  const decisive: Reason[] = override === null ? [...(scored?.reasons ?? [])] : [{ code: override.reason, rule: override.id, weight: 0 }];
+  return {
+    verdict: policy.verdict,
+    tier: policy.tier,
+    score,
+    channel: experiment?.channels[0] ?? policy.channel,
+    channels: experiment?.channels ?? policy.channels,
+    captcha: policy.captcha,
+    reasons: [...decisive, ...policy.reasons],
+    shadowReasons: scored?.shadowReasons ?? [],
+    errors,
+    override: override?.id ?? null,
+    privileged,
+    excluded: policy.excluded,
+    experiment,
+  };
+}
