@@ -19,6 +19,8 @@ export interface Config {
   readonly trustedIpHeader: string | null;
   readonly store: "durable-object" | "upstash";
   readonly storeShards: number;
+  /** STORE_TIMEOUT_MS: overrides the rule file's `store.timeout`; null when unset. */
+  readonly storeTimeoutMs: number | null;
   /** Set when `store` is `upstash`. */
   readonly upstash: { readonly url: string; readonly token: string } | null;
   /** CAPTCHA provider and keys; null with CAPTCHA_PROVIDER=none. */
@@ -63,6 +65,11 @@ export function readConfig(env: Env): Config {
   if (!Number.isInteger(storeShards) || storeShards < 1 || storeShards > 256) {
     throw new ConfigError("STORE_SHARDS must be an integer from 1 to 256");
   }
+  const rawTimeout = env.STORE_TIMEOUT_MS?.trim() ?? "";
+  const storeTimeoutMs = rawTimeout === "" ? null : Number(rawTimeout);
+  if (storeTimeoutMs !== null && (!/^\d+$/.test(rawTimeout) || storeTimeoutMs < 10 || storeTimeoutMs > 60_000)) {
+    throw new ConfigError("STORE_TIMEOUT_MS must be an integer from 10 to 60000 (milliseconds)");
+  }
   const upstash = store === "upstash" ? readUpstash(env, development) : null;
   const trusted = env.TRUSTED_IP_HEADER?.trim().toLowerCase();
   return {
@@ -73,6 +80,7 @@ export function readConfig(env: Env): Config {
     trustedIpHeader: trusted === undefined || trusted === "" ? null : trusted,
     store,
     storeShards,
+    storeTimeoutMs,
     upstash,
     captcha: readCaptchaConfig(env, development, hmacSecret),
   };

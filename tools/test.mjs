@@ -3,8 +3,18 @@
 // Vitest runs against a throwaway redis-server (loopback, free port, no persistence)
 // started here and stopped afterwards; without redis-server the Upstash tests are
 // skipped with a loud warning, and under CI=true that is a failure.
+//
+// The output is quiet by default (vitest.config.ts: a test's logs are printed only when
+// it fails; RISKGATE_TEST_VERBOSE=1 prints them all), and it ends with a summary: which
+// step failed and, for vitest, every failing test with the first line of its error.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { findRedisServer, startRedisServer } from "./redis-bridge/redis-server.mjs";
+
+const report = mkdtempSync(join(tmpdir(), "riskgate-test-report-"));
+const reportFile = join(report, "vitest.json");
 
 const steps = [
   ["rules build", "node", ["tools/build-rules.mjs"]],
@@ -14,7 +24,8 @@ const steps = [
   ["typecheck worker tests", "npx", ["tsc", "-p", "test/tsconfig.json"]],
   ["typecheck node tests", "npx", ["tsc", "-p", "test/tsconfig.node.json"]],
   ["lint", "npx", ["biome", "lint"]],
-  ["vitest", "npx", ["vitest", "run", ...process.argv.slice(2)]],
+  // The JSON report feeds the summary at the end; the default reporter is what you read.
+  ["vitest", "npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`, ...process.argv.slice(2)]],
 ];
 
 const MISSING = `
@@ -30,7 +41,7 @@ async function redis() {
     console.error(MISSING);
     if (process.env.CI === "true") {
       console.error("npm test: CI=true and redis-server is missing: failing instead of skipping");
-      process.exit(1);
+      finish(1, "redis-server", "redis-server is missing and CI=true");
     }
     return null;
   }
@@ -46,9 +57,51 @@ function run(name, cmd, args, env = process.env) {
   return status ?? 1;
 }
 
+/** The failing tests (and files that failed outside any test) in vitest's JSON report. */
+function failures() {
+  let parsed;
+  try {
+    parsed = JSON.parse(readFileSync(reportFile, "utf8"));
+  } catch {
+    return null;
+  }
+  const firstLine = (messages) => String(messages?.[0] ?? "").split("\n").find((l) => l.trim() !== "") ?? "";
+  const out = [];
+  for (const file of parsed.testResults ?? []) {
+    const path = relative(process.cwd(), file.name);
+    const failed = (file.assertionResults ?? []).filter((t) => t.status === "failed");
+    for (const t of failed) out.push({ where: `${path} > ${t.fullName}`, why: firstLine(t.failureMessages) });
+    // A failing hook or import fails the file with no failing test to show for it.
+    if (file.status === "failed" && failed.length === 0) out.push({ where: path, why: firstLine([file.message]) });
+  }
+  return { failures: out, total: parsed.numTotalTests ?? 0, passed: parsed.numPassedTests ?? 0, skipped: (parsed.numPendingTests ?? 0) + (parsed.numTodoTests ?? 0) };
+}
+
+/** Print the summary and exit: the last thing on the screen is what went wrong, if anything. */
+function finish(status, failedStep, detail = "") {
+  const result = failedStep === "vitest" || status === 0 ? failures() : null;
+  rmSync(report, { recursive: true, force: true });
+  console.log("\n== summary");
+  if (status === 0) {
+    const counts = result === null ? "" : `: ${result.passed} tests passed, ${result.skipped} skipped`;
+    console.log(`npm test: every step passed${counts}`);
+    process.exit(0);
+  }
+  console.error(`npm test: FAILED at step "${failedStep}"${detail === "" ? "" : ` (${detail})`}; the steps after it did not run`);
+  if (failedStep === "vitest") {
+    if (result === null) {
+      console.error("  (vitest wrote no report: it failed before running tests; see its output above)");
+    } else {
+      console.error(`  ${result.failures.length} failing (of ${result.total} tests; ${result.passed} passed):`);
+      for (const f of result.failures) console.error(`  ✗ ${f.where}\n      ${f.why}`);
+    }
+  }
+  process.exit(status === 0 ? 1 : status);
+}
+
 for (const [name, cmd, args] of steps.slice(0, -1)) {
   const status = run(name, cmd, args);
-  if (status !== 0) process.exit(status);
+  if (status !== 0) finish(status, name, `exit ${status}`);
 }
 
 const [name, cmd, args] = steps[steps.length - 1];
@@ -61,4 +114,4 @@ try {
   await server?.stop();
 }
 if (server === null) console.error(MISSING);
-process.exit(status);
+finish(status, name, `exit ${status}`);

@@ -63,6 +63,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
     trustedIpHeader: null,
     store: "durable-object",
     storeShards: 1,
+    storeTimeoutMs: null,
     upstash: null,
     captcha: null,
   };
