@@ -7,7 +7,8 @@
 // The output is quiet by default (vitest.config.ts: a test's logs are printed only when
 // it fails; RISKGATE_TEST_VERBOSE=1 prints them all), and it ends with a summary: which
 // step failed and, for vitest, every failing test with the first line of its error.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createInterface } from "node:readline";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -57,6 +58,52 @@ function run(name, cmd, args, env = process.env) {
   return status ?? 1;
 }
 
+// What workerd itself prints when a test makes a connection fail on purpose (an origin
+// on a closed port, the fault bridge refusing or resetting) and when vitest closes a
+// test file's runner socket. The gateway handles each of those failures (the tests
+// assert the error codes); workerd still logs its own stack for them, which says
+// nothing about the code under test. Hidden unless RISKGATE_TEST_VERBOSE=1.
+const RUNTIME_NOISE = [
+  /^exception = workerd\/api\/web-socket\.c\+\+:\d+: disconnected: WebSocket peer disconnected$/,
+  /^exception = kj\/async-io-unix\.c\+\+:\d+: disconnected: (connect\(\)|::read\(.*\)): Connection (refused|reset by peer)$/,
+  /^uncaught exception; source = Uncaught \(in promise\); stack = Error: Network connection lost\.$/,
+  /^uncaught exception; exception = \S+: disconnected: jsg\.Error: Network connection lost\.$/,
+];
+/** A `stack:` line of workerd addresses belongs to the noise line before it. */
+const RUNTIME_STACK = /^stack: (\S*workerd@[0-9a-f]+ ?)+$/;
+const VERBOSE = process.env.RISKGATE_TEST_VERBOSE === "1";
+let hidden = 0;
+
+/** Run vitest with workerd's noise filtered out of its output (see RUNTIME_NOISE). */
+function runFiltered(name, cmd, args, env) {
+  if (VERBOSE) return Promise.resolve(run(name, cmd, args, env));
+  console.log(`\n== ${name}`);
+  // Colours as if vitest wrote to this terminal itself.
+  const color = process.stdout.isTTY && env.NO_COLOR === undefined ? { FORCE_COLOR: env.FORCE_COLOR ?? "1" } : {};
+  const child = spawn(cmd, args, { stdio: ["inherit", "pipe", "pipe"], env: { ...env, ...color } });
+  const pass = (input, output) => {
+    let afterNoise = false;
+    createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => {
+      const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+      if (RUNTIME_NOISE.some((re) => re.test(plain)) || (afterNoise && RUNTIME_STACK.test(plain))) {
+        hidden++;
+        afterNoise = true;
+        return;
+      }
+      afterNoise = false;
+      output.write(`${line}\n`);
+    });
+  };
+  pass(child.stdout, process.stdout);
+  pass(child.stderr, process.stderr);
+  return new Promise((resolve) => {
+    child.on("close", (code) => {
+      if (code !== 0) console.error(`\nnpm test: "${name}" failed`);
+      resolve(code ?? 1);
+    });
+  });
+}
+
 /** The failing tests (and files that failed outside any test) in vitest's JSON report. */
 function failures() {
   let parsed;
@@ -82,6 +129,7 @@ function finish(status, failedStep, detail = "") {
   const result = failedStep === "vitest" || status === 0 ? failures() : null;
   rmSync(report, { recursive: true, force: true });
   console.log("\n== summary");
+  if (hidden > 0) console.log(`(${hidden} lines of workerd's own connection logs hidden; RISKGATE_TEST_VERBOSE=1 shows them)`);
   if (status === 0) {
     const counts = result === null ? "" : `: ${result.passed} tests passed, ${result.skipped} skipped`;
     console.log(`npm test: every step passed${counts}`);
@@ -109,7 +157,7 @@ const server = await redis();
 const env = server === null ? process.env : { ...process.env, RISKGATE_TEST_REDIS_PORT: String(server.port) };
 let status = 1;
 try {
-  status = run(name, cmd, args, env);
+  status = await runFiltered(name, cmd, args, env);
 } finally {
   await server?.stop();
 }
