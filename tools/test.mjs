@@ -9,6 +9,7 @@
 // step failed and, for vitest, every failing test with the first line of its error.
 import { spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
+import { stripVTControlCharacters } from "node:util";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -84,7 +85,7 @@ function runFiltered(name, cmd, args, env) {
   const pass = (input, output) => {
     let afterNoise = false;
     createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => {
-      const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+      const plain = stripVTControlCharacters(line);
       if (RUNTIME_NOISE.some((re) => re.test(plain)) || (afterNoise && RUNTIME_STACK.test(plain))) {
         hidden++;
         afterNoise = true;
