@@ -72,8 +72,10 @@ export default defineConfig({
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
-          // Starting wrangler dev (build included) takes seconds, not milliseconds.
+          // Starting wrangler dev (build included) takes seconds, not milliseconds, and a
+          // page's first request waits for it: over 30 s on a busy machine.
           ...timeouts,
+          testTimeout: 180_000,
         },
       },
     ],

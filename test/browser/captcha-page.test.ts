@@ -98,7 +98,7 @@ describe.runIf(available)("the challenge page in Chromium", () => {
   /** Requests the origin accepted with a decision that a solved CAPTCHA let through. */
   const accepted = () => origin.received.filter((r) => r.accepted === true && JSON.stringify(r.claims).includes("CAPTCHA_PASSED")).length;
 
-  it("challenges a form post, shows the widget, and resubmits the form with the token", { timeout: 60_000 }, async () => {
+  it("challenges a form post, shows the widget, and resubmits the form with the token", async () => {
     const email = `browser-form-${crypto.randomUUID()}@example.com`;
     await flood(email);
     const context = await browser.newContext({ extraHTTPHeaders: { "cf-connecting-ip": address() } });
@@ -136,7 +136,7 @@ describe.runIf(available)("the challenge page in Chromium", () => {
     await context.close();
   });
 
-  it("challenges a JSON request and resubmits it as JSON with the token", { timeout: 60_000 }, async () => {
+  it("challenges a JSON request and resubmits it as JSON with the token", async () => {
     const email = `browser-json-${crypto.randomUUID()}@example.com`;
     await flood(email);
     const context = await browser.newContext({ extraHTTPHeaders: { "cf-connecting-ip": address() } });
