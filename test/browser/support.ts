@@ -52,6 +52,9 @@ export async function startStack(ready: (gateway: RunningGateway, origin: DemoOr
     gateway = await startGateway({
       port,
       persistTo: persist,
+      // wrangler dev builds, then starts workerd: 90 s (the default) was not enough on a
+      // busy machine while other suites start their own. A backstop, not a speed check.
+      readyTimeoutMs: 300_000,
       // The tests' store timeout (vitest.config.ts): a loaded machine must not turn the
       // traffic these suites play into store failures.
       vars: { RISKGATE_ENV: "development", ORIGIN_URL: origin.url, STORE_TIMEOUT_MS: String(TEST_STORE_TIMEOUT_MS) },
