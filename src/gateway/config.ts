@@ -21,6 +21,8 @@ export interface Config {
   readonly trustedProxyHops: number;
   readonly store: "durable-object" | "upstash";
   readonly storeShards: number;
+  /** STORE_TIMEOUT_MS: overrides the rule file's `store.timeout`; null when unset. */
+  readonly storeTimeoutMs: number | null;
   /** Set when `store` is `upstash`. */
   readonly upstash: { readonly url: string; readonly token: string } | null;
   /** CAPTCHA provider and keys; null with CAPTCHA_PROVIDER=none. */
@@ -65,6 +67,11 @@ export function readConfig(env: Env): Config {
   if (!Number.isInteger(storeShards) || storeShards < 1 || storeShards > 256) {
     throw new ConfigError("STORE_SHARDS must be an integer from 1 to 256");
   }
+  const rawTimeout = env.STORE_TIMEOUT_MS?.trim() ?? "";
+  const storeTimeoutMs = rawTimeout === "" ? null : Number(rawTimeout);
+  if (storeTimeoutMs !== null && (!/^\d+$/.test(rawTimeout) || storeTimeoutMs < 10 || storeTimeoutMs > 60_000)) {
+    throw new ConfigError("STORE_TIMEOUT_MS must be an integer from 10 to 60000 (milliseconds)");
+  }
   const upstash = store === "upstash" ? readUpstash(env, development) : null;
   const trusted = env.TRUSTED_IP_HEADER?.trim().toLowerCase();
   const trustedProxyHops = Number(env.TRUSTED_PROXY_HOPS ?? "1");
@@ -80,6 +87,7 @@ export function readConfig(env: Env): Config {
     trustedProxyHops,
     store,
     storeShards,
+    storeTimeoutMs,
     upstash,
     captcha: readCaptchaConfig(env, development, hmacSecret),
   };

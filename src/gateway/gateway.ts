@@ -104,13 +104,15 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
 
 /** The configured store adapter (docs/store.md: how to choose). */
 export function createStore(env: WorkerEnv, config: Config, ruleset: CompiledRuleset): Store {
+  // STORE_TIMEOUT_MS, when set, wins over the rule file's `store.timeout`.
+  const timeoutMs = config.storeTimeoutMs ?? ruleset.storeTimeoutMs;
   if (config.upstash !== null) {
-    return new UpstashStore({ ...config.upstash, timeoutMs: ruleset.storeTimeoutMs });
+    return new UpstashStore({ ...config.upstash, timeoutMs });
   }
   return new DurableObjectStore({
     namespace: env.RISKGATE_STORE,
     shards: config.storeShards,
-    timeoutMs: ruleset.storeTimeoutMs,
+    timeoutMs,
   });
 }
 

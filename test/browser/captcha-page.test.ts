@@ -14,6 +14,7 @@ import { unstable_dev } from "wrangler";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import { type DemoOrigin, startDemoOrigin } from "../../tools/demo-origin.mjs";
 import { startTurnstileStandin, type TurnstileStandin } from "../../tools/turnstile-standin/server.mjs";
+import { TEST_STORE_TIMEOUT_MS } from "../support/constants.ts";
 import { CHROMIUM, CHROMIUM_ARGS, HAS_CHROMIUM } from "./support.ts";
 
 const SITE = { siteKey: "0x4AAAAAAAbrowser-test-site", secret: "0x4AAAAAAAbrowser-test-secret" };
@@ -55,13 +56,14 @@ describe.runIf(available)("the challenge page in Chromium", () => {
         CAPTCHA_SCRIPT_URL: standin.scriptUrl,
         TURNSTILE_SITE_KEY: SITE.siteKey,
         TURNSTILE_SECRET_KEY: SITE.secret,
+        STORE_TIMEOUT_MS: String(TEST_STORE_TIMEOUT_MS),
       },
       logLevel: "none",
       experimental: { disableExperimentalWarning: true, testMode: true },
     });
     gateway = `http://127.0.0.1:${worker.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -96,7 +98,7 @@ describe.runIf(available)("the challenge page in Chromium", () => {
   /** Requests the origin accepted with a decision that a solved CAPTCHA let through. */
   const accepted = () => origin.received.filter((r) => r.accepted === true && JSON.stringify(r.claims).includes("CAPTCHA_PASSED")).length;
 
-  it("challenges a form post, shows the widget, and resubmits the form with the token", { timeout: 60_000 }, async () => {
+  it("challenges a form post, shows the widget, and resubmits the form with the token", async () => {
     const email = `browser-form-${crypto.randomUUID()}@example.com`;
     await flood(email);
     const context = await browser.newContext({ extraHTTPHeaders: { "cf-connecting-ip": address() } });
@@ -134,7 +136,7 @@ describe.runIf(available)("the challenge page in Chromium", () => {
     await context.close();
   });
 
-  it("challenges a JSON request and resubmits it as JSON with the token", { timeout: 60_000 }, async () => {
+  it("challenges a JSON request and resubmits it as JSON with the token", async () => {
     const email = `browser-json-${crypto.randomUUID()}@example.com`;
     await flood(email);
     const context = await browser.newContext({ extraHTTPHeaders: { "cf-connecting-ip": address() } });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type DemoOrigin, startDemoOrigin } from "../../tools/demo-origin.mjs";
 import { freePort, type RunningGateway, startGateway } from "../../tools/gateway.mjs";
+import { TEST_STORE_TIMEOUT_MS } from "../support/constants.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const CHROMIUM_ARGS = [
@@ -48,7 +49,16 @@ export async function startStack(ready: (gateway: RunningGateway, origin: DemoOr
   let gateway: RunningGateway | undefined;
   let browser: Browser;
   try {
-    gateway = await startGateway({ port, persistTo: persist, vars: { RISKGATE_ENV: "development", ORIGIN_URL: origin.url } });
+    gateway = await startGateway({
+      port,
+      persistTo: persist,
+      // wrangler dev builds, then starts workerd: 90 s (the default) was not enough on a
+      // busy machine while other suites start their own. A backstop, not a speed check.
+      readyTimeoutMs: 300_000,
+      // The tests' store timeout (vitest.config.ts): a loaded machine must not turn the
+      // traffic these suites play into store failures.
+      vars: { RISKGATE_ENV: "development", ORIGIN_URL: origin.url, STORE_TIMEOUT_MS: String(TEST_STORE_TIMEOUT_MS) },
+    });
     await ready(gateway, origin);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   } catch (err) {

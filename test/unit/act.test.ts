@@ -64,6 +64,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
         trustedProxyHops: 1,
     store: "durable-object",
     storeShards: 1,
+    storeTimeoutMs: null,
     upstash: null,
     captcha: null,
   };

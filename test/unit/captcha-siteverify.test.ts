@@ -28,7 +28,9 @@ function options(over: Partial<SiteverifyOptions> = {}): SiteverifyOptions {
     profile: PROVIDERS.turnstile,
     url: standin.siteverifyUrl,
     secret: SITE.secret,
-    timeoutMs: 1000,
+    // Generous: the stand-in answers, but a loaded machine may be slow to let it. The
+    // timeout case sets its own (the stand-in never answers there).
+    timeoutMs: 10_000,
     attempts: 2,
     maxAgeMs: 300_000,
     fetcher: fetch,

@@ -2,7 +2,7 @@
 // messages for CI, explain, replay on a generated log, and account keys.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { type Io, processIo as real } from "../../src/cli/io.ts";
@@ -35,11 +35,31 @@ async function run(args: string[], stdin: string[] = [], env: Record<string, str
 const tmp = mkdtempSync(join(tmpdir(), "riskgate-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/**
+ * A copy of the shipped live rules with an empty candidate folder: whatever someone has
+ * put in rules/candidate/ (docs/rules.md says to put a candidate there) stays out.
+ */
+function liveRules(name: string): string {
+  const dir = join(tmp, name);
+  cpSync("rules", dir, { recursive: true, filter: (src) => relative("rules", src).split(sep)[0] !== "candidate" });
+  mkdirSync(join(dir, "candidate"), { recursive: true });
+  return dir;
+}
+
+/** The live rules' copy, made once: for commands that read the rules and write nothing. */
+let shipped: string | undefined;
+const shippedRules = (): string => {
+  shipped ??= liveRules("shipped");
+  return shipped;
+};
+
+/** A candidate folder with no rule files in it. */
+const EMPTY_CANDIDATE = join(tmp, "empty-candidate");
+mkdirSync(EMPTY_CANDIDATE);
+
 /** A copy of the shipped rules with a candidate that makes headless browsers critical. */
 function rulesCopy(name: string): string {
-  const dir = join(tmp, name);
-  cpSync("rules", dir, { recursive: true });
-  mkdirSync(join(dir, "candidate"), { recursive: true });
+  const dir = liveRules(name);
   const live = readFileSync("rules/rules.yaml", "utf8");
   const harder = live.replace("    weight: 40\n    reason: UA_HEADLESS", "    weight: 100\n    reason: UA_HEADLESS");
   expect(harder).not.toBe(live);
@@ -49,9 +69,12 @@ function rulesCopy(name: string): string {
 
 describe("exit codes and messages", () => {
   it("check: 0 and a summary for the shipped rules", async () => {
-    const r = await run(["rules", "check"]);
+    const dir = shippedRules();
+    const r = await run(["rules", "check", "--dir", dir]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^rules: \d+ rules, \d+ overrides, 4 tiers, 6 channels: ok\n$/);
+    // The summary names the folder it checked.
+    expect(r.out.startsWith(`${dir}: `)).toBe(true);
+    expect(r.out.slice(dir.length)).toMatch(/^: \d+ rules, \d+ overrides, 4 tiers, 6 channels: ok\n$/);
   });
 
   it("check: 1 and file:line:col for a broken rule, in the candidate too", async () => {
@@ -70,7 +93,7 @@ describe("exit codes and messages", () => {
     [["rules", "check", "extra"], 'unexpected argument "extra"'],
     [["rules", "explain"], "rules explain needs a file argument"],
     [["rules", "replay", "x.jsonl"], "rules replay needs --candidate <dir>"],
-    [["rules", "replay", "/nonexistent.jsonl", "--candidate", "rules/candidate"], "no candidate rule files in rules/candidate"],
+    [["rules", "replay", "/nonexistent.jsonl", "--candidate", EMPTY_CANDIDATE], `no candidate rule files in ${EMPTY_CANDIDATE}`],
     [["account-key"], "set ACCOUNT_HMAC_SECRET"],
   ])("usage error %j exits 2", async (args, message) => {
     const r = await run(args);
@@ -86,13 +109,13 @@ describe("exit codes and messages", () => {
     expect(r.code).toBe(0);
     const candidate = JSON.parse(readFileSync(join(out, "c.json"), "utf8")) as { version: string; spec: { rules: { id: string; weight: number }[] } };
     expect(candidate.spec.rules.find((x) => x.id === "ua-headless")?.weight).toBe(100);
-    const none = await run(["rules", "build", "--out", join(out, "b.json"), "--candidate-out", join(out, "n.json")]);
+    const none = await run(["rules", "build", "--dir", shippedRules(), "--out", join(out, "b.json"), "--candidate-out", join(out, "n.json")]);
     expect(none.code).toBe(0);
     expect(readFileSync(join(out, "n.json"), "utf8")).toBe("null\n");
   });
 
   it("test: 0 for the shipped fixtures, 1 with a failing case", async () => {
-    expect((await run(["rules", "test"])).code).toBe(0);
+    expect((await run(["rules", "test", "--dir", shippedRules()])).code).toBe(0);
     const dir = rulesCopy("failing");
     writeFileSync(join(dir, "tests", "z.yaml"), "cases:\n  - name: wrong\n    rule: ua-headless\n    match: true\n    facts: { device: { headless: true, ua_length: 90 }, geo: { country: US } }\n    expect: { tier: high }\n");
     const r = await run(["rules", "test", "--dir", dir]);
@@ -132,7 +155,7 @@ describe("explain", () => {
   it("--json and bare facts", async () => {
     const path = join(tmp, "facts.json");
     writeFileSync(path, JSON.stringify(ORDINARY));
-    const r = await run(["rules", "explain", path, "--json"]);
+    const r = await run(["rules", "explain", path, "--json", "--dir", shippedRules()]);
     const parsed = JSON.parse(r.out) as { live: { outcome: { tier: string; channel: string } }; candidate: null };
     expect(parsed.live.outcome).toMatchObject({ tier: "low", channel: "email_link" });
     expect(parsed.candidate).toBeNull();
@@ -145,13 +168,13 @@ describe("explain", () => {
   ])("%s is a usage error", async (_name, text) => {
     const path = join(tmp, "bad.json");
     writeFileSync(path, text);
-    expect((await run(["rules", "explain", path])).code).toBe(2);
+    expect((await run(["rules", "explain", path, "--dir", shippedRules()])).code).toBe(2);
   });
 
   it("a store failure in the input applies the store fail mode", async () => {
     const path = join(tmp, "failed.json");
     writeFileSync(path, JSON.stringify({ facts: ORDINARY, failures: ["store"] }));
-    const r = await run(["rules", "explain", path]);
+    const r = await run(["rules", "explain", path, "--dir", shippedRules()]);
     expect(r.out).toContain("verdict challenge, channel email_link");
     expect(r.out).toContain("error: store GIVEN → fail mode challenge");
   });

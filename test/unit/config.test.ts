@@ -15,6 +15,12 @@ describe("readConfig", () => {
     expect(config.hmacSecret).toBe("riskgate-development-only-secret");
   });
 
+  it("leaves the store timeout to the rule file unless STORE_TIMEOUT_MS is set", () => {
+    expect(readConfig({ ...base, RISKGATE_ENV: "development" }).storeTimeoutMs).toBeNull();
+    expect(readConfig({ ...base, RISKGATE_ENV: "development", STORE_TIMEOUT_MS: "" }).storeTimeoutMs).toBeNull();
+    expect(readConfig({ ...base, RISKGATE_ENV: "development", STORE_TIMEOUT_MS: " 2500 " }).storeTimeoutMs).toBe(2500);
+  });
+
   it.each([
     ["no HMAC secret in production", { DECISION_SIGNING_KEYS: prodKey }, /ACCOUNT_HMAC_SECRET is required/],
     ["a short HMAC secret", { ACCOUNT_HMAC_SECRET: "short", DECISION_SIGNING_KEYS: prodKey }, /at least 32/],
@@ -23,6 +29,10 @@ describe("readConfig", () => {
     ["a bad origin URL", { RISKGATE_ENV: "development", ORIGIN_URL: "not a url" }, /ORIGIN_URL/],
     ["an unknown store", { RISKGATE_ENV: "development", STORE: "mysql" }, /STORE must be/],
     ["an unknown environment", { RISKGATE_ENV: "staging" }, /RISKGATE_ENV/],
+    ["a store timeout that is not a number", { RISKGATE_ENV: "development", STORE_TIMEOUT_MS: "soon" }, /STORE_TIMEOUT_MS/],
+    ["a store timeout with a unit", { RISKGATE_ENV: "development", STORE_TIMEOUT_MS: "150ms" }, /STORE_TIMEOUT_MS/],
+    ["a zero store timeout", { RISKGATE_ENV: "development", STORE_TIMEOUT_MS: "0" }, /STORE_TIMEOUT_MS/],
+    ["a store timeout over a minute", { RISKGATE_ENV: "development", STORE_TIMEOUT_MS: "60001" }, /STORE_TIMEOUT_MS/],
   ])("refuses %s with a clear error", (_name, overrides, message) => {
     expect(() => readConfig({ ...base, ...overrides } as Env)).toThrow(ConfigError);
     expect(() => readConfig({ ...base, ...overrides } as Env)).toThrow(message);

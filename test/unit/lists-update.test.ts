@@ -1,9 +1,9 @@
 // `riskgate lists update`, offline: fetch is injected and answers from fixtures or fails
 // in each documented way; a failing source must leave its list untouched.
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { readLists } from "../../src/cli/data/lists-build.ts";
 import { BEGIN, END, replaceBlock, type UpdateDeps, updateLists } from "../../src/cli/lists-update.ts";
 
@@ -27,8 +27,15 @@ vpn:
 
 type Behaviour = "ok" | "500" | "timeout" | "garbage" | "huge";
 
+/** Folders this file made; each test's are removed after it. */
+const made: string[] = [];
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 async function setup(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "riskgate-lists-"));
+  made.push(dir);
   await writeFile(join(dir, "sources.yaml"), SOURCES);
   await writeFile(join(dir, "known-bad.txt"), `# mine\n192.0.2.250 # hand-written\n${BEGIN}\n10.9.9.9\n${END}\n# after\n`);
   return dir;

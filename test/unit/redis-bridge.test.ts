@@ -5,6 +5,7 @@ import { Ratelimit } from "@upstash/ratelimit";
 import { errors, Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Bridge, startBridge } from "../../tools/redis-bridge/bridge.mjs";
+import { TEST_HANG_TIMEOUT_MS, TEST_STORE_TIMEOUT_MS } from "../support/constants.ts";
 
 const redisPort = inject("redisPort");
 const suite = redisPort === null ? describe.skip : describe;
@@ -170,7 +171,9 @@ suite("redis bridge: scripts", () => {
 
 suite("redis bridge: fault modes", () => {
   beforeAll(async () => {
-    bridge = await startBridge({ redisPort: redisPort ?? 0, token: TOKEN, hangLimitMs: 1000 });
+    // Hung requests are held longer than the client's hang timeout below, so the client
+    // always gives up first (its abort is what the hang case recognises).
+    bridge = await startBridge({ redisPort: redisPort ?? 0, token: TOKEN, hangLimitMs: 5 * TEST_HANG_TIMEOUT_MS });
   });
   afterAll(async () => {
     await bridge.setFault("none");
@@ -184,20 +187,25 @@ suite("redis bridge: fault modes", () => {
     ["reset", (e: unknown) => /fetch failed|ECONNRESET|socket/.test(String((e as Error).cause ?? e))],
     ["hang", (e: unknown) => /abort|timeout/i.test(String(e))],
   ] as const)("%s: the client fails, and recovers once the mode is back to none", async (mode, recognise) => {
-    const r = new Redis({
-      url: bridge.url,
-      token: TOKEN,
-      enableTelemetry: false,
-      enableAutoPipelining: false,
-      retry: false,
-      signal: () => AbortSignal.timeout(200),
-    });
+    // Only the hang needs a short client timeout; an answering bridge on a loaded machine
+    // gets a generous one, so a slow answer is never mistaken for the fault.
+    const timed = (timeoutMs: number) =>
+      new Redis({
+        url: bridge.url,
+        token: TOKEN,
+        enableTelemetry: false,
+        enableAutoPipelining: false,
+        retry: false,
+        signal: () => AbortSignal.timeout(timeoutMs),
+      });
     await bridge.setFault(mode);
-    const error = await r.get("x").then(() => null, (e: unknown) => e);
+    const error = await timed(mode === "hang" ? TEST_HANG_TIMEOUT_MS : TEST_STORE_TIMEOUT_MS)
+      .get("x")
+      .then(() => null, (e: unknown) => e);
     expect(error).not.toBeNull();
     expect(recognise(error)).toBe(true);
     await bridge.setFault("none");
-    expect(await r.ping()).toBe("PONG");
+    expect(await timed(TEST_STORE_TIMEOUT_MS).ping()).toBe("PONG");
   });
 
   it("rejects an unknown fault mode", async () => {

@@ -9,6 +9,7 @@ import { unstable_dev } from "wrangler";
 import { afterAll, describe, expect, it } from "vitest";
 import { startDemoOrigin } from "../../tools/demo-origin.mjs";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
+import { TEST_STORE_TIMEOUT_MS } from "../support/constants.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "riskgate-persist-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +21,7 @@ async function session(originUrl: string, accounts: string[]): Promise<void> {
     persistTo: dir,
     ip: "127.0.0.1",
     port: 0,
-    vars: { RISKGATE_ENV: "development", ORIGIN_URL: originUrl, STORE: "durable-object" },
+    vars: { RISKGATE_ENV: "development", ORIGIN_URL: originUrl, STORE: "durable-object", STORE_TIMEOUT_MS: String(TEST_STORE_TIMEOUT_MS) },
     logLevel: "none",
     experimental: { disableExperimentalWarning: true, testMode: true },
   });
@@ -39,7 +40,8 @@ async function session(originUrl: string, accounts: string[]): Promise<void> {
 }
 
 describe("Durable Object store persistence", () => {
-  it("keeps counts across a restart of the local runtime", { timeout: 60_000 }, async () => {
+  // Two starts of wrangler dev: half a minute on a quiet machine, two on a busy one. A backstop, not a speed check.
+  it("keeps counts across a restart of the local runtime", { timeout: 600_000 }, async () => {
     const { d: _private, ...pub } = DEV_SIGNING_KEY;
     const origin = await startDemoOrigin({ port: 0, jwks: { keys: [pub] }, quiet: true });
     try {

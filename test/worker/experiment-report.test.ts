@@ -37,10 +37,15 @@ beforeAll(async () => {
     h.clock.now += 60_000;
     await reset(h, `r${i}@example.com`);
   }
+  expect(h.forwarded).toHaveLength(61);
   for (const [i, f] of h.forwarded.entries()) {
     if (f.claims.experiment === undefined) continue;
-    await reportOutcome(h, f, "sent");
-    await reportOutcome(h, f, i % 3 === 0 ? "abandoned" : "completed");
+    // Every report is counted: a refused one would show up later as a puzzling count.
+    for (const event of ["sent", i % 3 === 0 ? "abandoned" : "completed"]) {
+      const res = await reportOutcome(h, f, event);
+      expect(res.status, `${event} for decision ${i}`).toBe(200);
+      expect(await res.json()).toMatchObject({ experiment: { counted: true } });
+    }
   }
 });
 

@@ -24,8 +24,9 @@ export async function testGateway(overrides: Partial<Env>): Promise<TestGateway>
 }
 
 /** A gateway on the Upstash store through `bridge`, its round trips counted under `tag`. */
-export function upstashGateway(bridge: ProvidedBridge, tag: string): Promise<TestGateway> {
+export function upstashGateway(bridge: ProvidedBridge, tag: string, overrides: Partial<Env> = {}): Promise<TestGateway> {
   return testGateway({
+    ...overrides,
     STORE: "upstash",
     UPSTASH_REDIS_REST_URL: `${bridge.url}/t/${tag}`,
     UPSTASH_REDIS_REST_TOKEN: bridge.token,

@@ -8,6 +8,7 @@ import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import { DurableObjectStore } from "../../src/store/durable-object-store.ts";
 import { OUTCOME_TALLY } from "../../src/outcomes/index.ts";
 import { deviceOf, postOutcome, type Received, report, reset, signOutcome } from "./helpers.ts";
+import { TEST_STORE_TIMEOUT_MS } from "../support/constants.ts";
 
 async function forwarded(email: string): Promise<Received> {
   const { origin } = await reset(email, { "cf-connecting-ip": "80.128.0.1" });
@@ -25,7 +26,7 @@ describe("POST /v1/outcomes", () => {
   it("is idempotent: the same event id is counted once, and history holds it once", async () => {
     const origin = await forwarded("idem@example.com");
     const eventId = crypto.randomUUID();
-    const store = new DurableObjectStore({ namespace: (env as unknown as Env).RISKGATE_STORE, timeoutMs: 2000 });
+    const store = new DurableObjectStore({ namespace: (env as unknown as Env).RISKGATE_STORE, timeoutMs: TEST_STORE_TIMEOUT_MS });
     const reports = async () =>
       (await store.readTallies(OUTCOME_TALLY)).find((r) => r.arm === "completed" && r.counter === "reports" && r.day === null)?.value ?? 0;
     const before = await reports();

@@ -1,12 +1,15 @@
 // Faults: the bridge in front of Redis is put into each fault mode in turn. Every
-// store call fails within the rule file's store timeout (150 ms) with a named code, is
-// tried once (no retry storm), and the decision applies the rule file's fail mode
-// (challenge) with the failure in `errors`, never a silent allow.
+// store call fails within the store timeout with a named code, is tried once (no retry
+// storm), and the decision applies the rule file's fail mode (challenge) with the
+// failure in `errors`, never a silent allow.
 // "Within the timeout" needs no clock: a failure that took longer would carry
-// STORE_TIMEOUT instead of its own code.
+// STORE_TIMEOUT instead of its own code. The timeout is the tests' generous one
+// (TEST_STORE_TIMEOUT_MS), so a slow machine cannot turn a refusal into a timeout; only
+// the hang, which never answers, gets a short one, so waiting for it costs little.
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { FaultMode } from "../../tools/redis-bridge/bridge.mjs";
 import { StoreError } from "../../src/store/port.ts";
+import { TEST_HANG_TIMEOUT_MS, TEST_STORE_TIMEOUT_MS } from "../support/constants.ts";
 import { postReset, upstashGateway } from "./gateway-harness.ts";
 import { bridgeStats, uniqueKey, upstashHarness } from "./store-harness.ts";
 
@@ -33,6 +36,9 @@ afterEach(async () => {
   await setFault("none");
 });
 
+/** The store timeout for a fault mode: see the top of this file. */
+const timeoutFor = (mode: FaultMode): number => (mode === "hang" ? TEST_HANG_TIMEOUT_MS : TEST_STORE_TIMEOUT_MS);
+
 const FAULTS: ReadonlyArray<readonly [FaultMode, string]> = [
   ["refuse", "STORE_UNAVAILABLE"],
   ["reset", "STORE_UNAVAILABLE"],
@@ -44,7 +50,7 @@ const FAULTS: ReadonlyArray<readonly [FaultMode, string]> = [
 suite("Upstash adapter faults", () => {
   it.each(FAULTS)("%s: the store call fails with %s, tried once", async (mode, code) => {
     const tag = `fault-${mode}-${crypto.randomUUID()}`;
-    const store = upstashHarness.make({ tag, timeoutMs: 150, ...(bridge === null ? {} : { bridge }) });
+    const store = upstashHarness.make({ tag, timeoutMs: timeoutFor(mode), ...(bridge === null ? {} : { bridge }) });
     await setFault(mode);
     const before = await attempts(tag);
     const error = await store
@@ -60,7 +66,7 @@ suite("Upstash adapter faults", () => {
   it.each(FAULTS)("%s: the decision applies the store fail mode (challenge) and names %s", async (mode, code) => {
     if (bridge === null) return;
     const tag = `fault-gw-${mode}-${crypto.randomUUID()}`;
-    const { gateway, lines } = await upstashGateway(bridge, tag);
+    const { gateway, lines } = await upstashGateway(bridge, tag, { STORE_TIMEOUT_MS: String(timeoutFor(mode)) });
     await setFault(mode);
     const res = await postReset(gateway, { email: `fault-${mode}@example.com` });
     expect(res.status).toBe(403);

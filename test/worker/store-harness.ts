@@ -4,6 +4,7 @@
 import { env } from "cloudflare:test";
 import { inject } from "vitest";
 import type { BridgeStats } from "../../tools/redis-bridge/bridge.mjs";
+import { TEST_STORE_TIMEOUT_MS } from "../support/constants.ts";
 import type { ProvidedBridge } from "../support/global-setup.ts";
 import { DurableObjectStore, type StoreNamespace } from "../../src/store/durable-object-store.ts";
 import type { Store } from "../../src/store/port.ts";
@@ -33,14 +34,14 @@ const redis = inject("redis");
 export const durableObjectHarness: Harness = {
   name: "durable-object",
   unavailable: "",
-  make: ({ timeoutMs = 2000, shards = 1, namespace = env.RISKGATE_STORE } = {}) =>
+  make: ({ timeoutMs = TEST_STORE_TIMEOUT_MS, shards = 1, namespace = env.RISKGATE_STORE } = {}) =>
     new DurableObjectStore({ namespace, shards, timeoutMs }),
 };
 
 export const upstashHarness: Harness = {
   name: "upstash",
   unavailable: redis === null ? inject("redisUnavailable") : "",
-  make: ({ timeoutMs = 2000, tag = "contract", bridge = redis ?? undefined } = {}) => {
+  make: ({ timeoutMs = TEST_STORE_TIMEOUT_MS, tag = "contract", bridge = redis ?? undefined } = {}) => {
     if (bridge === undefined) throw new Error("no Redis bridge in this run");
     return new UpstashStore({ url: `${bridge.url}/t/${tag}`, token: bridge.token, timeoutMs });
   },

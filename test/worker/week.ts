@@ -17,6 +17,8 @@ import { outcomes, type PlannedReset, plan, population, rng, type User } from ".
 
 const GATEWAY = "https://gateway.test";
 const DEVICE_COOKIE = "__Host-riskgate-device";
+/** How often the simulated origin retries a report the gateway answered 503 (store failure). */
+const REPORT_RETRIES = 3;
 
 /** A timed step: a reset, or an outcome report for a forwarded decision. */
 type Step =
@@ -126,8 +128,17 @@ export async function simulateWeek(options: { seed: number; users: number; start
   for (let step = queue.shift(); step !== undefined; step = queue.shift()) {
     clock.now = step.at;
     if ("report" in step) {
-      const res = await through(gateway, new Request(`${GATEWAY}/v1/outcomes`, { method: "POST", headers: { "content-type": "application/jwt" }, body: await signReport(step.report, clock.now) }));
+      const body = await signReport(step.report, clock.now);
+      const send = () => through(gateway, new Request(`${GATEWAY}/v1/outcomes`, { method: "POST", headers: { "content-type": "application/jwt" }, body }));
+      // An origin retries a 503 ERR_STORE_UNAVAILABLE (docs/outcomes.md: safe, the same jti
+      // counts once); anything else is a failure of the week.
+      let res = await send();
+      for (let retry = 0; retry < REPORT_RETRIES && res.status === 503 && res.headers.has("retry-after"); retry++) {
+        await res.body?.cancel();
+        res = await send();
+      }
       if (res.status !== 200) throw new Error(`outcome refused: ${res.status} ${await res.text()}`);
+      await res.body?.cancel();
       reports++;
       continue;
     }
