@@ -7,7 +7,7 @@
  *   gateway    src/gateway/        per-isolate wiring (the composition root)
  *   routes     src/reset/ src/outcomes/ src/admin/
  *   features   src/captcha/ src/challenge/ src/audit/ src/metrics/
- *   scoring    src/scoring/        verdict.ts > policy/ experiments/ > rules/ > signals/
+ *   scoring    src/scoring/        verdict.ts > ruleset/ > policy/ experiments/ > signals/ > rules/
  *   context    src/context/        the request context the scoring reads
  *   adapters   src/store/ src/origin/
  *   shared     src/shared/
@@ -15,9 +15,7 @@
  * src/cli/ is a separate Node program: it may import anything but the Worker's entry,
  * wiring and routes.
  *
- * Violations that predate these rules are listed in .dependency-cruiser-known-violations.json
- * (`npm test` ignores those, and only those); fixing one means regenerating the list with
- * `npx depcruise-baseline src -c .dependency-cruiser.cjs`, never adding to it by hand.
+ * There are no known violations and no baseline: every import must follow these rules.
  */
 const layers = [
   ["entry", "^src/(index|app)\\.ts$"],
@@ -58,14 +56,18 @@ const layerRules = layers.slice(1).flatMap(([name, path], i) => {
   ];
 });
 
-/** Inside scoring: signals < rules < policy, experiments < verdict.ts. */
+/**
+ * Inside scoring, bottom to top: rules/ (the rule file's schema, its compiled parts, rule
+ * evaluation) < signals/ < policy/, experiments/ < ruleset/ (composes the rule set) < verdict.ts.
+ */
 const scoring = [
-  ["scoring-signals", "^src/scoring/signals/", "^src/scoring/(rules|policy|experiments|verdict\\.ts)"],
-  ["scoring-rules", "^src/scoring/rules/", "^src/scoring/(policy|experiments|verdict\\.ts)"],
-  ["scoring-policy-experiments", "^src/scoring/(policy|experiments)/", "^src/scoring/verdict\\.ts"],
+  ["scoring-rules", "^src/scoring/rules/", "^src/scoring/(signals/|policy/|experiments/|ruleset/|verdict\\.ts)"],
+  ["scoring-signals", "^src/scoring/signals/", "^src/scoring/(policy/|experiments/|ruleset/|verdict\\.ts)"],
+  ["scoring-policy-experiments", "^src/scoring/(policy|experiments)/", "^src/scoring/(ruleset/|verdict\\.ts)"],
+  ["scoring-ruleset", "^src/scoring/ruleset/", "^src/scoring/verdict\\.ts"],
 ].map(([name, from, to]) => ({
   name,
-  comment: "scoring's own order: signals < rules < policy, experiments < verdict.ts",
+  comment: "scoring's own order: rules < signals < policy, experiments < ruleset < verdict.ts",
   severity: "error",
   from: { path: from },
   to: { path: to },

@@ -7,7 +7,7 @@ import { register } from "tsx/esm/api";
 
 register();
 const { readRuleFiles, compileSpec } = await import("../src/cli/rule-files.ts");
-const { loadRuleset } = await import("../src/scoring/rules/load.ts");
+const { loadRuleset } = await import("../src/scoring/ruleset/load.ts");
 const { outcomeFor } = await import("../src/scoring/verdict.ts");
 const { evaluateRules } = await import("../src/scoring/rules/evaluate.ts");
 

@@ -18,8 +18,8 @@ const { DEV_HMAC_SECRET } = await import("../src/gateway/config.ts");
 const { signDecision } = await import("../src/origin/decision-token.ts");
 const { DEV_SIGNING_KEY, loadSigningKeys } = await import("../src/origin/signing-keys.ts");
 const { outcomeFor } = await import("../src/scoring/verdict.ts");
-const { bundledRuleset } = await import("../src/scoring/rules/bundled.ts");
-const { compileRuleset } = await import("../src/scoring/rules/compile.ts");
+const { bundledRuleset } = await import("../src/scoring/ruleset/bundled.ts");
+const { compileRuleset } = await import("../src/scoring/ruleset/compile.ts");
 const { planSignals, signalFacts } = await import("../src/scoring/signals/index.ts");
 
 const BATCHES = Number(process.env.BENCH_MICRO_BATCHES ?? "25");

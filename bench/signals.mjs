@@ -19,7 +19,7 @@ const { loadLocalGeo } = await import("../src/context/geo-local.ts");
 const { signDeviceId, DEVICE_COOKIE } = await import("../src/context/device-cookie.ts");
 const { loadReputationLists } = await import("../src/scoring/signals/ip-reputation.ts");
 const { planSignals, signalFacts } = await import("../src/scoring/signals/index.ts");
-const { compileRuleset } = await import("../src/scoring/rules/compile.ts");
+const { compileRuleset } = await import("../src/scoring/ruleset/compile.ts");
 const { outcomeFor } = await import("../src/scoring/verdict.ts");
 
 const arg = (name, fallback) => {

@@ -3,7 +3,7 @@
  * them to the auditor: src/gateway/auditor.ts).
  */
 import type { SigningKeys } from "../origin/signing-keys.ts";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import type { AuditInput } from "./events.ts";
 
 /** What an isolate announces before its first request event: rule set and signing key. */

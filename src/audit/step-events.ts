@@ -3,10 +3,20 @@
  * an outcome report. Pure: built in the record stage from values the request path
  * already computed, so emitting them costs no I/O before the response.
  */
-import type { CaptchaState } from "../captcha/gate.ts";
-import type { VerifiedOutcome } from "../outcomes/verify.ts";
+import type { CaptchaState } from "../shared/captcha.ts";
 import type { LadderState, LadderStep } from "../scoring/policy/rate-limit.ts";
-import type { AuditInput, ChallengeSolvedData, RateLimitStepData } from "./events.ts";
+import type { AuditInput, ChallengeSolvedData, OutcomeKind, RateLimitStepData } from "./events.ts";
+
+/**
+ * What `outcome.received` reads of a verified report (src/outcomes/verify.ts's
+ * `VerifiedOutcome`, a layer above, satisfies it).
+ */
+export interface ReceivedOutcome {
+  readonly decisionId: string;
+  readonly event: OutcomeKind;
+  /** Hashed account key from the decision. */
+  readonly account: string;
+}
 
 /** The `challenge.solved` payload when the CAPTCHA step ran (passed, failed or errored); null when it did not. */
 export function challengeSolvedData(captcha: CaptchaState | null | undefined, provider: string | null): ChallengeSolvedData | null {
@@ -40,7 +50,7 @@ export function rateLimitStepData(ladders: readonly LadderState[]): RateLimitSte
 }
 
 /** The `outcome.received` event of a verified, first-seen report (the decision it is about correlates). */
-export function outcomeReceived(outcome: VerifiedOutcome, requestId: string, at: number): AuditInput {
+export function outcomeReceived(outcome: ReceivedOutcome, requestId: string, at: number): AuditInput {
   return {
     type: "outcome.received",
     request_id: requestId,

@@ -17,16 +17,11 @@ import type { CaptchaConfig } from "./config.ts";
 import { createPassSigner, type PassBinding, type PassSigner } from "./pass.ts";
 import type { CaptchaRequest } from "./request.ts";
 import type { CaptchaSettings } from "../scoring/rules/captcha-settings.ts";
-import { type CaptchaCode, siteverify } from "./siteverify.ts";
+import type { CaptchaState } from "../shared/captcha.ts";
+import { siteverify } from "./siteverify.ts";
 
-/** What the CAPTCHA step concluded. */
-export type CaptchaState =
-  | { readonly status: "none" }
-  | { readonly status: "passed"; readonly via: "token" | "pass" }
-  /** A token was presented and refused. */
-  | { readonly status: "failed"; readonly code: CaptchaCode }
-  /** The provider failed (timeout, outage, misconfiguration): the fail mode decides. */
-  | { readonly status: "error"; readonly code: CaptchaCode };
+export type { CaptchaState } from "../shared/captcha.ts";
+
 
 /** One request's CAPTCHA input, with the token hashed for the store. */
 export interface PreparedCaptcha {

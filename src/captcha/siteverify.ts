@@ -8,27 +8,10 @@
  * an unreachable or misconfigured provider is ours, and the rule file's
  * `fail_modes.captcha` decides what follows.
  */
+import type { CaptchaCode } from "../shared/captcha.ts";
 import type { ProviderProfile } from "./provider.ts";
 
-/** Why a token did not pass. */
-export type CaptchaCode =
-  /** The provider rejected the token (forged, malformed, for another site key). */
-  | "CAPTCHA_INVALID"
-  /** The provider says the token was already spent or has expired. */
-  | "CAPTCHA_DUPLICATE"
-  /** Our own record saw this token before (a replay the provider may not catch). */
-  | "CAPTCHA_REPLAYED"
-  /** Solved longer ago than `captcha.max_age`. */
-  | "CAPTCHA_EXPIRED"
-  | "CAPTCHA_HOSTNAME_MISMATCH"
-  | "CAPTCHA_ACTION_MISMATCH"
-  | "CAPTCHA_CDATA_MISMATCH"
-  /** Dependency failures: the provider did not answer in time, at all, or sensibly. */
-  | "CAPTCHA_TIMEOUT"
-  | "CAPTCHA_UNAVAILABLE"
-  | "CAPTCHA_BAD_RESPONSE"
-  /** The provider refused our secret or request: an operator error, never failed open. */
-  | "CAPTCHA_MISCONFIGURED";
+export type { CaptchaCode } from "../shared/captcha.ts";
 
 /** The outcome of verifying one token. */
 export type VerifyResult =

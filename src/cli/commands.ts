@@ -3,8 +3,8 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
-import { formatError, type Location, type LoadResult } from "../scoring/rules/load.ts";
+import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
+import { formatError, type Location, type LoadResult } from "../scoring/ruleset/load.ts";
 import { EXIT, type Io } from "./io.ts";
 import { artefact, compileSpec, loadCandidateDir, loadRuleDir, readRuleFiles } from "./rule-files.ts";
 import { runRuleTests } from "./rule-tests.ts";

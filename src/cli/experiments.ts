@@ -9,7 +9,7 @@ import { activeExperiments } from "../scoring/experiments/compile.ts";
 import { reportText } from "../scoring/experiments/render-text.ts";
 import { buildReport, type ExperimentReport } from "../scoring/experiments/report.ts";
 import type { TallyRow } from "../store/port.ts";
-import { formatError } from "../scoring/rules/load.ts";
+import { formatError } from "../scoring/ruleset/load.ts";
 import { EXIT, type Io, UsageError } from "./io.ts";
 import { compileSpec, loadRuleDir } from "./rule-files.ts";
 

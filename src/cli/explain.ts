@@ -9,7 +9,7 @@
 import type { Dependency } from "../shared/decision.ts";
 import { celValuesFor, type Outcome, type OutcomeInput, outcomeFor } from "../scoring/verdict.ts";
 import { tierTable } from "../scoring/policy/index.ts";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
 import { DEPENDENCIES } from "./fixtures.ts";
 

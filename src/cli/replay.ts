@@ -8,7 +8,7 @@
  */
 import type { Outcome } from "../scoring/verdict.ts";
 import { outcomeFor } from "../scoring/verdict.ts";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import { inputFrom } from "./explain.ts";
 
 /** Per-rule counts over the replayed decisions. */

@@ -5,9 +5,9 @@ import { createHash } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import type { BuiltRuleset } from "../scoring/rules/bundled.ts";
-import { compileRuleset, type CompiledRuleset } from "../scoring/rules/compile.ts";
-import { type LoadResult, loadRuleset, type RuleFile } from "../scoring/rules/load.ts";
+import type { BuiltRuleset } from "../scoring/ruleset/bundled.ts";
+import { compileRuleset, type CompiledRuleset } from "../scoring/ruleset/compile.ts";
+import { type LoadResult, loadRuleset, type RuleFile } from "../scoring/ruleset/load.ts";
 import type { RulesetSpec } from "../scoring/rules/schema.ts";
 
 /** The YAML files directly in `dir` (sub-folders such as lists/, tests/ and candidate/ are not rules). */

@@ -4,8 +4,8 @@
  * matching and one non-matching case.
  */
 import { type Outcome, type OutcomeInput, celValuesFor, outcomeFor } from "../scoring/verdict.ts";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
-import type { Location } from "../scoring/rules/load.ts";
+import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
+import type { Location } from "../scoring/ruleset/load.ts";
 import type { RuleFile, RuleFileError } from "../scoring/rules/locate.ts";
 import { type FixtureCase, loadFixtures } from "./fixtures.ts";
 

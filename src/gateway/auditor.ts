@@ -6,7 +6,7 @@
 import type { WorkerEnv } from "./env.ts";
 import { analyticsEngineSink } from "../metrics/analytics-engine.ts";
 import type { SigningKeys } from "../origin/signing-keys.ts";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import { type Auditor, type AuditSink, createAuditor } from "../audit/auditor.ts";
 import { readAuditConfig } from "../audit/config.ts";
 import type { RiskgateAuditHub } from "../audit/hub/object.ts";

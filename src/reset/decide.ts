@@ -30,7 +30,7 @@ import {
   summariseLadders,
   waiveCaptchas,
 } from "../scoring/policy/rate-limit.ts";
-import type { CompiledRuleset } from "../scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
 import { planSignals, type SignalPlan, signalFacts } from "../scoring/signals/index.ts";
 import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";

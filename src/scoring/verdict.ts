@@ -7,7 +7,7 @@ import type { Dependency, DependencyError, FailMode, Reason, Verdict } from "../
 import { type Assignment, enrol, type ExperimentInput } from "./experiments/assign.ts";
 import { applyPolicy } from "./policy/index.ts";
 import type { Exclusion } from "./policy/channels.ts";
-import type { CompiledRuleset } from "./rules/compile.ts";
+import type { CompiledRuleset } from "./ruleset/compile.ts";
 import type { Facts } from "./rules/context-schema.ts";
 import { evaluateOverrides, evaluateRules } from "./rules/evaluate.ts";
 

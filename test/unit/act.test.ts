@@ -11,7 +11,7 @@ import { createHasher } from "../../src/context/hmac.ts";
 import type { Decision } from "../../src/shared/decision.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
 import { DEV_SIGNING_KEY, loadSigningKeys } from "../../src/origin/signing-keys.ts";
-import { bundledRuleset } from "../../src/scoring/rules/bundled.ts";
+import { bundledRuleset } from "../../src/scoring/ruleset/bundled.ts";
 
 /** An origin body that records whether it was read to its end or cancelled. */
 function trackedBody(chunks: readonly string[], failAfter: number | null) {

@@ -7,7 +7,7 @@ import { createHasher } from "../../src/context/hmac.ts";
 import { type Draw, drawFromHash, drawsFor, type ExperimentInput, pickArm } from "../../src/scoring/experiments/assign.ts";
 import type { CompiledExperiment } from "../../src/scoring/experiments/compile.ts";
 import { outcomeFor } from "../../src/scoring/verdict.ts";
-import type { CompiledRuleset } from "../../src/scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../../src/scoring/ruleset/compile.ts";
 import type { Facts } from "../../src/scoring/rules/context-schema.ts";
 import { compileShipped, compileYaml, facts } from "./support/rulesets.ts";
 

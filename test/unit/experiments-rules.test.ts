@@ -2,7 +2,7 @@
 // a file:line:col message from the loader (riskgate rules check, npm run build).
 import { describe, expect, it } from "vitest";
 import { sendCostMicros } from "../../src/scoring/experiments/costs.ts";
-import { formatError, loadRuleset } from "../../src/scoring/rules/load.ts";
+import { formatError, loadRuleset } from "../../src/scoring/ruleset/load.ts";
 import { compileShipped, shipped } from "./support/rulesets.ts";
 
 const GOOD = `experiments:

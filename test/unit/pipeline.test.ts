@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { RequestContext } from "../../src/context/index.ts";
 import { decide } from "../../src/reset/decide.ts";
-import type { CompiledRuleset } from "../../src/scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../../src/scoring/ruleset/compile.ts";
 import {
   type ObserveRequest,
   type ObserveResult,

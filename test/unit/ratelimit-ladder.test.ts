@@ -14,7 +14,7 @@ import {
 } from "../../src/scoring/policy/rate-limit.ts";
 import type { PenaltyState, RateLimitResult } from "../../src/store/port.ts";
 import { compileShipped, compileYaml, facts, shipped } from "./support/rulesets.ts";
-import { loadRuleset } from "../../src/scoring/rules/load.ts";
+import { loadRuleset } from "../../src/scoring/ruleset/load.ts";
 import { celValuesFor } from "../../src/scoring/verdict.ts";
 
 const live = compileShipped();

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { readRuleFiles } from "../../src/cli/rule-files.ts";
 import { runRuleTests } from "../../src/cli/rule-tests.ts";
-import { formatError, loadRuleset } from "../../src/scoring/rules/load.ts";
+import { formatError, loadRuleset } from "../../src/scoring/ruleset/load.ts";
 import { compileSpec } from "../../src/cli/rule-files.ts";
 
 const files = await readRuleFiles("rules");

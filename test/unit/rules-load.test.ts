@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { formatError, loadRuleset, type RuleFile } from "../../src/scoring/rules/load.ts";
+import { formatError, loadRuleset, type RuleFile } from "../../src/scoring/ruleset/load.ts";
 
 const policy = await readFile("rules/policy.yaml", "utf8");
 const rules = await readFile("rules/rules.yaml", "utf8");

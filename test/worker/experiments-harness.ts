@@ -8,7 +8,7 @@ import type { ExperimentSpec } from "../../src/scoring/experiments/schema.ts";
 import { ExperimentMonitor } from "../../src/scoring/experiments/monitor.ts";
 import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { DEV_OUTCOME_SIGNING_KEY } from "../../src/outcomes/keys.ts";
-import { compileRuleset } from "../../src/scoring/rules/compile.ts";
+import { compileRuleset } from "../../src/scoring/ruleset/compile.ts";
 import type { Store } from "../../src/store/port.ts";
 
 export const CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";

@@ -8,8 +8,8 @@
 //   one account 5/h free → CAPTCHA, never a 429; the owner on a known device is waived
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEVICE_COOKIE, newDeviceId, signDeviceId } from "../../src/context/device-cookie.ts";
-import { bundledRuleset } from "../../src/scoring/rules/bundled.ts";
-import { compileRuleset } from "../../src/scoring/rules/compile.ts";
+import { bundledRuleset } from "../../src/scoring/ruleset/bundled.ts";
+import { compileRuleset } from "../../src/scoring/ruleset/compile.ts";
 import { type Flood, flood, lineOf, randomIp, randomIpv4Subnet, STORE_KINDS, type Sent, uniqueUa } from "./ratelimit-harness.ts";
 
 afterEach(() => {

@@ -7,7 +7,7 @@ import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
 import type { AuditEvent, RateLimitRefusedData } from "../../src/audit/events.ts";
 import { RefusalTally } from "../../src/reset/refusals.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
-import type { CompiledRuleset } from "../../src/scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../../src/scoring/ruleset/compile.ts";
 import { BROWSER_UA, postReset, testGateway, upstashGateway } from "./gateway-harness.ts";
 import { alignedFuture } from "./store-harness.ts";
 import { capturing } from "./support/capture.ts";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
 import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
-import { compileRuleset } from "../../src/scoring/rules/compile.ts";
+import { compileRuleset } from "../../src/scoring/ruleset/compile.ts";
 import type { RulesetSpec } from "../../src/scoring/rules/schema.ts";
 
 const CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";

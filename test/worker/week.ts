@@ -12,7 +12,7 @@ import { createAuditor } from "../../src/audit/auditor.ts";
 import { ExperimentMonitor } from "../../src/scoring/experiments/monitor.ts";
 import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { DEV_OUTCOME_SIGNING_KEY } from "../../src/outcomes/keys.ts";
-import { compileRuleset } from "../../src/scoring/rules/compile.ts";
+import { compileRuleset } from "../../src/scoring/ruleset/compile.ts";
 import { outcomes, type PlannedReset, plan, population, rng, type User } from "../../tools/traffic-model.mjs";
 
 const GATEWAY = "https://gateway.test";

@@ -13,8 +13,7 @@
 import type { DependencyError, Verdict } from "../../shared/decision.ts";
 import type { Hasher } from "../../context/hmac.ts";
 import { type ChannelInput, selectChannels } from "../policy/channels.ts";
-import type { CompiledRuleset } from "../rules/compile.ts";
-import { activeExperiments, type CompiledArm, type CompiledExperiment } from "./compile.ts";
+import { activeExperiments, type CompiledArm, type CompiledExperiment, type ExperimentRuleset } from "./compile.ts";
 import { HOLDOUT_ARM } from "./schema.ts";
 
 /** Two independent uniform numbers in [0, 1) for one account and experiment. */
@@ -84,7 +83,7 @@ export function drawFromHash(hash: string): Draw {
 }
 
 /** The draws of `accountKey` for every experiment active at `now` (one HMAC each). */
-export async function drawsFor(ruleset: CompiledRuleset, accountKey: string, now: number, hasher: Hasher): Promise<Map<string, Draw>> {
+export async function drawsFor(ruleset: ExperimentRuleset, accountKey: string, now: number, hasher: Hasher): Promise<Map<string, Draw>> {
   const active = activeExperiments(ruleset.experiments, now);
   const hashes = await Promise.all(active.map((e) => hasher.hash("experiment", `${e.id}\u0000${accountKey}`)));
   return new Map(active.map((e, i) => [e.id, drawFromHash(hashes[i] ?? "")]));
@@ -129,7 +128,7 @@ function eligibility(experiment: CompiledExperiment | undefined, input: EnrolInp
 }
 
 /** Enrol a decision in the experiment running on its tier, if it qualifies. */
-export function enrol(ruleset: CompiledRuleset, input: EnrolInput, experiments: ExperimentInput): Enrolment {
+export function enrol(ruleset: ExperimentRuleset, input: EnrolInput, experiments: ExperimentInput): Enrolment {
   const experiment = activeExperiments(ruleset.experiments, experiments.now).find((e) => e.tier === input.tier);
   const tier = ruleset.tiers.find((t) => t.name === input.tier);
   const skip = eligibility(tier === undefined ? undefined : experiment, input);

@@ -1,10 +1,19 @@
 /**
  * Experiments as the request path uses them: dates in epoch ms, guardrail defaults
  * resolved, the segment condition parsed. Built with the rest of the rule set, once
- * per isolate (src/scoring/rules/compile.ts), never per request.
+ * per isolate (src/scoring/ruleset/compile.ts), never per request.
  */
+import type { CompiledCore } from "../rules/compiled.ts";
 import type { Condition } from "../rules/context-schema.ts";
 import { type ExperimentSpec, timestampMs } from "./schema.ts";
+
+/**
+ * What assignment, the monitor and the reports read of a compiled rule set: its parts and
+ * its experiments (`CompiledRuleset`, src/scoring/ruleset/compile.ts, satisfies it).
+ */
+export interface ExperimentRuleset extends CompiledCore {
+  readonly experiments: readonly CompiledExperiment[];
+}
 
 /** One arm. */
 export interface CompiledArm {

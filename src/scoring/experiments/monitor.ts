@@ -12,9 +12,8 @@
  * `maxAgeMs` (store unreachable), nobody is enrolled: the tier's own channels are used
  * and nothing is counted.
  */
-import type { CompiledRuleset } from "../rules/compile.ts";
 import type { Store } from "../../store/port.ts";
-import { activeExperiments, type CompiledExperiment } from "./compile.ts";
+import { activeExperiments, type CompiledExperiment, type ExperimentRuleset } from "./compile.ts";
 import { trippedGuardrail } from "./guardrails.ts";
 import { HOLDOUT_ARM } from "./schema.ts";
 import { countsByArm, stopUpdate } from "./tallies.ts";
@@ -45,7 +44,7 @@ export class ExperimentMonitor {
   private readonly log: (line: Record<string, unknown>) => void;
 
   constructor(
-    private readonly ruleset: CompiledRuleset,
+    private readonly ruleset: ExperimentRuleset,
     private readonly store: Store,
     options: MonitorOptions = {},
   ) {

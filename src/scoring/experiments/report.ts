@@ -6,10 +6,9 @@
  * (`GET /__riskgate/experiments/<id>`) and the CLI (`riskgate experiments report`) both
  * render this object. Formulas: docs/experiments.md.
  */
-import type { CompiledRuleset } from "../rules/compile.ts";
 import type { TallyRow } from "../../store/port.ts";
 import type { ArmReport, Rate } from "./arm-report.ts";
-import type { CompiledExperiment } from "./compile.ts";
+import type { CompiledExperiment, ExperimentRuleset } from "./compile.ts";
 import { MICROS } from "./costs.ts";
 import { checkGuardrails } from "./guardrails.ts";
 import { HOLDOUT_ARM } from "./schema.ts";
@@ -97,7 +96,7 @@ function ranked(arms: ArmReport[]): ArmReport[] {
 }
 
 /** Build the report of `experiment` from its tally rows, as of `now`. */
-export function buildReport(ruleset: CompiledRuleset, experiment: CompiledExperiment, rows: readonly TallyRow[], now: number): ExperimentReport {
+export function buildReport(ruleset: ExperimentRuleset, experiment: CompiledExperiment, rows: readonly TallyRow[], now: number): ExperimentReport {
   const names = [...experiment.arms.map((a) => a.id), ...(experiment.holdout > 0 ? [HOLDOUT_ARM] : [])];
   const counts = countsByArm(rows, names);
   const totalWeight = experiment.arms.reduce((s, a) => s + a.weight, 0);

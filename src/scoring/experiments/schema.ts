@@ -5,13 +5,14 @@
  * schema (src/scoring/rules/schema.ts); checks the schema cannot express are in validate.ts.
  *
  * This module holds the ids, constants and types the Worker uses; the zod schema itself is
- * in experiment-schema.ts, which only the rule build (src/scoring/rules/schema.ts) imports, so zod
- * stays out of the Worker bundle (rules are validated at build time, not per request).
+ * in src/scoring/rules/experiment-schema.ts (with the rule file's schema), which only the rule
+ * build (src/scoring/rules/schema.ts) imports, so zod stays out of the Worker bundle
+ * (rules are validated at build time, not per request).
  */
 import type { z } from "zod";
-import type { experimentSchema } from "./experiment-schema.ts";
+import type { experimentSchema } from "../rules/experiment-schema.ts";
 
-export { ARM_ID, EXPERIMENT_ID, HOLDOUT_ARM, TIMESTAMP, timestampMs } from "./ids.ts";
+export { ARM_ID, EXPERIMENT_ID, HOLDOUT_ARM, TIMESTAMP, timestampMs } from "../rules/experiment-ids.ts";
 
 /** One experiment as written. */
 export type ExperimentSpec = z.infer<typeof experimentSchema>;

@@ -11,7 +11,7 @@
  * pumping running up the bill.
  */
 import type { Reason, ReasonCode } from "../../shared/decision.ts";
-import type { CompiledChannel, CompiledRuleset } from "../rules/compile.ts";
+import type { CompiledChannel, CompiledCore } from "../rules/compiled.ts";
 import type { TierSpec } from "../rules/schema.ts";
 import type { WindowHit } from "../../store/port.ts";
 
@@ -48,7 +48,7 @@ function countryAllowed(channel: CompiledChannel, country: string): boolean {
 }
 
 /** Budget hits for a request from `country` (none when the country is unknown or not allowed). */
-export function planBudgets(ruleset: CompiledRuleset, country: string): BudgetPlan {
+export function planBudgets(ruleset: CompiledCore, country: string): BudgetPlan {
   const hits: WindowHit[] = [];
   const channels: string[] = [];
   if (country === "") return { hits, channels };
@@ -92,7 +92,7 @@ function exclusion(channel: CompiledChannel, input: ChannelInput): ReasonCode | 
 }
 
 /** The tier's channels that are usable for this request, in the tier's order. */
-export function selectChannels(ruleset: CompiledRuleset, tier: TierSpec, input: ChannelInput): ChannelChoice {
+export function selectChannels(ruleset: CompiledCore, tier: TierSpec, input: ChannelInput): ChannelChoice {
   const channels: string[] = [];
   const excluded: Exclusion[] = [];
   for (const name of tier.channels) {

@@ -11,11 +11,24 @@
  *      `challenge` (403);
  *   4. the outcome's verdict.
  */
-import type { CaptchaState } from "../../captcha/gate.ts";
+import type { CaptchaState } from "../../shared/captcha.ts";
 import type { DependencyError, FailMode, Reason, Verdict } from "../../shared/decision.ts";
-import type { Outcome } from "../verdict.ts";
 import { stricter } from "./index.ts";
 import type { LadderSummary } from "./rate-limit.ts";
+
+/**
+ * What escalation reads of a rule set's outcome (src/scoring/verdict.ts's `Outcome`, which
+ * sits above policy, satisfies it).
+ */
+export interface OutcomeSummary {
+  readonly verdict: Verdict;
+  readonly channel: string;
+  readonly channels: readonly string[];
+  /** The tier asks for a CAPTCHA. */
+  readonly captcha: boolean;
+  readonly reasons: readonly Reason[];
+  readonly errors: readonly DependencyError[];
+}
 
 /** The final verdict and what explains it. */
 export interface Escalated {
@@ -29,12 +42,12 @@ export interface Escalated {
 }
 
 /** Whether the request must show a CAPTCHA, before any token or pass is looked at. */
-export function needsCaptcha(outcome: Outcome, ladder: LadderSummary): boolean {
+export function needsCaptcha(outcome: OutcomeSummary, ladder: LadderSummary): boolean {
   if (ladder.step === "block" || ladder.step === "penalty" || outcome.verdict === "deny") return false;
   return outcome.captcha || ladder.step === "captcha";
 }
 
-function captchaVerdict(outcome: Outcome, captcha: CaptchaState, failMode: FailMode): { verdict: Verdict; reasons: Reason[]; error: DependencyError | null } {
+function captchaVerdict(outcome: OutcomeSummary, captcha: CaptchaState, failMode: FailMode): { verdict: Verdict; reasons: Reason[]; error: DependencyError | null } {
   // A solved CAPTCHA lifts a challenge only where the tier has a channel to verify with.
   const lifted: Verdict = outcome.channels.length > 0 ? "allow" : "challenge";
   switch (captcha.status) {
@@ -56,7 +69,7 @@ function captchaVerdict(outcome: Outcome, captcha: CaptchaState, failMode: FailM
 }
 
 /** Combine the outcome, the ladders and the CAPTCHA step. */
-export function escalate(outcome: Outcome, ladder: LadderSummary, captcha: CaptchaState, failMode: FailMode): Escalated {
+export function escalate(outcome: OutcomeSummary, ladder: LadderSummary, captcha: CaptchaState, failMode: FailMode): Escalated {
   const reasons = [...outcome.reasons, ...ladder.reasons];
   const denied = { channel: "none", channels: [] as readonly string[], errors: outcome.errors };
   if (ladder.step === "block" || ladder.step === "penalty") {

@@ -4,7 +4,7 @@
  * parses HTTP and never calls the store.
  */
 import type { DependencyError, FailMode, Reason, Verdict } from "../../shared/decision.ts";
-import type { CompiledOverride, CompiledRuleset } from "../rules/compile.ts";
+import type { CompiledCore, CompiledOverride } from "../rules/compiled.ts";
 import type { TierSpec } from "../rules/schema.ts";
 import { type ChannelInput, type Exclusion, exclusionReasons, selectChannels } from "./channels.ts";
 
@@ -39,7 +39,7 @@ export function stricter(a: Verdict, b: Verdict): Verdict {
 }
 
 /** The tier table for an account: the privileged one when it applies and exists. */
-export function tierTable(ruleset: CompiledRuleset, privileged: boolean): readonly TierSpec[] {
+export function tierTable(ruleset: CompiledCore, privileged: boolean): readonly TierSpec[] {
   return privileged && ruleset.privileged !== null ? ruleset.privileged.tiers : ruleset.tiers;
 }
 
@@ -56,7 +56,7 @@ function overrideTier(tiers: readonly TierSpec[], override: CompiledOverride): T
 }
 
 /** Apply tiers, channels and fail modes. A failed dependency can only make the verdict stricter. */
-export function applyPolicy(ruleset: CompiledRuleset, input: PolicyInput): PolicyOutcome {
+export function applyPolicy(ruleset: CompiledCore, input: PolicyInput): PolicyOutcome {
   const usePrivileged = input.privileged && ruleset.privileged !== null;
   const tiers = tierTable(ruleset, input.privileged);
   const tier = input.override === null ? tierFor(tiers, input.score) : overrideTier(tiers, input.override);

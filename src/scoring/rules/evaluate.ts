@@ -4,7 +4,7 @@
  * score.
  */
 import type { Reason } from "../../shared/decision.ts";
-import type { CompiledOverride, CompiledRuleset } from "./compile.ts";
+import type { CompiledCore, CompiledOverride } from "./compiled.ts";
 
 /** The outcome of scoring. */
 export interface Score {
@@ -17,7 +17,7 @@ export interface Score {
 }
 
 /** Evaluate every rule; a rule that throws counts as not matching and is reported. */
-export function evaluateRules(ruleset: CompiledRuleset, values: Record<string, unknown>): Score {
+export function evaluateRules(ruleset: CompiledCore, values: Record<string, unknown>): Score {
   let score = 0;
   const reasons: Reason[] = [];
   const shadowReasons: Reason[] = [];
@@ -49,7 +49,7 @@ export interface OverrideMatch {
 }
 
 /** Evaluate overrides in file order; deny beats allow whatever the order, so an allowlist cannot undo a denylist. */
-export function evaluateOverrides(ruleset: CompiledRuleset, values: Record<string, unknown>): OverrideMatch {
+export function evaluateOverrides(ruleset: CompiledCore, values: Record<string, unknown>): OverrideMatch {
   let allow: CompiledOverride | null = null;
   const failedRules: string[] = [];
   for (const o of ruleset.overrides) {

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { REASON_CODES } from "../../shared/decision.ts";
-import { experimentsSchema } from "../experiments/experiment-schema.ts";
+import { experimentsSchema } from "./experiment-schema.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 
 const duration = z

@@ -3,7 +3,7 @@
  * Nothing here performs I/O; the pipeline runs the one store call in between.
  */
 import type { RequestContext } from "../../context/index.ts";
-import type { CompiledRuleset } from "../rules/compile.ts";
+import type { CompiledCore } from "../rules/compiled.ts";
 import type { Facts } from "../rules/context-schema.ts";
 import type { ObserveRequest, ObserveResult } from "../../store/port.ts";
 import { accountFacts } from "./account.ts";
@@ -25,7 +25,7 @@ export function historyKey(accountKey: string): string {
 }
 
 /** What to ask the store for this request. */
-export function planSignals(ctx: RequestContext, ruleset: CompiledRuleset): SignalPlan {
+export function planSignals(ctx: RequestContext, ruleset: CompiledCore): SignalPlan {
   const velocity = planVelocity(ctx.keys, ruleset.windows, ruleset.distinct);
   return {
     velocity,

@@ -4,7 +4,7 @@
  * the store answers in one batch; `velocityFacts` names the results for rules.
  */
 import type { EntityKeys } from "../../context/index.ts";
-import type { CompiledDistinct, CompiledWindow } from "../rules/compile.ts";
+import type { CompiledDistinct, CompiledWindow } from "../rules/compiled.ts";
 import type { KeyKind } from "../rules/schema.ts";
 import type { DistinctAdd, WindowHit } from "../../store/port.ts";
 

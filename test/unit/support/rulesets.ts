@@ -2,9 +2,9 @@
 // compiler the CLI and the build use.
 import { readFileSync } from "node:fs";
 import { compileSpec } from "../../../src/cli/rule-files.ts";
-import type { CompiledRuleset } from "../../../src/scoring/rules/compile.ts";
+import type { CompiledRuleset } from "../../../src/scoring/ruleset/compile.ts";
 import type { Facts } from "../../../src/scoring/rules/context-schema.ts";
-import { formatError, loadRuleset, type RuleFile } from "../../../src/scoring/rules/load.ts";
+import { formatError, loadRuleset, type RuleFile } from "../../../src/scoring/ruleset/load.ts";
 
 /** The shipped rules/*.yaml files. */
 export const shipped: RuleFile[] = ["policy.yaml", "rules.yaml", "account.yaml", "overrides.yaml", "experiments.yaml"].map((name) => ({

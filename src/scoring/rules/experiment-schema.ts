@@ -1,10 +1,10 @@
 /**
  * The zod schema of the `experiments` section (docs/experiments.md). Build-time only: the
- * rule build (src/scoring/rules/schema.ts) validates with it; the Worker imports ./schema.ts (ids,
- * constants, types), never this module, so zod is not bundled.
+ * rule build (./schema.ts) validates with it; the Worker imports ../experiments/schema.ts
+ * (ids, constants, types), never this module, so zod is not bundled.
  */
 import { z } from "zod";
-import { ARM_ID, EXPERIMENT_ID, TIMESTAMP, timestampMs } from "./ids.ts";
+import { ARM_ID, EXPERIMENT_ID, TIMESTAMP, timestampMs } from "./experiment-ids.ts";
 
 const timestamp = z
   .string()

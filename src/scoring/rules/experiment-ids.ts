@@ -1,7 +1,7 @@
 /**
  * The experiment section's ids and timestamps: shared by the zod schema the rule build
- * validates with (experiment-schema.ts) and the types the Worker uses (schema.ts), so
- * neither imports the other.
+ * validates with (experiment-schema.ts) and the types the Worker uses
+ * (src/scoring/experiments/schema.ts), so neither imports the other.
  */
 
 /** Experiment ids end up in store tally names (`[a-z0-9_.-]{1,64}`), so they use that alphabet. */

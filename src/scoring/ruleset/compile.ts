@@ -5,90 +5,18 @@
  * never per request.
  */
 import { Environment } from "@marcbachmann/cel-js";
-import { type CaptchaSettings, captchaSettings } from "./captcha-settings.ts";
-import type { ReasonCode } from "../../shared/decision.ts";
-import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
 import { type CompiledExperiment, compileExperiment } from "../experiments/compile.ts";
-import { type CelScalar, type Condition, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
-import { durationMs } from "./duration.ts";
-import type { ChannelSpec, KeyKind, RulesetSpec, TierSpec } from "./schema.ts";
+import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
+import { captchaSettings } from "../rules/captcha-settings.ts";
+import type { CompiledChannel, CompiledCore } from "../rules/compiled.ts";
+import { type CelScalar, type Condition, type ContextSchema, celValue, contextSchema, type Facts } from "../rules/context-schema.ts";
+import { durationMs } from "../rules/duration.ts";
+import type { ChannelSpec, RulesetSpec, TierSpec } from "../rules/schema.ts";
 
-export type { Condition } from "./context-schema.ts";
-
-/** A rule ready to run. */
-export interface CompiledRule {
-  readonly id: string;
-  readonly reason: ReasonCode;
-  readonly weight: number;
-  readonly mode: "live" | "shadow";
-  readonly test: Condition;
-}
-
-/** An override ready to run. */
-export interface CompiledOverride {
-  readonly id: string;
-  readonly verdict: "allow" | "deny";
-  readonly reason: ReasonCode;
-  /** Tier name to report, if the rule file names one. */
-  readonly tier: string | null;
-  readonly test: Condition;
-}
-
-/** A per-country budget with its window in ms. */
-export interface CompiledBudget {
-  readonly windowMs: number;
-  readonly defaultLimit: number;
-  readonly perCountry: ReadonlyMap<string, number>;
-}
-
-/** A channel and its constraints. */
-export interface CompiledChannel {
-  readonly name: string;
-  readonly countries: ReadonlySet<string> | null;
-  readonly budget: CompiledBudget | null;
-  readonly test: Condition | null;
-}
-
-/** The stricter tier table and the accounts it applies to. */
-export interface CompiledPrivileged {
-  readonly accounts: ReadonlySet<string>;
-  /** Sorted by `min_score` descending. */
-  readonly tiers: readonly TierSpec[];
-}
-
-/** A named window with its duration in ms. */
-export interface CompiledWindow {
-  readonly name: string;
-  readonly key: KeyKind;
-  readonly windowMs: number;
-}
-
-/** A named distinct count. */
-export interface CompiledDistinct extends CompiledWindow {
-  readonly member: KeyKind;
-}
-
-/** The rule set as the request path uses it. */
-export interface CompiledRuleset {
-  readonly spec: RulesetSpec;
-  /** Content hash of the spec; recorded in every decision. */
-  readonly version: string;
-  readonly schema: ContextSchema;
-  /** Facts → the values this rule set's conditions read. */
-  readonly values: (facts: Facts) => Record<string, unknown>;
-  readonly rules: readonly CompiledRule[];
-  readonly overrides: readonly CompiledOverride[];
-  readonly channels: ReadonlyMap<string, CompiledChannel>;
-  /** Sorted by `min_score` descending, so the first match is the tier. */
-  readonly tiers: readonly TierSpec[];
-  readonly privileged: CompiledPrivileged | null;
-  readonly windows: readonly CompiledWindow[];
-  readonly distinct: readonly CompiledDistinct[];
-  readonly storeTimeoutMs: number;
-  readonly originTimeoutMs: number;
+/** The rule set as the request path uses it: the compiled parts, the ladders and the experiments. */
+export interface CompiledRuleset extends CompiledCore {
   /** Rate-limit ladders (docs/rate-limits.md). */
   readonly ladders: readonly CompiledLadder[];
-  readonly captcha: CaptchaSettings;
   /** Channel experiments (docs/experiments.md). */
   readonly experiments: readonly CompiledExperiment[];
 }

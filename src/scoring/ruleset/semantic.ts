@@ -6,10 +6,10 @@
  */
 import { candidateRateLimitProblems, rateLimitProblems } from "../policy/rate-limit-check.ts";
 import { experimentProblems } from "../experiments/validate.ts";
-import type { PathItem, Problem } from "./locate.ts";
-import type { RulesetSpec, TierSpec } from "./schema.ts";
+import type { PathItem, Problem } from "../rules/locate.ts";
+import type { RulesetSpec, TierSpec } from "../rules/schema.ts";
 
-export type { Problem } from "./locate.ts";
+export type { Problem } from "../rules/locate.ts";
 
 const SEVERITY = { allow: 0, challenge: 1, deny: 2 } as const;
 

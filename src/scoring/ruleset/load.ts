@@ -10,12 +10,12 @@
  */
 import { isMap, LineCounter, parseDocument } from "yaml";
 import { celEnvironment, checkCondition } from "./compile.ts";
-import { contextSchema } from "./context-schema.ts";
-import { at, atKey, atOffset, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "./locate.ts";
-import { type RulesetSpec, rulesetSchema } from "./schema.ts";
+import { contextSchema } from "../rules/context-schema.ts";
+import { at, atKey, atOffset, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "../rules/locate.ts";
+import { type RulesetSpec, rulesetSchema } from "../rules/schema.ts";
 import { candidateProblems, type Problem, semanticProblems } from "./semantic.ts";
 
-export { formatError, type RuleFile, type RuleFileError } from "./locate.ts";
+export { formatError, type RuleFile, type RuleFileError } from "../rules/locate.ts";
 
 /** Where a rule or override is defined, for messages about it (e.g. missing tests). */
 export interface Location {

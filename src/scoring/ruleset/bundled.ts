@@ -7,7 +7,7 @@
 import builtCandidate from "../../../build/candidate.json" with { type: "json" };
 import built from "../../../build/ruleset.json" with { type: "json" };
 import { compileRuleset, type CompiledRuleset } from "./compile.ts";
-import type { RulesetSpec } from "./schema.ts";
+import type { RulesetSpec } from "../rules/schema.ts";
 
 /** The artefact format written by the build. */
 export interface BuiltRuleset {
