@@ -25,6 +25,7 @@ import { bundledLists } from "../scoring/signals/bundled-lists.ts";
 import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
 import { DurableObjectStore } from "../store/durable-object-store.ts";
 import { BlockCache } from "../store/ephemeral.ts";
+import { LocalCounters } from "../store/fallback.ts";
 import type { Store } from "../store/port.ts";
 import { RefusalTally } from "../reset/refusals.ts";
 import { UpstashStore } from "../store/upstash.ts";
@@ -60,6 +61,8 @@ export interface Gateway {
   readonly captcha: CaptchaGate | null;
   /** Penalty boxes this isolate imposed, until the store shows them (src/reset/decide.ts). */
   readonly boxes: BlockCache;
+  /** Ladders, penalty boxes and token records counted here while the store is down (src/store/fallback.ts). */
+  readonly fallback: LocalCounters;
   /** The screen stage's refusals, tallied into `ratelimit.refused` events. */
   readonly refusals: RefusalTally;
 }
@@ -98,6 +101,7 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
         ? null
         : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: newId }),
     boxes: new BlockCache(),
+    fallback: new LocalCounters(),
     refusals: new RefusalTally({ newId }),
   };
 }

@@ -9,6 +9,11 @@
  * Rate-limit ladders ride in the same store batch; a client the isolate already knows
  * to be blocked is answered 429 without any store call and without scoring. A CAPTCHA
  * is checked (pass, then token: one siteverify call) only when policy asks for one.
+ *
+ * While the store is down the ladders, penalty boxes and the token's single-use record
+ * run on this isolate's local counters (src/store/fallback.ts) instead of going
+ * uncounted, so neither a fail mode's challenge lifted by a CAPTCHA pass nor a replayed
+ * token gets past them; the failure stays in `errors`, marked `local-counters`.
  */
 import type { CaptchaGate, CaptchaState, PreparedCaptcha } from "../captcha/gate.ts";
 import type { CaptchaRequest } from "../captcha/request.ts";
@@ -35,6 +40,7 @@ import type { Facts } from "../scoring/rules/context-schema.ts";
 import { planSignals, type SignalPlan, signalFacts } from "../scoring/signals/index.ts";
 import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
 import type { BlockCache } from "../store/ephemeral.ts";
+import type { LocalCounters, LocalObserveResult } from "../store/fallback.ts";
 import { type CachedBlock, type ObserveRequest, type ObserveResult, type PenaltyUpdate, type Store, StoreError } from "../store/port.ts";
 
 /** What deciding needs. */
@@ -59,6 +65,11 @@ export interface PipelineDeps {
    * meanwhile is told the box's Retry-After and does not escalate it again.
    */
   readonly boxes?: BlockCache;
+  /**
+   * This isolate's stand-in counters for when the store fails; absent: a failed store
+   * leaves ladders and the token record uncounted (only the fail mode applies).
+   */
+  readonly fallback?: LocalCounters;
 }
 
 /** A decision and the facts that produced it (facts go to explanations, never the client). */
@@ -98,20 +109,31 @@ function planBatch(ctx: RequestContext, deps: PipelineDeps, prepared: PreparedCa
   return { signals, budgets, ladders, recordAt, request: { ...signals.observe, hits, limits: ladders.limits, penalties: ladders.penalties } };
 }
 
-/** The one store call; a failure becomes a named dependency failure, never an exception. */
+/**
+ * The one store call; a failure becomes a named dependency failure, never an exception.
+ * On failure the ladders and the token record are counted locally (`local`), if the
+ * isolate has local counters; signals and budgets stay unknown (a per-isolate count
+ * would understate them).
+ */
 async function runBatch(
   store: Store,
   batch: Batch,
   now: (() => number) | undefined,
-): Promise<{ result: ObserveResult | null; failures: Failure[]; storeMs: number | null }> {
+  fallback: LocalCounters | undefined,
+): Promise<{ result: ObserveResult | null; local: LocalObserveResult | null; failures: Failure[]; storeMs: number | null }> {
   const started = now?.();
   const elapsed = () => (started === undefined || now === undefined ? null : now() - started);
   try {
     const result = await store.observe(batch.request);
-    return { result, failures: [], storeMs: elapsed() };
+    return { result, local: null, failures: [], storeMs: elapsed() };
   } catch (err) {
     const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";
-    return { result: null, failures: [{ dependency: "store", code }], storeMs: elapsed() };
+    const storeMs = elapsed();
+    if (fallback === undefined) return { result: null, local: null, failures: [{ dependency: "store", code }], storeMs };
+    const { request } = batch;
+    const record = batch.recordAt === null ? [] : request.hits.slice(batch.recordAt);
+    const local = fallback.observe({ now: request.now, hits: record, limits: request.limits ?? [], penalties: request.penalties ?? [] });
+    return { result: null, local, failures: [{ dependency: "store", code, fallback: "local-counters" }], storeMs };
   }
 }
 
@@ -124,7 +146,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
   const batch = planBatch(ctx, deps, prepared);
   // Assignment hashes run while the store batch is in flight: no added latency.
   const drawing = experimentInput(ctx, deps);
-  const { result, failures, storeMs } = await runBatch(deps.store, batch, deps.now);
+  const { result, local, failures, storeMs } = await runBatch(deps.store, batch, deps.now, deps.fallback);
   // Known blocked: nothing was read or counted, so nothing can be scored (counts are not 0).
   if (result?.blocked != null) return { ...blockedDecision(ctx, deps, batch.ladders, result.blocked, prepared), storeMs };
   const signalHits = batch.signals.observe.hits.length;
@@ -138,12 +160,18 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
   const input = { facts, accountKey: ctx.accountKey, failures };
   const experiments = await drawing;
   const live = outcomeFor(ruleset, experiments === null ? input : { ...input, experiments });
-  const read = readLadders(batch.ladders, result?.limits ?? [], result?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));
+  const counted = result ?? local;
+  const read = readLadders(batch.ladders, counted?.limits ?? [], counted?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));
   const states = waiveCaptchas(read, ruleset.ladders, () => celValuesFor(ruleset, input));
   const summary = summariseLadders(states);
   rememberBoxes(deps.boxes, states);
-  // Our own single-use record: unknown (null) when the store failed.
-  const seen = result === null || batch.recordAt === null ? null : (result.counts[batch.recordAt] ?? 0) > 1;
+  // Our own single-use record: from the local counters when the store failed (they hold
+  // only the record's hits), unknown (null) when nothing counted it.
+  const seen =
+    batch.recordAt === null ? null
+    : result !== null ? (result.counts[batch.recordAt] ?? 0) > 1
+    : local !== null ? (local.counts[0] ?? 0) > 1
+    : null;
   const captchaState: CaptchaState =
     gate !== null && prepared !== null && needsCaptcha(live, summary) ? await gate.check(prepared, seen) : { status: "none" };
   const decision = finalDecision(deps, live, escalate(live, summary, captchaState, failModeFor(ruleset, "captcha")));

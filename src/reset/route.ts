@@ -113,13 +113,17 @@ function record(
   );
 }
 
-/** Apply penalty escalations; a failure is logged (the next violation escalates again). */
+/**
+ * Apply penalty escalations; a failure is logged and the escalation kept in this
+ * isolate's local counters, which stand in for the store while it is down.
+ */
 async function penalize(gateway: Gateway, updates: readonly PenaltyUpdate[]): Promise<void> {
   for (const update of updates) {
     try {
       await gateway.store.penalize(update);
     } catch (err) {
-      console.error(JSON.stringify({ type: "riskgate.penalize_failed", code: (err as { code?: unknown }).code ?? "STORE_UNAVAILABLE" }));
+      gateway.fallback.penalize(update);
+      console.error(JSON.stringify({ type: "riskgate.penalize_failed", code: (err as { code?: unknown }).code ?? "STORE_UNAVAILABLE", fallback: "local-counters" }));
     }
   }
 }

@@ -15,6 +15,8 @@ import { evaluateOverrides, evaluateRules } from "./rules/evaluate.ts";
 export interface Failure {
   readonly dependency: Dependency;
   readonly code: string;
+  /** The store failed and this isolate's local counters stood in (see `DependencyError`). */
+  readonly fallback?: "local-counters";
 }
 
 /** Everything a rule set decides on. */

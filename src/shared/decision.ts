@@ -87,6 +87,12 @@ export interface DependencyError {
   /** Stable error code, e.g. `STORE_TIMEOUT`. */
   readonly code: string;
   readonly failMode: FailMode;
+  /**
+   * Set when the store failed and this isolate's local counters stood in for it
+   * (src/store/fallback.ts): ladders, penalty boxes and the CAPTCHA token record still
+   * applied, counted in this isolate only.
+   */
+  readonly fallback?: "local-counters";
 }
 
 /** The verification channel the origin should use, or `none` when nothing is sent. */

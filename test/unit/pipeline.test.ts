@@ -13,6 +13,7 @@ import {
   StoreError,
   type TallyRow,
 } from "../../src/store/port.ts";
+import { LocalCounters } from "../../src/store/fallback.ts";
 import { compileShipped, compileYaml } from "./support/rulesets.ts";
 
 /** Counts every hit and distinct member forever: enough to see what the pipeline asks for. */
@@ -99,6 +100,22 @@ describe("decide", () => {
     const { facts } = await decide(context(country), deps(live, store));
     expect(store.calls[0]?.hits.some((h) => h.key.startsWith("budget:"))).toBe(false);
     expect(facts.budget).toEqual({});
+  });
+
+  it("with local counters, a store failure still counts the ladders: the IP ladder's 429 bites", async () => {
+    const fallback = new LocalCounters();
+    const d = { ...deps(live, new MemoryStore(true)), fallback };
+    const outcomes = [];
+    for (let i = 0; i < 22; i++) outcomes.push((await decide(context("US"), d)).decision);
+    // No CAPTCHA was solved: challenged (fail mode) until the `ip` ladder's 20 per minute, then 429.
+    expect(outcomes.slice(0, 20).every((o) => o.verdict === "challenge")).toBe(true);
+    const refused = outcomes[20];
+    expect(refused?.verdict).toBe("deny");
+    expect(refused?.retryAfter).toBeGreaterThan(0);
+    expect(refused?.reasons.map((r) => `${r.code} ${r.rule}`)).toContain("RATE_LIMIT_EXCEEDED rate_limits.ip");
+    expect(refused?.errors).toEqual([{ dependency: "store", code: "STORE_TIMEOUT", failMode: "challenge", fallback: "local-counters" }]);
+    // Budgets stay unknown: only the ladders and the token record count locally.
+    expect((await decide(context("US"), d)).facts.budget).toEqual({});
   });
 
   it("turns SMS off for a country once its budget is spent, and back to email", async () => {

@@ -6,7 +6,9 @@ import { inject, vi } from "vitest";
 import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
 import type { AuditEvent, RateLimitRefusedData } from "../../src/audit/events.ts";
 import { RefusalTally } from "../../src/reset/refusals.ts";
+import type { WorkerEnv } from "../../src/gateway/env.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
+import type { Store } from "../../src/store/port.ts";
 import type { CompiledRuleset } from "../../src/scoring/ruleset/compile.ts";
 import { BROWSER_UA, postReset, testGateway, upstashGateway } from "./gateway-harness.ts";
 import { alignedFuture } from "./store-harness.ts";
@@ -84,13 +86,24 @@ export function randomIpv4Subnet(): string {
   return `198.${18 + Math.floor(Math.random() * 2)}.${Math.floor(Math.random() * 256)}`;
 }
 
+/** More ways to shape a flood's gateway. */
+export interface FloodOptions {
+  /** Env overrides (e.g. another CAPTCHA secret). */
+  readonly env?: Partial<WorkerEnv>;
+  /** Wrap the gateway's store adapter (e.g. to kill it mid-traffic). */
+  readonly store?: (real: Store) => Store;
+}
+
 /**
  * Start a flood on `kind`; `ruleset` replaces the bundled rules (tests of smaller thresholds);
  * with `events`, the gateway's audit events are captured there instead of sent to the hub.
  */
-export async function flood(kind: StoreKind, ruleset?: CompiledRuleset, events?: AuditEvent[]): Promise<Flood> {
+export async function flood(kind: StoreKind, ruleset?: CompiledRuleset, events?: AuditEvent[], options: FloodOptions = {}): Promise<Flood> {
+  const overrides = options.env ?? {};
   const built =
-    kind === "upstash" && redis !== null ? await upstashGateway(redis, `flood-${crypto.randomUUID()}`) : await testGateway({});
+    kind === "upstash" && redis !== null
+      ? await upstashGateway(redis, `flood-${crypto.randomUUID()}`, overrides)
+      : await testGateway(overrides);
   const start = alignedFuture() + (1 + Math.floor(Math.random() * 3000)) * DAY;
   let clock = start;
   vi.useFakeTimers({ toFake: ["Date"], now: clock });
@@ -101,7 +114,8 @@ export async function flood(kind: StoreKind, ruleset?: CompiledRuleset, events?:
   // The screen's refusals are reported at once (the window's aggregation is unit-tested),
   // so each refused request's event is there when the request's waitUntil work is done.
   const refusals = new RefusalTally({ newId: built.gateway.newId, windowMs: 0 });
-  const timed: Gateway = { ...built.gateway, refusals, now: () => clock, ...(ruleset === undefined ? {} : { ruleset }) };
+  const store = options.store === undefined ? built.gateway.store : options.store(built.gateway.store);
+  const timed: Gateway = { ...built.gateway, store, refusals, now: () => clock, ...(ruleset === undefined ? {} : { ruleset }) };
   const captured = events ?? [];
   const gateway = capturing(timed, captured);
   return {
