@@ -286,6 +286,8 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** Flush the write-behind counters; every `SWEEP_EVERY_MS` also reclaim expired rows and enforce the caps. */
   override async alarm(): Promise<void> {
+    // Forget the alarm being run: if this handler throws, the next call asks storage again.
+    this.alarmAt = null;
     this.flush();
     const now = Date.now();
     if (now - this.lastSweep >= SWEEP_EVERY_MS) {
