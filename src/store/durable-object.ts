@@ -32,7 +32,65 @@ import { parseTallyField } from "./tally.ts";
 /** Distinct members kept per bucket; beyond this the count saturates at the cap. */
 const DISTINCT_CAP = 10_000;
 const SWEEP_EVERY_MS = 60_000;
+/** Write-behind: counters changed in memory reach SQLite at most this long after the change. */
+export const FLUSH_EVERY_MS = 1_000;
+/** Counter rows (window buckets + distinct-set members) a shard keeps, memory and SQLite alike. */
+export const COUNTER_ROW_CAP = 200_000;
+/** Penalty boxes a shard keeps; apart from counters, so a flood of new keys cannot evict them. */
+export const PENALTY_ROW_CAP = 50_000;
+/** History rows (items, last location, cleared tags) a shard keeps; set privileged tags are never evicted. */
+export const HISTORY_ROW_CAP = 500_000;
+/** Tally de-duplication ids a shard keeps. */
+export const TALLY_EVENT_CAP = 200_000;
+/** Share of a cap at which the shard logs `riskgate.store_near_cap`. */
+const NEAR_CAP = 0.8;
+/** Rows per multi-row INSERT in a flush: 4 parameters each, under the 100 a statement may bind. */
+const ROWS_PER_STATEMENT = 24;
 const HISTORY_KINDS = ["device", "country", "asn"] as const;
+
+/** A shard's limits; a test may lower them on one object (`runInDurableObject`). */
+export interface ShardCaps {
+  counterRows: number;
+  penaltyRows: number;
+  historyRows: number;
+  tallyEvents: number;
+}
+
+/** What a shard holds, for the near-cap log line and for tests. */
+export interface ShardStats {
+  readonly counterRows: number;
+  readonly penaltyRows: number;
+  readonly caps: ShardCaps;
+  /** Rows evicted to stay under a cap since the object started. */
+  readonly evicted: number;
+  readonly dirty: number;
+  readonly databaseSize: number;
+}
+
+/** One window bucket's count. */
+interface HitEntry {
+  readonly kind: "h";
+  readonly key: string;
+  readonly bucket: number;
+  n: number;
+  readonly expires: number;
+}
+
+/** One distinct set's bucket; `fresh` are members not yet in SQLite. */
+interface SetEntry {
+  readonly kind: "m";
+  readonly key: string;
+  readonly bucket: number;
+  readonly members: Set<string>;
+  fresh: string[];
+  readonly expires: number;
+}
+
+interface PenaltyEntry {
+  readonly level: number;
+  readonly until: number;
+  readonly expires: number;
+}
 
 /** One shard's part of an observe batch (the adapter keeps the original order). */
 export interface ShardBatch {
@@ -76,13 +134,34 @@ const NEVER = Number.MAX_SAFE_INTEGER;
 /** The Durable Object class that owns one shard of keys. */
 export class RiskgateStore extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  /** True once this object instance knows the sweep alarm is set. */
-  private sweepScheduled = false;
+  /** Limits of this shard (see the `*_CAP` constants). */
+  caps: ShardCaps = {
+    counterRows: COUNTER_ROW_CAP,
+    penaltyRows: PENALTY_ROW_CAP,
+    historyRows: HISTORY_ROW_CAP,
+    tallyEvents: TALLY_EVENT_CAP,
+  };
+  /** Window buckets and distinct sets, least recently touched first (Map order). */
+  private readonly counters = new Map<string, HitEntry | SetEntry>();
+  /** Rows `counters` stands for: one per window bucket, one per distinct member. */
+  private counterRows = 0;
+  private readonly penalties = new Map<string, PenaltyEntry>();
+  /** Entries changed since the last flush. */
+  private readonly dirty = new Set<string>();
+  private readonly dirtyPenalties = new Set<string>();
+  /** Rows evicted from memory that the next flush deletes from SQLite. */
+  private readonly gone: Array<{ table: "hits" | "members"; key: string; bucket: number } | { table: "penalties"; key: string }> = [];
+  private evicted = 0;
+  /** True once an alarm is known to be set for the next flush or sweep. */
+  private alarmAt: number | null = null;
+  private lastSweep = 0;
+  private nearCapLogged = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    this.load();
   }
 
   /** Apply one request's operations for this shard; single-threaded, so no lost counts. */
@@ -95,11 +174,12 @@ export class RiskgateStore extends DurableObject<Env> {
       penalties: batch.penalties.map((p) => readPenalty(this.storedPenalty(p.key, alive), batch.now, p.policy)),
       history: batch.historyKey === null ? null : this.readHistory(batch.historyKey, alive),
     };
-    await this.ensureSweep();
+    this.evict();
+    await this.scheduleFlush();
     return result;
   }
 
-  /** Merge a confirmed outcome into the account's history (newest `HISTORY_LIMIT` per kind). */
+  /** Merge a confirmed outcome into the account's history (newest `HISTORY_LIMIT` per kind); written through. */
   async recordHistory(update: HistoryUpdate): Promise<void> {
     const expires = update.at + HISTORY_RETENTION_MS;
     const values = { device: update.device, country: update.country, asn: update.asn === null ? null : String(update.asn) };
@@ -130,7 +210,7 @@ export class RiskgateStore extends DurableObject<Env> {
     this.sql.exec("UPDATE history_items SET expires = ? WHERE key = ?", expires, update.historyKey);
     this.sql.exec("UPDATE history_last SET expires = ? WHERE key = ?", expires, update.historyKey);
     this.sql.exec("UPDATE history_tags SET expires = ? WHERE key = ? AND privileged = 0", expires, update.historyKey);
-    await this.ensureSweep();
+    await this.scheduleSweep();
   }
 
   /** The origin's latest statement wins; a set tag never expires, a cleared one with the history. */
@@ -145,17 +225,21 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** One more violation for a key. */
   async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
-    const { state, expiresAt } = escalate(this.storedPenalty(update.key, Date.now()), update.now, update.policy);
-    this.sql.exec(
-      `INSERT INTO penalties (key, level, until, expires) VALUES (?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires`,
-      update.key, state.level, state.until, expiresAt,
-    );
-    await this.ensureSweep();
+    const alive = Date.now();
+    const { state, expiresAt } = escalate(this.storedPenalty(update.key, alive), update.now, update.policy);
+    this.penalties.delete(update.key);
+    if (expiresAt > alive) {
+      this.penalties.set(update.key, { level: state.level, until: state.until, expires: expiresAt });
+      this.dirtyPenalties.add(update.key);
+    } else {
+      this.gone.push({ table: "penalties", key: update.key });
+    }
+    this.evict();
+    await this.scheduleFlush();
     return state;
   }
 
-  /** Add to tallies once per event key; false when the event was already counted. */
+  /** Add to tallies once per event key; false when the event was already counted. Written through. */
   async tally(experiment: string, fields: readonly (readonly [string, number])[], eventKey: string | null, now: number): Promise<boolean> {
     const alive = Date.now();
     if (eventKey !== null) {
@@ -173,7 +257,7 @@ export class RiskgateStore extends DurableObject<Env> {
         experiment, field, amount,
       );
     }
-    await this.ensureSweep();
+    await this.scheduleSweep();
     return true;
   }
 
@@ -188,28 +272,226 @@ export class RiskgateStore extends DurableObject<Env> {
       });
   }
 
+  /** What the shard holds (rows against caps, evictions, SQLite size). */
+  async stats(): Promise<ShardStats> {
+    return {
+      counterRows: this.counterRows,
+      penaltyRows: this.penalties.size,
+      caps: { ...this.caps },
+      evicted: this.evicted,
+      dirty: this.dirty.size + this.dirtyPenalties.size,
+      databaseSize: this.sql.databaseSize,
+    };
+  }
+
+  /** Flush the write-behind counters; every `SWEEP_EVERY_MS` also reclaim expired rows and enforce the caps. */
   override async alarm(): Promise<void> {
+    // Forget the alarm being run: if this handler throws, the next call asks storage again.
+    this.alarmAt = null;
+    this.flush();
     const now = Date.now();
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = now;
+      this.sweep(now);
+    }
+    // The alarm that is running is spent: set the next one outright (flush or sweep, whichever first).
+    const pending = this.dirty.size > 0 || this.dirtyPenalties.size > 0 || this.gone.length > 0;
+    const next = pending ? Date.now() + FLUSH_EVERY_MS : this.lastSweep + SWEEP_EVERY_MS;
+    await this.ctx.storage.setAlarm(next);
+    this.alarmAt = next;
+  }
+
+  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first). */
+  private load(): void {
+    const alive = Date.now();
+    for (const row of this.sql.exec<{ key: string; bucket: number; n: number; expires: number }>(
+      "SELECT key, bucket, n, expires FROM hits WHERE expires > ? ORDER BY expires", alive,
+    )) {
+      this.counters.set(hitId(row.key, row.bucket), { kind: "h", key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
+      this.counterRows++;
+    }
+    for (const row of this.sql.exec<{ key: string; bucket: number; member: string; expires: number }>(
+      "SELECT key, bucket, member, expires FROM members WHERE expires > ? ORDER BY expires", alive,
+    )) {
+      const id = setId(row.key, row.bucket);
+      let entry = this.counters.get(id) as SetEntry | undefined;
+      if (entry === undefined) {
+        entry = { kind: "m", key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
+        this.counters.set(id, entry);
+      }
+      entry.members.add(row.member);
+      this.counterRows++;
+    }
+    for (const row of this.sql.exec<{ key: string; level: number; until: number; expires: number }>(
+      "SELECT key, level, until, expires FROM penalties WHERE expires > ? ORDER BY expires", alive,
+    )) {
+      this.penalties.set(row.key, { level: row.level, until: row.until, expires: row.expires });
+    }
+    this.evict();
+  }
+
+  /** Write every changed counter and box to SQLite in one transaction, many rows per statement. */
+  private flush(): void {
+    if (this.dirty.size === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
+    const hits: unknown[][] = [];
+    const members: unknown[][] = [];
+    const boxes: unknown[][] = [];
+    for (const id of this.dirty) {
+      const entry = this.counters.get(id);
+      if (entry === undefined) continue;
+      if (entry.kind === "h") hits.push([entry.key, entry.bucket, entry.n, entry.expires]);
+      else {
+        for (const member of entry.fresh) members.push([entry.key, entry.bucket, member, entry.expires]);
+        entry.fresh = [];
+      }
+    }
+    for (const key of this.dirtyPenalties) {
+      const box = this.penalties.get(key);
+      if (box !== undefined) boxes.push([key, box.level, box.until, box.expires]);
+    }
+    this.ctx.storage.transactionSync(() => {
+      for (const row of this.gone.splice(0)) {
+        if (row.table === "penalties") this.sql.exec("DELETE FROM penalties WHERE key = ?", row.key);
+        else this.sql.exec(`DELETE FROM ${row.table} WHERE key = ? AND bucket = ?`, row.key, row.bucket);
+      }
+      this.upsert("INSERT INTO hits (key, bucket, n, expires)", "ON CONFLICT (key, bucket) DO UPDATE SET n = excluded.n, expires = excluded.expires", hits);
+      this.upsert("INSERT INTO members (key, bucket, member, expires)", "ON CONFLICT (key, bucket, member) DO UPDATE SET expires = excluded.expires", members);
+      this.upsert(
+        "INSERT INTO penalties (key, level, until, expires)",
+        "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
+        boxes,
+      );
+    });
+    this.dirty.clear();
+    this.dirtyPenalties.clear();
+  }
+
+  /** Multi-row upsert of 4-column rows, `ROWS_PER_STATEMENT` at a time (bound parameters are limited per statement). */
+  private upsert(insert: string, conflict: string, rows: readonly unknown[][]): void {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the VALUES list's join syntax.
+      const values = chunk.map(() => "(?, ?, ?, ?)").join(", ");
+      this.sql.exec(`${insert} SELECT * FROM (VALUES ${values}) WHERE true ${conflict}`, ...chunk.flat());
+    }
+  }
+
+  /** Drop expired rows from memory and SQLite, cap the write-through tables, log when near a cap. */
+  private sweep(now: number): void {
+    for (const [id, entry] of this.counters) {
+      if (entry.expires > now) continue;
+      this.counters.delete(id);
+      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+    }
+    for (const [key, box] of this.penalties) if (box.expires <= now) this.penalties.delete(key);
     for (const table of EXPIRING) this.sql.exec(`DELETE FROM ${table} WHERE expires <= ?`, now);
-    await this.ctx.storage.setAlarm(now + SWEEP_EVERY_MS);
+    // Write-through tables: the oldest rows go first once a table is over its cap.
+    const history = this.rowCount("history_items") + this.rowCount("history_last") + this.rowCount("history_tags WHERE privileged = 0");
+    let over = history - this.caps.historyRows;
+    for (const table of ["history_items", "history_last"] as const) {
+      if (over <= 0) break;
+      const before = this.rowCount(table);
+      this.sql.exec(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY at LIMIT ?)`, over);
+      const dropped = before - this.rowCount(table);
+      over -= dropped;
+      this.evicted += dropped;
+    }
+    const events = this.rowCount("tally_events") - this.caps.tallyEvents;
+    if (events > 0) {
+      this.sql.exec("DELETE FROM tally_events WHERE rowid IN (SELECT rowid FROM tally_events ORDER BY expires LIMIT ?)", events);
+      this.evicted += events;
+    }
+    const near = [
+      ["counter", this.counterRows, this.caps.counterRows],
+      ["penalty", this.penalties.size, this.caps.penaltyRows],
+      ["history", history, this.caps.historyRows],
+    ] as const;
+    for (const [what, rows, cap] of near) {
+      if (rows < cap * NEAR_CAP) continue;
+      console.log(JSON.stringify({
+        event: "riskgate.store_near_cap",
+        shard: this.ctx.id.name ?? this.ctx.id.toString(),
+        rows: what,
+        count: rows,
+        cap,
+        evicted: this.evicted,
+        databaseSize: this.sql.databaseSize,
+      }));
+    }
+  }
+
+  private rowCount(table: string): number {
+    return this.sql.exec<{ c: number }>(`SELECT count(*) AS c FROM ${table}`).one().c;
+  }
+
+  /** Evict the least recently touched counters (and boxes) until the shard is under its caps. */
+  private evict(): void {
+    let evicted = 0;
+    for (const [id, entry] of this.counters) {
+      if (this.counterRows <= this.caps.counterRows) break;
+      this.counters.delete(id);
+      this.dirty.delete(id);
+      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      this.gone.push({ table: entry.kind === "h" ? "hits" : "members", key: entry.key, bucket: entry.bucket });
+      evicted++;
+    }
+    for (const key of this.penalties.keys()) {
+      if (this.penalties.size <= this.caps.penaltyRows) break;
+      this.penalties.delete(key);
+      this.dirtyPenalties.delete(key);
+      this.gone.push({ table: "penalties", key });
+      evicted++;
+    }
+    if (evicted > 0) {
+      this.evicted += evicted;
+      // Log the first eviction, then at most once per sweep interval.
+      const now = Date.now();
+      if (now - this.nearCapLogged >= SWEEP_EVERY_MS) {
+        this.nearCapLogged = now;
+        console.log(JSON.stringify({
+          event: "riskgate.store_evicting",
+          shard: this.ctx.id.name ?? this.ctx.id.toString(),
+          counterRows: this.counterRows,
+          penaltyRows: this.penalties.size,
+          caps: this.caps,
+          evicted: this.evicted,
+        }));
+      }
+    }
+  }
+
+  /** A live counter entry, moved to the newest end; undefined when absent or expired. */
+  private touch<T extends HitEntry | SetEntry>(id: string, alive: number): T | undefined {
+    const entry = this.counters.get(id);
+    if (entry === undefined) return undefined;
+    this.counters.delete(id);
+    if (entry.expires <= alive) {
+      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      return undefined;
+    }
+    this.counters.set(id, entry);
+    return entry as T;
   }
 
   private count(key: string, bucket: number, alive: number): number {
-    const row = this.sql
-      .exec<{ n: number }>("SELECT n FROM hits WHERE key = ? AND bucket = ? AND expires > ?", key, bucket, alive)
-      .toArray()[0];
-    return row?.n ?? 0;
+    const entry = this.counters.get(hitId(key, bucket)) as HitEntry | undefined;
+    return entry !== undefined && entry.expires > alive ? entry.n : 0;
   }
 
   private increment(key: string, bucket: number, expires: number, alive: number): number {
-    return this.sql
-      .exec<{ n: number }>(
-        `INSERT INTO hits (key, bucket, n, expires) VALUES (?1, ?2, 1, ?3)
-         ON CONFLICT (key, bucket) DO UPDATE SET n = CASE WHEN expires > ?4 THEN n + 1 ELSE 1 END, expires = ?3
-         RETURNING n`,
-        key, bucket, expires, alive,
-      )
-      .one().n;
+    const id = hitId(key, bucket);
+    const entry = this.touch<HitEntry>(id, alive);
+    if (entry !== undefined) {
+      entry.n++;
+      this.dirty.add(id);
+      return entry.n;
+    }
+    // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
+    if (expires <= alive) return 1;
+    this.counters.set(id, { kind: "h", key, bucket, n: 1, expires });
+    this.counterRows++;
+    this.dirty.add(id);
+    return 1;
   }
 
   private hit(now: number, alive: number, { key, windowMs }: WindowHit): number {
@@ -232,70 +514,93 @@ export class RiskgateStore extends DurableObject<Env> {
     const bucket = bucketOf(now, windowMs);
     const scoped = `${key}:${windowMs}`;
     const expires = bucketExpiresAt(bucket, windowMs);
-    this.sql.exec("DELETE FROM members WHERE key = ? AND bucket = ? AND expires <= ?", scoped, bucket, alive);
-    const size = this.sql
-      .exec<{ c: number }>("SELECT count(*) AS c FROM members WHERE key = ? AND bucket = ?", scoped, bucket)
-      .one().c;
-    if (size < DISTINCT_CAP) {
-      this.sql.exec(
-        `INSERT INTO members (key, bucket, member, expires) VALUES (?, ?, ?, ?)
-         ON CONFLICT (key, bucket, member) DO UPDATE SET expires = excluded.expires`,
-        scoped, bucket, member, expires,
-      );
+    const id = setId(scoped, bucket);
+    let entry = this.touch<SetEntry>(id, alive);
+    if (entry === undefined && expires > alive) {
+      entry = { kind: "m", key: scoped, bucket, members: new Set(), fresh: [], expires };
+      this.counters.set(id, entry);
+    }
+    if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
+      entry.members.add(member);
+      entry.fresh.push(member);
+      this.counterRows++;
+      this.dirty.add(id);
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
-    return this.sql
-      .exec<{ c: number }>(
-        "SELECT count(DISTINCT member) AS c FROM members WHERE key = ? AND bucket IN (?, ?) AND expires > ?",
-        scoped, bucket, bucket - 1, alive,
-      )
-      .one().c;
+    const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
+    const live = (e: SetEntry | undefined) => (e !== undefined && e.expires > alive ? e.members : EMPTY);
+    const [a, b] = [live(entry), live(previous)];
+    let union = a.size;
+    for (const m of b) if (!a.has(m)) union++;
+    return union;
   }
 
   private storedPenalty(key: string, alive: number): StoredPenalty | null {
-    const row = this.sql
-      .exec<{ level: number; until: number }>("SELECT level, until FROM penalties WHERE key = ? AND expires > ?", key, alive)
-      .toArray()[0];
-    return row === undefined ? null : { level: row.level, until: row.until };
+    const box = this.penalties.get(key);
+    if (box === undefined || box.expires <= alive) return null;
+    // Reading a box keeps it at the newest end: a key still being checked is evicted last.
+    this.penalties.delete(key);
+    this.penalties.set(key, box);
+    return { level: box.level, until: box.until };
   }
 
+  /** One statement: items, last location and tag of an account. */
   private readHistory(key: string, alive: number): AccountHistory | null {
-    const items = this.sql
-      .exec<{ kind: string; value: string }>(
-        "SELECT kind, value FROM history_items WHERE key = ? AND expires > ? ORDER BY at DESC, value DESC",
+    const rows = this.sql
+      .exec<{ t: number; kind: string | null; value: string | number | null; lat: number | null; lon: number | null; at: number }>(
+        `SELECT 0 AS t, kind, value, NULL AS lat, NULL AS lon, at FROM history_items WHERE key = ?1 AND expires > ?2
+         UNION ALL SELECT 1, NULL, NULL, lat, lon, at FROM history_last WHERE key = ?1 AND expires > ?2
+         UNION ALL SELECT 2, NULL, privileged, NULL, NULL, at FROM history_tags WHERE key = ?1 AND expires > ?2`,
         key, alive,
       )
       .toArray();
-    const last = this.sql
-      .exec<{ lat: number; lon: number; at: number }>(
-        "SELECT lat, lon, at FROM history_last WHERE key = ? AND expires > ?", key, alive,
-      )
-      .toArray()[0];
-    const tag = this.sql
-      .exec<{ privileged: number }>("SELECT privileged FROM history_tags WHERE key = ? AND expires > ?", key, alive)
-      .toArray()[0];
-    const privileged = tag?.privileged === 1;
+    const items = rows
+      .filter((r) => r.t === 0)
+      .map((r) => ({ kind: r.kind, value: String(r.value), at: r.at }))
+      // ORDER BY at DESC, value DESC (SQLite's binary collation; the values are ASCII).
+      .sort((x, y) => y.at - x.at || (x.value < y.value ? 1 : x.value > y.value ? -1 : 0));
+    const last = rows.find((r) => r.t === 1);
+    const privileged = rows.find((r) => r.t === 2)?.value === 1;
     if (items.length === 0 && last === undefined && !privileged) return null;
     const of = (kind: string) => items.filter((i) => i.kind === kind).map((i) => i.value).slice(0, HISTORY_LIMIT);
     return {
       devices: of("device"),
       countries: of("country"),
       asns: of("asn").map(Number),
-      lastVerified: last === undefined ? null : { lat: last.lat, lon: last.lon, at: last.at },
+      lastVerified: last === undefined ? null : { lat: last.lat ?? 0, lon: last.lon ?? 0, at: last.at },
       privileged,
     };
   }
 
-  /**
-   * Make sure the sweep alarm is set: read once per object lifetime, then remembered (the
-   * alarm handler sets the next one itself). Reading the alarm on every call was a storage
-   * round trip per reset.
-   */
-  private async ensureSweep(): Promise<void> {
-    if (this.sweepScheduled) return;
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
-    }
-    this.sweepScheduled = true;
+  /** Changed counters reach SQLite within `FLUSH_EVERY_MS`: an alarm, set once per flush. */
+  private async scheduleFlush(): Promise<void> {
+    if (this.dirty.size === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
+    await this.scheduleAlarm(Date.now() + FLUSH_EVERY_MS);
   }
+
+  /** The sweep runs on the alarm; make sure one is set while the shard holds anything. */
+  private async scheduleSweep(): Promise<void> {
+    await this.scheduleAlarm(Math.max(Date.now(), this.lastSweep + SWEEP_EVERY_MS));
+  }
+
+  /**
+   * Set the alarm no later than `at`. The instance remembers the alarm it set (the alarm
+   * handler forgets it), so a busy shard touches the alarm once per flush, not per request.
+   */
+  private async scheduleAlarm(at: number): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    const current = this.alarmAt === null ? await this.ctx.storage.getAlarm() : this.alarmAt;
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    this.alarmAt = current === null || current > at ? at : current;
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+function hitId(key: string, bucket: number): string {
+  return `h\u0000${key}\u0000${bucket}`;
+}
+
+function setId(key: string, bucket: number): string {
+  return `m\u0000${key}\u0000${bucket}`;
 }

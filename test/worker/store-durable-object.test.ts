@@ -96,22 +96,108 @@ describe("Durable Object adapter: sharding and subrequests", () => {
   });
 });
 
+/** A store object of its own (not `shard-N`), so a test can lower its caps without touching other tests. */
+function ownObject(label: string): DurableObjectStub<RiskgateStore> {
+  return env.RISKGATE_STORE.get(env.RISKGATE_STORE.idFromName(`${label}-${crypto.randomUUID()}`));
+}
+
+const sqlRows = (stub: DurableObjectStub<RiskgateStore>, query: string, ...args: unknown[]) =>
+  runInDurableObject(stub, (_i, state) => state.storage.sql.exec(query, ...args).toArray());
+
 describe("Durable Object adapter: expiry", () => {
   it("the alarm deletes expired rows and keeps live ones", async () => {
-    const store = durableObjectHarness.make();
+    const stub = ownObject("expiry");
     const [old, live] = [uniqueKey("old"), uniqueKey("live")];
-    await store.observe({ now: Date.now() - 3_600_000, hits: [{ key: old, windowMs: 60_000 }], distinct: [], historyKey: null });
-    await store.observe({ now: Date.now(), hits: [{ key: live, windowMs: 60_000 }], distinct: [], historyKey: null });
-    const stub: DurableObjectStub<RiskgateStore> = env.RISKGATE_STORE.get(env.RISKGATE_STORE.idFromName("shard-0"));
-    const rows = () =>
-      runInDurableObject(stub, (_i, state) =>
-        state.storage.sql
-          .exec<{ key: string }>("SELECT key FROM hits WHERE key IN (?, ?)", `${old}:60000`, `${live}:60000`)
-          .toArray()
-          .map((r) => r.key),
-      );
-    expect((await rows()).sort()).toEqual([`${live}:60000`, `${old}:60000`].sort());
+    // A row a previous instance flushed and that has since expired.
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec("INSERT INTO hits (key, bucket, n, expires) VALUES (?, 1, 1, ?)", `${old}:60000`, Date.now() - 1);
+    });
+    await stub.observe({ now: Date.now(), hits: [{ key: live, windowMs: 60_000 }], distinct: [], limits: [], penalties: [], historyKey: null });
+    const rows = async () =>
+      (await sqlRows(stub, "SELECT key FROM hits WHERE key IN (?, ?)", `${old}:60000`, `${live}:60000`)).map((r) => r.key);
+    // Write-behind: the live count is still only in memory.
+    expect(await rows()).toEqual([`${old}:60000`]);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await rows()).toEqual([`${live}:60000`]);
+  });
+});
+
+describe("Durable Object adapter: in memory, written behind", () => {
+  const policy = { baseMs: 60_000, factor: 2, maxMs: 3_600_000, decayMs: 86_400_000 };
+  const batch = (now: number, key: string, member: string) => ({
+    now,
+    hits: [{ key, windowMs: 600_000 }],
+    distinct: [{ key, member, windowMs: 600_000 }],
+    limits: [{ key, limit: 10, windowMs: 600_000, cache: false }],
+    penalties: [{ key, policy, cache: false }],
+    historyKey: null,
+  });
+
+  it("a reset-shaped batch runs no SQL statement but the one history read; the flush batches rows", async () => {
+    const stub = ownObject("statements");
+    const statements: string[] = [];
+    await runInDurableObject(stub, (instance) => {
+      const target = instance as unknown as { sql: SqlStorage };
+      const sql = target.sql;
+      target.sql = new Proxy(sql, {
+        get: (t, p) =>
+          p === "exec"
+            ? (query: string, ...args: unknown[]) => {
+                statements.push(query);
+                return t.exec(query, ...args);
+              }
+            : Reflect.get(t, p),
+      });
+    });
+    const shaped = { ...resetShapedBatch(), now: Date.now(), limits: [], penalties: [] };
+    await stub.observe(shaped);
+    expect(statements).toHaveLength(1);
+    statements.length = 0;
+    await runDurableObjectAlarm(stub);
+    // 6 windows in one INSERT, 5 distinct members in another, plus the first sweep's statements.
+    expect(statements.filter((q) => q.startsWith("INSERT"))).toHaveLength(2);
+  });
+
+  it("counters and boxes reload after the object restarts (flushed first); the next hits count on", async () => {
+    const stub = ownObject("reload");
+    const key = uniqueKey("r");
+    const now = Date.now();
+    await stub.observe(batch(now, key, "a"));
+    await stub.observe(batch(now, key, "b"));
+    await stub.penalize({ key, now, policy });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // A new instance over the same storage, as after eviction or a deploy.
+    const second = await runInDurableObject(stub, async (instance, state) => {
+      const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
+      const fresh = new Store(state, env);
+      return fresh.observe({ ...batch(now, key, "c"), limits: [{ key, limit: 10, windowMs: 600_000, cache: false }] });
+    });
+    expect(second.counts).toEqual([3]);
+    expect(second.distinct).toEqual([3]);
+    expect(second.limits[0]?.remaining).toBe(10 - 3);
+    expect(second.penalties[0]?.level).toBe(1);
+  });
+
+  it("the row cap holds: the least recently touched counters go first, the newest are still counted", async () => {
+    const stub = ownObject("cap");
+    await runInDurableObject(stub, (instance) => {
+      (instance as RiskgateStore).caps.counterRows = 50;
+    });
+    const now = Date.now();
+    const keys = Array.from({ length: 120 }, (_, i) => uniqueKey(`k${i}`));
+    const hit = async (key: string) =>
+      (await stub.observe({ now, hits: [{ key, windowMs: 600_000 }], distinct: [], limits: [], penalties: [], historyKey: null })).counts[0];
+    for (const key of keys) expect(await hit(key)).toBe(1);
+    const stats = await stub.stats();
+    expect(stats.counterRows).toBeLessThanOrEqual(50);
+    expect(stats.evicted).toBeGreaterThanOrEqual(70);
+    await runDurableObjectAlarm(stub);
+    const stored = (await sqlRows(stub, "SELECT key FROM hits")).map((r) => String(r.key));
+    expect(stored.length).toBeLessThanOrEqual(50);
+    expect(stored).toContain(`${keys.at(-1)}:600000`);
+    expect(stored).not.toContain(`${keys[0]}:600000`);
+    // The newest key is still counted; the oldest starts over.
+    expect(await hit(keys.at(-1) ?? "")).toBe(2);
+    expect(await hit(keys[0] ?? "")).toBe(1);
   });
 });
