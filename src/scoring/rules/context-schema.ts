@@ -47,6 +47,7 @@ const FIXED: ContextSchema = {
     ch_brand: "string",
     ch_platform: "string",
     ch_mobile: "bool",
+    key_strength: "string",
   },
   headers: {
     accept_language_missing: "bool",
