@@ -49,6 +49,14 @@ const FIXED: ContextSchema = {
     ch_mobile: "bool",
     key_strength: "string",
   },
+  completion: {
+    country_sent: "int",
+    country_completed: "int",
+    country_rate: "double",
+    asn_sent: "int",
+    asn_completed: "int",
+    asn_rate: "double",
+  },
   headers: {
     accept_language_missing: "bool",
     accept_language_invalid: "bool",
