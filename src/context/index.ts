@@ -6,6 +6,7 @@ import type { RouteSpec } from "../scoring/rules/schema.ts";
 import type { ClientHints } from "./client-hints.ts";
 import type { ClientIp } from "./client-ip.ts";
 import type { DeviceCookie } from "./device-cookie.ts";
+import type { DeviceKeyStrength } from "./device-key.ts";
 import type { GeoInput } from "./geo.ts";
 import type { BodyFields } from "./reset-body.ts";
 
@@ -36,6 +37,12 @@ export interface DeviceContext {
    */
   readonly cookieKey: string;
   readonly hints: ClientHints;
+  /**
+   * How many devices the velocity key (`keys.device`) may stand for: `cookie` (one),
+   * `network-fingerprint` (the browser's shape on one address: a few), `shape` (no
+   * usable address: thousands). Rules count accounts only on the first two.
+   */
+  readonly keyStrength: DeviceKeyStrength;
 }
 
 /** Header facts the anomaly signal reads, each capped before use. */

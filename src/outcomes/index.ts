@@ -14,6 +14,7 @@ import { RiskgateError } from "../shared/errors.ts";
 import { type ExperimentOutcome, recordExperimentOutcome } from "../scoring/experiments/outcomes.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { historyKey } from "../scoring/signals/index.ts";
+import { completionAdds } from "../scoring/signals/completion.ts";
 import { type HistoryUpdate, StoreError } from "../store/port.ts";
 import { LEARNING_EVENTS, type VerifiedOutcome, verifyOutcome } from "./verify.ts";
 
@@ -95,6 +96,7 @@ async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boole
     const [first, experiment] = await Promise.all([
       gateway.store.tally({ experiment: OUTCOME_TALLY, arm: outcome.event, now: gateway.now(), add, eventKey }),
       recordExperimentOutcome({ store: gateway.store, hasher: gateway.hasher, spec: gateway.ruleset.spec }, experimentOutcome(outcome, gateway.now())),
+      recordCompletion(gateway, outcome),
     ]);
     return { first, experiment };
   } catch (err) {
@@ -102,6 +104,24 @@ async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boole
     const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";
     throw new RiskgateError("ERR_STORE_UNAVAILABLE", `outcome not recorded (${code}); retry`, { "retry-after": "5" });
   }
+}
+
+/**
+ * SMS/voice sends and completions per request country and ASN (completion rates,
+ * src/scoring/signals/completion.ts). Sets of hashed decision ids: idempotent, so a
+ * retried report adds nothing. One store call, only for outcomes about SMS or voice.
+ */
+async function recordCompletion(gateway: Gateway, outcome: VerifiedOutcome): Promise<void> {
+  const channel = outcome.reported.channel ?? outcome.decisionChannel;
+  const adds = completionAdds({
+    event: outcome.event,
+    channel,
+    country: outcome.seen.cc ?? null,
+    asn: outcome.seen.asn ?? null,
+    decisionKey: await gateway.hasher.hash("decision", outcome.decisionId),
+  });
+  if (adds.length === 0) return;
+  await gateway.store.observe({ now: gateway.now(), hits: [], distinct: adds, historyKey: null });
 }
 
 /** The outcome as the experiments consumer reads it. */

@@ -6,6 +6,7 @@ import { canonicalIdentifier } from "../context/account.ts";
 import { readClientHints } from "../context/client-hints.ts";
 import { type ClientIp, clientIp, UNPARSEABLE_ADDRESS_KEY } from "../context/client-ip.ts";
 import { deviceCookie } from "../context/device-cookie.ts";
+import { browserShape, deviceKeyMaterial, tlsFingerprint } from "../context/device-key.ts";
 import type { GeoResolver } from "../context/geo.ts";
 import type { Hasher } from "../context/hmac.ts";
 import type { AddressKeys, DeviceContext, RequestContext } from "../context/index.ts";
@@ -56,7 +57,7 @@ export async function buildContext(
   const [accountKey, account, device] = await Promise.all([
     hasher.hash("account", identifier.exact),
     identifier.velocity === identifier.exact ? null : hasher.hash("account", identifier.velocity),
-    readDevice(headers, hasher, userAgent, acceptLanguage),
+    readDevice(headers, hasher, userAgent, acceptLanguage, ip, request.cf),
   ]);
   return {
     now: deps.now,
@@ -89,25 +90,30 @@ export async function buildContext(
 
 /**
  * The device: its signed cookie (verified, or minted for the response), client hints,
- * and the key velocity counts it under.
+ * and the key velocity counts it under, with that key's strength (src/context/device-key.ts).
  */
 async function readDevice(
   headers: Headers,
   hasher: Hasher,
   userAgent: string,
   acceptLanguage: string,
+  ip: ClientIp | null,
+  cf: unknown,
 ): Promise<{ context: DeviceContext; velocityKey: string }> {
   const cookie = await deviceCookie(headers, hasher);
-  const fingerprint = [userAgent, acceptLanguage, headers.get("sec-ch-ua-platform") ?? ""].join("\u0000");
+  const { strength, material } = deviceKeyMaterial(
+    cookie.state === "valid",
+    browserShape(headers, userAgent, acceptLanguage, tlsFingerprint(cf)),
+    ip,
+  );
   const [cookieKey, fingerprintKey] = await Promise.all([
     hasher.hash("device", `cookie:${cookie.id}`),
-    // The fingerprint is only needed when no valid cookie is presented.
-    cookie.state === "valid" ? null : hasher.hash("device", `fp:${fingerprint}`),
+    // A client that drops cookies gets a fresh id every time; velocity must still see it
+    // as one device, so without a valid cookie its fingerprint (on its network) is the key.
+    material === null ? null : hasher.hash("device", material),
   ]);
   return {
-    context: { cookie, cookieKey, hints: readClientHints(headers) },
-    // A client that drops cookies gets a fresh id every time; velocity must still see it
-    // as one device, so without a valid cookie the fingerprint is the key.
+    context: { cookie, cookieKey, hints: readClientHints(headers), keyStrength: strength },
     velocityKey: fingerprintKey ?? cookieKey,
   };
 }

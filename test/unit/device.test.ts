@@ -45,7 +45,7 @@ describe("client hints against the UA", () => {
 });
 
 function device(h: Record<string, string> = {}, state: "absent" | "valid" | "invalid" = "absent"): DeviceContext {
-  return { cookie: { state, id: "x".repeat(22), setCookie: "" }, cookieKey: "k".repeat(22), hints: hints(h) };
+  return { cookie: { state, id: "x".repeat(22), setCookie: "" }, cookieKey: "k".repeat(22), hints: hints(h), keyStrength: state === "valid" ? "cookie" : "network-fingerprint" };
 }
 
 describe("device facts", () => {

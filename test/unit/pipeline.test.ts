@@ -73,6 +73,7 @@ function context(country: string, ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWeb
       cookie: { state: "absent", id: "idIDidIDidIDidIDidID00", setCookie: "" },
       cookieKey: "cookieKEYcookieKEYcook",
       hints: { present: false, malformed: false, brands: [], mobile: null, platform: null },
+      keyStrength: "network-fingerprint",
     },
     headers: { userAgentChars: ua.length, acceptLanguage: "en", accept: true, secFetchMode: true },
     body: new Uint8Array(),

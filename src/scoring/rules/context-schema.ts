@@ -47,6 +47,15 @@ const FIXED: ContextSchema = {
     ch_brand: "string",
     ch_platform: "string",
     ch_mobile: "bool",
+    key_strength: "string",
+  },
+  completion: {
+    country_sent: "int",
+    country_completed: "int",
+    country_rate: "double",
+    asn_sent: "int",
+    asn_completed: "int",
+    asn_rate: "double",
   },
   headers: {
     accept_language_missing: "bool",

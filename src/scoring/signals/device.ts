@@ -28,6 +28,8 @@ export interface DeviceFacts {
   readonly ch_brand: string;
   readonly ch_platform: string;
   readonly ch_mobile: boolean;
+  /** How many devices `keys.device` may stand for (src/context/device-key.ts). */
+  readonly key_strength: string;
 }
 
 // HTTP libraries and tools that real reset flows never use directly.
@@ -141,5 +143,6 @@ export function deviceFacts(ua: string, device: DeviceContext, knownDevices: rea
     ch_brand: brand,
     ch_platform: hints.platform ?? "",
     ch_mobile: hints.mobile === true,
+    key_strength: device.keyStrength,
   };
 }

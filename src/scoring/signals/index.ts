@@ -7,6 +7,7 @@ import type { CompiledCore } from "../rules/compiled.ts";
 import type { Facts } from "../rules/context-schema.ts";
 import type { ObserveRequest, ObserveResult } from "../../store/port.ts";
 import { accountFacts } from "./account.ts";
+import { type CompletionPlan, completionFacts, planCompletion } from "./completion.ts";
 import { deviceFacts, parseUa } from "./device.ts";
 import { geoFacts } from "./geo.ts";
 import { headerFacts } from "./headers.ts";
@@ -17,6 +18,8 @@ import { planVelocity, type VelocityPlan, velocityFacts } from "./velocity.ts";
 export interface SignalPlan {
   readonly observe: ObserveRequest;
   readonly velocity: VelocityPlan;
+  /** The completion-rate probes, after the velocity distinct adds in `observe.distinct`. */
+  readonly completion: CompletionPlan;
 }
 
 /** The store key of an account's history (hashed account key inside). */
@@ -27,12 +30,15 @@ export function historyKey(accountKey: string): string {
 /** What to ask the store for this request. */
 export function planSignals(ctx: RequestContext, ruleset: CompiledCore): SignalPlan {
   const velocity = planVelocity(ctx.keys, ruleset.windows, ruleset.distinct);
+  // Completion rates ride in the same batch (src/scoring/signals/completion.ts).
+  const completion = planCompletion(ctx.geo?.country ?? "", ctx.geo?.asn ?? 0);
   return {
     velocity,
+    completion,
     observe: {
       now: ctx.now,
       hits: velocity.hits,
-      distinct: velocity.distinct,
+      distinct: [...velocity.distinct, ...completion.distinct],
       historyKey: historyKey(ctx.accountKey),
     },
   };
@@ -71,5 +77,6 @@ export function signalFacts(
     account: { ...accountFacts(history, ctx.now) },
     velocity,
     distinct,
+    completion: { ...completionFacts(plan.completion, (result?.distinct ?? []).slice(plan.velocity.distinct.length)) },
   };
 }
