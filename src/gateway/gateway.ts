@@ -26,6 +26,7 @@ import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
 import { DurableObjectStore } from "../store/durable-object-store.ts";
 import { BlockCache } from "../store/ephemeral.ts";
 import type { Store } from "../store/port.ts";
+import type { ForwardJob } from "../reset/forward-job.ts";
 import { RefusalTally } from "../reset/refusals.ts";
 import { UpstashStore } from "../store/upstash.ts";
 
@@ -62,6 +63,8 @@ export interface Gateway {
   readonly boxes: BlockCache;
   /** The screen stage's refusals, tallied into `ratelimit.refused` events. */
   readonly refusals: RefusalTally;
+  /** Where failed forwards go for retries (`RESET_QUEUE`); null: retried within waitUntil. */
+  readonly resetQueue: Queue<ForwardJob> | null;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -99,6 +102,7 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
         : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: newId }),
     boxes: new BlockCache(),
     refusals: new RefusalTally({ newId }),
+    resetQueue: (env.RESET_QUEUE as Queue<ForwardJob> | undefined) ?? null,
   };
 }
 
