@@ -19,7 +19,6 @@ import type { AuditInput } from "../audit/events.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { DECISION_HEADER, signDecision } from "../origin/decision-token.ts";
 import { forward, type OriginResult } from "../origin/forward.ts";
-import type { Decision } from "../shared/decision.ts";
 import { DECISION_ID_HEADER, type ForwardJob, type ForwardOutcome, retryable } from "./forward-job.ts";
 import { forwardData } from "./record.ts";
 
