@@ -56,7 +56,10 @@ export default defineConfig({
                 TURNSTILE_SITE_KEY: inject("turnstile").siteKey,
                 TURNSTILE_SECRET_KEY: inject("turnstile").secret,
               },
-              queueProducers: { AUDIT_QUEUE: { queueName: "riskgate-audit" } },
+              // RESET_QUEUE: forwards the origin failed are retried through it (its consumer is
+              // the Worker's queue() handler), as in a deployment that binds one.
+              queueProducers: { AUDIT_QUEUE: { queueName: "riskgate-audit" }, RESET_QUEUE: { queueName: "riskgate-resets" } },
+              queueConsumers: { "riskgate-resets": { maxBatchTimeout: 1, maxRetries: 10 } },
             },
           })),
         ],

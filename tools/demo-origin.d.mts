@@ -2,6 +2,8 @@
 export interface DemoOrigin {
   readonly url: string;
   readonly received: Array<Record<string, unknown>>;
+  /** Accounts (lower-case email) the origin answers slower for, in ms: a test affordance. */
+  readonly slowAccounts: Map<string, number>;
   close(): Promise<void>;
 }
 export function startDemoOrigin(options?: {

@@ -50,6 +50,11 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
   const keySet = jwks ? createLocalJWKSet(jwks) : createRemoteJWKSet(new URL(jwksUrl));
   const received = [];
   const seen = new Set();
+  // Test affordances: accounts (raw email, lower case) the origin is slow for, in ms, as a
+  // real backend that looks the account up is slower when it exists (docs/architecture.md,
+  // "Why the reset answers before the origin"); and failures counted per decision id.
+  const slowAccounts = new Map();
+  const failures = new Map();
   let audience = "";
   const server = createServer((req, res) => {
     // A client that gives up (the gateway's timeout) aborts the request: not an error here.
@@ -94,6 +99,20 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     const body = Buffer.concat(chunks).toString("utf8");
+    const accountDelay = slowAccounts.get(emailOf(body)) ?? 0;
+    if (accountDelay > 0) await new Promise((resolve) => setTimeout(resolve, accountDelay));
+    // The idempotency key riskgate sends with every attempt of one decision.
+    const decisionId = req.headers["riskgate-decision-id"];
+    // Test affordance: `x-demo-fail-first: N` answers 503 to the first N attempts of a decision.
+    const failFirst = Number(req.headers["x-demo-fail-first"] ?? 0) || 0;
+    if (failFirst > 0 && typeof decisionId === "string") {
+      const failed = failures.get(decisionId) ?? 0;
+      if (failed < failFirst) {
+        failures.set(decisionId, failed + 1);
+        received.push({ path: req.url, accepted: false, status: 503, error: "demo failure", headers: req.headers });
+        return send(503, { error: "temporarily unavailable" });
+      }
+    }
     const token = req.headers["riskgate-decision"];
     if (typeof token !== "string") {
       received.push({ path: req.url, accepted: false, error: "missing Riskgate-Decision" });
@@ -107,8 +126,13 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
         algorithms: ["ES256", "EdDSA"],
         maxTokenAge: "60s",
       });
-      // And one more: a decision is good for one request (jti).
-      if (seen.has(payload.jti)) throw new Error("decision replayed");
+      // And one more: a decision starts one reset (jti, also sent as Riskgate-Decision-Id).
+      // riskgate retries a forward whose answer it did not get; the retry carries the same
+      // decision id, so it is answered as done, not started again.
+      if (seen.has(payload.jti)) {
+        received.push({ path: req.url, accepted: false, duplicate: true, error: "decision replayed", headers: req.headers });
+        return send(200, { status: "reset already started" });
+      }
       seen.add(payload.jti);
       received.push({ path: req.url, accepted: true, claims: payload, bodyBytes: body.length, headers: req.headers });
       if (!quiet) console.log(`[demo-origin] ${req.method} ${req.url} verdict=${payload.verdict} tier=${payload.tier} channel=${payload.channel}`);
@@ -127,8 +151,19 @@ export async function startDemoOrigin({ port = 8788, jwks, jwksUrl, gatewayUrl, 
   return {
     url: audience,
     received,
+    slowAccounts,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The `email` field of a JSON reset body, lower case ("" when there is none). */
+function emailOf(body) {
+  try {
+    const email = JSON.parse(body)?.email;
+    return typeof email === "string" ? email.trim().toLowerCase() : "";
+  } catch {
+    return "";
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

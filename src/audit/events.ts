@@ -47,16 +47,26 @@ export interface DecisionData {
 /** A shadow candidate's conclusion on the same facts (the pipeline's summary, as logged). */
 export type CandidateData = CandidateSummary;
 
-/** The signed forward to the origin and what came back. */
+/**
+ * The signed forward to the origin and how it ended: one event per forwarded reset,
+ * after its last attempt (retries included; src/reset/deliver.ts).
+ */
 export interface ForwardData {
   /** The origin's URL origin (scheme://host:port), never a path or query. */
   readonly origin: string;
+  /** The origin accepted it (2xx/3xx). A 5xx or 4xx answer is not ok. */
   readonly ok: boolean;
+  /** The last attempt's status, null when it got no answer. */
   readonly status: number | null;
-  /** `ORIGIN_TIMEOUT` / `ORIGIN_UNAVAILABLE` when the origin failed. */
+  /** `ORIGIN_TIMEOUT` / `ORIGIN_UNAVAILABLE` (no answer), `ORIGIN_ERROR` (5xx), `ORIGIN_REJECTED` (4xx); null when ok. */
   readonly error: string | null;
+  /** The last attempt's duration. */
   readonly ms: number;
   readonly respond: "uniform" | "origin";
+  /** Attempts made (1 without retries). */
+  readonly attempts: number;
+  /** The client was told "accepted" but the reset never reached the origin: a lost reset. */
+  readonly lost: boolean;
 }
 
 /** A challenge (CAPTCHA) was sent to the client. */

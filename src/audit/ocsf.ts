@@ -186,10 +186,12 @@ function endpoint(d: DecisionData): OcsfEvent {
 }
 
 function forward(event: AuditEvent, d: ForwardData): OcsfEvent {
-  return base(event, HTTP_ACTIVITY, [6, "Post"], d.ok ? 1 : 3, {
+  // A lost reset (accepted by the gateway, never by the origin) is High: a user waits for mail that never comes.
+  return base(event, HTTP_ACTIVITY, [6, "Post"], d.ok ? 1 : d.lost ? 4 : 3, {
     ...security(ACTION.allowed, d.ok ? DISPOSITION.allowed : DISPOSITION.error),
-    ...status(d.ok ? STATUS.success : STATUS.failure, d.error ?? undefined),
+    ...status(d.ok ? STATUS.success : STATUS.failure, d.error === null ? undefined : d.lost ? `${d.error} (reset lost after ${d.attempts} attempts)` : d.error),
     dst_endpoint: { svc_name: "origin", hostname: hostOf(d.origin) },
+    count: d.attempts,
     ...(d.status === null ? {} : { http_response: { code: d.status } }),
     duration: d.ms,
   });

@@ -27,6 +27,7 @@ import { DurableObjectStore } from "../store/durable-object-store.ts";
 import { BlockCache } from "../store/ephemeral.ts";
 import { LocalCounters } from "../store/fallback.ts";
 import type { Store } from "../store/port.ts";
+import type { ForwardJob } from "../reset/forward-job.ts";
 import { RefusalTally } from "../reset/refusals.ts";
 import { UpstashStore } from "../store/upstash.ts";
 
@@ -65,6 +66,8 @@ export interface Gateway {
   readonly fallback: LocalCounters;
   /** The screen stage's refusals, tallied into `ratelimit.refused` events. */
   readonly refusals: RefusalTally;
+  /** Where failed forwards go for retries (`RESET_QUEUE`); null: retried within waitUntil. */
+  readonly resetQueue: Queue<ForwardJob> | null;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -103,6 +106,7 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
     boxes: new BlockCache(),
     fallback: new LocalCounters(),
     refusals: new RefusalTally({ newId }),
+    resetQueue: (env.RESET_QUEUE as Queue<ForwardJob> | undefined) ?? null,
   };
 }
 

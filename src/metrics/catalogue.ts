@@ -29,6 +29,7 @@ export const METRICS = {
   rateLimitSteps: { name: "riskgate_rate_limit_steps_total", type: "counter", help: "Rate-limit ladder steps taken, by ladder, step and action." },
   rateLimitRefused: { name: "riskgate_rate_limit_refused_total", type: "counter", help: "Requests refused 429 by the screen stage from the block cache, by ladder and step." },
   originRequests: { name: "riskgate_origin_requests_total", type: "counter", help: "Forwards to the origin by result (status class or failure code)." },
+  resetsLost: { name: "riskgate_resets_lost_total", type: "counter", help: "Resets answered 202 that never reached the origin after every retry, by the last result." },
   originMs: { name: "riskgate_origin_latency_ms", type: "histogram", help: "Origin response time.", buckets: LATENCY_MS },
   storeRequests: { name: "riskgate_store_requests_total", type: "counter", help: "Batched store calls by adapter and result." },
   storeMs: { name: "riskgate_store_latency_ms", type: "histogram", help: "Store batch latency.", buckets: LATENCY_MS },

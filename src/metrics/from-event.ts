@@ -58,6 +58,7 @@ export function originResult(d: ForwardData): string {
 function forward(d: ForwardData): Increment[] {
   const out = [inc("originRequests", { result: originResult(d) }), ...observe("originMs", d.ms)];
   if (!d.ok) out.push(inc("dependencyErrors", { dependency: "origin", code: d.error, fail_mode: "allow" }));
+  if (d.lost) out.push(inc("resetsLost", { result: originResult(d) }));
   return out;
 }
 

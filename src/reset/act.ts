@@ -10,6 +10,7 @@ import type { Decision } from "../shared/decision.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { DECISION_HEADER, signDecision } from "../origin/decision-token.ts";
 import { forward, type OriginResult } from "../origin/forward.ts";
+import { DECISION_ID_HEADER, type ForwardJob } from "./forward-job.ts";
 import { seenClaims } from "../outcomes/claims.ts";
 
 /** The uniform body for every accepted, denied or failed reset. */
@@ -22,7 +23,10 @@ export const UNIFORM_BODY = {
 export interface ActResult {
   readonly response: Response;
   readonly action: "forwarded" | "silent_deny" | "challenge" | "rate_limited";
+  /** The origin's answer when the client waited for it (`respond: origin`). */
   readonly origin: OriginResult | null;
+  /** The forward still to run after the response (`respond: uniform`). */
+  readonly job: ForwardJob | null;
 }
 
 /** The uniform 202. */
@@ -45,11 +49,11 @@ export async function act(
   captcha: ActCaptcha = { prepared: null, captcha: { status: "none" } },
 ): Promise<ActResult> {
   if (decision.verdict === "deny" && decision.retryAfter !== undefined) {
-    return { response: rateLimitedResponse(decision), action: "rate_limited", origin: null };
+    return { response: rateLimitedResponse(decision), action: "rate_limited", origin: null, job: null };
   }
   if (decision.verdict === "deny") {
     // Silent deny: the attacker sees exactly what a real user sees.
-    return { response: uniformResponse(), action: "silent_deny", origin: null };
+    return { response: uniformResponse(), action: "silent_deny", origin: null, job: null };
   }
   if (decision.verdict === "challenge") {
     const response = challengeResponse(decision, {
@@ -58,7 +62,7 @@ export async function act(
       route: ctx.route,
       ...captcha,
     });
-    return { response, action: "challenge", origin: null };
+    return { response, action: "challenge", origin: null, job: null };
   }
   const forwarded = await forwardAllowed(request, ctx, decision, gateway);
   // A token was verified just now: a pass spares this IP and account the next challenge.
@@ -70,42 +74,36 @@ export async function act(
 }
 
 async function forwardAllowed(request: Request, ctx: RequestContext, decision: Decision, gateway: Gateway): Promise<ActResult> {
-  const token = await signDecision(
-    decision,
-    ctx.accountKey,
-    gateway.config.originUrl.origin,
-    gateway.keys,
-    Math.floor(gateway.now() / 1000),
-    { seen: seenClaims(ctx) },
-  );
-  const origin = await forward(request, ctx.body as Uint8Array<ArrayBuffer>, { [DECISION_HEADER]: token }, {
-    originUrl: gateway.config.originUrl,
+  const job: ForwardJob = {
+    method: request.method,
+    url: request.url,
+    headers: [...request.headers],
+    body: ctx.body as Uint8Array,
     clientIp: ctx.ip?.address ?? null,
-    timeoutMs: gateway.ruleset.originTimeoutMs,
-    fetcher: gateway.fetcher,
-  });
+    decision,
+    accountKey: ctx.accountKey,
+    extra: { seen: seenClaims(ctx) },
+    requestId: "",
+    at: ctx.now,
+    respond: ctx.route.respond,
+  };
   if (ctx.route.respond === "origin") {
+    // The documented opt-out: the client waits for the origin and gets its answer, so
+    // the origin's timing (and a 502 when it is down) shows; one attempt, no retry.
+    const token = await signDecision(decision, ctx.accountKey, gateway.config.originUrl.origin, gateway.keys, Math.floor(gateway.now() / 1000), job.extra);
+    const origin = await forward(request, ctx.body as Uint8Array<ArrayBuffer>, { [DECISION_HEADER]: token, [DECISION_ID_HEADER]: decision.id }, {
+      originUrl: gateway.config.originUrl,
+      clientIp: job.clientIp,
+      timeoutMs: gateway.ruleset.originTimeoutMs,
+      fetcher: gateway.fetcher,
+    });
     const response = origin.ok
       ? new Response(origin.response.body, origin.response)
       : Response.json({ error: { code: origin.code, message: "origin unavailable" } }, { status: 502 });
-    return { response, action: "forwarded", origin };
+    return { response, action: "forwarded", origin, job: null };
   }
-  // The client gets the uniform 202. The origin's body is read to its end, not
-  // cancelled: a cancelled body closes the connection, and every reset then paid a new
-  // TCP (in production TLS) handshake to the origin (npm run bench, BENCHMARKS.md).
-  if (origin.ok) await drain(origin.response.body);
-  return { response: uniformResponse(), action: "forwarded", origin };
-}
-
-/** Read a body to its end without keeping it; an origin that aborts mid-body is ignored. */
-async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
-  if (body === null) return;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      if ((await reader.read()).done) return;
-    }
-  } catch {
-    // The origin went away mid-body: its answer was already logged; the client's is fixed.
-  }
+  // The client gets the uniform 202 now, before the origin is asked: a forwarded reset,
+  // a silent deny and a failing origin all answer alike (src/reset/deliver.ts). The
+  // record stage runs the job inside waitUntil.
+  return { response: uniformResponse(), action: "forwarded", origin: null, job };
 }

@@ -7,6 +7,7 @@ import type { ActResult } from "./act.ts";
 import type { RequestContext } from "../context/index.ts";
 import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
 import type { OriginResult } from "../origin/forward.ts";
+import { type ForwardOutcome, originAccepted } from "./forward-job.ts";
 import type { LadderState } from "../scoring/policy/rate-limit.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
 import type { Auditor } from "../audit/auditor.ts";
@@ -26,6 +27,12 @@ export interface RequestRecord {
   readonly storeName: string;
   readonly storeMs: number | null;
   readonly result: ActResult;
+  /**
+   * The forward's outcome once known: the client's own wait (`respond: origin`) or the
+   * delivery after the response. `final: false`: handed to the queue, whose consumer
+   * emits the `forward` event at the end. Null: not forwarded.
+   */
+  readonly forward?: ForwardOutcome | null;
   readonly originUrl: URL;
   /** Milliseconds from the route starting to the response being ready. */
   readonly ms: number;
@@ -67,16 +74,36 @@ function decisionData(r: RequestRecord): DecisionData {
   };
 }
 
-/** The forward event's payload. */
-function forwardData(r: RequestRecord, origin: OriginResult): ForwardData {
+/**
+ * The forward event's payload for a delivery's final outcome: `ok` only for an answer the
+ * origin accepted (2xx/3xx; a 5xx is `ORIGIN_ERROR`, a 4xx `ORIGIN_REJECTED`), `lost`
+ * when a reset sent with the uniform answer never reached the origin.
+ */
+export function forwardData(originUrl: URL, respond: "uniform" | "origin", outcome: ForwardOutcome): ForwardData {
+  const { origin, attempts } = outcome;
+  const ok = originAccepted(origin);
   return {
-    origin: r.originUrl.origin,
-    ok: origin.ok,
+    origin: originUrl.origin,
+    ok,
     status: origin.ok ? origin.response.status : null,
-    error: origin.ok ? null : origin.code,
+    error: ok ? null : originError(origin),
     ms: origin.ms,
-    respond: r.ctx.route.respond,
+    respond,
+    attempts,
+    lost: !ok && respond === "uniform",
   };
+}
+
+/** The failure code of an origin result that was not accepted. */
+export function originError(origin: OriginResult): string {
+  if (!origin.ok) return origin.code;
+  return origin.response.status >= 500 ? "ORIGIN_ERROR" : "ORIGIN_REJECTED";
+}
+
+/** The request's forward outcome: the delivery's, or the client's own wait. */
+function outcomeOf(r: RequestRecord): ForwardOutcome | null {
+  if (r.forward !== undefined && r.forward !== null) return r.forward;
+  return r.result.origin === null ? null : { origin: r.result.origin, attempts: 1, final: true };
 }
 
 /**
@@ -90,7 +117,8 @@ export function requestEvents(r: RequestRecord): AuditInput[] {
   for (const data of rateLimitStepData(r.ladders ?? [])) events.push({ type: "ratelimit.step", ...ids, data });
   const solved = challengeSolvedData(r.captcha, provider);
   if (solved !== null) events.push({ type: "challenge.solved", ...ids, data: solved });
-  if (r.result.origin !== null) events.push({ type: "forward", ...ids, data: forwardData(r, r.result.origin) });
+  const outcome = outcomeOf(r);
+  if (outcome?.final === true) events.push({ type: "forward", ...ids, data: forwardData(r.originUrl, r.ctx.route.respond, outcome) });
   if (r.result.action === "challenge") {
     events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider } });
   }
@@ -100,6 +128,8 @@ export function requestEvents(r: RequestRecord): AuditInput[] {
 /** The decision log line (replay's input) for a request, naming its audit event. */
 export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLogLine {
   const { ctx, decision, result } = r;
+  const origin = outcomeOf(r)?.origin ?? null;
+  const failed = origin !== null && !originAccepted(origin);
   return {
     type: "riskgate.decision",
     ts: new Date(ctx.now).toISOString(),
@@ -113,16 +143,13 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
     reasons: decision.reasons,
     shadow_reasons: r.shadowReasons,
     mode: decision.mode,
-    errors:
-      result.origin?.ok === false
-        ? [...decision.errors, { dependency: "origin", code: result.origin.code, failMode: "allow" }]
-        : decision.errors,
+    errors: failed ? [...decision.errors, { dependency: "origin", code: originError(origin), failMode: "allow" }] : decision.errors,
     rules: decision.rulesetVersion,
     account: ctx.accountKey,
     ip: ctx.keys.ip,
     action: result.action,
-    origin_status: result.origin?.ok ? result.origin.response.status : null,
-    origin_ms: result.origin?.ms ?? null,
+    origin_status: origin?.ok ? origin.response.status : null,
+    origin_ms: origin?.ms ?? null,
     ms: r.ms,
     facts: r.facts,
     candidate: r.candidate,

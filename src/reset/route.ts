@@ -17,6 +17,7 @@ import type { PenaltyUpdate } from "../store/port.ts";
 import { type ActResult, act } from "./act.ts";
 import { buildContext } from "./context.ts";
 import { decide, type PipelineResult } from "./decide.ts";
+import { deliverInRequest } from "./deliver.ts";
 import { recordRequest, requestIdFrom } from "./record.ts";
 import { screen } from "./screen.ts";
 
@@ -70,7 +71,8 @@ async function screenRequest(
 }
 
 /**
- * The record stage, after the response: experiment exposure and guardrail refresh,
+ * The record stage, after the response: the forward to the origin (with its retries),
+ * experiment exposure and guardrail refresh,
  * penalty boxes of ladders whose 429 step bit, the decision log line and the audit
  * events cost the client nothing.
  */
@@ -87,10 +89,15 @@ function record(
   exec.waitUntil(recordExperiment(gateway, decision, ctx.now));
   const ms = gateway.now() - started;
   exec.waitUntil(penalize(gateway, decided.penalize));
+  const requestId = requestIdFrom(request.headers, gateway.newId);
+  // The forward of an allowed reset runs here, after the response (src/reset/deliver.ts);
+  // the request's events follow it, so its `forward` event names the final outcome.
+  const job = result.job === null ? null : { ...result.job, requestId };
   exec.waitUntil(
-    Promise.resolve().then(() =>
+    (job === null ? Promise.resolve(null) : deliverInRequest(job, gateway, gateway.resetQueue)).then((forward) =>
       recordRequest(gateway, {
-        requestId: requestIdFrom(request.headers, gateway.newId),
+        requestId,
+        forward,
         method: request.method,
         ctx,
         decision,

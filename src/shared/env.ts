@@ -64,6 +64,8 @@ export interface Env {
   readonly AUDIT_WEBHOOK_BATCH?: string;
   /** Optional Queue producer binding for audit events. */
   readonly AUDIT_QUEUE?: Queue;
+  /** Retries of failed forwards to the origin (docs/architecture.md); optional. */
+  readonly RESET_QUEUE?: Queue;
   /** Optional Workers Analytics Engine dataset for metrics. */
   readonly RISKGATE_METRICS?: AnalyticsEngineDataset;
 }

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { CHROME_HEADERS } from "../worker/helpers.ts";
+import { CHROME_HEADERS, forwardOf } from "../worker/helpers.ts";
 
 const attacker = new URL(inject("attackerUrl"));
 const origin = env.ORIGIN_URL;
@@ -63,6 +63,9 @@ describe("forwarding never leaves ORIGIN_URL", () => {
       }),
     );
     expect(res.status).toBe(202);
+    // The forward runs after the response; then exactly one request arrived, at the origin.
+    await forwardOf(marker, origin);
+    expect((await receivedBy(attacker.origin)).filter((r) => r.headers?.["x-test-id"] === marker)).toEqual([]);
     const atOrigin = (await receivedBy(origin)).filter((r) => r.headers?.["x-test-id"] === marker);
     expect(atOrigin).toHaveLength(1);
     expect(atOrigin[0]?.accepted).toBe(true);

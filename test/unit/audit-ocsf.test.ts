@@ -9,10 +9,12 @@ const ids = { request_id: "req-9", decision_id: "dec-9" } as const;
 const none = { request_id: null, decision_id: null } as const;
 
 const cases: [string, AuditInput, Record<string, unknown>][] = [
-  ["forward ok", { type: "forward", ...ids, data: { origin: "https://o.example:8443", ok: true, status: 200, error: null, ms: 12, respond: "uniform" } },
+  ["forward ok", { type: "forward", ...ids, data: { origin: "https://o.example:8443", ok: true, status: 200, error: null, ms: 12, respond: "uniform", attempts: 1, lost: false } },
     { class_uid: 4002, activity_id: 6, type_uid: 400206, disposition_id: 1, status_id: 1, http_response: { code: 200 } }],
-  ["forward timeout", { type: "forward", ...ids, data: { origin: "https://o.example", ok: false, status: null, error: "ORIGIN_TIMEOUT", ms: 5000, respond: "uniform" } },
+  ["forward timeout", { type: "forward", ...ids, data: { origin: "https://o.example", ok: false, status: null, error: "ORIGIN_TIMEOUT", ms: 5000, respond: "uniform", attempts: 1, lost: false } },
     { class_uid: 4002, disposition_id: 27, status_id: 2, status_detail: "ORIGIN_TIMEOUT", severity_id: 3 }],
+  ["forward lost", { type: "forward", ...ids, data: { origin: "https://o.example", ok: false, status: 503, error: "ORIGIN_ERROR", ms: 9, respond: "uniform", attempts: 3, lost: true } },
+    { class_uid: 4002, disposition_id: 27, status_id: 2, status_detail: "ORIGIN_ERROR (reset lost after 3 attempts)", severity_id: 4, count: 3, http_response: { code: 503 } }],
   ["challenge issued", { type: "challenge.issued", ...ids, data: { kind: "captcha", provider: null } },
     { class_uid: 4002, action_id: 2, disposition_id: 22, disposition: "Captcha" }],
   ["challenge solved", { type: "challenge.solved", ...ids, data: { kind: "captcha", provider: "turnstile", success: true, error: null, via: "token" } },

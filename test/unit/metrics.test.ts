@@ -41,9 +41,17 @@ describe("incrementsFor", () => {
   });
 
   it.each([
-    ["origin answered", { ok: true, status: 503, error: null }, ['riskgate_origin_requests_total{"result":"5xx"}=1'], "riskgate_dependency_errors_total"],
-    ["origin timed out", { ok: false, status: null, error: "ORIGIN_TIMEOUT" },
-      ['riskgate_origin_requests_total{"result":"ORIGIN_TIMEOUT"}=1', 'riskgate_dependency_errors_total{"dependency":"origin","code":"ORIGIN_TIMEOUT","fail_mode":"allow"}=1'], null],
+    ["origin accepted", { ok: true, status: 200, error: null, attempts: 1, lost: false }, ['riskgate_origin_requests_total{"result":"2xx"}=1'], "riskgate_dependency_errors_total"],
+    ["origin accepted on a retry", { ok: true, status: 200, error: null, attempts: 2, lost: false }, ['riskgate_origin_requests_total{"result":"2xx"}=1'], "riskgate_resets_lost_total"],
+    ["origin timed out", { ok: false, status: null, error: "ORIGIN_TIMEOUT", attempts: 1, lost: false },
+      ['riskgate_origin_requests_total{"result":"ORIGIN_TIMEOUT"}=1', 'riskgate_dependency_errors_total{"dependency":"origin","code":"ORIGIN_TIMEOUT","fail_mode":"allow"}=1'], "riskgate_resets_lost_total"],
+    // A 5xx is a failure (it was counted a success before), and a reset that never got through is lost.
+    ["origin answered 503 to every attempt", { ok: false, status: 503, error: "ORIGIN_ERROR", attempts: 3, lost: true },
+      [
+        'riskgate_origin_requests_total{"result":"5xx"}=1',
+        'riskgate_dependency_errors_total{"dependency":"origin","code":"ORIGIN_ERROR","fail_mode":"allow"}=1',
+        'riskgate_resets_lost_total{"result":"5xx"}=1',
+      ], null],
   ])("forward: %s", (_name, result, expected, absent) => {
     const out = names({ type: "forward", ...ids, data: { origin: "https://o", ms: 40, respond: "uniform", ...result } });
     expect(out).toEqual(expect.arrayContaining(expected));

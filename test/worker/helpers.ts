@@ -55,13 +55,41 @@ export interface Received {
   headers?: Record<string, string>;
 }
 
-/** Send a reset through the Worker; returns the response and what the origin saw (null: not forwarded). */
+/** How long reset() waits for a 202's forward to reach the origin (a backstop: a forwarded request ends the wait). */
+export const FORWARD_WAIT_MS = 15_000;
+
+/** The demo origin's record of the request tagged `id` (the first one it accepted, else the first), or null. */
+export async function receivedBy(id: string | null, originUrl: string = env.ORIGIN_URL): Promise<Received | null> {
+  const log = ((await (await fetch(`${originUrl}/__demo/received`)).json()) as { received: Received[] }).received;
+  const mine = log.filter((r) => r.headers?.["x-test-id"] === id);
+  return mine.find((r) => r.accepted) ?? mine[0] ?? null;
+}
+
+/**
+ * Wait for the forward of a reset answered 202 (it runs after the response): polls the
+ * origin until it accepted the request tagged `id`, or FORWARD_WAIT_MS passed (a silent
+ * deny, which is never forwarded). Returns what the origin recorded, or null.
+ */
+export async function forwardOf(id: string | null, originUrl: string = env.ORIGIN_URL): Promise<Received | null> {
+  const deadline = Date.now() + FORWARD_WAIT_MS;
+  for (;;) {
+    const origin = await receivedBy(id, originUrl);
+    if (origin?.accepted === true || Date.now() > deadline) return origin;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Send a reset through the Worker; returns the response and what the origin saw (null: not
+ * forwarded). The forward runs after the response (src/reset/deliver.ts), so for a 202
+ * this polls the origin until the request arrives; only a 202 that never arrives (a silent
+ * deny) waits the whole FORWARD_WAIT_MS. Other statuses are never forwarded.
+ */
 export async function reset(email: string, headers: Record<string, string> = {}): Promise<{ res: Response; origin: Received | null }> {
   const req = resetRequest(email, headers);
   const id = req.headers.get("x-test-id");
   const res = await exports.default.fetch(req);
-  const log = ((await (await fetch(`${env.ORIGIN_URL}/__demo/received`)).json()) as { received: Received[] }).received;
-  return { res, origin: log.find((r) => r.headers?.["x-test-id"] === id) ?? null };
+  return { res, origin: res.status === 202 ? await forwardOf(id) : await receivedBy(id) };
 }
 
 /** The reason codes the origin received for a forwarded request. */

@@ -1,5 +1,6 @@
-// Forwarding details: key rotation, origin failures and their fail mode, `respond: origin`,
-// and the decision log line written after the response.
+// Forwarding details: key rotation, origin failures (answered 202 at once, then retried
+// after the response, in waitUntil or through RESET_QUEUE, and recorded lost when every
+// attempt failed), `respond: origin`, and the decision log line written after the response.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -7,6 +8,17 @@ import { createApp } from "../../src/app.ts";
 import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
 import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
+import type { AuditEvent } from "../../src/audit/events.ts";
+import { incrementsFor } from "../../src/metrics/from-event.ts";
+import { UNIFORM_BODY } from "../../src/reset/act.ts";
+import { type ForwardJob, IN_REQUEST_ATTEMPTS, QUEUE_ATTEMPTS, retryForwards } from "../../src/reset/deliver.ts";
+
+interface Received {
+  accepted: boolean;
+  status?: number;
+  claims?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
 
 const UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
 
@@ -71,22 +83,95 @@ describe("key rotation", () => {
   });
 });
 
-describe("origin failures", () => {
+/** A gateway whose audit events are captured (and still numbered as in production). */
+function capturing(g: Gateway, events: AuditEvent[]): Gateway {
+  return { ...g, audit: { ...g.audit, deliver: async (batch) => void events.push(...batch), emit: async (...inputs) => void events.push(...g.audit.stamp(...inputs)) } };
+}
+
+const forwards = (events: AuditEvent[]) => events.filter((e) => e.type === "forward").map((e) => e.data);
+
+describe("origin failures: the client's 202 first, then retries (no RESET_QUEUE: within waitUntil)", () => {
   it.each([
-    ["unreachable", { ORIGIN_URL: "http://127.0.0.1:9" }, {}, "ORIGIN_UNAVAILABLE"],
-    ["too slow", {}, { "x-demo-delay-ms": "2000" }, "ORIGIN_TIMEOUT"],
-  ])("%s: the client still gets the uniform 202 and the log names the failure", async (_n, envOver, headers, code) => {
+    ["unreachable", { ORIGIN_URL: "http://127.0.0.1:9" }, {}, "ORIGIN_UNAVAILABLE", null],
+    ["too slow", {}, { "x-demo-delay-ms": "2000" }, "ORIGIN_TIMEOUT", null],
+    ["answering 503", {}, { "x-demo-fail-first": "99" }, "ORIGIN_ERROR", 503],
+  ])("%s: the client gets the uniform 202, every attempt fails, the reset is recorded lost", async (_n, envOver, headers, code, status) => {
     const lines: DecisionLogLine[] = [];
-    const gateway = await gatewayWith(envOver, (g) => ({
-      ...g,
-      ruleset: { ...g.ruleset, originTimeoutMs: 200 },
-      log: (line) => lines.push(line),
-    }));
-    const res = await send(gateway, headers);
+    const events: AuditEvent[] = [];
+    const gateway = await gatewayWith({ ...envOver, RESET_QUEUE: undefined }, (g) =>
+      capturing({ ...g, ruleset: { ...g.ruleset, originTimeoutMs: 200 }, log: (line) => lines.push(line) }, events),
+    );
+    // Its own account and address: the ladders count across this file's requests.
+    const res = await send(gateway, { "cf-connecting-ip": `192.0.2.${10 + Math.floor(Math.random() * 200)}`, ...headers }, `fail-${crypto.randomUUID()}@example.com`);
     expect(res.status).toBe(202);
+    expect(await res.json()).toEqual(UNIFORM_BODY);
     expect(lines).toHaveLength(1);
     expect(lines[0]?.errors).toContainEqual({ dependency: "origin", code, failMode: "allow" });
-    expect(lines[0]?.origin_status).toBeNull();
+    expect(lines[0]?.origin_status).toBe(status);
+    // One forward event, after the last attempt: not ok (a 5xx included), lost, counted.
+    expect(forwards(events)).toEqual([
+      expect.objectContaining({ ok: false, status, error: code, attempts: IN_REQUEST_ATTEMPTS, lost: true, respond: "uniform" }),
+    ]);
+    const lost = events.flatMap(incrementsFor).filter((i) => i.name === "riskgate_resets_lost_total");
+    expect(lost).toHaveLength(1);
+  });
+
+  it("an origin that recovers gets the reset once: every attempt carries one decision id (jti and Riskgate-Decision-Id) to de-duplicate on", async () => {
+    const events: AuditEvent[] = [];
+    const gateway = await gatewayWith({ RESET_QUEUE: undefined }, (g) => capturing(g, events));
+    const id = crypto.randomUUID();
+    const res = await send(gateway, { "x-demo-fail-first": "2", "x-test-id": id }, `recover-${id}@example.com`);
+    expect(res.status).toBe(202);
+    const log = ((await (await fetch(`${env.ORIGIN_URL}/__demo/received`)).json()) as { received: Received[] }).received;
+    const mine = log.filter((r) => r.headers?.["x-test-id"] === id);
+    expect(mine.map((r) => r.status ?? (r.accepted ? 200 : 401))).toEqual([503, 503, 200]);
+    const ids = new Set(mine.map((r) => r.headers?.["riskgate-decision-id"]));
+    expect(ids.size).toBe(1);
+    expect(mine[2]?.claims?.jti).toBe([...ids][0]);
+    expect(forwards(events)).toEqual([expect.objectContaining({ ok: true, status: 200, error: null, attempts: 3, lost: false })]);
+  });
+
+  it("with RESET_QUEUE bound, a failed first attempt is retried by the queue consumer until the origin takes it", async () => {
+    const lines: DecisionLogLine[] = [];
+    const gateway = await gatewayWith({}, (g) => ({ ...g, log: (line) => lines.push(line) }));
+    expect(gateway.resetQueue).not.toBeNull();
+    const id = crypto.randomUUID();
+    const res = await send(gateway, { "x-demo-fail-first": "1", "x-test-id": id }, `queued-${id}@example.com`);
+    expect(res.status).toBe(202);
+    expect(lines[0]?.origin_status).toBe(503);
+    // The queue delivers the retry after its backoff delay (seconds): poll for it.
+    await expect
+      .poll(async () => {
+        const log = ((await (await fetch(`${env.ORIGIN_URL}/__demo/received`)).json()) as { received: Received[] }).received;
+        return log.filter((r) => r.headers?.["x-test-id"] === id).map((r) => r.status ?? (r.accepted ? 200 : 401));
+      }, { timeout: 60_000, interval: 250 })
+      .toEqual([503, 200]);
+  });
+
+  it("the queue consumer gives up after QUEUE_ATTEMPTS and records the reset lost", async () => {
+    const events: AuditEvent[] = [];
+    const gateway = await gatewayWith({ ORIGIN_URL: "http://127.0.0.1:9" }, (g) => capturing(g, events));
+    const decision = { id: "d-queue-1", verdict: "allow", tier: "low", score: 0, channel: "email_link", channels: ["email_link"], reasons: [], mode: "live", errors: [], rulesetVersion: gateway.ruleset.version } as const;
+    const job: ForwardJob = {
+      method: "POST",
+      url: "https://gateway.test/password/reset",
+      headers: [["content-type", "application/json"]],
+      body: new TextEncoder().encode('{"email":"x@example.com"}'),
+      clientIp: "192.0.2.1",
+      decision,
+      accountKey: "k".repeat(22),
+      extra: {},
+      requestId: "r-1",
+      at: 0,
+      respond: "uniform",
+    };
+    const acts: string[] = [];
+    const message = (attempts: number) => ({ body: job, attempts, id: `m${attempts}`, timestamp: new Date(), ack: () => acts.push(`ack ${attempts}`), retry: () => acts.push(`retry ${attempts}`) });
+    // Delivery n is attempt n + 1 (the request made the first).
+    await retryForwards({ messages: [message(1), message(QUEUE_ATTEMPTS - 1)] } as unknown as MessageBatch<ForwardJob>, gateway);
+    expect(acts).toEqual(["retry 1", `ack ${QUEUE_ATTEMPTS - 1}`]);
+    expect(forwards(events)).toEqual([expect.objectContaining({ ok: false, error: "ORIGIN_UNAVAILABLE", attempts: QUEUE_ATTEMPTS, lost: true })]);
+    expect(events[events.length - 1]?.decision_id).toBe("d-queue-1");
   });
 
   it("respond: origin relays the origin's answer, and a 502 when it is down", async () => {

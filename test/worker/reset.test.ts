@@ -4,17 +4,22 @@ import { exports } from "cloudflare:workers";
 import { env } from "cloudflare:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { forwardOf } from "./helpers.ts";
 
 const GATEWAY = "https://gateway.test";
 const BROWSER_UA =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 
-function reset(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return exports.default.fetch(`${GATEWAY}/password/reset`, {
+/** A reset through the Worker; a 202's forward runs after the response, so this waits for it. */
+async function reset(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  const id = crypto.randomUUID();
+  const res = await exports.default.fetch(`${GATEWAY}/password/reset`, {
     method: "POST",
-    headers: { "content-type": "application/json", "user-agent": BROWSER_UA, "cf-connecting-ip": "203.0.113.7", ...headers },
+    headers: { "content-type": "application/json", "user-agent": BROWSER_UA, "cf-connecting-ip": "203.0.113.7", "x-test-id": id, ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
+  if (res.status === 202) await forwardOf(id);
+  return res;
 }
 
 interface Received {
