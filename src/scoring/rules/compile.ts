@@ -7,6 +7,7 @@
 import { Environment } from "@marcbachmann/cel-js";
 import { type CaptchaSettings, captchaSettings } from "./captcha-settings.ts";
 import type { ReasonCode } from "../../shared/decision.ts";
+import { conditionReads, type FactReads } from "../policy/fact-classes.ts";
 import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
 import { type CompiledExperiment, compileExperiment } from "../experiments/compile.ts";
 import { type CelScalar, type Condition, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
@@ -22,6 +23,8 @@ export interface CompiledRule {
   readonly weight: number;
   readonly mode: "live" | "shadow";
   readonly test: Condition;
+  /** The kinds of facts the condition reads: policy caps what each kind may do (fact-classes.ts). */
+  readonly reads: FactReads;
 }
 
 /** An override ready to run. */
@@ -166,12 +169,17 @@ export function compileRuleset(spec: RulesetSpec, version: string): CompiledRule
   const schema = contextSchema(spec);
   const { env, values } = celEnvironment(schema);
   const parse = (when: string) => env.parse(when) as Condition;
+  const sections = new Set(Object.keys(schema));
   return {
     spec,
     version,
     schema,
     values,
-    rules: spec.rules.map((rule) => ({ id: rule.id, reason: rule.reason, weight: rule.weight, mode: rule.mode, test: parse(rule.when) })),
+    rules: spec.rules.map((rule) => {
+      const test = parse(rule.when);
+      const reads = conditionReads(spec, sections, (test as { ast?: unknown }).ast);
+      return { id: rule.id, reason: rule.reason, weight: rule.weight, mode: rule.mode, test, reads };
+    }),
     overrides: spec.overrides.map((o) => ({
       id: o.id,
       verdict: o.verdict,
