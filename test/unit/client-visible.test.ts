@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CaptchaState } from "../../src/captcha/gate.ts";
 import { type Escalated, escalate } from "../../src/scoring/policy/escalation.ts";
-import { conditionReads } from "../../src/scoring/policy/fact-classes.ts";
+import { conditionReads } from "../../src/scoring/rules/fact-classes.ts";
 import type { LadderSummary } from "../../src/scoring/policy/rate-limit.ts";
 import type { Facts } from "../../src/scoring/rules/context-schema.ts";
 import { outcomeFor } from "../../src/scoring/verdict.ts";

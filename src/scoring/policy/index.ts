@@ -9,7 +9,7 @@ import type { TierSpec } from "../rules/schema.ts";
 import { type ChannelInput, type Exclusion, exclusionReasons, selectChannels } from "./channels.ts";
 
 /**
- * The score by the kind of facts its rules read (fact-classes.ts): what each part may do
+ * The score by the kind of facts its rules read (rules/fact-classes.ts): what each part may do
  * to the answer the client sees is capped (docs/architecture.md, "What the client sees").
  */
 export interface ScoreParts {

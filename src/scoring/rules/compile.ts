@@ -7,7 +7,7 @@
 import { Environment } from "@marcbachmann/cel-js";
 import { type CaptchaSettings, captchaSettings } from "./captcha-settings.ts";
 import type { ReasonCode } from "../../shared/decision.ts";
-import { conditionReads, type FactReads } from "../policy/fact-classes.ts";
+import { conditionReads, type FactReads } from "./fact-classes.ts";
 import { type CompiledLadder, compileLadders } from "../policy/rate-limit.ts";
 import { type CompiledExperiment, compileExperiment } from "../experiments/compile.ts";
 import { type CelScalar, type Condition, type ContextSchema, celValue, contextSchema, type Facts } from "./context-schema.ts";
@@ -23,7 +23,7 @@ export interface CompiledRule {
   readonly weight: number;
   readonly mode: "live" | "shadow";
   readonly test: Condition;
-  /** The kinds of facts the condition reads: policy caps what each kind may do (fact-classes.ts). */
+  /** The kinds of facts the condition reads: policy caps what each kind may do (rules/fact-classes.ts). */
   readonly reads: FactReads;
 }
 

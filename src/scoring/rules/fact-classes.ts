@@ -15,7 +15,7 @@
  *   address, may raise friction up to a CAPTCHA, never a deny or a 429: otherwise a flood
  *   would lock the owner out.
  */
-import type { RulesetSpec } from "../rules/schema.ts";
+import type { RulesetSpec } from "./schema.ts";
 
 /** What a condition reads, as the two flags policy needs (both false: request-side only). */
 export interface FactReads {
