@@ -5,7 +5,7 @@
  */
 import type { Dependency, DependencyError, FailMode, Reason, Verdict } from "../shared/decision.ts";
 import { type Assignment, enrol, type ExperimentInput } from "./experiments/assign.ts";
-import { applyPolicy } from "./policy/index.ts";
+import { applyPolicy, type ScoreParts } from "./policy/index.ts";
 import type { Exclusion } from "./policy/channels.ts";
 import type { CompiledRuleset } from "./ruleset/compile.ts";
 import type { Facts } from "./rules/context-schema.ts";
@@ -38,6 +38,10 @@ export interface Outcome {
   readonly channel: string;
   readonly channels: readonly string[];
   readonly captcha: boolean;
+  /** A `deny` resting on account-side facts: the client sees what request-side facts alone give (policy/index.ts). */
+  readonly silent: boolean;
+  /** Whether a solved CAPTCHA lets the request past (the client-visible tier has a channel). */
+  readonly liftable: boolean;
   readonly reasons: readonly Reason[];
   /** Matches of `mode: shadow` rules: recorded, never scored. */
   readonly shadowReasons: readonly Reason[];
@@ -83,8 +87,9 @@ export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outco
     errors.push({ dependency: "rules", code: `RULE_FAILED:${id}`, failMode: ruleset.spec.fail_modes.rules });
   }
   const score = scored?.score ?? 0;
+  const parts = scoreParts(ruleset, scored?.reasons ?? []);
   const channelInput = { country: typeof facts.geo?.country === "string" ? facts.geo.country : "", budgets: facts.budget ?? {}, values };
-  const policy = applyPolicy(ruleset, { score, override, privileged, errors, channel: channelInput });
+  const policy = applyPolicy(ruleset, { score, parts, override, privileged, errors, channel: channelInput });
   const experiment = input.experiments === undefined
     ? null
     : enrol(ruleset, {
@@ -105,6 +110,8 @@ export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outco
     channel: experiment?.channels[0] ?? policy.channel,
     channels: experiment?.channels ?? policy.channels,
     captcha: policy.captcha,
+    silent: policy.silent,
+    liftable: policy.liftable,
     reasons: [...decisive, ...policy.reasons],
     shadowReasons: scored?.shadowReasons ?? [],
     errors,
@@ -113,4 +120,16 @@ export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outco
     excluded: policy.excluded,
     experiment,
   };
+}
+
+/** The live score split by the kind of facts each matching rule reads. */
+export function scoreParts(ruleset: CompiledRuleset, reasons: readonly Reason[]): ScoreParts {
+  const parts = { request: 0, inflatable: 0, account: 0, mixed: 0 };
+  for (const r of reasons) {
+    const reads = ruleset.rules.find((rule) => rule.id === r.rule)?.reads;
+    if (reads === undefined) continue;
+    const part = reads.account ? (reads.inflatable ? "mixed" : "account") : reads.inflatable ? "inflatable" : "request";
+    parts[part] += r.weight;
+  }
+  return parts;
 }

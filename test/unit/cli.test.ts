@@ -149,7 +149,8 @@ describe("explain", () => {
     expect(r.out).toMatch(/^ {2}device-known +-20 {2}no$/m);
     expect(r.out).toMatch(/^ {2}!deny-reserved-asn +0 {2}no$/m);
     expect(r.out).toContain("score 60 → tier high   [low ≥0, medium ≥30, high ≥60 ←, critical ≥100]");
-    expect(r.out).toContain("candidate changes challenge/high → deny/critical");
+    // geo-new-country reads history: it raises the tier told to the origin, not the client's verdict.
+    expect(r.out).toContain("candidate changes allow/high → deny/critical");
   });
 
   it("--json and bare facts", async () => {

@@ -7,7 +7,7 @@ import { browserShape, deviceKeyMaterial, fingerprintNetwork, tlsFingerprint } f
 import { createHasher } from "../../src/context/hmac.ts";
 import { DEV_HMAC_SECRET } from "../../src/gateway/config.ts";
 import { buildContext } from "../../src/reset/context.ts";
-import { bundledRuleset } from "../../src/scoring/rules/bundled.ts";
+import { bundledRuleset } from "../../src/scoring/ruleset/bundled.ts";
 
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 const CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";

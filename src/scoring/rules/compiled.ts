@@ -4,6 +4,7 @@
  * src/scoring/ruleset/compile.ts) adds what policy and experiments compile (ladders,
  * arms) and sits above them; these types sit below, with the schema they come from.
  */
+import type { FactReads } from "./fact-classes.ts";
 import type { ReasonCode } from "../../shared/decision.ts";
 import type { CaptchaSettings } from "./captcha-settings.ts";
 import type { Condition, ContextSchema, Facts } from "./context-schema.ts";
@@ -16,6 +17,8 @@ export interface CompiledRule {
   readonly weight: number;
   readonly mode: "live" | "shadow";
   readonly test: Condition;
+  /** The kinds of facts the condition reads: policy caps what each kind may do (fact-classes.ts). */
+  readonly reads: FactReads;
 }
 
 /** An override ready to run. */

@@ -11,6 +11,7 @@ import { captchaSettings } from "../rules/captcha-settings.ts";
 import type { CompiledChannel, CompiledCore } from "../rules/compiled.ts";
 import { type CelScalar, type Condition, type ContextSchema, celValue, contextSchema, type Facts } from "../rules/context-schema.ts";
 import { durationMs } from "../rules/duration.ts";
+import { conditionReads } from "../rules/fact-classes.ts";
 import type { ChannelSpec, RulesetSpec, TierSpec } from "../rules/schema.ts";
 
 /** The rule set as the request path uses it: the compiled parts, the ladders and the experiments. */
@@ -94,12 +95,17 @@ export function compileRuleset(spec: RulesetSpec, version: string): CompiledRule
   const schema = contextSchema(spec);
   const { env, values } = celEnvironment(schema);
   const parse = (when: string) => env.parse(when) as Condition;
+  const sections = new Set(Object.keys(schema));
   return {
     spec,
     version,
     schema,
     values,
-    rules: spec.rules.map((rule) => ({ id: rule.id, reason: rule.reason, weight: rule.weight, mode: rule.mode, test: parse(rule.when) })),
+    rules: spec.rules.map((rule) => {
+      const test = parse(rule.when);
+      const reads = conditionReads(spec, sections, (test as { ast?: unknown }).ast);
+      return { id: rule.id, reason: rule.reason, weight: rule.weight, mode: rule.mode, test, reads };
+    }),
     overrides: spec.overrides.map((o) => ({
       id: o.id,
       verdict: o.verdict,
