@@ -70,7 +70,7 @@ async function screenRequest(
 }
 
 /**
- * The record stage, after the response: experiment exposure and guardrail refresh,
+ * The record stage, after the response: experiment exposure (forwarded resets only) and guardrail refresh,
  * penalty boxes of ladders whose 429 step bit, the decision log line and the audit
  * events cost the client nothing.
  */
@@ -84,7 +84,7 @@ function record(
   started: number,
 ): void {
   const { decision, shadowReasons, facts, candidate, storeMs } = decided;
-  exec.waitUntil(recordExperiment(gateway, decision, ctx.now));
+  exec.waitUntil(recordExperiment(gateway, decision, ctx.now, result.action === "forwarded"));
   const ms = gateway.now() - started;
   exec.waitUntil(penalize(gateway, decided.penalize));
   exec.waitUntil(
