@@ -4,7 +4,7 @@
  * reveal whether the account exists.
  */
 import type { CaptchaState, PreparedCaptcha } from "../captcha/gate.ts";
-import { challengeResponse, rateLimitedResponse, withPass } from "../challenge/response.ts";
+import { challengeResponse, rateLimitedResponse, uniformHtmlResponse, withPass } from "../challenge/response.ts";
 import type { RequestContext } from "../context/index.ts";
 import type { Decision } from "../shared/decision.ts";
 import type { Gateway } from "../gateway/gateway.ts";
@@ -30,6 +30,17 @@ export function uniformResponse(): Response {
   return Response.json(UNIFORM_BODY, { status: 202, headers: { "cache-control": "no-store" } });
 }
 
+/**
+ * The uniform answer for this request: JSON, or for a browser's form post (a form body
+ * and Accept: text/html, as the challenge page resubmits) a page a person can read, or
+ * the route's `after_challenge` redirect. Which one depends on the request only, never
+ * on the decision.
+ */
+export function uniformFor(request: Request, ctx: RequestContext): Response {
+  const browserForm = ctx.fields.type === "form" && (request.headers.get("accept") ?? "").toLowerCase().includes("text/html");
+  return browserForm ? uniformHtmlResponse(UNIFORM_BODY.message, ctx.route) : uniformResponse();
+}
+
 /** The CAPTCHA step's part in the response (challenge details, a pass to issue). */
 export interface ActCaptcha {
   readonly prepared: PreparedCaptcha | null;
@@ -49,7 +60,7 @@ export async function act(
   }
   if (decision.verdict === "deny") {
     // Silent deny: the attacker sees exactly what a real user sees.
-    return { response: uniformResponse(), action: "silent_deny", origin: null };
+    return { response: uniformFor(request, ctx), action: "silent_deny", origin: null };
   }
   if (decision.verdict === "challenge") {
     const response = challengeResponse(decision, {
@@ -94,7 +105,7 @@ async function forwardAllowed(request: Request, ctx: RequestContext, decision: D
   // cancelled: a cancelled body closes the connection, and every reset then paid a new
   // TCP (in production TLS) handshake to the origin (npm run bench, BENCHMARKS.md).
   if (origin.ok) await drain(origin.response.body);
-  return { response: uniformResponse(), action: "forwarded", origin };
+  return { response: uniformFor(request, ctx), action: "forwarded", origin };
 }
 
 /** Read a body to its end without keeping it; an origin that aborts mid-body is ignored. */
