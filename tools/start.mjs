@@ -142,7 +142,7 @@ chmodSync(envFile, 0o600);
 
 // wrangler's output without the build's noise: blank "[custom build]" lines, the command
 // line, and the check its file watcher runs when it starts (the build is up to date then).
-const NOISE = [/^\[custom build\]\s*$/, /^\[custom build\] Running: /, /^\[custom build\] build: up to date$/, /^The file src changed, restarting build\.\.\.$/];
+const NOISE = [/^\[custom build\]\s*$/, /^\[custom build\] Running: /, /^\[custom build\] build: up to date$/, /^The file [^ ]+ changed, restarting build\.\.\.$/];
 let partial = "";
 const onOutput = (text) => {
   const lines = (partial + text).split("\n");

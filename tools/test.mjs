@@ -1,8 +1,11 @@
 // npm test: every check a change must pass, in order, stopping at the first failure:
 // build the rules, type-check (Worker, CLI, tests), lint, the layer rules, then every vitest project.
-// Vitest runs against a throwaway redis-server (loopback, free port, no persistence)
-// started here and stopped afterwards; without redis-server the Upstash tests are
-// skipped with a loud warning, and under CI=true that is a failure.
+// Before vitest, tools/system-deps.mjs brings redis-server and Chromium: the system's
+// when present, else installed (root with apt-get; Chromium also from the npm package
+// @sparticuz/chromium), and it says what it did. Vitest runs against a throwaway
+// redis-server (loopback, free port, no persistence) started here and stopped
+// afterwards; without redis-server the Upstash tests are skipped with a loud warning,
+// and under CI=true that is a failure (likewise Chromium and the browser suites).
 //
 // The output is quiet by default (vitest.config.ts: a test's logs are printed only when
 // it fails; RISKGATE_TEST_VERBOSE=1 prints them all), and it ends with a summary: which
@@ -13,7 +16,8 @@ import { stripVTControlCharacters } from "node:util";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { findRedisServer, startRedisServer } from "./redis-bridge/redis-server.mjs";
+import { startRedisServer } from "./redis-bridge/redis-server.mjs";
+import { ensureSystemDeps } from "./system-deps.mjs";
 
 const report = mkdtempSync(join(tmpdir(), "riskgate-test-report-"));
 const reportFile = join(report, "vitest.json");
@@ -39,8 +43,8 @@ const MISSING = `
 `;
 
 /** Start redis-server for the vitest step; null (after saying so loudly) when there is none. */
-async function redis() {
-  if (findRedisServer() === null) {
+async function redis(binary) {
+  if (binary === null) {
     console.error(MISSING);
     if (process.env.CI === "true") {
       console.error("npm test: CI=true and redis-server is missing: failing instead of skipping");
@@ -48,7 +52,7 @@ async function redis() {
     }
     return null;
   }
-  const server = await startRedisServer();
+  const server = await startRedisServer({ binary });
   console.log(`(redis-server for tests on 127.0.0.1:${server.port}, data in ${server.dir})`);
   return server;
 }
@@ -155,8 +159,14 @@ for (const [name, cmd, args] of steps.slice(0, -1)) {
 }
 
 const [name, cmd, args] = steps[steps.length - 1];
-const server = await redis();
-const env = server === null ? process.env : { ...process.env, RISKGATE_TEST_REDIS_PORT: String(server.port) };
+console.log("\n== system dependencies (redis-server, Chromium)");
+const deps = await ensureSystemDeps();
+const server = await redis(deps.redis);
+const env = {
+  ...process.env,
+  ...(server === null ? {} : { RISKGATE_TEST_REDIS_PORT: String(server.port) }),
+  ...(deps.chromium === null ? {} : { CHROMIUM_PATH: deps.chromium }),
+};
 let status = 1;
 try {
   status = await runFiltered(name, cmd, args, env);

@@ -151,3 +151,27 @@ ${notice}
 </html>
 `;
 }
+
+/**
+ * The uniform answer as a page, for a browser's form post (the challenge page resubmits
+ * a form as a form, so the browser shows whatever comes back). The same page whatever
+ * the decision; no script, nothing loaded.
+ */
+export function acceptedPage(message: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Check your email</title>
+</head>
+<body style="font-family: system-ui, sans-serif; max-width: 30rem; margin: 4rem auto; padding: 0 1rem; line-height: 1.5">
+<main>
+<h1>Check your email</h1>
+<p id="rg-accepted">${escapeHtml(message)}</p>
+</main>
+</body>
+</html>
+`;
+}

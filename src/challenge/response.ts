@@ -8,7 +8,7 @@ import type { CaptchaState, PreparedCaptcha } from "../captcha/gate.ts";
 import { PASS_COOKIE, PASS_HEADER, TOKEN_HEADER } from "../captcha/provider.ts";
 import type { Decision } from "../shared/decision.ts";
 import type { RouteSpec } from "../scoring/rules/schema.ts";
-import { challengePage } from "./page.ts";
+import { acceptedPage, challengePage } from "./page.ts";
 
 /** What a challenge needs besides the decision. */
 export interface ChallengeInput {
@@ -117,4 +117,22 @@ export function withPass(response: Response, pass: string, route: RouteSpec, ttl
   response.headers.append("set-cookie", attributes.join("; "));
   response.headers.set(PASS_HEADER, pass);
   return response;
+}
+
+/**
+ * The uniform answer for a browser's form post: a 303 to the route's `after_challenge`
+ * path when it has one, else the message as a page (status 202, as the JSON answer).
+ */
+export function uniformHtmlResponse(message: string, route: RouteSpec): Response {
+  if (route.after_challenge !== undefined) {
+    return new Response(null, { status: 303, headers: { ...NO_STORE, location: route.after_challenge } });
+  }
+  return new Response(acceptedPage(message), {
+    status: 202,
+    headers: {
+      ...NO_STORE,
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    },
+  });
 }

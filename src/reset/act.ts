@@ -4,7 +4,7 @@
  * reveal whether the account exists.
  */
 import type { CaptchaState, PreparedCaptcha } from "../captcha/gate.ts";
-import { challengeResponse, rateLimitedResponse, withPass } from "../challenge/response.ts";
+import { challengeResponse, rateLimitedResponse, uniformHtmlResponse, withPass } from "../challenge/response.ts";
 import type { RequestContext } from "../context/index.ts";
 import type { Decision } from "../shared/decision.ts";
 import type { Gateway } from "../gateway/gateway.ts";
@@ -34,6 +34,17 @@ export function uniformResponse(): Response {
   return Response.json(UNIFORM_BODY, { status: 202, headers: { "cache-control": "no-store" } });
 }
 
+/**
+ * The uniform answer for this request: JSON, or for a browser's form post (a form body
+ * and Accept: text/html, as the challenge page resubmits) a page a person can read, or
+ * the route's `after_challenge` redirect. Which one depends on the request only, never
+ * on the decision.
+ */
+export function uniformFor(request: Request, ctx: RequestContext): Response {
+  const browserForm = ctx.fields.type === "form" && (request.headers.get("accept") ?? "").toLowerCase().includes("text/html");
+  return browserForm ? uniformHtmlResponse(UNIFORM_BODY.message, ctx.route) : uniformResponse();
+}
+
 /** The CAPTCHA step's part in the response (challenge details, a pass to issue). */
 export interface ActCaptcha {
   readonly prepared: PreparedCaptcha | null;
@@ -53,7 +64,7 @@ export async function act(
   }
   if (decision.verdict === "deny") {
     // Silent deny: the attacker sees exactly what a real user sees.
-    return { response: uniformResponse(), action: "silent_deny", origin: null, job: null };
+    return { response: uniformFor(request, ctx), action: "silent_deny", origin: null, job: null };
   }
   if (decision.verdict === "challenge") {
     const response = challengeResponse(decision, {
@@ -105,5 +116,5 @@ async function forwardAllowed(request: Request, ctx: RequestContext, decision: D
   // The client gets the uniform 202 now, before the origin is asked: a forwarded reset,
   // a silent deny and a failing origin all answer alike (src/reset/deliver.ts). The
   // record stage runs the job inside waitUntil.
-  return { response: uniformResponse(), action: "forwarded", origin: null, job };
+  return { response: uniformFor(request, ctx), action: "forwarded", origin: null, job };
 }

@@ -72,7 +72,7 @@ async function screenRequest(
 
 /**
  * The record stage, after the response: the forward to the origin (with its retries),
- * experiment exposure and guardrail refresh,
+ * experiment exposure (forwarded resets only) and guardrail refresh,
  * penalty boxes of ladders whose 429 step bit, the decision log line and the audit
  * events cost the client nothing.
  */
@@ -86,7 +86,7 @@ function record(
   started: number,
 ): void {
   const { decision, shadowReasons, facts, candidate, storeMs } = decided;
-  exec.waitUntil(recordExperiment(gateway, decision, ctx.now));
+  exec.waitUntil(recordExperiment(gateway, decision, ctx.now, result.action === "forwarded"));
   const ms = gateway.now() - started;
   exec.waitUntil(penalize(gateway, decided.penalize));
   const requestId = requestIdFrom(request.headers, gateway.newId);

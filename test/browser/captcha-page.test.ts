@@ -121,8 +121,14 @@ describe.runIf(available)("the challenge page in Chromium", () => {
     expect(fields.get("locale")).toBe("en-GB");
     const token = fields.get(FIELD) ?? "";
     expect(token).toMatch(/^standin\./);
-    expect((await answer).status()).toBe(202);
+    const done = await answer;
+    expect(done.status()).toBe(202);
+    // A page a person can read, not the JSON body an API client gets.
+    expect(done.headers()["content-type"]).toMatch(/^text\/html/);
+    await expect.poll(() => page.title()).toBe("Check your email");
+    expect(await page.locator("h1").textContent()).toBe("Check your email");
     expect(await page.textContent("body")).toContain("If an account matches");
+    expect(await page.textContent("body")).not.toContain('"status"');
     expect(standin.calls.filter((c) => c.response === token).map((c) => c.outcome)).toEqual(["success"]);
     expect(accepted()).toBe(before + 1);
 

@@ -87,6 +87,25 @@ describe("experiment enrolment", () => {
     // The hourly series adds up to the total.
     expect([...(c.get("otp")?.exposuresByHour.values() ?? [])].reduce((s, x) => s + x, 0)).toBe(c.get("otp")?.exposures);
   });
+  it("counts only forwarded resets: a decision the IP ladder challenged after enrolment is no exposure", async () => {
+    const id = `ladder-${uid()}`;
+    const h = await experimentHarness(lowTierExperiment(id));
+    await reset(h, "warm-ladder@example.com");
+    // One IP sending a burst for three accounts (few enough to stay in the low tier, so the
+    // decisions are enrolled): past ten resets in ten minutes its ladder asks for a CAPTCHA.
+    const ip = "81.250.7.9";
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      h.clock.now += 1000;
+      statuses.push((await reset(h, `l${i % 3}-${id}@example.com`, { ip })).res.status);
+    }
+    expect(statuses.filter((s) => s === 403).length).toBeGreaterThan(0);
+    const c = await counts(h, id);
+    const total = (c.get("link")?.exposures ?? 0) + (c.get("otp")?.exposures ?? 0);
+    // Every exposure is a decision the origin received with its arm; nothing more.
+    expect(total).toBe(armsOf(h).filter((a) => a !== null).length);
+    expect(c.get("link")?.exposures ?? 0).toBe(armsOf(h).filter((a) => a === "link").length);
+  });
 });
 
 describe("guardrails", () => {

@@ -22,6 +22,15 @@ const route = z.strictObject({
   identifier: z.string().min(1).default("email"),
   /** `uniform`: one 202 body whatever happened; `origin`: relay the origin's response. */
   respond: z.enum(["uniform", "origin"]).default("uniform"),
+  /**
+   * `uniform` only: where a browser's form post (Accept: text/html, such as the challenge
+   * page's resubmission) is sent with a 303 instead of being shown the uniform answer as
+   * a page. A path on this host; every such answer gets it, whatever the decision.
+   */
+  after_challenge: z
+    .string()
+    .regex(/^\/(?![/\\])[^\s]*$/, "expected a path on this host such as /reset/sent")
+    .optional(),
 });
 
 /**
