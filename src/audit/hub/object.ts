@@ -22,7 +22,7 @@ import { DeliveryError, postWebhook } from "../sinks/webhook.ts";
 import { EVENT_SCHEMA, EventStore } from "./event-store.ts";
 import { OUTBOX_SCHEMA, Outbox, type OutboxBatch, type RemoteSink, type SinkStatus } from "./outbox.ts";
 import { VERSION_SCHEMA, Versions } from "./versions.ts";
-import { type DecisionRow, decisionRow, type EventView, eventView } from "./views.ts";
+import { type DecisionRow, decisionRow, type EventView, eventView, refusalRow } from "./views.ts";
 
 /** One event and the remote sinks the hub must deliver it to. */
 export interface HubEntry {
@@ -127,7 +127,10 @@ export class RiskgateAuditHub extends DurableObject<Env> {
 
   /** The newest decisions with their explanation and related event ids. */
   async decisions(limit: number): Promise<DecisionRow[]> {
-    return this.events.recent("decision", limit).flatMap((event) => {
+    // A flood's refusals arrive as one tallied `ratelimit.refused` event: it is a row too,
+    // with its count, so 20 refused requests read as 20 decisions, not 0.
+    return this.events.recent(["decision", "ratelimit.refused"], limit).flatMap((event) => {
+      if (event.type === "ratelimit.refused") return [refusalRow(event)];
       if (event.type !== "decision") return [];
       const related = event.decision_id === null ? [event] : this.events.forDecision(event.decision_id);
       return [decisionRow(event, related)];
