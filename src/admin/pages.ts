@@ -47,7 +47,7 @@ export function dashboardPage(version: string): Response {
       <option value="15">15 min</option><option value="60" selected>1 hour</option>
       <option value="360">6 hours</option><option value="1440">24 hours</option>
     </select></label>
-    <a href="/__riskgate/experiments/" data-testid="experiments-link">experiments</a>
+    <a href="/__riskgate/experiments" data-testid="experiments-link">experiments</a>
     <span id="updated" class="muted">loading…</span>
     <form method="post" action="/__riskgate/logout"><button type="submit">log out</button></form>
   </div>

@@ -8,6 +8,7 @@ import { readCapped } from "../context/reset-body.ts";
 import type { Env } from "../shared/env.ts";
 import { RiskgateError } from "../shared/errors.ts";
 import { experimentRoutes } from "./experiments.ts";
+import { listRoutes } from "./lists.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { asset, ASSETS_VERSION } from "./assets.ts";
@@ -128,6 +129,8 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (view === null) throw new RiskgateError("ERR_NOT_FOUND", "no such event (kept 24 hours)");
     return c.json(view);
   });
+  // Live reputation lists (docs/operations.md): the dashboard's block/release and the CLI.
+  admin.route("/api/lists", listRoutes());
   admin.post("/api/audit/deliver", async (c) => c.json(await c.var.gateway.hub().deliver()));
   admin.get("/metrics", async (c) =>
     c.body(await c.var.gateway.hub().prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),

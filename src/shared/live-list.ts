@@ -33,7 +33,7 @@ export interface LiveEntryInput {
   readonly target: string;
   readonly list: string;
   readonly reason: string;
-  readonly effect?: "add" | "remove";
+  readonly effect?: "add" | "remove" | undefined;
   /** `30m`, `12h`, `7d`, or null for no expiry. */
   readonly expires?: string | null;
   readonly source?: string;
