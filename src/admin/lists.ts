@@ -100,7 +100,7 @@ export function listRoutes(): Hono<AdminEnv> {
     const list = str(body.list) ?? "";
     const source = str(body.source) ?? "api";
     if (!/^[a-z][a-z0-9_-]{0,31}$/.test(source)) throw new RiskgateError("ERR_BAD_REQUEST", "malformed source");
-    const reason = (str(body.reason) ?? "").replace(/[\u0000-\u001f\u007f]/g, " ").trim().slice(0, 200) || "released";
+    const reason = (str(body.reason) ?? "").replace(/\p{Cc}/gu, " ").trim().slice(0, 200) || "released";
     const { removed, entries } = (await gateway.hub().removeListEntry(t.target, list)) as { removed: LiveEntry | null; entries: LiveEntry[] };
     const now = gateway.now();
     gateway.liveLists.set(entries, now);

@@ -68,7 +68,7 @@ export function dashboardPage(version: string): Response {
 export function safeReturnPath(raw: string | null | undefined): string | null {
   if (typeof raw !== "string" || raw.length === 0 || raw.length > 512) return null;
   if (!raw.startsWith("/__riskgate/")) return null;
-  if (/[\u0000-\u001f\u007f\\]/.test(raw) || raw.includes("//")) return null;
+  if (/\p{Cc}/u.test(raw) || raw.includes("\\") || raw.includes("//")) return null;
   const path = raw.split(/[?#]/, 1)[0] ?? "";
   if (/%(2f|5c|2e)/i.test(path) || path.split("/").some((seg) => seg === "." || seg === "..")) return null;
   // Parsed against a throwaway origin, the path must stay on it and under the admin base.

@@ -106,7 +106,7 @@ export function liveEntry(input: LiveEntryInput, now: number): LiveEntry {
     list: input.list,
     effect,
     // Control characters out: the reason reaches logs and the dashboard.
-    reason: input.reason.replace(/[\u0000-\u001f\u007f]/g, " ").trim().slice(0, MAX_REASON_CHARS),
+    reason: input.reason.replace(/\p{Cc}/gu, " ").trim().slice(0, MAX_REASON_CHARS),
     source,
     created_at: now,
     expires_at: expires,
@@ -162,7 +162,10 @@ export function indexLive(entries: readonly LiveEntry[]): LiveIndex {
       const bits = r[1] === "4" ? 32 : 128;
       const group = `${r[1]}/${r[3] ?? bits}`;
       let byStart = ranges.get(group);
-      if (byStart === undefined) ranges.set(group, (byStart = new Map()));
+      if (byStart === undefined) {
+        byStart = new Map();
+        ranges.set(group, byStart);
+      }
       push(byStart, r[2] ?? "", e);
     }
   }
