@@ -37,9 +37,12 @@ describe("live lists", () => {
     const ip = "192.0.2.41";
     expect((await verdictFrom(ip, 1)).verdict).not.toBe("deny");
 
+    const t0 = Date.now();
     const added = await lists("POST", { target: ip, list: "block", reason: "incident 42", expires: "1h", source: "cli" });
     expect(added.status).toBe(201);
     const blocked = await verdictFrom(ip, 2);
+    // Measured, not asserted (docs/architecture.md, "Live lists"): block to first refusal.
+    console.log(JSON.stringify({ type: "live_lists.block_to_refusal_ms", ms: Date.now() - t0 }));
     expect(blocked.verdict).toBe("deny");
     expect(blocked.reasons.map((r) => r.code)).toContain("OVERRIDE_DENYLIST");
     // Another address is untouched.
