@@ -32,7 +32,16 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), lines: real.lines, env: (name) => env[name] };
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    lines: real.lines,
+    env: (name) => env[name],
+  };
   return { code: await main(args, io), out, err };
 }
 
