@@ -47,6 +47,7 @@ export function dashboardPage(version: string): Response {
       <option value="15">15 min</option><option value="60" selected>1 hour</option>
       <option value="360">6 hours</option><option value="1440">24 hours</option>
     </select></label>
+    <a href="/__riskgate/experiments" data-testid="experiments-link">experiments</a>
     <span id="updated" class="muted">loading…</span>
     <form method="post" action="/__riskgate/logout"><button type="submit">log out</button></form>
   </div>
@@ -59,10 +60,30 @@ export function dashboardPage(version: string): Response {
   return new Response(html, { status: 200, headers: pageHeaders(DASHBOARD_CSP) });
 }
 
+/**
+ * A return path after sign-in that cannot leave the admin area: a same-origin absolute
+ * path under /__riskgate/ (no scheme, no `//` or `\\` authority, no control characters, no
+ * dot segments, no encoded slashes); null otherwise, and the dashboard is used.
+ */
+export function safeReturnPath(raw: string | null | undefined): string | null {
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > 512) return null;
+  if (!raw.startsWith("/__riskgate/")) return null;
+  if (/\p{Cc}/u.test(raw) || raw.includes("\\") || raw.includes("//")) return null;
+  const path = raw.split(/[?#]/, 1)[0] ?? "";
+  if (/%(2f|5c|2e)/i.test(path) || path.split("/").some((seg) => seg === "." || seg === "..")) return null;
+  // Parsed against a throwaway origin, the path must stay on it and under the admin base.
+  const url = new URL(raw, "https://riskgate.invalid");
+  if (url.origin !== "https://riskgate.invalid" || !url.pathname.startsWith("/__riskgate/")) return null;
+  if (url.pathname === "/__riskgate/login") return null;
+  return `${url.pathname}${url.search}`;
+}
+
 /** The login form, sent with 401 (or 503 when admin is not configured). */
-export function loginPage(options: { status: 401 | 503; message: string; tokenLogin: boolean }): Response {
+export function loginPage(options: { status: 401 | 503; message: string; tokenLogin: boolean; next?: string | null }): Response {
+  // Where to go after signing in (already checked by safeReturnPath, escaped anyway).
+  const next = options.next == null ? "" : `\n  <input type="hidden" name="next" value="${escapeHtml(options.next)}">`;
   const form = options.tokenLogin
-    ? `<form method="post" action="/__riskgate/login">
+    ? `<form method="post" action="/__riskgate/login">${next}
   <label for="token">Admin token</label>
   <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
   <button type="submit">Open dashboard</button>

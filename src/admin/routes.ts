@@ -8,11 +8,12 @@ import { readCapped } from "../context/reset-body.ts";
 import type { Env } from "../shared/env.ts";
 import { RiskgateError } from "../shared/errors.ts";
 import { experimentRoutes } from "./experiments.ts";
+import { listRoutes } from "./lists.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { asset, ASSETS_VERSION } from "./assets.ts";
 import type { AuthFailure } from "./auth.ts";
-import { dashboardPage, loginPage } from "./pages.ts";
+import { dashboardPage, loginPage, safeReturnPath } from "./pages.ts";
 import { SESSION_COOKIE, SESSION_TTL_SECONDS } from "./session.ts";
 
 type AdminEnv = { Bindings: Env; Variables: { gateway: Gateway } };
@@ -41,7 +42,10 @@ function refuse(c: AdminContext, code: AuthFailure): Response {
   const message = MESSAGES[code];
   if (wantsHtml(c)) {
     const tokenLogin = c.var.gateway.admin.tokenLogin;
-    return loginPage({ status: code === "ADMIN_DISABLED" ? 503 : 401, message, tokenLogin });
+    // Sign-in returns to the page asked for (only ever a path under /__riskgate/).
+    const url = new URL(c.req.url);
+    const next = safeReturnPath(`${url.pathname}${url.search}`);
+    return loginPage({ status: code === "ADMIN_DISABLED" ? 503 : 401, message, tokenLogin, next });
   }
   if (code === "ADMIN_DISABLED") throw new RiskgateError("ERR_ADMIN_DISABLED", message);
   if (code === "CROSS_SITE") throw new RiskgateError("ERR_FORBIDDEN", message);
@@ -67,17 +71,19 @@ async function login(c: AdminContext): Promise<Response> {
   if (!gateway.admin.tokenLogin) return refuse(c, gateway.admin.enabled ? "BAD_TOKEN" : "ADMIN_DISABLED");
   // The form is small; a capped read keeps an unauthenticated endpoint from buffering megabytes.
   const raw = await readCapped(c.req.raw, 4096);
-  const token = new URLSearchParams(new TextDecoder().decode(raw)).get("token") ?? "";
+  const form = new URLSearchParams(new TextDecoder().decode(raw));
+  const token = form.get("token") ?? "";
+  const next = safeReturnPath(form.get("next"));
   const session = await gateway.admin.login(token, Math.floor(gateway.now() / 1000));
   c.executionCtx.waitUntil(
     gateway.audit.emit({ type: "admin.login", request_id: gateway.newId(), decision_id: null, data: { success: session !== null } }),
   );
   if (session === null) {
-    return loginPage({ status: 401, message: MESSAGES.BAD_TOKEN, tokenLogin: true });
+    return loginPage({ status: 401, message: MESSAGES.BAD_TOKEN, tokenLogin: true, next });
   }
   return new Response(null, {
     status: 303,
-    headers: { location: `${ADMIN_BASE}/`, "set-cookie": sessionCookie(c, session, SESSION_TTL_SECONDS) },
+    headers: { location: next ?? `${ADMIN_BASE}/`, "set-cookie": sessionCookie(c, session, SESSION_TTL_SECONDS) },
   });
 }
 
@@ -123,6 +129,8 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (view === null) throw new RiskgateError("ERR_NOT_FOUND", "no such event (kept 24 hours)");
     return c.json(view);
   });
+  // Live reputation lists (docs/operations.md): the dashboard's block/release and the CLI.
+  admin.route("/api/lists", listRoutes());
   admin.post("/api/audit/deliver", async (c) => c.json(await c.var.gateway.hub().deliver()));
   admin.get("/metrics", async (c) =>
     c.body(await c.var.gateway.hub().prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),

@@ -98,6 +98,8 @@ export interface DecisionRow {
   readonly origin: { readonly status: number | null; readonly error: string | null; readonly ms: number } | null;
   /** Every audit event with this decision id (the decision itself included). */
   readonly events: readonly { readonly id: string; readonly type: AuditEvent["type"]; readonly seq: number }[];
+  /** Requests this row stands for: 1 for a decision, the tally for refused requests. */
+  readonly count: number;
 }
 
 /** One audit event in both formats (`GET /__riskgate/api/events/:id`). */

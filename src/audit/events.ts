@@ -134,6 +134,12 @@ export interface OutcomeData {
   readonly currency: string | null;
   readonly account: string | null;
   readonly experiment: { readonly id: string; readonly arm: string } | null;
+  /**
+   * True when the decision already had this outcome (a resend, or a second `completed`
+   * report with a new event id): the dashboard counts resets once per decision. Absent in
+   * events recorded before the field existed (read as false).
+   */
+  readonly repeat?: boolean;
 }
 
 /** The isolate compiled and started using a rule set. */
@@ -163,6 +169,29 @@ export interface AdminLoginData {
   readonly success: boolean;
 }
 
+/**
+ * An operator added or removed a live reputation entry (docs/architecture.md, "Live
+ * lists"), from the dashboard, the CLI or the admin API.
+ */
+export interface ListChangedData {
+  readonly action: "add" | "remove";
+  /** `ip`, `cidr`, `asn` or `country`. */
+  readonly kind: string;
+  /**
+   * The range, AS number or country as written (`203.0.113.0/24`, `AS64500`, `KP`); for a
+   * single address its HMAC (22 base64url chars), never the address.
+   */
+  readonly target: string;
+  readonly list: string;
+  /** `add`: the target joins the list; `remove`: it is taken off it (bundled entries too). */
+  readonly effect: "add" | "remove";
+  readonly reason: string;
+  /** `dashboard`, `cli`, `api`. */
+  readonly source: string;
+  /** ISO time the entry lapses, null for none. */
+  readonly expires_at: string | null;
+}
+
 /** Payload type per event type. */
 export interface AuditPayloads {
   readonly decision: DecisionData;
@@ -176,6 +205,7 @@ export interface AuditPayloads {
   readonly "key.in_use": KeyInUseData;
   readonly "key.rotated": KeyRotatedData;
   readonly "admin.login": AdminLoginData;
+  readonly "list.changed": ListChangedData;
 }
 
 /** Every event type, stable strings (SIEM queries depend on them). */
@@ -194,6 +224,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   "key.in_use",
   "key.rotated",
   "admin.login",
+  "list.changed",
 ];
 
 /** What a caller passes to `emit`: the type, the correlation ids and the payload. */

@@ -74,6 +74,15 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
         auth_protocol_id: 99,
         service: { name: "riskgate admin" },
       });
+    case "list.changed": {
+      const d = event.data;
+      // Entity Management: Create (1) for an added entry, Delete (4) for a removed one.
+      return base(event, ENTITY_MANAGEMENT, d.action === "add" ? [1, "Create"] : [4, "Delete"], d.effect === "add" && d.list === "block" ? 3 : 2, {
+        ...status(STATUS.success, `${d.action} ${d.kind} ${d.target} ${d.effect === "add" ? "to" : "off"} list ${d.list}: ${d.reason}`),
+        entity: { uid: `${d.list}:${d.target}`, name: d.target, type: "reputation_list_entry" },
+        comment: d.reason,
+      });
+    }
   }
 }
 

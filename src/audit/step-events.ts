@@ -16,6 +16,8 @@ export interface ReceivedOutcome {
   readonly event: OutcomeKind;
   /** Hashed account key from the decision. */
   readonly account: string;
+  /** The experiment arm the decision carried; null when not enrolled. */
+  readonly experiment: { readonly id: string; readonly arm: string } | null;
 }
 
 /** The `challenge.solved` payload when the CAPTCHA step ran (passed, failed or errored); null when it did not. */
@@ -49,14 +51,32 @@ export function rateLimitStepData(ladders: readonly LadderState[]): RateLimitSte
   });
 }
 
+/** What the outcomes route knows about a report besides the verified token. */
+export interface OutcomeDetails {
+  /** The channel the send used: the report's, else the decision's. */
+  readonly channel: string | null;
+  /** A send's cost (the origin's, else the cost table's price), in `currency`; null for other events. */
+  readonly cost: number | null;
+  readonly currency: string | null;
+  /** The decision already had this outcome (a resend, a second report). */
+  readonly repeat: boolean;
+}
+
 /** The `outcome.received` event of a verified, first-seen report (the decision it is about correlates). */
-export function outcomeReceived(outcome: ReceivedOutcome, requestId: string, at: number): AuditInput {
+export function outcomeReceived(outcome: ReceivedOutcome, requestId: string, at: number, details: OutcomeDetails): AuditInput {
   return {
     type: "outcome.received",
     request_id: requestId,
     decision_id: outcome.decisionId,
     at,
-    // Reports carry no channel, cost or experiment yet: the contract's fields stay null.
-    data: { outcome: outcome.event, channel: null, cost: null, currency: null, account: outcome.account, experiment: null },
+    data: {
+      outcome: outcome.event,
+      channel: details.channel,
+      cost: details.cost,
+      currency: details.currency,
+      account: outcome.account,
+      experiment: outcome.experiment,
+      repeat: details.repeat,
+    },
   };
 }

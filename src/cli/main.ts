@@ -12,6 +12,7 @@ import { listCommand, reportCommand } from "./experiments.ts";
 import { EXIT, type Io, processIo, UsageError } from "./io.ts";
 import { KEYS_USAGE, keysCommand } from "./keys.ts";
 import { LISTS_USAGE, listsCommand } from "./lists.ts";
+import { LIVE_LISTS_USAGE, liveListsCommand } from "./live-lists.ts";
 
 const RULES_USAGE = `rule commands (--dir defaults to rules, --candidate to <dir>/candidate):
   rules check   [--dir d] [--candidate c]          validate rule files (and the candidate)
@@ -44,7 +45,7 @@ const OTHER_USAGE = `other:
 const USAGE = `usage: riskgate <command> [options]      riskgate --help | --version | <command> --help
 
 ${RULES_USAGE}${EXPERIMENTS_USAGE}list commands (IP reputation lists in <dir>/lists):
-${LISTS_USAGE}key commands:
+${LISTS_USAGE}${LIVE_LISTS_USAGE}key commands:
 ${KEYS_USAGE}${OTHER_USAGE}
 exit codes: 0 ok, 1 rules/tests failed (or replay changes with --fail-on-change), 2 usage
 `;
@@ -53,7 +54,7 @@ exit codes: 0 ok, 1 rules/tests failed (or replay changes with --fail-on-change)
 const GROUP_USAGE: Readonly<Record<string, string>> = {
   rules: RULES_USAGE,
   experiments: EXPERIMENTS_USAGE,
-  lists: `list commands (IP reputation lists in <dir>/lists):\n${LISTS_USAGE}`,
+  lists: `list commands (IP reputation lists in <dir>/lists):\n${LISTS_USAGE}${LIVE_LISTS_USAGE}`,
   keys: `key commands:\n${KEYS_USAGE}`,
   "account-key": OTHER_USAGE,
 };
@@ -93,6 +94,9 @@ const OPTIONS = {
   verbose: { type: "boolean", default: false },
   "fail-on-change": { type: "boolean", default: false },
   url: { type: "string" },
+  list: { type: "string" },
+  reason: { type: "string" },
+  expires: { type: "string" },
   tallies: { type: "string" },
   now: { type: "string" },
   only: { type: "string" },
@@ -144,7 +148,12 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   if (group === "account-key" && command === undefined) return accountKey(io);
   if (group === "experiments") return experiments(io, words.slice(1), v);
   if (group === "keys") return keysCommand(io, words.slice(1), { alg: v.alg, kid: v.kid, json: v.json });
-  if (group === "lists") return listsCommand(command, { dir: `${dir}/lists`, only: v.only, timeout: v.timeout });
+  if (group === "lists") {
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra.join(" ")}"`);
+    const live = await liveListsCommand(io, command, arg, { url: v.url, list: v.list, reason: v.reason, expires: v.expires, json: v.json });
+    if (live !== null) return live;
+    return listsCommand(command, { dir: `${dir}/lists`, only: v.only, timeout: v.timeout });
+  }
   if (group !== "rules" || command === undefined) throw new UsageError(group === undefined ? "no command" : `unknown command "${words.join(" ")}"`);
   const needsArg = command === "explain" || command === "replay";
   if (extra.length > 0 || (arg !== undefined && !needsArg)) throw new UsageError(`unexpected argument "${[arg, ...extra].filter(Boolean).join(" ")}"`);

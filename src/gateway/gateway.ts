@@ -23,6 +23,8 @@ import { bundledCandidate, bundledRuleset } from "../scoring/ruleset/bundled.ts"
 import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import { bundledLists } from "../scoring/signals/bundled-lists.ts";
 import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
+import { LiveListCache } from "../scoring/signals/live-lists.ts";
+import type { LiveEntry } from "../shared/live-list.ts";
 import { DurableObjectStore } from "../store/durable-object-store.ts";
 import { BlockCache } from "../store/ephemeral.ts";
 import { LocalCounters } from "../store/fallback.ts";
@@ -50,6 +52,8 @@ export interface Gateway {
   readonly geo: GeoResolver;
   /** Compiled IP reputation lists (rules/lists/). */
   readonly reputation: ReputationLists;
+  /** The live layer over them (operators' entries in the audit hub), cached per isolate. */
+  readonly liveLists: LiveListCache;
   /** Keys that verify the origin's outcome reports; null when outcomes are not configured. */
   readonly outcomeKeys: OutcomeKeys | null;
   /** The audit trail: `emit` events after the response (inside waitUntil). docs/audit.md. */
@@ -95,6 +99,7 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
     experiments: ruleset.experiments.length === 0 ? null : new ExperimentMonitor(ruleset, store),
     geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
     reputation: bundledLists(),
+    liveLists: new LiveListCache(async () => (await auditHub(env).listEntries()) as LiveEntry[]),
     outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),
     audit,
     admin: await createAdminAuth(readAdminConfig(env)),

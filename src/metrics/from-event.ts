@@ -83,12 +83,16 @@ export function incrementsFor(event: AuditEvent): Increment[] {
     }
     case "outcome.received": {
       const { outcome, channel, cost, currency } = event.data;
-      const out = [base, inc("outcomes", { outcome, channel })];
+      // A repeat (a resend, or a second report of the same event for one decision) costs
+      // money but is not another reset: counted apart so rates stay per decision.
+      const out = [base, inc("outcomes", { outcome, channel, repeat: event.data.repeat === true })];
       if (cost !== null && Number.isFinite(cost) && cost >= 0) {
         out.push(inc("outcomeCost", { channel, currency: currency ?? "unknown" }, cost));
       }
       return out;
     }
+    case "list.changed":
+      return [base, inc("listChanges", { action: event.data.action, list: event.data.list, kind: event.data.kind })];
     case "admin.login":
       return [base, inc("adminLogins", { result: event.data.success ? "success" : "failure" })];
     case "ruleset.loaded":

@@ -109,7 +109,9 @@ function sinkHealth(sinks: readonly SinkStatus[]): DependencyHealth[] {
 }
 
 function outcomes(rows: Rows): DashboardSummary["outcomes"] {
-  const counts = Object.fromEntries(byLabel(named(rows, METRICS.outcomes.name), "outcome"));
+  // Per decision: a resend or a second report of one decision's outcome is a repeat, so
+  // completed can never outnumber sent because an origin reported one reset twice.
+  const counts = Object.fromEntries(byLabel(named(rows, METRICS.outcomes.name).filter((r) => r.labels.repeat !== "true"), "outcome"));
   const cost = Object.fromEntries(byLabel(named(rows, METRICS.outcomeCost.name), "currency"));
   const completed = counts.completed ?? 0;
   const abandoned = counts.abandoned ?? 0;

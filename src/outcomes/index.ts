@@ -8,10 +8,10 @@
  * once (store tally with an event key) and re-applying its history update changes nothing.
  */
 import { requestIdFrom } from "../reset/record.ts";
-import { outcomeReceived } from "../audit/step-events.ts";
+import { type OutcomeDetails, outcomeReceived } from "../audit/step-events.ts";
 import { readCapped } from "../context/reset-body.ts";
 import { RiskgateError } from "../shared/errors.ts";
-import { type ExperimentOutcome, recordExperimentOutcome } from "../scoring/experiments/outcomes.ts";
+import { type ExperimentOutcome, outcomeCostMicros, recordExperimentOutcome } from "../scoring/experiments/outcomes.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { historyKey } from "../scoring/signals/index.ts";
 import { completionAdds } from "../scoring/signals/completion.ts";
@@ -48,10 +48,13 @@ export async function handleOutcome(
     now: gateway.now(),
   });
   const learned = LEARNING_EVENTS.includes(outcome.event);
-  const { first, experiment } = await record(gateway, outcome, learned);
+  const { first, experiment, firstForDecision } = await record(gateway, outcome, learned);
   // Audit after the response; a duplicate (same event id) was counted once already.
   const at = gateway.now();
-  if (first) ctx.waitUntil(Promise.resolve().then(() => gateway.audit.emit(outcomeReceived(outcome, requestIdFrom(request.headers, gateway.newId), at))));
+  if (first) {
+    const details = outcomeDetails(gateway, outcome, !firstForDecision);
+    ctx.waitUntil(Promise.resolve().then(() => gateway.audit.emit(outcomeReceived(outcome, requestIdFrom(request.headers, gateway.newId), at, details))));
+  }
   ctx.waitUntil(
     Promise.resolve().then(() =>
       console.log(
@@ -83,9 +86,28 @@ export async function handleOutcome(
   );
 }
 
-/** Apply the outcome to the store; resolves to false when its event id was seen before. */
-async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boolean): Promise<{ first: boolean; experiment: boolean | null }> {
+/**
+ * The channel, cost and currency the audit event (and so the dashboard's outcome and cost
+ * panels) carries: the same figures experiments count (src/scoring/experiments/outcomes.ts).
+ */
+export function outcomeDetails(gateway: Pick<Gateway, "ruleset">, outcome: VerifiedOutcome, repeat: boolean): OutcomeDetails {
+  const channel = outcome.reported.channel ?? outcome.decisionChannel;
+  const sent = outcome.event === "sent";
+  const cost = sent ? outcomeCostMicros(gateway.ruleset.spec, experimentOutcome(outcome, 0)) / 1_000_000 : null;
+  return { channel, cost, currency: sent ? gateway.ruleset.spec.currency : null, repeat };
+}
+
+/**
+ * Apply the outcome to the store; `first` is false when its event id was seen before,
+ * `firstForDecision` false when the decision already had this outcome (another report id).
+ */
+async function record(
+  gateway: Gateway,
+  outcome: VerifiedOutcome,
+  learned: boolean,
+): Promise<{ first: boolean; experiment: boolean | null; firstForDecision: boolean }> {
   const eventKey = await gateway.hasher.hash("outcome", outcome.eventId);
+  const decisionKey = await gateway.hasher.hash("outcome-decision", `${outcome.decisionId}\u0000${outcome.event}`);
   try {
     // History first: it is idempotent by construction (sets, and the last location only
     // moves forward in time), so a retry after a failure below re-applies it harmlessly.
@@ -93,12 +115,14 @@ async function record(gateway: Gateway, outcome: VerifiedOutcome, learned: boole
     // Then count the event once per event id (the store's tally de-duplicates for 7 days).
     // Experiments consume the same verified outcome (their own idempotent tally, in parallel).
     const add = { reports: 1 };
-    const [first, experiment] = await Promise.all([
+    const [first, experiment, firstForDecision] = await Promise.all([
       gateway.store.tally({ experiment: OUTCOME_TALLY, arm: outcome.event, now: gateway.now(), add, eventKey }),
       recordExperimentOutcome({ store: gateway.store, hasher: gateway.hasher, spec: gateway.ruleset.spec }, experimentOutcome(outcome, gateway.now())),
+      // Once per decision and event: the dashboard's rates count resets, not reports.
+      gateway.store.tally({ experiment: OUTCOME_TALLY, arm: `${outcome.event}.decisions`, now: gateway.now(), add, eventKey: decisionKey }),
       recordCompletion(gateway, outcome),
     ]);
-    return { first, experiment };
+    return { first, experiment, firstForDecision };
   } catch (err) {
     // Fail closed and say so: the origin retries (safely, see above).
     const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";

@@ -39,6 +39,7 @@ import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
 import { planSignals, type SignalPlan, signalFacts } from "../scoring/signals/index.ts";
 import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
+import type { LiveIndex } from "../shared/live-list.ts";
 import type { BlockCache } from "../store/ephemeral.ts";
 import type { LocalCounters, LocalObserveResult } from "../store/fallback.ts";
 import { type CachedBlock, type ObserveRequest, type ObserveResult, type PenaltyUpdate, type Store, StoreError } from "../store/port.ts";
@@ -50,6 +51,8 @@ export interface PipelineDeps {
   readonly candidate?: CompiledRuleset | null;
   /** Compiled IP reputation lists; absent means none. */
   readonly reputation?: ReputationLists | null;
+  /** The live reputation layer over them (this isolate's cached copy); absent means none. */
+  readonly liveLists?: { readonly index: LiveIndex | null } | null;
   /** Clock for the store latency metric; without it `storeMs` is null. */
   readonly now?: () => number;
   /** Experiments' stopped arms (per isolate) and the hasher for assignment; absent: no experiments. */
@@ -153,6 +156,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
   const facts: Facts = {
     ...signalFacts(ctx, batch.signals, result, {
       lists: deps.reputation ?? null,
+      live: deps.liveLists?.index ?? null,
       userAgentLimit: ruleset.spec.limits.user_agent_chars,
     }),
     budget: budgetCounts(batch.budgets, result === null ? null : result.counts.slice(signalHits, signalHits + batch.budgets.hits.length)),

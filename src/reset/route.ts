@@ -46,6 +46,9 @@ export async function resetRoute(request: Request, route: RouteSpec, gateway: Ga
   const captchaRequest =
     gateway.captcha === null ? null : readCaptchaRequest(request, ctx.fields, gateway.captcha.config.profile.field);
   const decided = await decide(ctx, gateway, captchaRequest);
+  // The live lists copy reloads after the response when it is stale (never on the request path).
+  const reload = gateway.liveLists.refresh(started);
+  if (reload !== null) exec.waitUntil(reload);
   const result = await act(request, ctx, decided.decision, gateway, decided);
   withDeviceCookie(result.response, ctx.device.cookie);
   record(request, ctx, decided, result, gateway, exec, started);

@@ -39,6 +39,10 @@ const cases: [string, AuditInput, Record<string, unknown>][] = [
     { class_uid: 3004, activity_id: 3, type_uid: 300403, entity: { uid: "k2", name: "k2", type: "decision_signing_key" } }],
   ["admin login failed", { type: "admin.login", ...none, data: { success: false } },
     { class_uid: 3002, activity_id: 1, status_id: 2 }],
+  ["live block added", { type: "list.changed", ...none, data: { action: "add", kind: "cidr", target: "203.0.113.0/24", list: "block", effect: "add", reason: "incident 42", source: "cli", expires_at: null } },
+    { class_uid: 3004, activity_id: 1, type_uid: 300401, severity_id: 3, entity: { uid: "block:203.0.113.0/24", type: "reputation_list_entry" }, comment: "incident 42" }],
+  ["live entry removed", { type: "list.changed", ...none, data: { action: "remove", kind: "asn", target: "AS64500", list: "known_bad", effect: "add", reason: "released", source: "dashboard", expires_at: null } },
+    { class_uid: 3004, activity_id: 4, type_uid: 300404, severity_id: 2 }],
 ];
 
 describe("toOcsf", () => {

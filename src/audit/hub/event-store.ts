@@ -48,9 +48,14 @@ export class EventStore {
   }
 
   /** The newest events of `type`, newest first. */
-  recent(type: AuditEvent["type"], limit: number): AuditEvent[] {
+  recent(type: AuditEvent["type"] | readonly AuditEvent["type"][], limit: number): AuditEvent[] {
+    const types = typeof type === "string" ? [type] : type;
     return this.sql
-      .exec<{ body: string }>("SELECT body FROM events WHERE type = ? ORDER BY at DESC, rowid DESC LIMIT ?", type, limit)
+      .exec<{ body: string }>(
+        `SELECT body FROM events WHERE type IN (${types.map(() => "?").join(", ")}) ORDER BY at DESC, rowid DESC LIMIT ?`,
+        ...types,
+        limit,
+      )
       .toArray()
       .map((r) => JSON.parse(r.body) as AuditEvent);
   }

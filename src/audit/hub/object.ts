@@ -22,7 +22,9 @@ import { DeliveryError, postWebhook } from "../sinks/webhook.ts";
 import { EVENT_SCHEMA, EventStore } from "./event-store.ts";
 import { OUTBOX_SCHEMA, Outbox, type OutboxBatch, type RemoteSink, type SinkStatus } from "./outbox.ts";
 import { VERSION_SCHEMA, Versions } from "./versions.ts";
-import { type DecisionRow, decisionRow, type EventView, eventView } from "./views.ts";
+import { LIVE_LIST_SCHEMA, LiveListTable } from "./live-lists.ts";
+import type { LiveEntry } from "../../shared/live-list.ts";
+import { type DecisionRow, decisionRow, type EventView, eventView, refusalRow } from "./views.ts";
 
 /** One event and the remote sinks the hub must deliver it to. */
 export interface HubEntry {
@@ -51,6 +53,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private readonly metrics: MetricStore;
   private readonly versions: Versions;
+  private readonly liveLists: LiveListTable;
   private readonly log = logSink();
   private config: AuditConfig | undefined;
   private delivering = false;
@@ -58,12 +61,13 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    sql.exec(`${EVENT_SCHEMA}${OUTBOX_SCHEMA}${METRIC_SCHEMA}${VERSION_SCHEMA}
+    sql.exec(`${EVENT_SCHEMA}${OUTBOX_SCHEMA}${METRIC_SCHEMA}${VERSION_SCHEMA}${LIVE_LIST_SCHEMA}
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER);`);
     this.events = new EventStore(sql);
     this.outbox = new Outbox(sql);
     this.metrics = new MetricStore(sql);
     this.versions = new Versions(sql);
+    this.liveLists = new LiveListTable(sql);
   }
 
   /** Record a batch of events from an isolate. */
@@ -127,11 +131,31 @@ export class RiskgateAuditHub extends DurableObject<Env> {
 
   /** The newest decisions with their explanation and related event ids. */
   async decisions(limit: number): Promise<DecisionRow[]> {
-    return this.events.recent("decision", limit).flatMap((event) => {
+    // A flood's refusals arrive as one tallied `ratelimit.refused` event: it is a row too,
+    // with its count, so 20 refused requests read as 20 decisions, not 0.
+    return this.events.recent(["decision", "ratelimit.refused"], limit).flatMap((event) => {
+      if (event.type === "ratelimit.refused") return [refusalRow(event)];
       if (event.type !== "decision") return [];
       const related = event.decision_id === null ? [event] : this.events.forDecision(event.decision_id);
       return [decisionRow(event, related)];
     });
+  }
+
+  /** Unexpired live list entries (every isolate reads them, at most once per refresh interval). */
+  async listEntries(now: number = Date.now()): Promise<LiveEntry[]> {
+    return this.liveLists.list(now);
+  }
+
+  /** Add or replace a live entry; the entries after the change. */
+  async putListEntry(entry: LiveEntry): Promise<LiveEntry[]> {
+    this.liveLists.put(entry);
+    return this.liveLists.list(Date.now());
+  }
+
+  /** Remove a live entry; what was removed (null: nothing) and the entries after. */
+  async removeListEntry(target: string, list: string): Promise<{ removed: LiveEntry | null; entries: LiveEntry[] }> {
+    const removed = this.liveLists.remove(target, list);
+    return { removed, entries: this.liveLists.list(Date.now()) };
   }
 
   /** One event by id, native and OCSF. */
@@ -155,6 +179,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     if (now - this.meta("last_sweep") >= SWEEP_EVERY_MS) {
       this.events.sweep(now);
       this.metrics.sweep(now);
+      this.liveLists.sweep(now);
       this.setMeta("last_sweep", now);
     }
     await this.deliver(now);

@@ -36,6 +36,39 @@ export function decisionRow(event: Extract<AuditEvent, { type: "decision" }>, re
     candidate: d.candidate ?? null,
     origin: forward === undefined ? null : { status: forward.data.status, error: forward.data.error, ms: forward.data.ms },
     events: related.map((e) => ({ id: e.id, type: e.type, seq: e.seq })),
+    count: 1,
+  };
+}
+
+/**
+ * The row for a tally of refused requests (src/reset/refusals.ts): `count` requests, each a
+ * deny answered 429 from the block cache, sharing one decision id.
+ */
+export function refusalRow(event: Extract<AuditEvent, { type: "ratelimit.refused" }>): DecisionRow {
+  const d = event.data;
+  return {
+    event_id: event.id,
+    decision_id: event.decision_id,
+    request_id: event.request_id,
+    ts: event.ts,
+    source: event.source,
+    seq: event.seq,
+    rules: event.rules,
+    route: d.route,
+    verdict: "deny",
+    tier: d.tier,
+    score: 0,
+    channel: "none",
+    action: `rate_limited (${d.ladder} ${d.step})`,
+    mode: "live",
+    reasons: [],
+    shadow_reasons: [],
+    errors: [],
+    facts: {},
+    candidate: null,
+    origin: null,
+    events: [{ id: event.id, type: event.type, seq: event.seq }],
+    count: d.count,
   };
 }
 

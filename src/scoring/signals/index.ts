@@ -12,6 +12,7 @@ import { deviceFacts, parseUa } from "./device.ts";
 import { geoFacts } from "./geo.ts";
 import { headerFacts } from "./headers.ts";
 import { type ReputationLists, reputationFacts } from "./ip-reputation.ts";
+import type { LiveIndex } from "../../shared/live-list.ts";
 import { planVelocity, type VelocityPlan, velocityFacts } from "./velocity.ts";
 
 /** The store request plus what is needed to read its answer. */
@@ -48,6 +49,8 @@ export function planSignals(ctx: RequestContext, ruleset: CompiledCore): SignalP
 export interface SignalData {
   /** The compiled reputation lists (build/lists.bin); null when none are bundled. */
   readonly lists: ReputationLists | null;
+  /** The live reputation layer this isolate last read (docs/architecture.md); null: none yet. */
+  readonly live?: LiveIndex | null;
   /** The rule file's `limits.user_agent_chars`, to tell a truncated UA. */
   readonly userAgentLimit: number;
 }
@@ -69,7 +72,7 @@ export function signalFacts(
     ip: {
       known: ctx.ip !== null,
       version: ctx.ip?.version ?? 0,
-      ...reputationFacts(data.lists, ctx.ip, ctx.geo?.asn ?? 0, ctx.now),
+      ...reputationFacts(data.lists, ctx.ip, ctx.geo?.asn ?? 0, ctx.now, data.live ?? null, ctx.geo?.country ?? null),
     },
     device: { ...deviceFacts(ctx.userAgent, ctx.device, history?.devices ?? []) },
     headers: { ...headerFacts(ctx.headers, ua, data.userAgentLimit, ctx.userAgent) },

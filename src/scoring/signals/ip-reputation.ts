@@ -8,6 +8,7 @@ import { addressKey } from "../../shared/ip-key.ts";
 import type { ListsMeta, Membership } from "./list-compile.ts";
 import { readPack } from "../../shared/pack.ts";
 import { decodeTable, lookupRange, type RangeTable } from "../../shared/range-table.ts";
+import { type LiveIndex, matchLive } from "../../shared/live-list.ts";
 
 /** Facts exposed to rules under `ip.*` (besides `known` and `version`). */
 export interface ReputationFacts {
@@ -69,12 +70,29 @@ export function matchLists(lists: ReputationLists, ip: ClientIp | null, asn: num
   return out;
 }
 
-/** Reputation facts for the client IP and the ASN geo resolved for it. */
-export function reputationFacts(lists: ReputationLists | null, ip: ClientIp | null, asn: number, now: number): ReputationFacts {
-  if (lists === null) return NONE;
-  const matches = matchLists(lists, ip, asn, now);
-  if (matches.length === 0) return NONE;
-  const names = [...new Set(matches.map((m) => lists.meta.lists[m[0]] ?? ""))];
+/**
+ * Reputation facts for the client IP and the ASN geo resolved for it: the bundled lists
+ * (the floor) with the live layer (src/shared/live-list.ts) over them. A live `add` puts
+ * the address on a list; a live `remove` takes it off one (bundled memberships included).
+ */
+export function reputationFacts(
+  lists: ReputationLists | null,
+  ip: ClientIp | null,
+  asn: number,
+  now: number,
+  live: LiveIndex | null = null,
+  country: string | null = null,
+): ReputationFacts {
+  const matches = lists === null ? [] : matchLists(lists, ip, asn, now);
+  const liveMatches = matchLive(live, ip?.address ?? null, asn, country, now);
+  if (matches.length === 0 && liveMatches.length === 0) return NONE;
+  const removed = new Set(liveMatches.filter((m) => m.effect === "remove").map((m) => m.list));
+  const found = [
+    ...matches.map((m) => ({ list: lists?.meta.lists[m[0]] ?? "", reason: lists?.meta.reasons[m[2]] ?? "" })),
+    ...liveMatches.filter((m) => m.effect === "add"),
+  ].filter((m) => !removed.has(m.list));
+  if (found.length === 0) return NONE;
+  const names = [...new Set(found.map((m) => m.list))];
   return {
     tor_exit: names.includes(NAMED.tor_exit),
     hosting: names.includes(NAMED.hosting),
@@ -82,6 +100,6 @@ export function reputationFacts(lists: ReputationLists | null, ip: ClientIp | nu
     known_bad: names.includes(NAMED.known_bad),
     allowlisted: names.includes(NAMED.allowlisted),
     lists: names,
-    list_reason: matches.map((m) => lists.meta.reasons[m[2]] ?? "").find((r) => r.length > 0) ?? "",
+    list_reason: found.map((m) => m.reason).find((r) => r.length > 0) ?? "",
   };
 }

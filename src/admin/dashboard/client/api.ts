@@ -33,3 +33,34 @@ export function event(id: string): Promise<EventView> {
 export function deliverNow(): Promise<SinkStatus[]> {
   return call("audit/deliver", { method: "POST" });
 }
+
+/** A live reputation entry as the API lists it. */
+export interface LiveEntryView {
+  readonly target: string;
+  readonly display: string;
+  readonly kind: string;
+  readonly list: string;
+  readonly effect: "add" | "remove";
+  readonly reason: string;
+  readonly source: string;
+  readonly created_at: number;
+  readonly expires_at: number | null;
+}
+
+/** The live list entries. */
+export async function liveLists(): Promise<LiveEntryView[]> {
+  return (await call<{ entries: LiveEntryView[] }>("lists")).entries;
+}
+
+/** Add (block) or remove (release) a live entry; the error message on refusal. */
+export async function changeList(method: "POST" | "DELETE", body: Record<string, string>): Promise<string | null> {
+  const response = await fetch("/__riskgate/api/lists", {
+    method,
+    credentials: "same-origin",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...body, source: "dashboard" }),
+  });
+  if (response.ok) return null;
+  const parsed = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
+  return parsed?.error?.message ?? `HTTP ${response.status}`;
+}

@@ -72,7 +72,7 @@ function row(r: DecisionRow, handlers: DecisionHandlers): HTMLElement[] {
     "tr",
     { class: open ? "decision open" : "decision", "data-testid": "decision-row", "data-event-id": r.event_id, "data-decision-id": r.decision_id ?? "" },
     h("td", {}, new Date(r.ts).toLocaleTimeString()),
-    h("td", {}, pill(r.verdict)),
+    h("td", {}, pill(r.verdict), r.count > 1 ? h("span", { class: "muted", "data-testid": "decision-count" }, ` ×${r.count}`) : null),
     h("td", {}, r.tier),
     h("td", { class: "num" }, num(r.score)),
     h("td", {}, r.action),

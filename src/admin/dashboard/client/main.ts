@@ -5,6 +5,7 @@
 import * as api from "./api.ts";
 import { decisionsPanel, eventViewer } from "./decisions.ts";
 import { panelsError } from "./errors.ts";
+import { listsPanel } from "./lists.ts";
 import { summaryPanels } from "./panels.ts";
 
 const REFRESH_MS = 5_000;
@@ -13,6 +14,7 @@ const app = document.getElementById("app");
 const updated = document.getElementById("updated");
 const windowSelect = document.getElementById("window");
 const viewer = eventViewer();
+const lists = listsPanel();
 const open = new Set<string>();
 let minutes = 60;
 
@@ -38,7 +40,8 @@ async function refresh(): Promise<void> {
       showEvent: (id: string) => void showEvent(id),
     };
     const deliver = () => void api.deliverNow().then(refresh);
-    app.replaceChildren(...summaryPanels(summary, deliver), decisionsPanel(decisions, handlers), viewer.element);
+    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, decisionsPanel(decisions, handlers), viewer.element);
+    void lists.refresh();
     app.setAttribute("aria-busy", "false");
     if (updated !== null) updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (err) {

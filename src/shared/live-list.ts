@@ -1,0 +1,195 @@
+/**
+ * The live reputation layer (docs/architecture.md, "Live lists"): entries an operator adds
+ * or removes at runtime over the bundled lists (rules/lists/, build/lists.bin). The bundled
+ * snapshot stays the floor; a live entry either adds its target to a list (`effect: add`)
+ * or takes it off one (`effect: remove`, e.g. release a bundled known-bad range).
+ *
+ * This module is pure: validating what an operator sends, and the per-isolate index the
+ * request path looks addresses up in (one Map lookup per distinct prefix length).
+ */
+import { parseAddress, parseRange } from "./ip-key.ts";
+
+/** What an entry matches. */
+export type LiveTargetKind = "ip" | "cidr" | "asn" | "country";
+
+/** One live entry as stored and listed. */
+export interface LiveEntry {
+  /** Canonical target: `ip:203.0.113.7`, `cidr:203.0.113.0/24`, `asn:64500`, `country:KP`. */
+  readonly target: string;
+  readonly kind: LiveTargetKind;
+  /** The list it adds to (or removes from), e.g. `block`, `known_bad`, `allow`. */
+  readonly list: string;
+  readonly effect: "add" | "remove";
+  readonly reason: string;
+  /** Who wrote it: `dashboard`, `cli`, `api`. */
+  readonly source: string;
+  readonly created_at: number;
+  /** ms since epoch; null: until removed. */
+  readonly expires_at: number | null;
+}
+
+/** What an operator sends to add an entry. */
+export interface LiveEntryInput {
+  readonly target: string;
+  readonly list: string;
+  readonly reason: string;
+  readonly effect?: "add" | "remove" | undefined;
+  /** `30m`, `12h`, `7d`, or null for no expiry. */
+  readonly expires?: string | null;
+  readonly source?: string;
+}
+
+/** The list name operator blocks go to; rules/overrides.yaml denies it (`deny-live-block`). */
+export const BLOCK_LIST = "block";
+/** Longest reason kept. */
+export const MAX_REASON_CHARS = 200;
+/** Most live entries held (a bound on the per-isolate index and the hub's table). */
+export const MAX_LIVE_ENTRIES = 100_000;
+
+const LIST_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+const SOURCE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parse `90s`, `30m`, `12h`, `7d` to ms; null for anything else. Max 366 days. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d{1,6})([smhd])$/.exec(text.trim());
+  if (m === null) return null;
+  const ms = Number(m[1]) * (UNITS[m[2] ?? ""] ?? 0);
+  return ms > 0 && ms <= 366 * 86_400_000 ? ms : null;
+}
+
+/**
+ * Canonical target of `ip`, `cidr` (host bits refused), `asn` (`AS64500` or `64500`) or a
+ * country code; an error message otherwise.
+ */
+export function canonicalTarget(raw: string): { kind: LiveTargetKind; target: string } | { error: string } {
+  const text = raw.trim();
+  const asn = /^(?:AS)?(\d{1,10})$/i.exec(text);
+  if (asn !== null) {
+    const n = Number(asn[1]);
+    if (!Number.isInteger(n) || n <= 0 || n > 4_294_967_295) return { error: "ASN out of range" };
+    return { kind: "asn", target: `asn:${n}` };
+  }
+  if (/^[A-Za-z]{2}$/.test(text)) return { kind: "country", target: `country:${text.toUpperCase()}` };
+  if (text.includes("/")) {
+    const range = parseRange(text, true);
+    if ("error" in range) return { error: range.error };
+    const prefix = Number(text.slice(text.indexOf("/") + 1));
+    const bits = range.version === 4 ? 32 : 128;
+    if (prefix === bits) return { kind: "ip", target: `ip:${range.version}:${range.start.toString(16)}` };
+    return { kind: "cidr", target: `cidr:${range.version}:${range.start.toString(16)}/${prefix}` };
+  }
+  const addr = parseAddress(text);
+  if (addr === null) return { error: "not an IP address, CIDR, ASN (AS64500) or country code (KP)" };
+  return { kind: "ip", target: `ip:${addr.version}:${addr.value.toString(16)}` };
+}
+
+/** Validate an operator's input into an entry at `now`; throws a message on bad input. */
+export function liveEntry(input: LiveEntryInput, now: number): LiveEntry {
+  const t = canonicalTarget(String(input.target ?? ""));
+  if ("error" in t) throw new Error(t.error);
+  if (typeof input.list !== "string" || !LIST_NAME.test(input.list)) throw new Error("list must match [a-z][a-z0-9_]{0,31}");
+  if (typeof input.reason !== "string" || input.reason.trim().length === 0) throw new Error("a reason is required");
+  const effect = input.effect ?? "add";
+  if (effect !== "add" && effect !== "remove") throw new Error("effect must be add or remove");
+  const source = input.source ?? "api";
+  if (!SOURCE_NAME.test(source)) throw new Error("malformed source");
+  let expires: number | null = null;
+  if (input.expires !== undefined && input.expires !== null && input.expires !== "") {
+    const ms = parseDuration(String(input.expires));
+    if (ms === null) throw new Error("expires must be a duration such as 30m, 12h or 7d (at most 366d)");
+    expires = now + ms;
+  }
+  return {
+    target: t.target,
+    kind: t.kind,
+    list: input.list,
+    effect,
+    // Control characters out: the reason reaches logs and the dashboard.
+    reason: input.reason.replace(/\p{Cc}/gu, " ").trim().slice(0, MAX_REASON_CHARS),
+    source,
+    created_at: now,
+    expires_at: expires,
+  };
+}
+
+/** A readable form of a canonical target (`ip:4:cb007107` → `203.0.113.7`). */
+export function displayTarget(target: string): string {
+  const m = /^(ip|cidr):(4|6):([0-9a-f]+)(\/\d+)?$/.exec(target);
+  if (m === null) return target.replace(/^(asn|country):/, (_, k: string) => (k === "asn" ? "AS" : ""));
+  const value = BigInt(`0x${m[3]}`);
+  const text =
+    m[2] === "4"
+      ? [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".")
+      : Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - i * 16)) & 0xffffn).toString(16)).join(":");
+  return `${text}${m[4] ?? ""}`;
+}
+
+/** A match: the list and what the entry does to it. */
+export interface LiveMatch {
+  readonly list: string;
+  readonly effect: "add" | "remove";
+  readonly reason: string;
+}
+
+/** The per-isolate index of live entries. */
+export interface LiveIndex {
+  /** `${version}/${prefix}` → masked start (hex) → entries. */
+  readonly ranges: ReadonlyMap<string, ReadonlyMap<string, readonly LiveEntry[]>>;
+  readonly asns: ReadonlyMap<number, readonly LiveEntry[]>;
+  readonly countries: ReadonlyMap<string, readonly LiveEntry[]>;
+  readonly size: number;
+}
+
+/** Build the index from stored entries. */
+export function indexLive(entries: readonly LiveEntry[]): LiveIndex {
+  const ranges = new Map<string, Map<string, LiveEntry[]>>();
+  const asns = new Map<number, LiveEntry[]>();
+  const countries = new Map<string, LiveEntry[]>();
+  const push = <K>(map: Map<K, LiveEntry[]>, key: K, e: LiveEntry) => {
+    const list = map.get(key);
+    if (list === undefined) map.set(key, [e]);
+    else list.push(e);
+  };
+  for (const e of entries) {
+    const m = /^(ip|cidr|asn|country):(.+)$/.exec(e.target);
+    if (m === null) continue;
+    if (m[1] === "asn") push(asns, Number(m[2]), e);
+    else if (m[1] === "country") push(countries, m[2] ?? "", e);
+    else {
+      const r = /^(4|6):([0-9a-f]+)(?:\/(\d+))?$/.exec(m[2] ?? "");
+      if (r === null) continue;
+      const bits = r[1] === "4" ? 32 : 128;
+      const group = `${r[1]}/${r[3] ?? bits}`;
+      let byStart = ranges.get(group);
+      if (byStart === undefined) {
+        byStart = new Map();
+        ranges.set(group, byStart);
+      }
+      push(byStart, r[2] ?? "", e);
+    }
+  }
+  return { ranges, asns, countries, size: entries.length };
+}
+
+/** Unexpired live matches of an address, an AS number and a country at `now`. */
+export function matchLive(index: LiveIndex | null, address: string | null, asn: number, country: string | null, now: number): LiveMatch[] {
+  if (index === null || index.size === 0) return [];
+  const found: LiveEntry[] = [];
+  if (address !== null && index.ranges.size > 0) {
+    const parsed = parseAddress(address);
+    if (parsed !== null) {
+      const bits = parsed.version === 4 ? 32 : 128;
+      for (const [group, byStart] of index.ranges) {
+        const [version, prefix] = group.split("/").map(Number) as [number, number];
+        if (version !== parsed.version) continue;
+        const shift = BigInt(bits - prefix);
+        const start = (parsed.value >> shift) << shift;
+        found.push(...(byStart.get(start.toString(16)) ?? []));
+      }
+    }
+  }
+  if (asn > 0) found.push(...(index.asns.get(asn) ?? []));
+  if (country !== null) found.push(...(index.countries.get(country) ?? []));
+  return found.filter((e) => e.expires_at === null || e.expires_at > now).map((e) => ({ list: e.list, effect: e.effect, reason: e.reason }));
+}
