@@ -138,10 +138,13 @@ describe("outcome.received", () => {
     expect((await post("sent", crypto.randomUUID())).status).toBe(200);
 
     const received = events.filter((e) => e.type === "outcome.received");
+    // The channel is the decision's (the report named none); a send costs the cost table's price.
+    const channel = origin.claims?.channel;
     expect(received.map((e) => [e.decision_id, e.data])).toEqual([
-      [decisionId, { outcome: "completed", channel: null, cost: null, currency: null, account: origin.claims?.acct, experiment: null }],
-      [decisionId, { outcome: "sent", channel: null, cost: null, currency: null, account: origin.claims?.acct, experiment: null }],
+      [decisionId, expect.objectContaining({ outcome: "completed", channel, cost: null, account: origin.claims?.acct, experiment: null, repeat: false })],
+      [decisionId, expect.objectContaining({ outcome: "sent", channel, account: origin.claims?.acct, experiment: null, repeat: false })],
     ]);
+    expect((received[1]?.data as { cost: unknown }).cost).toBeTypeOf("number");
     expect(String(origin.claims?.acct)).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(JSON.stringify(received)).not.toContain(completed);
     const summary = summaryOf(received, Date.now());
