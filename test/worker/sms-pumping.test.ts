@@ -33,8 +33,15 @@ async function reset(email: string, country: string, asn: number): Promise<Recei
   const req = request(email, country, asn);
   const id = req.headers.get("x-test-id");
   await exports.default.fetch(req);
-  const log = ((await (await fetch(`${env.ORIGIN_URL}/__demo/received`)).json()) as { received: Received[] }).received;
-  return log.find((r) => r.headers?.["x-test-id"] === id) ?? null;
+  // The forward runs after the response (src/reset/deliver.ts): wait for it to arrive, with
+  // a generous backstop for a loaded machine.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const log = ((await (await fetch(`${env.ORIGIN_URL}/__demo/received`)).json()) as { received: Received[] }).received;
+    const found = log.find((r) => r.headers?.["x-test-id"] === id);
+    if (found !== undefined || Date.now() > deadline) return found ?? null;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** The origin reports an outcome of a forwarded decision, naming the channel it used. */
