@@ -144,7 +144,7 @@ describe("outcome.received", () => {
       [decisionId, expect.objectContaining({ outcome: "completed", channel, cost: null, account: origin.claims?.acct, experiment: null, repeat: false })],
       [decisionId, expect.objectContaining({ outcome: "sent", channel, account: origin.claims?.acct, experiment: null, repeat: false })],
     ]);
-    expect((received[1]?.data as { cost: unknown }).cost).toBeTypeOf("number");
+    expect((received[1]?.data as { cost: unknown } | undefined)?.cost).toBeTypeOf("number");
     expect(String(origin.claims?.acct)).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(JSON.stringify(received)).not.toContain(completed);
     const summary = summaryOf(received, Date.now());
