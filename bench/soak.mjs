@@ -118,7 +118,7 @@ async function soak() {
   await sample("start");
   while (sent < WARM) await chunk(Math.min(CHUNK_SECONDS, 4));
   const before = await sample("before");
-  let rps = [];
+  const rps = [];
   while (sent - before.requests < REQUESTS && (performance.now() - started) / 1000 < MAX_SECONDS) {
     const load = await chunk(CHUNK_SECONDS);
     rps.push(load.requests / (load.duration_us / 1e6));
