@@ -140,6 +140,8 @@ export interface OutcomeData {
    * events recorded before the field existed (read as false).
    */
   readonly repeat?: boolean;
+  /** The origin's privileged tag when the report carried one (true sets, false clears). */
+  readonly privileged?: boolean;
 }
 
 /** The isolate compiled and started using a rule set. */

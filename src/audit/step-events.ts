@@ -18,6 +18,8 @@ export interface ReceivedOutcome {
   readonly account: string;
   /** The experiment arm the decision carried; null when not enrolled. */
   readonly experiment: { readonly id: string; readonly arm: string } | null;
+  /** The origin's privileged tag in the report (true sets, false clears); null when absent. */
+  readonly privileged: boolean | null;
 }
 
 /** The `challenge.solved` payload when the CAPTCHA step ran (passed, failed or errored); null when it did not. */
@@ -77,6 +79,8 @@ export function outcomeReceived(outcome: ReceivedOutcome, requestId: string, at:
       account: outcome.account,
       experiment: outcome.experiment,
       repeat: details.repeat,
+      // A tag change is security-relevant: it moves the account to the privileged tier table.
+      ...(outcome.privileged === null ? {} : { privileged: outcome.privileged }),
     },
   };
 }

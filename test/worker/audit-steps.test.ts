@@ -128,14 +128,16 @@ describe("outcome.received", () => {
     const decisionId = String(origin.claims?.jti);
     const events: AuditEvent[] = [];
     const gateway = capturing(await createGateway(env), events);
-    const post = async (event: string, jti: string) => {
-      const body = await signOutcome({ jti, event, decision_id: decisionId, decision: origin.headers?.["riskgate-decision"] ?? "" });
+    const post = async (event: string, jti: string, extra: Record<string, unknown> = {}) => {
+      const body = await signOutcome({ jti, event, decision_id: decisionId, decision: origin.headers?.["riskgate-decision"] ?? "", ...extra });
       return call(gateway, "/v1/outcomes", { method: "POST", headers: { "content-type": "application/jwt" }, body });
     };
     const completed = crypto.randomUUID();
     expect((await post("completed", completed)).status).toBe(200);
     expect((await post("completed", completed)).status).toBe(200); // a duplicate: not emitted again
     expect((await post("sent", crypto.randomUUID())).status).toBe(200);
+    // The origin's privileged tag moves the account's tier table: the event says so.
+    expect((await post("completed", crypto.randomUUID(), { privileged: true })).status).toBe(200);
 
     const received = events.filter((e) => e.type === "outcome.received");
     // The channel is the decision's (the report named none); a send costs the cost table's price.
@@ -143,7 +145,9 @@ describe("outcome.received", () => {
     expect(received.map((e) => [e.decision_id, e.data])).toEqual([
       [decisionId, expect.objectContaining({ outcome: "completed", channel, cost: null, account: origin.claims?.acct, experiment: null, repeat: false })],
       [decisionId, expect.objectContaining({ outcome: "sent", channel, account: origin.claims?.acct, experiment: null, repeat: false })],
+      [decisionId, expect.objectContaining({ outcome: "completed", repeat: true, privileged: true })],
     ]);
+    expect(received.slice(0, 2).map((e) => "privileged" in e.data)).toEqual([false, false]);
     expect((received[1]?.data as { cost: unknown } | undefined)?.cost).toBeTypeOf("number");
     expect(String(origin.claims?.acct)).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(JSON.stringify(received)).not.toContain(completed);
