@@ -206,10 +206,11 @@ export class RiskgateStore extends DurableObject<Env> {
       );
     }
     if (update.privileged !== undefined) this.recordTag(update.historyKey, update.privileged, expires);
-    // Any update keeps the whole history alive for another retention period.
-    this.sql.exec("UPDATE history_items SET expires = ? WHERE key = ?", expires, update.historyKey);
-    this.sql.exec("UPDATE history_last SET expires = ? WHERE key = ?", expires, update.historyKey);
-    this.sql.exec("UPDATE history_tags SET expires = ? WHERE key = ? AND privileged = 0", expires, update.historyKey);
+    // Any update keeps the whole history alive for another retention period; an older
+    // outcome arriving late never brings the expiry forward.
+    this.sql.exec("UPDATE history_items SET expires = max(expires, ?) WHERE key = ?", expires, update.historyKey);
+    this.sql.exec("UPDATE history_last SET expires = max(expires, ?) WHERE key = ?", expires, update.historyKey);
+    this.sql.exec("UPDATE history_tags SET expires = max(expires, ?) WHERE key = ? AND privileged = 0", expires, update.historyKey);
     await this.scheduleSweep();
   }
 

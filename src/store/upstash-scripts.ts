@@ -105,11 +105,18 @@ if ARGV[9] ~= "" then
     redis.call("HSET", KEYS[5], "privileged", ARGV[9], "at", ARGV[10])
   end
 end
+-- Extend, never shorten: an older outcome arriving late keeps the newer expiry.
+local clock = redis.call("TIME")
+local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local function extend(key)
+  local ttl = redis.call("PTTL", key)
+  if ttl == -1 or (ttl >= 0 and nowMs + ttl < tonumber(expiry)) then redis.call("PEXPIREAT", key, expiry) end
+end
 for i = 1, 4 do
-  if redis.call("EXISTS", KEYS[i]) == 1 then redis.call("PEXPIREAT", KEYS[i], expiry) end
+  if redis.call("EXISTS", KEYS[i]) == 1 then extend(KEYS[i]) end
 end
 local tag = redis.call("HGET", KEYS[5], "privileged")
-if tag == "1" then redis.call("PERSIST", KEYS[5]) elseif tag then redis.call("PEXPIREAT", KEYS[5], expiry) end
+if tag == "1" then redis.call("PERSIST", KEYS[5]) elseif tag then extend(KEYS[5]) end
 return 1
 `;
 

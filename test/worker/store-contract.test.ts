@@ -118,6 +118,19 @@ describe.each(harnesses)("store contract: $name", (harness) => {
     expect(history?.lastVerified).toEqual({ lat: 48.8566, lon: 2.3522, at: now - 1000 });
   });
 
+  run("an older outcome arriving late never shortens the history's life", async () => {
+    const s = store();
+    const historyKey = uniqueKey("h-late");
+    const none = { device: null, country: null, asn: null, location: null };
+    const learned = Date.now();
+    await s.recordHistory({ ...none, historyKey, country: "DE", at: learned });
+    // A report about a decision older than the retention arrives now: on its own it would expire at once.
+    await s.recordHistory({ ...none, historyKey, country: "FR", privileged: { value: false, at: learned }, at: learned - HISTORY_RETENTION_MS - MIN });
+    const { history } = await s.observe({ ...nothing, now: Date.now() + 1000, historyKey });
+    expect(history?.countries).toContain("DE");
+    expect(history?.privileged).toBe(false);
+  });
+
   run("keeps the origin's privileged tag: the latest statement wins, whatever the arrival order", async () => {
     const s = store();
     const [historyKey, other] = [uniqueKey("tag"), uniqueKey("tag-other")];
