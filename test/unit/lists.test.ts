@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseIp } from "../../src/context/client-ip.ts";
-import { compileLists } from "../../src/scoring/signals/list-compile.ts";
+import { compileLists, expiryWarnings } from "../../src/scoring/signals/list-compile.ts";
 import { parseListLine, parseListText } from "../../src/scoring/signals/list-format.ts";
 import { loadReputationLists, reputationFacts } from "../../src/scoring/signals/ip-reputation.ts";
 
@@ -57,6 +57,23 @@ describe("compiled reputation lists", () => {
   it("drops entries already expired at build", () => {
     expect(meta.expiredDropped).toBe(1);
     expect(meta.entries).toBe(6);
+  });
+
+  it("names, per list, the entries it dropped and those that expire within two weeks", () => {
+    const named = Object.entries({
+      tor_exits: "192.0.2.66 expires=2026-05-01\n192.0.2.67 expires=2026-05-02\n192.0.2.68 expires=2026-06-10\n",
+      hosting: "AS64496 expires=2026-06-05\nAS64497 expires=2026-06-14\nAS64498 expires=2026-09-01\n",
+      allow: "192.0.2.10\n",
+    }).map(([name, text]) => ({ name, entries: parseListText(text).entries }));
+    const { expiry } = compileLists(named, NOW);
+    expect(expiry).toEqual([
+      { list: "tor_exits", expired: 2, expiringSoon: 1, firstExpiry: Date.parse("2026-06-10") },
+      { list: "hosting", expired: 0, expiringSoon: 2, firstExpiry: Date.parse("2026-06-05") },
+    ]);
+    const warnings = expiryWarnings(expiry);
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/^tor_exits: 2 expired entries dropped .*lists update/);
+    expect(warnings[2]).toBe("hosting: 2 entries expire from 2026-06-05");
   });
 
   it.each([

@@ -8,6 +8,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildGeoPack, type GeoBuildOptions, geoOptionsFromEnv, packageDir } from "./geo-build.ts";
+import { expiryWarnings } from "../../scoring/signals/list-compile.ts";
 import { buildListsPack } from "./lists-build.ts";
 
 /** Options of the data build. */
@@ -68,6 +69,7 @@ export async function buildData(options: DataBuildOptions): Promise<number> {
   options.log(
     `lists: built ${listsOut} (${lists.meta.lists.length} lists, ${lists.meta.entries} entries, ${lists.meta.expiredDropped} expired dropped, ${kb(lists.pack.byteLength)})`,
   );
+  for (const warning of expiryWarnings(lists.expiry)) process.stderr.write(`lists: warning: ${warning}\n`);
   await buildGeo(options);
   return 0;
 }

@@ -4,7 +4,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { compileLists, type ListsMeta, type NamedList } from "../../scoring/signals/list-compile.ts";
+import { compileLists, type ListExpiry, type ListsMeta, type NamedList } from "../../scoring/signals/list-compile.ts";
 import { parseListText } from "../../scoring/signals/list-format.ts";
 
 /** The list name of a file name. */
@@ -32,7 +32,7 @@ export async function readLists(dir: string): Promise<{ lists: NamedList[]; erro
 }
 
 /** Compile the lists in `dir`; errors fail the build. */
-export async function buildListsPack(dir: string, now: number): Promise<{ pack: Uint8Array; meta: ListsMeta } | { errors: string[] }> {
+export async function buildListsPack(dir: string, now: number): Promise<{ pack: Uint8Array; meta: ListsMeta; expiry: ListExpiry[] } | { errors: string[] }> {
   const { lists, errors } = await readLists(dir);
   if (errors.length > 0) return { errors };
   return compileLists(lists, now);

@@ -84,8 +84,29 @@ function sweep(i: Tables, items: readonly RangeItem[]): { starts: bigint[]; valu
   return { starts, values };
 }
 
-/** Compile lists; entries already expired at `now` are dropped. */
-export function compileLists(lists: readonly NamedList[], now: number): { pack: Uint8Array; meta: ListsMeta } {
+/** How soon before an entry's expiry the build starts warning about it. */
+export const EXPIRY_WARNING_MS = 14 * 86_400_000;
+
+/** Per list: entries dropped as expired, and entries that expire within `EXPIRY_WARNING_MS`. */
+export interface ListExpiry {
+  readonly list: string;
+  readonly expired: number;
+  readonly expiringSoon: number;
+  /** The earliest expiry among the entries expiring soon (epoch ms); 0 when none. */
+  readonly firstExpiry: number;
+}
+
+/** What an operator should hear about expiry: lists with dropped or soon-expiring entries. */
+export function expiryWarnings(expiry: readonly ListExpiry[]): string[] {
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  return expiry.flatMap((e) => [
+    ...(e.expired > 0 ? [`${e.list}: ${e.expired} expired entries dropped (the list lost them: run \`npx riskgate lists update\` or refresh the snapshot)`] : []),
+    ...(e.expiringSoon > 0 ? [`${e.list}: ${e.expiringSoon} entries expire from ${day(e.firstExpiry)}`] : []),
+  ]);
+}
+
+/** Compile lists; entries already expired at `now` are dropped (and counted per list in `expiry`). */
+export function compileLists(lists: readonly NamedList[], now: number): { pack: Uint8Array; meta: ListsMeta; expiry: ListExpiry[] } {
   const i: Tables = { reasons: new Interner<string>(), sets: new Interner<Membership[]>() };
   i.reasons.add("", "");
   i.sets.add("[]", []);
@@ -94,11 +115,19 @@ export function compileLists(lists: readonly NamedList[], now: number): { pack: 
   const asnMembers = new Map<number, Membership[]>();
   let entries = 0;
   let expiredDropped = 0;
+  const expiry: ListExpiry[] = [];
   lists.forEach((list, listIdx) => {
+    let expired = 0;
+    let expiringSoon = 0;
+    let firstExpiry = 0;
     for (const entry of list.entries) {
       if (entry.expires !== 0 && entry.expires <= now) {
-        expiredDropped++;
+        expired++;
         continue;
+      }
+      if (entry.expires !== 0 && entry.expires <= now + EXPIRY_WARNING_MS) {
+        expiringSoon++;
+        firstExpiry = firstExpiry === 0 ? entry.expires : Math.min(firstExpiry, entry.expires);
       }
       entries++;
       const m: Membership = [listIdx, Math.ceil(entry.expires / 1000), i.reasons.add(entry.reason, entry.reason)];
@@ -110,6 +139,8 @@ export function compileLists(lists: readonly NamedList[], now: number): { pack: 
         (entry.target.version === 4 ? v4 : v6).push({ range: entry.target, m });
       }
     }
+    expiredDropped += expired;
+    if (expired > 0 || expiringSoon > 0) expiry.push({ list: list.name, expired, expiringSoon, firstExpiry });
   });
   const t4 = sweep(i, v4);
   const t6 = sweep(i, v6);
@@ -127,5 +158,5 @@ export function compileLists(lists: readonly NamedList[], now: number): { pack: 
     v4: encodeTable(1, t4.starts, t4.values),
     v6: encodeTable(4, t6.starts, t6.values),
   });
-  return { pack, meta };
+  return { pack, meta, expiry };
 }
