@@ -192,8 +192,8 @@ export const rulesetSchema = z.strictObject({
   fail_modes: z
     .strictObject({ store: failMode.default("challenge"), rules: failMode.default("allow"), captcha: failMode.default("challenge") })
     .default({ store: "challenge", rules: "allow", captcha: "challenge" }),
-  /** Reason codes the rule files add to the built-in ones: CODE → what it means (rules/reasons.yaml). */
-  reasons: z.record(reasonCode, z.string().trim().min(1, "describe what the code means")).default({}),
+  /** Reason codes the rule files add to the built-in ones: CODE → what it means (rules/reasons.yaml); codes checked in semantic.ts. */
+  reasons: z.record(z.string(), z.string().trim().min(1, "describe what the code means")).default({}),
   windows: z.record(ruleName, window).default({}),
   distinct: z.record(ruleName, distinct).default({}),
   rules: z.array(rule).default([]),

@@ -6,7 +6,7 @@
  */
 import { candidateRateLimitProblems, rateLimitProblems } from "../policy/rate-limit-check.ts";
 import { experimentProblems } from "../experiments/validate.ts";
-import { isBuiltinReasonCode, REASON_CODES } from "../../shared/decision.ts";
+import { isBuiltinReasonCode, REASON_CODE_PATTERN, REASON_CODES } from "../../shared/decision.ts";
 import type { PathItem, Problem } from "../rules/locate.ts";
 import type { RulesetSpec, TierSpec } from "../rules/schema.ts";
 
@@ -56,7 +56,9 @@ export function semanticProblems(spec: RulesetSpec): Problem[] {
 function reasonProblems(spec: RulesetSpec): Problem[] {
   const problems: Problem[] = [];
   for (const code of Object.keys(spec.reasons)) {
-    if (isBuiltinReasonCode(code)) {
+    if (!REASON_CODE_PATTERN.test(code) || code.length > 64) {
+      problems.push({ path: ["reasons", code], message: `reasons.${code}: expected an UPPER_SNAKE reason code of at most 64 characters, e.g. RECENT_RESET_FROM_HOSTING` });
+    } else if (isBuiltinReasonCode(code)) {
       problems.push({ path: ["reasons", code], message: `"${code}" is a built-in reason code (docs/reason-codes.md); declare only new codes under reasons:` });
     }
   }
@@ -76,12 +78,15 @@ function reasonProblems(spec: RulesetSpec): Problem[] {
   return problems;
 }
 
-/** The candidate nearest to `word` by edit distance, or null when none is near (over a third of its length). */
+/**
+ * The candidate nearest to `word`: one that contains it (or that it contains) counts as
+ * one edit away; otherwise by edit distance, within a third of its length. Null when none is near.
+ */
 export function closest(word: string, candidates: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const c of candidates) {
-    const d = editDistance(word, c);
+    const d = c.includes(word) || word.includes(c) ? Math.min(1, editDistance(word, c)) : editDistance(word, c);
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
