@@ -113,6 +113,12 @@ describe("loadRuleset", () => {
       expect(errorsOf([{ path: "p.yaml", text: edited }])[0]).toMatch(/^p\.yaml:\d+:\d+: the "unless" of rate limit "account" lifts a CAPTCHA the client sees, so it may read request-side facts only, not account-side account\.privileged/);
     });
 
+    it("refuses a channel condition on account history", () => {
+      const edited = policy.replace("(completion.country_sent < 20 ||", "(account.has_history || completion.country_sent < 20 ||");
+      expect(edited).not.toBe(policy);
+      expect(errorsOf([{ path: "p.yaml", text: edited }])[0]).toMatch(/^p\.yaml:\d+:\d+: the "when" of channel "sms_otp" can leave a tier without channels, whose no_channel verdict the client sees, so it may read request-side facts only, not account-side account\.has_history/);
+    });
+
     it("accepts request-side overrides and a rule on the same account facts", () => {
       expect(load("overrides:\n  - id: o\n    when: geo.asn == 1 && device.known\n    verdict: allow\n")).toEqual([]);
       expect(load("rules:\n  - id: r\n    when: account.has_history\n    weight: 1\n    reason: UA_MISSING\n")).toEqual([]);

@@ -133,7 +133,7 @@ function mergeLayer(parsed: readonly ParsedFile[], errors: RuleFileError[]): Lay
 
 /**
  * A condition site. `visible`: what it decides shows to the client (an override's verdict,
- * a ladder's waived CAPTCHA), so it may not read account-side facts.
+ * a ladder's waived CAPTCHA, a channel left out), so it may not read account-side facts.
  */
 interface ConditionSite {
   readonly path: PathItem[];
@@ -151,7 +151,8 @@ function conditionSites(spec: RulesetSpec): ConditionSite[] {
     sites.push({ path: ["overrides", i, "when"], when: o.when, visible: `override "${o.id}" decides the answer the client sees (its verdict, with or without a CAPTCHA)` });
   });
   for (const [name, c] of Object.entries(spec.channels)) {
-    if (c.when !== undefined) sites.push({ path: ["channels", name, "when"], when: c.when });
+    // A tier left without channels answers with its `no_channel` verdict, which the client sees.
+    if (c.when !== undefined) sites.push({ path: ["channels", name, "when"], when: c.when, visible: `the "when" of channel "${name}" can leave a tier without channels, whose no_channel verdict the client sees` });
   }
   for (const [name, l] of Object.entries(spec.rate_limits)) {
     if (l.unless !== undefined) sites.push({ path: ["rate_limits", name, "unless"], when: l.unless, visible: `the "unless" of rate limit "${name}" lifts a CAPTCHA the client sees` });
