@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
-import { formatError, type Location, type LoadResult } from "../scoring/ruleset/load.ts";
+import { formatError, type Location, type LoadResult, overlayFiles } from "../scoring/ruleset/load.ts";
 import { EXIT, type Io } from "./io.ts";
 import { artefact, compileSpec, loadCandidateDir, loadRuleDir, readRuleFiles } from "./rule-files.ts";
 import { runRuleTests } from "./rule-tests.ts";
@@ -71,10 +71,17 @@ export async function build(io: Io, dir: string, candidateDir: string, out: stri
   return EXIT.OK;
 }
 
-/** `rules test`: run the fixtures against the live rules (or the candidate with --candidate). */
-export async function test(io: Io, target: Loaded, testsDir: string, verbose: boolean): Promise<number> {
-  const files = await readRuleFiles(testsDir);
-  const run = runRuleTests(target.ruleset, files, target.locations);
+/**
+ * `rules test`: run the fixtures against the live rules, or against the candidate with
+ * --candidate. The candidate's own fixtures (`candidateTestsDir`, rules/candidate/tests/)
+ * are laid over the shipped ones as its rule files are over the live files: a file of the
+ * same name replaces the shipped one (to change the outcomes the candidate means to
+ * change), a new name adds cases (for the candidate's new rules).
+ */
+export async function test(io: Io, target: Loaded, testsDir: string, verbose: boolean, candidateTestsDir: string | null = null): Promise<number> {
+  const shipped = await readRuleFiles(testsDir);
+  const files = candidateTestsDir === null ? shipped : overlayFiles(shipped, await readRuleFiles(candidateTestsDir));
+  const run = runRuleTests(target.ruleset, files, target.locations, candidateTestsDir ?? testsDir);
   let failed = 0;
   for (const r of run.results) {
     const where = `${r.fixture.file}:${r.fixture.line}:${r.fixture.col}`;
@@ -88,7 +95,8 @@ export async function test(io: Io, target: Loaded, testsDir: string, verbose: bo
   }
   for (const e of run.errors) io.err(`${formatError(e)}\n`);
   const passed = run.results.length - failed;
-  const line = `${run.results.length} cases in ${join(testsDir)}: ${passed} passed, ${failed} failed, ${run.errors.length} fixture or coverage error(s)\n`;
+  const where = candidateTestsDir === null ? join(testsDir) : `${join(testsDir)} + ${join(candidateTestsDir)}`;
+  const line = `${run.results.length} cases in ${where}: ${passed} passed, ${failed} failed, ${run.errors.length} fixture or coverage error(s)\n`;
   if (failed > 0 || run.errors.length > 0) {
     io.err(line);
     return EXIT.FAILED;

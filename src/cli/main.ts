@@ -19,7 +19,8 @@ const RULES_USAGE = `rule commands (--dir defaults to rules, --candidate to <dir
   rules build   [--dir d] [--candidate c] [--out build/ruleset.json] [--candidate-out build/candidate.json]
                                                   validate and write the bundled rule sets
   rules test    [--dir d] [--tests <dir>/tests] [--candidate c] [--verbose]
-                                                  run the rule tests (against the candidate with --candidate)
+                                                  run the rule tests (against the candidate with --candidate,
+                                                  adding the candidate's own fixtures in <candidate>/tests)
   rules explain <request.json> [--dir d] [--candidate c] [--json]
                                                   score breakdown, rule by rule
   rules replay  <decisions.jsonl|-> --candidate c [--dir d] [--samples 5] [--json] [--quiet] [--fail-on-change]
@@ -168,7 +169,7 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   if (command === "test") {
     const target = v.candidate === undefined ? loaded.live : loaded.candidate;
     if (target === null) throw new UsageError(`no candidate rule files in ${candidateDir}`);
-    return test(io, target, v.tests ?? `${dir}/tests`, v.verbose);
+    return test(io, target, v.tests ?? `${dir}/tests`, v.verbose, v.candidate === undefined ? null : `${candidateDir}/tests`);
   }
   if (command === "explain") return explainCommand(io, arg ?? "", loaded.live, loaded.candidate, v.json);
   if (loaded.candidate === null) throw new UsageError(`no candidate rule files in ${candidateDir}`);

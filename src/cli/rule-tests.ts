@@ -68,23 +68,23 @@ export function runCase(ruleset: CompiledRuleset, fixture: FixtureCase): CaseRes
 }
 
 /** Rules and overrides lacking a matching or a non-matching case, located at their ids. */
-export function coverageErrors(ruleset: CompiledRuleset, cases: readonly FixtureCase[], locations: ReadonlyMap<string, Location>): RuleFileError[] {
+export function coverageErrors(ruleset: CompiledRuleset, cases: readonly FixtureCase[], locations: ReadonlyMap<string, Location>, testsDir = "rules/tests"): RuleFileError[] {
   const errors: RuleFileError[] = [];
   const ids = [...ruleset.rules.map((r) => r.id), ...ruleset.overrides.map((o) => o.id)];
   for (const id of ids) {
     const where = locations.get(id) ?? { file: "<rules>", line: 1, col: 1 };
     for (const match of [true, false]) {
       if (!cases.some((c) => c.rule === id && c.match === match)) {
-        errors.push({ ...where, message: `"${id}" has no ${match ? "matching" : "non-matching"} test case (add one under rules/tests/ with rule: ${id}, match: ${match})` });
+        errors.push({ ...where, message: `"${id}" has no ${match ? "matching" : "non-matching"} test case (add one under ${testsDir}/ with rule: ${id}, match: ${match})` });
       }
     }
   }
   return errors;
 }
 
-/** Load fixtures and run them all. */
-export function runRuleTests(ruleset: CompiledRuleset, files: readonly RuleFile[], locations: ReadonlyMap<string, Location>): TestReport {
+/** Load fixtures and run them all; `testsDir` is where coverage errors tell you to add a case. */
+export function runRuleTests(ruleset: CompiledRuleset, files: readonly RuleFile[], locations: ReadonlyMap<string, Location>, testsDir?: string): TestReport {
   const { cases, errors } = loadFixtures(files, ruleset.schema);
   const results = cases.map((c) => runCase(ruleset, c));
-  return { results, errors: [...errors, ...coverageErrors(ruleset, cases, locations)] };
+  return { results, errors: [...errors, ...coverageErrors(ruleset, cases, locations, testsDir)] };
 }

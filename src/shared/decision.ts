@@ -10,8 +10,9 @@ export type Verdict = "allow" | "challenge" | "deny";
 export type DecisionMode = "live" | "shadow";
 
 /**
- * Stable reason codes. Each is documented in docs/reason-codes.md; rule files may only
- * name codes from this list, so a typo fails the build instead of silently scoring.
+ * The built-in reason codes. Each is documented in docs/reason-codes.md. Rule files may
+ * name these and the codes they declare themselves under `reasons:` (rules/reasons.yaml);
+ * any other code fails the build instead of silently scoring.
  */
 export const REASON_CODES = [
   // device
@@ -55,6 +56,7 @@ export const REASON_CODES = [
   "PENALTY_BOX",
   "CAPTCHA_PASSED",
   "CAPTCHA_FAILED",
+  "LIVE_LIST_BLOCK",
   // channels (weight 0: they explain the channel, not the score)
   "CHANNEL_COUNTRY_NOT_ALLOWED",
   "CHANNEL_BUDGET_EXHAUSTED",
@@ -64,8 +66,20 @@ export const REASON_CODES = [
   "FAIL_MODE_APPLIED",
 ] as const;
 
-/** A stable UPPER_SNAKE reason code. */
-export type ReasonCode = (typeof REASON_CODES)[number];
+/** A built-in reason code. */
+export type BuiltinReasonCode = (typeof REASON_CODES)[number];
+
+/**
+ * A code a rule file declared under `reasons:` (validated at build time: UPPER_SNAKE, not
+ * a built-in). Branded so code in src/ can only name built-in codes as literals.
+ */
+export type DeclaredReasonCode = string & { readonly declaredInRuleFiles: true };
+
+/** A stable UPPER_SNAKE reason code: built-in, or declared by the rule files. */
+export type ReasonCode = BuiltinReasonCode | DeclaredReasonCode;
+
+/** The shape of every reason code, built-in or declared. */
+export const REASON_CODE_PATTERN = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
 /** One contribution to the score, traceable to the rule that made it. */
 export interface Reason {
@@ -130,8 +144,8 @@ export interface Decision {
 
 const REASON_SET: ReadonlySet<string> = new Set(REASON_CODES);
 
-/** True when `code` is one of the documented reason codes. */
-export function isReasonCode(code: string): code is ReasonCode {
+/** True when `code` is one of the built-in reason codes. */
+export function isBuiltinReasonCode(code: string): code is BuiltinReasonCode {
   return REASON_SET.has(code);
 }
 

@@ -44,7 +44,7 @@ describe("live lists", () => {
     // Measured, not asserted (docs/architecture.md, "Live lists"): block to first refusal.
     console.log(JSON.stringify({ type: "live_lists.block_to_refusal_ms", ms: Date.now() - t0 }));
     expect(blocked.verdict).toBe("deny");
-    expect(blocked.reasons.map((r) => r.code)).toContain("OVERRIDE_DENYLIST");
+    expect(blocked.reasons.map((r) => r.code)).toContain("LIVE_LIST_BLOCK");
     // Another address is untouched.
     expect((await verdictFrom("192.0.2.42", 3)).verdict).not.toBe("deny");
 

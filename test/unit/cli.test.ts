@@ -135,6 +135,65 @@ describe("exit codes and messages", () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain("expected tier medium, got critical");
   });
+
+  it("test --candidate: a new rule with a declared reason is tested by the candidate's own fixtures", async () => {
+    const dir = liveRules("cand-new-rule");
+    const candidate = join(dir, "candidate");
+    writeFileSync(join(candidate, "reasons.yaml"), "reasons:\n  RECENT_RESET_FROM_HOSTING: A reset from a hosting network for an account asked for within the hour.\n");
+    writeFileSync(join(candidate, "hosting.yaml"), "rules:\n  - id: recent-reset-from-hosting\n    when: ip.hosting && velocity.account_1h > 1\n    weight: 15\n    reason: RECENT_RESET_FROM_HOSTING\n");
+    // Without fixtures of its own the new rule has no cases: the run fails, pointing at the candidate's tests folder.
+    const bare = await run(["rules", "test", "--dir", dir, "--candidate", candidate]);
+    expect(bare.code).toBe(1);
+    expect(bare.err).toContain(`${join(candidate, "hosting.yaml")}:2:9: "recent-reset-from-hosting" has no matching test case (add one under ${join(candidate, "tests")}/`);
+    mkdirSync(join(candidate, "tests"));
+    writeFileSync(
+      join(candidate, "tests", "hosting.yaml"),
+      [
+        "base:",
+        "  ip: { known: true, version: 4 }",
+        "  budget: { sms_otp: 0 }",
+        "  device: { ua_length: 111, browser: Chrome }",
+        "  geo: { known: true, country: US, asn: 14061 }",
+        "cases:",
+        "  - name: a second reset within the hour from a hosting network",
+        "    rule: recent-reset-from-hosting",
+        "    match: true",
+        "    facts: { ip: { hosting: true, lists: [hosting] }, velocity: { account_1h: 2 } }",
+        "    expect: { tier: medium, score: 40, reasons: [IP_HOSTING_ASN, RECENT_RESET_FROM_HOSTING] }",
+        "  - name: the first reset from a hosting network",
+        "    rule: recent-reset-from-hosting",
+        "    match: false",
+        "    facts: { ip: { hosting: true, lists: [hosting] }, velocity: { account_1h: 1 } }",
+        "    expect: { tier: low, score: 25, reasons: [IP_HOSTING_ASN] }",
+        "",
+      ].join("\n"),
+    );
+    const r = await run(["rules", "test", "--dir", dir, "--candidate", candidate]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const shippedCases = (await run(["rules", "test", "--dir", dir])).out.match(/^(\d+) cases/)?.[1];
+    // The shipped fixtures plus the candidate's two.
+    expect(r.out).toBe(`${Number(shippedCases) + 2} cases in ${join(dir, "tests")} + ${join(candidate, "tests")}: ${Number(shippedCases) + 2} passed, 0 failed, 0 fixture or coverage error(s)\n`);
+    // The live rules neither have the rule nor run the candidate's fixtures.
+    expect((await run(["rules", "test", "--dir", dir])).code).toBe(0);
+  });
+
+  it("test --candidate: a candidate fixture file replaces the shipped file of the same name", async () => {
+    const dir = rulesCopy("cand-own-expectations");
+    const candidate = join(dir, "candidate");
+    const device = readFileSync(join(dir, "tests", "device.yaml"), "utf8");
+    expect((await run(["rules", "test", "--dir", dir, "--candidate", candidate])).err).toContain(`FAIL ${join(dir, "tests", "device.yaml")}:46:5: HeadlessChrome`);
+    // The candidate makes headless browsers critical (rulesCopy): its copy of device.yaml expects that.
+    const changed = device
+      .replace("expect: { tier: medium, verdict: allow, score: 40, reasons: [UA_HEADLESS] }", "expect: { tier: critical, verdict: deny, score: 100, reasons: [UA_HEADLESS] }")
+      .replace("expect: { tier: critical, verdict: deny, score: 150,", "expect: { tier: critical, verdict: deny, score: 210,");
+    expect(changed).not.toBe(device);
+    mkdirSync(join(candidate, "tests"));
+    writeFileSync(join(candidate, "tests", "device.yaml"), changed);
+    const r = await run(["rules", "test", "--dir", dir, "--candidate", candidate]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+  });
 });
 
 describe("explain", () => {

@@ -39,7 +39,7 @@ describe("loadRuleset", () => {
     ["a type error", rule('"device.browser + 1 > 2"'), "rules/extra.yaml:3:12: no such overload: string + int"],
     ["a syntax error at the end of the condition", rule("device.ua_length >"), "rules/extra.yaml:3:29: Unexpected token: EOF"],
     ["a non-bool condition", rule("device.ua_length + 1"), "rules/extra.yaml:3:11: condition must be bool, not int"],
-    ["an unknown reason code", "rules:\n  - id: bad\n    when: device.headless\n    weight: 1\n    reason: NOT_A_CODE\n", /^rules\/extra\.yaml:5:13: rules\.0\.reason: Invalid option/],
+    ["an unknown reason code", "rules:\n  - id: bad\n    when: device.headless\n    weight: 1\n    reason: NOT_A_CODE\n", 'rules/extra.yaml:5:13: unknown reason code "NOT_A_CODE"; declare a new code with its description under reasons: (rules/reasons.yaml)'],
     ["an unknown key", "rules:\n  - id: bad\n    when: device.headless\n    weight: 1\n    reason: UA_HEADLESS\n    wieght: 2\n", 'rules/extra.yaml:2:5: rules.0: Unrecognized key: "wieght"'],
     ["a duplicate rule id", `${rule("device.headless")}  - id: bad\n    when: device.headless\n    weight: 1\n    reason: UA_HEADLESS\n`, 'rules/extra.yaml:6:9: duplicate id "bad" (first used by rule 1)'],
     ["an override sharing a rule's id", `${rule("device.headless")}overrides:\n  - id: bad\n    when: geo.asn == 1\n    verdict: deny\n`, 'rules/extra.yaml:7:9: duplicate id "bad" (first used by rule 1)'],
@@ -67,6 +67,62 @@ describe("loadRuleset", () => {
     expect(edited).not.toBe(policy);
     const errors = errorsOf([{ path: "p.yaml", text: edited }]);
     expect(errors[0]).toMatch(expected);
+  });
+
+  describe("reason codes declared in rule files", () => {
+    const declared = "reasons:\n  RECENT_RESET_FROM_HOSTING: A reset from a hosting network soon after another.\n";
+    const hosting = (reason: string) => `rules:\n  - id: recent-reset-from-hosting\n    when: ip.hosting && velocity.account_1h > 1\n    weight: 15\n    reason: ${reason}\n`;
+    const files = (...texts: string[]) => [{ path: "rules/policy.yaml", text: policy }, ...texts.map((text, i) => ({ path: `rules/x${i}.yaml`, text }))];
+
+    it("a rule may name a declared code, and the compiled rule carries it", () => {
+      const result = loadRuleset(files(declared, hosting("RECENT_RESET_FROM_HOSTING")));
+      if (!result.ok) throw new Error(result.errors.map(formatError).join("\n"));
+      expect(result.spec.reasons).toEqual({ RECENT_RESET_FROM_HOSTING: "A reset from a hosting network soon after another." });
+      expect(result.spec.rules.find((r) => r.id === "recent-reset-from-hosting")?.reason).toBe("RECENT_RESET_FROM_HOSTING");
+    });
+
+    it.each([
+      ["an undeclared code, with the closest declared one", [declared, hosting("RECENT_RESET_FROM_HOSTNG")], 'rules/x1.yaml:5:13: unknown reason code "RECENT_RESET_FROM_HOSTNG" (did you mean RECENT_RESET_FROM_HOSTING?); declare a new code with its description under reasons: (rules/reasons.yaml)'],
+      ["an undeclared code, with the closest built-in one", [hosting("IP_HOSTING")], 'rules/x0.yaml:5:13: unknown reason code "IP_HOSTING" (did you mean IP_HOSTING_ASN?); declare a new code with its description under reasons: (rules/reasons.yaml)'],
+      ["an override naming an undeclared code", ["overrides:\n  - id: o\n    when: geo.asn == 1\n    verdict: deny\n    reason: SANCTIONS\n"], 'rules/x0.yaml:5:13: unknown reason code "SANCTIONS"; declare a new code with its description under reasons: (rules/reasons.yaml)'],
+      ["a declared code that is built in", ["reasons:\n  IP_VPN: again\n"], 'rules/x0.yaml:2:11: "IP_VPN" is a built-in reason code (docs/reason-codes.md); declare only new codes under reasons:'],
+      ["a code that is not UPPER_SNAKE", ["reasons:\n  recent_hosting: lower case\n"], /^rules\/x0\.yaml:2:\d+: reasons\.recent_hosting: expected an UPPER_SNAKE reason code/],
+      ["a code without a description", ["reasons:\n  RECENT_HOSTING: ''\n"], /^rules\/x0\.yaml:2:\d+: reasons\.RECENT_HOSTING: describe what the code means$/],
+    ])("refuses %s", (_name, texts, expected) => {
+      const result = loadRuleset(files(...texts));
+      if (result.ok) throw new Error("must fail");
+      const first = formatError(result.errors[0] ?? { file: "", line: 0, col: 0, message: "" });
+      if (typeof expected === "string") expect(first).toBe(expected);
+      else expect(first).toMatch(expected);
+      // One message, not the list of every code.
+      expect(first.length).toBeLessThan(250);
+    });
+  });
+
+  describe("client-visible conditions read request-side facts only", () => {
+    it.each([
+      ["an allow override on account history", "overrides:\n  - id: trusted-history\n    when: device.known || account.has_history\n    verdict: allow\n", /^rules\/extra\.yaml:3:11: override "trusted-history" decides the answer the client sees .*not account-side account\.has_history: the answer would tell a stranger whether the address has an account/],
+      ["a deny override on account-side geo", "overrides:\n  - id: travel\n    when: geo.speed_kmh > 2000.0\n    verdict: deny\n", /^rules\/extra\.yaml:3:11: override "travel" .*not account-side geo\.speed_kmh:/],
+    ])("refuses %s", (_name, extra, expected) => {
+      expect(load(extra)[0]).toMatch(expected);
+    });
+
+    it("refuses a ladder whose unless reads the privileged tag", () => {
+      const edited = policy.replace("unless: device.known", "unless: device.known || account.privileged");
+      expect(edited).not.toBe(policy);
+      expect(errorsOf([{ path: "p.yaml", text: edited }])[0]).toMatch(/^p\.yaml:\d+:\d+: the "unless" of rate limit "account" lifts a CAPTCHA the client sees, so it may read request-side facts only, not account-side account\.privileged/);
+    });
+
+    it("refuses a channel condition on account history", () => {
+      const edited = policy.replace("(completion.country_sent < 20 ||", "(account.has_history || completion.country_sent < 20 ||");
+      expect(edited).not.toBe(policy);
+      expect(errorsOf([{ path: "p.yaml", text: edited }])[0]).toMatch(/^p\.yaml:\d+:\d+: the "when" of channel "sms_otp" can leave a tier without channels, whose no_channel verdict the client sees, so it may read request-side facts only, not account-side account\.has_history/);
+    });
+
+    it("accepts request-side overrides and a rule on the same account facts", () => {
+      expect(load("overrides:\n  - id: o\n    when: geo.asn == 1 && device.known\n    verdict: allow\n")).toEqual([]);
+      expect(load("rules:\n  - id: r\n    when: account.has_history\n    weight: 1\n    reason: UA_MISSING\n")).toEqual([]);
+    });
   });
 
   describe("candidate overlay", () => {

@@ -4,7 +4,7 @@
  * (`riskgate rules build`), never per request.
  */
 import { z } from "zod";
-import { REASON_CODES } from "../../shared/decision.ts";
+import { REASON_CODE_PATTERN } from "../../shared/decision.ts";
 import { experimentsSchema } from "./experiment-schema.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 
@@ -48,6 +48,16 @@ const distinct = z.strictObject({
   window: duration,
 });
 
+/**
+ * A reason code as a rule names it: built-in (docs/reason-codes.md) or declared under
+ * `reasons:`. Whether it is one of those is checked by the loader (semantic.ts), which
+ * can point at the file and suggest the closest code.
+ */
+const reasonCode = z
+  .string()
+  .max(64)
+  .regex(REASON_CODE_PATTERN, "expected an UPPER_SNAKE reason code, e.g. RECENT_RESET_FROM_HOSTING");
+
 const ruleName = z.string().regex(/^[a-z][a-z0-9_]*$/, "expected snake_case, e.g. ip_10m");
 
 const rule = z.strictObject({
@@ -55,7 +65,7 @@ const rule = z.strictObject({
   description: z.string().optional(),
   when: z.string().min(1),
   weight: z.number().int().min(-1000).max(1000),
-  reason: z.enum(REASON_CODES),
+  reason: reasonCode,
   mode: z.enum(["live", "shadow"]).default("live"),
 });
 
@@ -158,7 +168,7 @@ const override = z.strictObject({
   when: z.string().min(1),
   verdict: z.enum(["allow", "deny"]),
   /** Defaults to OVERRIDE_ALLOWLIST or OVERRIDE_DENYLIST by verdict. */
-  reason: z.enum(REASON_CODES).optional(),
+  reason: reasonCode.optional(),
   /** Tier to report; defaults to the lowest tier (allow) or the highest (deny). */
   tier: z.string().optional(),
 });
@@ -182,6 +192,8 @@ export const rulesetSchema = z.strictObject({
   fail_modes: z
     .strictObject({ store: failMode.default("challenge"), rules: failMode.default("allow"), captcha: failMode.default("challenge") })
     .default({ store: "challenge", rules: "allow", captcha: "challenge" }),
+  /** Reason codes the rule files add to the built-in ones: CODE → what it means (rules/reasons.yaml); codes checked in semantic.ts. */
+  reasons: z.record(z.string(), z.string().trim().min(1, "describe what the code means")).default({}),
   windows: z.record(ruleName, window).default({}),
   distinct: z.record(ruleName, distinct).default({}),
   rules: z.array(rule).default([]),

@@ -11,6 +11,7 @@ import { captchaSettings } from "../rules/captcha-settings.ts";
 import type { CompiledChannel, CompiledCore } from "../rules/compiled.ts";
 import { type CelScalar, type Condition, type ContextSchema, celValue, contextSchema, type Facts } from "../rules/context-schema.ts";
 import { durationMs } from "../rules/duration.ts";
+import { type DeclaredReasonCode, isBuiltinReasonCode, type ReasonCode } from "../../shared/decision.ts";
 import { conditionReads } from "../rules/fact-classes.ts";
 import type { ChannelSpec, RulesetSpec, TierSpec } from "../rules/schema.ts";
 
@@ -104,12 +105,12 @@ export function compileRuleset(spec: RulesetSpec, version: string): CompiledRule
     rules: spec.rules.map((rule) => {
       const test = parse(rule.when);
       const reads = conditionReads(spec, sections, (test as { ast?: unknown }).ast);
-      return { id: rule.id, reason: rule.reason, weight: rule.weight, mode: rule.mode, test, reads };
+      return { id: rule.id, reason: reasonCode(rule.reason), weight: rule.weight, mode: rule.mode, test, reads };
     }),
     overrides: spec.overrides.map((o) => ({
       id: o.id,
       verdict: o.verdict,
-      reason: o.reason ?? (o.verdict === "allow" ? "OVERRIDE_ALLOWLIST" : "OVERRIDE_DENYLIST"),
+      reason: o.reason === undefined ? (o.verdict === "allow" ? "OVERRIDE_ALLOWLIST" : "OVERRIDE_DENYLIST") : reasonCode(o.reason),
       tier: o.tier ?? null,
       test: parse(o.when),
     })),
@@ -129,6 +130,11 @@ export function compileRuleset(spec: RulesetSpec, version: string): CompiledRule
     captcha: captchaSettings(spec.captcha),
     experiments: spec.experiments.map((e) => compileExperiment(e, parse)),
   };
+}
+
+/** A code the loader accepted: built-in, or declared under `reasons:` (semantic.ts checks which). */
+function reasonCode(code: string): ReasonCode {
+  return isBuiltinReasonCode(code) ? code : (code as DeclaredReasonCode);
 }
 
 function compileChannel(name: string, c: ChannelSpec, parse: (when: string) => Condition): CompiledChannel {

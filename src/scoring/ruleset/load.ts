@@ -9,7 +9,8 @@
  * share it.
  */
 import { isMap, LineCounter, parseDocument } from "yaml";
-import { celEnvironment, checkCondition } from "./compile.ts";
+import { celEnvironment, checkCondition, type ConditionProblem } from "./compile.ts";
+import { factReads, referencedFacts } from "../rules/fact-classes.ts";
 import { contextSchema } from "../rules/context-schema.ts";
 import { at, atKey, atOffset, type ParsedFile, type PathItem, type RuleFile, type RuleFileError } from "../rules/locate.ts";
 import { type RulesetSpec, rulesetSchema } from "../rules/schema.ts";
@@ -130,20 +131,31 @@ function mergeLayer(parsed: readonly ParsedFile[], errors: RuleFileError[]): Lay
   return layer;
 }
 
+/**
+ * A condition site. `visible`: what it decides shows to the client (an override's verdict,
+ * a ladder's waived CAPTCHA, a channel left out), so it may not read account-side facts.
+ */
+interface ConditionSite {
+  readonly path: PathItem[];
+  readonly when: string;
+  readonly visible?: string;
+}
+
 /** Every CEL condition in the spec, by its path. */
-function conditionSites(spec: RulesetSpec): { path: PathItem[]; when: string }[] {
-  const sites: { path: PathItem[]; when: string }[] = [];
+function conditionSites(spec: RulesetSpec): ConditionSite[] {
+  const sites: ConditionSite[] = [];
   spec.rules.forEach((r, i) => {
     sites.push({ path: ["rules", i, "when"], when: r.when });
   });
   spec.overrides.forEach((o, i) => {
-    sites.push({ path: ["overrides", i, "when"], when: o.when });
+    sites.push({ path: ["overrides", i, "when"], when: o.when, visible: `override "${o.id}" decides the answer the client sees (its verdict, with or without a CAPTCHA)` });
   });
   for (const [name, c] of Object.entries(spec.channels)) {
-    if (c.when !== undefined) sites.push({ path: ["channels", name, "when"], when: c.when });
+    // A tier left without channels answers with its `no_channel` verdict, which the client sees.
+    if (c.when !== undefined) sites.push({ path: ["channels", name, "when"], when: c.when, visible: `the "when" of channel "${name}" can leave a tier without channels, whose no_channel verdict the client sees` });
   }
   for (const [name, l] of Object.entries(spec.rate_limits)) {
-    if (l.unless !== undefined) sites.push({ path: ["rate_limits", name, "unless"], when: l.unless });
+    if (l.unless !== undefined) sites.push({ path: ["rate_limits", name, "unless"], when: l.unless, visible: `the "unless" of rate limit "${name}" lifts a CAPTCHA the client sees` });
   }
   spec.experiments.forEach((e, i) => {
     if (e.when !== undefined) sites.push({ path: ["experiments", i, "when"], when: e.when });
@@ -152,16 +164,35 @@ function conditionSites(spec: RulesetSpec): { path: PathItem[]; when: string }[]
 }
 
 function conditionErrors(spec: RulesetSpec, resolve: Resolve): RuleFileError[] {
-  const { env } = celEnvironment(contextSchema(spec));
+  const schema = contextSchema(spec);
+  const { env } = celEnvironment(schema);
+  const sections = new Set(Object.keys(schema));
   const errors: RuleFileError[] = [];
   for (const site of conditionSites(spec)) {
-    const problem = checkCondition(env, site.when);
+    const problem = checkCondition(env, site.when) ?? visibilityProblem(spec, sections, env.parse(site.when), site);
     if (problem === null) continue;
     const r = resolve(site.path);
     if (r.parsed === undefined) continue;
     errors.push(atOffset(r.parsed, r.path, problem.offset, problem.message));
   }
   return errors;
+}
+
+/**
+ * A client-visible condition that reads account-side facts (fact-classes.ts) would make
+ * the answer depend on whether the address has an account: enumeration. Refused.
+ */
+function visibilityProblem(spec: RulesetSpec, sections: ReadonlySet<string>, parsed: unknown, site: ConditionSite): ConditionProblem | null {
+  if (site.visible === undefined) return null;
+  const ast = (parsed as { ast?: unknown }).ast;
+  const facts = referencedFacts(ast, sections)
+    .filter((f) => factReads(spec, f.section, f.field).account)
+    .map((f) => (f.field === null ? f.section : `${f.section}.${f.field}`));
+  if (facts.length === 0) return null;
+  return {
+    offset: 0,
+    message: `${site.visible}, so it may read request-side facts only, not account-side ${[...new Set(facts)].join(", ")}: the answer would tell a stranger whether the address has an account (docs/rules.md, "What the client sees"); score account state with a rule instead`,
+  };
 }
 
 function idLocations(spec: RulesetSpec, resolve: Resolve): Map<string, Location> {

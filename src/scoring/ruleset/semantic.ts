@@ -6,6 +6,7 @@
  */
 import { candidateRateLimitProblems, rateLimitProblems } from "../policy/rate-limit-check.ts";
 import { experimentProblems } from "../experiments/validate.ts";
+import { isBuiltinReasonCode, REASON_CODE_PATTERN, REASON_CODES } from "../../shared/decision.ts";
 import type { PathItem, Problem } from "../rules/locate.ts";
 import type { RulesetSpec, TierSpec } from "../rules/schema.ts";
 
@@ -28,6 +29,7 @@ export function semanticProblems(spec: RulesetSpec): Problem[] {
   spec.overrides.forEach((o, i) => {
     claim(o.id, `override ${i + 1}`, ["overrides", i, "id"]);
   });
+  problems.push(...reasonProblems(spec));
   problems.push(...tierProblems(spec, spec.tiers, ["tiers"]));
   const names = new Set(spec.tiers.map((t) => t.name));
   spec.overrides.forEach((o, i) => {
@@ -44,6 +46,66 @@ export function semanticProblems(spec: RulesetSpec): Problem[] {
   problems.push(...rateLimitProblems(spec));
   problems.push(...experimentProblems(spec));
   return problems;
+}
+
+/**
+ * Reason codes: a declared code must be new (not a built-in), and every code a rule or
+ * override names must be built-in or declared. An unknown code gets the closest known
+ * one as a suggestion, not the whole list.
+ */
+function reasonProblems(spec: RulesetSpec): Problem[] {
+  const problems: Problem[] = [];
+  for (const code of Object.keys(spec.reasons)) {
+    if (!REASON_CODE_PATTERN.test(code) || code.length > 64) {
+      problems.push({ path: ["reasons", code], message: `reasons.${code}: expected an UPPER_SNAKE reason code of at most 64 characters, e.g. RECENT_RESET_FROM_HOSTING` });
+    } else if (isBuiltinReasonCode(code)) {
+      problems.push({ path: ["reasons", code], message: `"${code}" is a built-in reason code (docs/reason-codes.md); declare only new codes under reasons:` });
+    }
+  }
+  const known = [...REASON_CODES, ...Object.keys(spec.reasons)];
+  const check = (code: string | undefined, path: PathItem[]) => {
+    if (code === undefined || isBuiltinReasonCode(code) || Object.hasOwn(spec.reasons, code)) return;
+    const near = closest(code, known);
+    const hint = near === null ? "" : ` (did you mean ${near}?)`;
+    problems.push({ path, message: `unknown reason code "${code}"${hint}; declare a new code with its description under reasons: (rules/reasons.yaml)` });
+  };
+  spec.rules.forEach((r, i) => {
+    check(r.reason, ["rules", i, "reason"]);
+  });
+  spec.overrides.forEach((o, i) => {
+    check(o.reason, ["overrides", i, "reason"]);
+  });
+  return problems;
+}
+
+/**
+ * The candidate nearest to `word`: one that contains it (or that it contains) counts as
+ * one edit away; otherwise by edit distance, within a third of its length. Null when none is near.
+ */
+export function closest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = c.includes(word) || word.includes(c) ? Math.min(1, editDistance(word, c)) : editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
 }
 
 function tierProblems(spec: RulesetSpec, tiers: readonly TierSpec[], at: PathItem[]): Problem[] {
