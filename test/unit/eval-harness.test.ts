@@ -45,11 +45,13 @@ describe("eval classification", () => {
       r("attack", "silently_denied"),
       r("attack", "silently_denied"),
       r("attack", "challenged"),
+      r("attack", "forwarded", { tier: "low", channel: "email_link" }),
       r("owner", "forwarded", { role: "owner-known-device" }),
       r("owner", "challenged", { role: "owner-new-device" }),
     ];
     const { summary, rows, overall } = aggregate(results);
-    expect(summary.attack_forwarded).toBe(0.25);
+    expect(summary.attack_forwarded).toBe(0.4);
+    expect(summary.attack_forwarded_low_tier).toBe(0.2);
     expect(summary.legit_friction).toBe(0.5);
     expect(summary.legit_blocked).toBe(0.25);
     expect(summary.owner_after_flood).toBe("forwarded");

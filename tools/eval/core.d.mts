@@ -41,6 +41,7 @@ export interface Row {
 export function summarise(results: readonly Result[]): Row;
 export interface Summary {
   attack_forwarded: number;
+  attack_forwarded_low_tier: number;
   legit_friction: number;
   legit_blocked: number;
   owner_after_flood: string | null;

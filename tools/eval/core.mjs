@@ -137,6 +137,10 @@ export function aggregate(results) {
   const round = (x) => Math.round(x * 10_000) / 10_000;
   const summary = {
     attack_forwarded: round(share(attack, (r) => r.outcome === "forwarded")),
+    // Diagnostic, not a target: attack requests forwarded at the low tier (a reset link
+    // with no step-up). The rest of attack_forwarded reached the origin at a tier that
+    // asks for a code or an enrolled factor (EVALUATION.md, metrics).
+    attack_forwarded_low_tier: round(share(attack, (r) => r.outcome === "forwarded" && r.tier === "low")),
     legit_friction: round(share(legit, (r) => isFriction(r.outcome))),
     legit_blocked: round(share(legit, (r) => isBlocked(r.outcome))),
     owner_after_flood: ownerOutcome(owners),

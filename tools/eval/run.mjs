@@ -289,5 +289,5 @@ const scored = everything.filter((r) => r.group !== "setup");
 const overall = o.sets.length > 1 ? printReport("all seeds", everything, o) : summaries[o.sets[0].name];
 console.log(`\n(${((Date.now() - t0) / 1000).toFixed(0)} s; ${scored.length} scored requests)`);
 const final = { ...overall, seeds: o.sets.flatMap((s) => s.seeds), scale: o.scale };
-if (o.sets.length > 1) for (const [name, s] of Object.entries(summaries)) final[name] = { attack_forwarded: s.attack_forwarded, legit_friction: s.legit_friction, legit_blocked: s.legit_blocked, owner_after_flood: s.owner_after_flood, owner_after_flood_new_device: s.owner_after_flood_new_device };
+if (o.sets.length > 1) for (const [name, s] of Object.entries(summaries)) final[name] = { attack_forwarded: s.attack_forwarded, attack_forwarded_low_tier: s.attack_forwarded_low_tier, legit_friction: s.legit_friction, legit_blocked: s.legit_blocked, owner_after_flood: s.owner_after_flood, owner_after_flood_new_device: s.owner_after_flood_new_device };
 console.log(JSON.stringify(final));
