@@ -3,7 +3,8 @@
 // the reset route by the source file of the innermost stack frame that belongs to one,
 // set against workerd's own CPU time (/proc, all threads) over the same seconds.
 //
-//   node --experimental-websocket bench/stages.mjs [riskgate-upstash|riskgate-do|both] [seconds] [--json]
+//   node --experimental-websocket bench/stages.mjs [riskgate-upstash|riskgate-do|both] [seconds] [--json] [--ref <git ref>]
+//   (--ref: profile riskgate as committed at that ref, e.g. the table before a change)
 //   (STAGES_TOP=n: how many frames to list by self time, 40 by default)
 //
 // Stages come from the bundle's module markers (wrangler's esbuild writes `// src/x.ts`
@@ -15,7 +16,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleRiskgate } from "./build.mjs";
+import { bundleRiskgate, bundleRiskgateAt } from "./build.mjs";
 import { cpuMicros, raisePriority, waitMicros } from "./cpu.mjs";
 import { runLoad } from "./load.mjs";
 import { startBenchOrigin } from "./origin.mjs";
@@ -50,7 +51,8 @@ export function moduleMap(bundleText) {
   const starts = [];
   bundleText.split("\n").forEach((line, i) => {
     const m = /^\/\/ ((?:src|node_modules|\.\.\/)[^\s]*\.(?:ts|js|mjs|cjs|json))$/.exec(line);
-    if (m !== null) starts.push([i, m[1].replace(/^(\.\.\/)+/, "")]);
+    // A tree built elsewhere (--ref) names this checkout's node_modules by a relative path.
+    if (m !== null) starts.push([i, m[1].replace(/^(\.\.\/)+/, "").replace(/^.*?\/node_modules\//, "node_modules/")]);
   });
   return (line) => {
     let lo = 0;
@@ -220,14 +222,17 @@ async function connect(port, target) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
-  const json = process.argv.includes("--json");
+  const argv = process.argv.slice(2);
+  const refAt = argv.indexOf("--ref");
+  const ref = refAt === -1 ? null : argv[refAt + 1];
+  const args = argv.filter((a, i) => !a.startsWith("--") && (refAt === -1 || i !== refAt + 1));
+  const json = argv.includes("--json");
   const [which = "both", secondsArg = "8"] = args;
   const names = which === "both" ? ["riskgate-upstash", "riskgate-do"] : [which];
   const dir = mkdtempSync(join(tmpdir(), "riskgate-stages-bundle-"));
   const restorePriority = raisePriority();
   try {
-    const bundle = bundleRiskgate(join(dir, "bundle"));
+    const bundle = ref === null ? bundleRiskgate(join(dir, "bundle")) : bundleRiskgateAt(ref, join(dir, "ref"));
     const fileOf = moduleMap(readFileSync(bundle, "utf8"));
     const tables = [];
     for (const name of names) {
@@ -235,7 +240,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       tables.push(t);
       if (!json) console.log(`\n${printTable(t)}`);
     }
-    console.log(JSON.stringify({ at: new Date().toISOString(), load_average: (await import("node:os")).loadavg(), tables }));
+    console.log(JSON.stringify({ at: new Date().toISOString(), ref, load_average: (await import("node:os")).loadavg(), tables }));
   } finally {
     restorePriority();
     rmSync(dir, { recursive: true, force: true });
