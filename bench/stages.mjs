@@ -13,9 +13,10 @@
 // work outside JS: HTTP, sockets, the event loop), "(garbage collector)", and native
 // frames with no JS caller. Samples are 100 µs apart (wall time while the thread runs);
 // "(idle)" is excluded. The profiler's own overhead is inside both sides.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { bundleRiskgate, bundleRiskgateAt } from "./build.mjs";
 import { cpuMicros, raisePriority, waitMicros } from "./cpu.mjs";
 import { runLoad } from "./load.mjs";
@@ -25,8 +26,9 @@ import { freePort, startUpstash } from "./upstash.mjs";
 import { startWorkerd, workerCounters, writeConfig } from "./workerd.mjs";
 
 /**
- * Stage of a source file (first match wins; a file no pattern matches is generic, e.g.
- * src/shared, src/gateway (the gateway's fetcher, hasher) or a library, and its samples
+ * Stage of a source file, or of a function in it (first match wins; a file no pattern
+ * matches is generic, e.g.
+ * src/shared, src/gateway (the gateway's fetcher), the HMAC hasher or a library, and its samples
  * go to the stage of its caller).
  */
 export const STAGES = [
@@ -34,14 +36,20 @@ export const STAGES = [
   ["signing", /^src\/origin\/(decision-token|signing-keys)\.ts$/],
   ["forward", /^src\/origin\/forward\.ts$|^src\/reset\/(deliver|forward-job)\.ts$/],
   ["record: audit hub (Durable Object)", /^src\/audit\/hub\//],
-  ["record: decision log and audit events", /^src\/audit\/|^src\/reset\/record\.ts$|^src\/gateway\/auditor\.ts$|^src\/scoring\/experiments\/record\.ts$/],
+  // The decision log line: built in record.ts (decisionLogLine), serialised and logged in decision-log.ts.
+  ["record: decision log line", /^src\/audit\/decision-log\.ts$/],
+  ["record: decision log line", /^src\/reset\/record\.ts$/, /^decisionLogLine$/],
+  ["record: decision log line", /^src\/scoring\/rules\/context-schema\.ts$/, /^nonZeroFacts$/],
+  ["record: audit events (stamp, log and hub sinks)", /^src\/audit\/|^src\/reset\/record\.ts$|^src\/gateway\/auditor\.ts$|^src\/scoring\/experiments\/record\.ts$/],
   ["screen", /^src\/reset\/(screen|refusals)\.ts$/],
-  ["context", /^src\/context\/|^src\/reset\/context\.ts$|^node_modules\/(ua-parser-js|@noble\/hashes)\//],
+  // The hasher (src/context/hmac.ts, @noble/hashes) counts for its caller: screen, context or experiments.
+  ["context", /^src\/context\/(?!hmac\.ts$)|^src\/reset\/context\.ts$/],
   ["signals and rules", /^src\/scoring\/(signals|rules|ruleset)\/|^node_modules\/@bufbuild\/cel|^node_modules\/cel/],
   ["policy and decide", /^src\/scoring\/|^src\/reset\/decide\.ts$|^src\/captcha\//],
   ["response (act)", /^src\/reset\/act\.ts$|^src\/challenge\//],
   ["routing (match, Hono, entry)", /^src\/(app|index)\.ts$|^src\/reset\/(match|route)\.ts$|^src\/shared\/errors\.ts$|^node_modules\/hono\/|^bench-entry$/],
 ];
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUNTIME = "runtime: native, event loop (no JS caller)";
 const GC = "runtime: garbage collector";
 const PROGRAM = "runtime: (program)";
@@ -80,7 +88,7 @@ export function attribute(profile, fileOf) {
     if (f.url.endsWith("/worker.js") || f.url === "worker.js") {
       const file = fileOf(f.lineNumber);
       if (file === null) return null;
-      return STAGES.find(([, re]) => re.test(file))?.[0] ?? null;
+      return STAGES.find(([, re, fn]) => re.test(file) && (fn === undefined || fn.test(f.functionName)))?.[0] ?? null;
     }
     if (/entry\.mjs$|store-entry/.test(f.url)) return "routing (match, Hono, entry)";
     return null;
@@ -161,7 +169,7 @@ async function profileWorker(name, seconds, bundle) {
 export function stageTable(name, run, fileOf) {
   const us = attribute(run.profile, fileOf);
   us.delete("idle");
-  const order = [...STAGES.map(([s]) => s), PROGRAM, GC, RUNTIME];
+  const order = [...new Set(STAGES.map(([s]) => s)), PROGRAM, GC, RUNTIME];
   const rows = order.map((stage) => ({ stage, us_per_request: Math.round((us.get(stage) ?? 0) / run.requests) }));
   const total = rows.reduce((a, r) => a + r.us_per_request, 0);
   return {
@@ -240,7 +248,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       tables.push(t);
       if (!json) console.log(`\n${printTable(t)}`);
     }
-    console.log(JSON.stringify({ at: new Date().toISOString(), ref, load_average: (await import("node:os")).loadavg(), tables }));
+    const result = { at: new Date().toISOString(), ref, load_average: loadavg(), tables };
+    // Kept beside the benchmark's experiments (profiles are large; the table is what matters).
+    const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-stages${ref === null ? "" : `-at-${ref}`}.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`\nwritten to ${out}`);
+    console.log(JSON.stringify(result));
   } finally {
     restorePriority();
     rmSync(dir, { recursive: true, force: true });

@@ -140,8 +140,8 @@ export function celValue(type: CelScalar, value: unknown): unknown {
  * The facts without the ones that read as their type's zero (0, "", false, an empty
  * list) and without empty sections: what the decision log line and the decision event
  * carry. `toCelValues` reads a missing fact as that same zero, so `rules replay` and
- * `rules explain` decide exactly as on the full facts, and the per-request line is about
- * a third of the size (BENCHMARKS.md, "Stage table").
+ * `rules explain` decide exactly as on the full facts, and an ordinary reset's facts are
+ * about half the size (BENCHMARKS.md, "Stage table").
  */
 export function nonZeroFacts(facts: Facts): Facts {
   const out: Facts = {};
