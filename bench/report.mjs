@@ -71,13 +71,15 @@ export function headline(rounds, summaries, micro, soak = null) {
   out.store_round_trips_per_allow_peer = trips("g");
   for (const id of IDS) out[`rps_${id}`] = summaries[id]?.rps ?? null;
   for (const id of IDS) out[`cpu_us_per_request_${id}`] = summaries[id]?.cpu_us_per_request ?? null;
-  if (summaries.c_ref !== undefined) {
+  if (summaries.c_ref !== undefined || summaries.b_ref !== undefined) {
     // BENCH_COMPARE: the working tree against the ref, paired round by round.
-    out.compare = {
-      c_over_ref_rps: pairedRatio(rounds, "c", "c_ref", summaries),
-      cpu_us_per_request_c: summaries.c?.cpu_us_per_request ?? null,
-      cpu_us_per_request_c_ref: summaries.c_ref.cpu_us_per_request ?? null,
-    };
+    out.compare = {};
+    for (const id of ["c", "b"]) {
+      if (summaries[`${id}_ref`]?.rps == null) continue;
+      out.compare[`${id}_over_ref_rps`] = pairedRatio(rounds, id, `${id}_ref`, summaries);
+      out.compare[`cpu_us_per_request_${id}`] = summaries[id]?.cpu_us_per_request ?? null;
+      out.compare[`cpu_us_per_request_${id}_ref`] = summaries[`${id}_ref`].cpu_us_per_request ?? null;
+    }
   }
   if (soak !== null) {
     out.heap_growth_kb_per_10k = soak.heap_growth_kb_per_10k ?? null;

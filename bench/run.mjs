@@ -8,7 +8,7 @@
 // Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2),
 // BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
 // BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
-// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenario c_ref),
+// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenarios c_ref and b_ref),
 // BENCH_SOAK (1: the full memory soak, 120,000 distinct resets; 0: none; default a short
 // one of BENCH_SOAK_REQUESTS, 20,000), see bench/soak.mjs and `npm run bench:soak`.
 import { execFileSync } from "node:child_process";
@@ -51,8 +51,8 @@ const SOAK_REQUESTS =
       ? 120_000
       : knob("BENCH_SOAK_REQUESTS", 20_000);
 const SOAK_MAX_SECONDS = SOAK_REQUESTS >= 100_000 ? 600 : 150;
-const WORKERS = extra === null ? DECLARED : [...DECLARED, extra.worker];
-const SCENARIOS = extra === null ? PLANNED : [...PLANNED, extra.scenario];
+const WORKERS = extra === null ? DECLARED : [...DECLARED, ...extra.workers];
+const SCENARIOS = extra === null ? PLANNED : [...PLANNED, ...extra.scenarios];
 
 const cleanups = [];
 async function cleanup() {

@@ -149,15 +149,23 @@ export const BLOCK_PROBE_LIMIT = 300;
 
 /**
  * BENCH_COMPARE=<git ref>: riskgate as committed at `ref` runs beside the working tree,
- * as scenario "c_ref" alternating with the others, so a change's effect is measured in
- * one run under the same conditions (the before/after numbers of a performance commit).
+ * as scenarios "c_ref" (Durable Object store) and "b_ref" (Upstash) alternating with the
+ * others, so a change's effect is measured in one run under the same conditions (the
+ * before/after numbers of a performance commit). Pick them with BENCH_ONLY (b,b_ref,c,c_ref).
  */
 export function comparison(ref) {
-  const base = WORKERS.find((w) => w.name === "riskgate-do");
-  const c = SCENARIOS.find((s) => s.id === "c");
-  if (base === undefined || c === undefined) throw new Error("scenario c is not defined");
-  return {
-    worker: { ...base, name: "riskgate-do-ref", build: "riskgate-ref" },
-    scenario: { ...c, id: "c_ref", label: `${c.label}, at ${ref}`, worker: "riskgate-do-ref" },
-  };
+  const pairs = [
+    ["c", "riskgate-do"],
+    ["b", "riskgate-upstash"],
+  ];
+  const workers = [];
+  const scenarios = [];
+  for (const [id, name] of pairs) {
+    const base = WORKERS.find((w) => w.name === name);
+    const scenario = SCENARIOS.find((s) => s.id === id);
+    if (base === undefined || scenario === undefined) throw new Error(`scenario ${id} is not defined`);
+    workers.push({ ...base, name: `${name}-ref`, build: "riskgate-ref" });
+    scenarios.push({ ...scenario, id: `${id}_ref`, label: `${scenario.label}, at ${ref}`, worker: `${name}-ref` });
+  }
+  return { workers, scenarios };
 }

@@ -4,7 +4,8 @@
  * identifier, the body, a token or a full IP.
  *
  * Each line also carries the facts the rules saw (hash-free by construction: counts,
- * booleans, UA family, country, ASN) and, when a shadow candidate is bundled, the
+ * booleans, UA family, country, ASN; only those that are not zero, which is how the
+ * rules read a missing fact) and, when a shadow candidate is bundled, the
  * candidate's outcome. `riskgate rules replay` re-decides past traffic from these lines.
  *
  * The line is also the log record of the decision's audit event (src/reset/record.ts):
@@ -38,7 +39,10 @@ export interface DecisionLogLine {
   readonly origin_status: number | null;
   readonly origin_ms: number | null;
   readonly ms: number;
-  /** The facts the rules decided on; what `rules replay` re-evaluates. */
+  /**
+   * The facts the rules decided on, the non-zero ones only (a missing fact is 0, "",
+   * false or an empty list, as the rules read it); what `rules replay` re-evaluates.
+   */
   readonly facts: Facts;
   /** The shadow candidate's outcome (null when no candidate is bundled). */
   readonly candidate: CandidateSummary | null;

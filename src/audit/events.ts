@@ -38,7 +38,7 @@ export interface DecisionData {
   readonly store_ms: number | null;
   /** Time from the request reaching the route to the response being ready. */
   readonly ms: number;
-  /** The facts the rules saw (counts, booleans, UA family, country, ASN: no identifiers). */
+  /** The non-zero facts the rules saw (counts, booleans, UA family, country, ASN: no identifiers); a missing one is zero. */
   readonly facts: Facts;
   /** The shadow candidate's conclusion, when a candidate rule set is bundled. */
   readonly candidate: CandidateData | null;

@@ -70,8 +70,9 @@ export async function signDecision(
     iat: nowSeconds,
     exp: nowSeconds + DECISION_TTL_SECONDS,
   };
-  const input = `${segment({ alg, kid, typ: "riskgate-decision+jwt" })}.${segment(payload)}`;
-  const signature = await crypto.subtle.sign(signingParams(key), key, encoder.encode(input));
+  const { params, header } = perKey(key, alg, kid);
+  const input = `${header}.${segment(payload)}`;
+  const signature = await crypto.subtle.sign(params, key, encoder.encode(input));
   return `${input}.${base64url(new Uint8Array(signature))}`;
 }
 
@@ -82,17 +83,19 @@ function segment(value: unknown): string {
 }
 
 type SignParams = Parameters<SubtleCrypto["sign"]>[0];
-const paramsOf = new WeakMap<CryptoKey, SignParams>();
+const signingOf = new WeakMap<CryptoKey, { params: SignParams; header: string }>();
 
 /**
- * WebCrypto parameters for the key's algorithm (ES256 or EdDSA, src/origin/signing-keys.ts),
- * once per key: workerd builds a new `algorithm` object on every read of the getter.
+ * What is the same for every token of a key, computed once: the WebCrypto parameters for
+ * its algorithm (ES256 or EdDSA, src/origin/signing-keys.ts; workerd builds a new
+ * `algorithm` object on every read of the getter) and the encoded JWS header segment.
  */
-function signingParams(key: CryptoKey): SignParams {
-  let params = paramsOf.get(key);
-  if (params === undefined) {
-    params = key.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : { name: key.algorithm.name };
-    paramsOf.set(key, params);
+function perKey(key: CryptoKey, alg: string, kid: string): { params: SignParams; header: string } {
+  let entry = signingOf.get(key);
+  if (entry === undefined) {
+    const params = key.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : { name: key.algorithm.name };
+    entry = { params, header: segment({ alg, kid, typ: "riskgate-decision+jwt" }) };
+    signingOf.set(key, entry);
   }
-  return params;
+  return entry;
 }

@@ -46,14 +46,19 @@ export function isProxyHeader(lower: string): boolean {
 }
 
 /** Copy of `headers` without any `Riskgate-*` or proxy-asserted header. */
-export function cleanHeaders(headers: Headers): Headers {
+export function cleanHeaders(headers: Iterable<[string, string]>, drop: ReadonlySet<string> = NONE): Headers {
   const out = new Headers();
   for (const [name, value] of headers) {
-    if (isProxyHeader(name.toLowerCase())) continue;
+    const lower = name.toLowerCase();
+    if (isProxyHeader(lower) || drop.has(lower)) continue;
     out.append(name, value);
   }
   return out;
 }
+
+const NONE: ReadonlySet<string> = new Set();
+/** Set anew for the origin (host) or by the runtime from the body (content-length). */
+const DROPPED_ON_FORWARD: ReadonlySet<string> = new Set(["host", "content-length"]);
 
 /** The origin's failure, named. */
 export type OriginFailure = "ORIGIN_TIMEOUT" | "ORIGIN_UNAVAILABLE";
@@ -97,17 +102,25 @@ export function originTarget(requestUrl: string, originUrl: URL): URL | null {
 }
 
 /** Send `request` to the origin (same path and query) with extra headers; never throws. */
+/**
+ * What forward() reads of the client's request: a Request, or a queued job's method, URL
+ * and header pairs as received (src/reset/deliver.ts: no Request or Headers rebuilt).
+ */
+export interface ForwardRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Iterable<[string, string]>;
+}
+
 export async function forward(
-  request: Request,
+  request: ForwardRequest,
   body: BodyInit | null,
   extra: Record<string, string>,
   { originUrl, clientIp, timeoutMs, fetcher }: ForwardOptions,
 ): Promise<OriginResult> {
   const target = originTarget(request.url, originUrl);
   if (target === null) return { ok: false, code: "ORIGIN_UNAVAILABLE", ms: 0 };
-  const headers = cleanHeaders(request.headers);
-  headers.delete("host");
-  headers.delete("content-length");
+  const headers = cleanHeaders(request.headers, DROPPED_ON_FORWARD);
   headers.set("host", target.host);
   if (clientIp !== null) headers.set("x-forwarded-for", clientIp);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);

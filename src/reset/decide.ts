@@ -21,8 +21,9 @@ import type { RequestContext } from "../context/index.ts";
 import type { Hasher } from "../context/hmac.ts";
 import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
 import { drawsFor, type ExperimentInput } from "../scoring/experiments/assign.ts";
+import { activeExperiments } from "../scoring/experiments/compile.ts";
 import type { ExperimentMonitor } from "../scoring/experiments/monitor.ts";
-import { celValuesFor, type Failure, failModeFor, type Outcome, outcomeFor } from "../scoring/verdict.ts";
+import { celValuesFor, type Failure, failModeFor, type Outcome, type OutcomeInput, outcomeFor } from "../scoring/verdict.ts";
 import { type BudgetPlan, budgetCounts, planBudgets } from "../scoring/policy/channels.ts";
 import { type Escalated, escalate, needsCaptcha } from "../scoring/policy/escalation.ts";
 import {
@@ -147,8 +148,6 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
   const binding = { ip: ctx.keys.ip, account: ctx.accountKey };
   const prepared = gate === null || captcha === null ? null : await gate.prepare(captcha, binding, ctx.ip?.address ?? null, ctx.now);
   const batch = planBatch(ctx, deps, prepared);
-  // Assignment hashes run while the store batch is in flight: no added latency.
-  const drawing = experimentInput(ctx, deps);
   const { result, local, failures, storeMs } = await runBatch(deps.store, batch, deps.now, deps.fallback);
   // Known blocked: nothing was read or counted, so nothing can be scored (counts are not 0).
   if (result?.blocked != null) return { ...blockedDecision(ctx, deps, batch.ladders, result.blocked, prepared), storeMs };
@@ -162,8 +161,7 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
     budget: budgetCounts(batch.budgets, result === null ? null : result.counts.slice(signalHits, signalHits + batch.budgets.hits.length)),
   };
   const input = { facts, accountKey: ctx.accountKey, failures };
-  const experiments = await drawing;
-  const live = outcomeFor(ruleset, experiments === null ? input : { ...input, experiments });
+  const live = await withExperiments(ctx, deps, input, outcomeFor(ruleset, input));
   const counted = result ?? local;
   const read = readLadders(batch.ladders, counted?.limits ?? [], counted?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));
   const states = waiveCaptchas(read, ruleset.ladders, () => celValuesFor(ruleset, input));
@@ -261,6 +259,18 @@ function summarise(ruleset: CompiledRuleset, outcome: Outcome, live: Outcome): C
     reasons: outcome.reasons,
     changed: outcome.verdict !== live.verdict || outcome.tier !== live.tier,
   };
+}
+
+/**
+ * The outcome with experiment enrolment. Enrolment depends on the tier alone, so the
+ * account's draw (an HMAC) is computed only when an experiment runs in the tier the
+ * rules chose; every other request keeps the outcome without experiments, which is the
+ * same outcome (no assignment) without the HMAC (BENCHMARKS.md, "Stage table").
+ */
+async function withExperiments(ctx: RequestContext, deps: PipelineDeps, input: OutcomeInput, base: Outcome): Promise<Outcome> {
+  if (!activeExperiments(deps.ruleset.experiments, ctx.now).some((e) => e.tier === base.tier)) return base;
+  const experiments = await experimentInput(ctx, deps);
+  return experiments === null ? base : outcomeFor(deps.ruleset, { ...input, experiments });
 }
 
 /** Draws and stopped arms for the live rule set's running experiments (null: none run). */

@@ -43,9 +43,8 @@ export async function attemptForward(job: ForwardJob, gateway: Pick<Gateway, "co
     Math.floor(gateway.now() / 1000),
     job.extra,
   );
-  const request = new Request(job.url, { method: job.method, headers: new Headers(job.headers as [string, string][]) });
   const origin = await forward(
-    request,
+    { method: job.method, url: job.url, headers: job.headers as [string, string][] },
     job.body as Uint8Array<ArrayBuffer> | null,
     { [DECISION_HEADER]: token, [DECISION_ID_HEADER]: job.decision.id },
     {

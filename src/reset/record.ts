@@ -9,7 +9,7 @@ import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
 import type { OriginResult } from "../origin/forward.ts";
 import { type ForwardOutcome, originAccepted } from "./forward-job.ts";
 import type { LadderState } from "../scoring/policy/rate-limit.ts";
-import type { Facts } from "../scoring/rules/context-schema.ts";
+import { type Facts, nonZeroFacts } from "../scoring/rules/context-schema.ts";
 import type { Auditor } from "../audit/auditor.ts";
 import type { DecisionLogLine, LogSink } from "../audit/decision-log.ts";
 import type { AuditEvent, AuditInput, DecisionData, ForwardData } from "../audit/events.ts";
@@ -163,7 +163,10 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
  * Record one request after its response: number its events, write the decision log
  * line (with the decision event's id and sequence number), then deliver the events.
  */
-export async function recordRequest(deps: { audit: Auditor; log: LogSink }, r: RequestRecord): Promise<void> {
+export async function recordRequest(deps: { audit: Auditor; log: LogSink }, request: RequestRecord): Promise<void> {
+  // The line and the decision event carry the non-zero facts only: the rules read a
+  // missing fact as zero, so replay and explain are unchanged and the record is smaller.
+  const r = { ...request, facts: nonZeroFacts(request.facts) };
   const events = deps.audit.stamp(...requestEvents(r));
   const decisionEvent = events[0];
   if (decisionEvent !== undefined) deps.log(decisionLogLine(r, decisionEvent));

@@ -14,6 +14,12 @@ import {
   type TallyRow,
 } from "../../src/store/port.ts";
 import { LocalCounters } from "../../src/store/fallback.ts";
+import { createAuditor } from "../../src/audit/auditor.ts";
+import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
+import type { AuditEvent, DecisionData } from "../../src/audit/events.ts";
+import { emptyReport, replayLine } from "../../src/cli/replay.ts";
+import { recordRequest } from "../../src/reset/record.ts";
+import { outcomeFor } from "../../src/scoring/verdict.ts";
 import { compileShipped, compileYaml } from "./support/rulesets.ts";
 
 /** Counts every hit and distinct member forever: enough to see what the pipeline asks for. */
@@ -165,4 +171,56 @@ describe("decide", () => {
     for (const raw of ["192.0.2.10", "192.0.2.0", "acctKEY", "deviceKEY"]) expect(text).not.toContain(raw);
     expect(facts.velocity).toMatchObject({ account_1h: 1, ip_10m: 1 });
   });
+
+  describe("the record of a decision (log line and decision event)", () => {
+    const headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36";
+
+    /** Decide a request, then run the record stage on it; the log line and the stamped events. */
+    async function recorded(ctx: RequestContext) {
+      const store = new MemoryStore();
+      const decided = await decide(ctx, deps(live, store));
+      const lines: DecisionLogLine[] = [];
+      const events: AuditEvent[] = [];
+      const audit = createAuditor({ source: "test", rules: live.version, sinks: [{ name: "capture", write: (e) => void events.push(...e) }], now: () => ctx.now, newId: () => `ev-${++ids}` });
+      await recordRequest({ audit, log: (line) => lines.push(line) }, {
+        requestId: "req-1",
+        method: "POST",
+        ctx,
+        decision: decided.decision,
+        shadowReasons: decided.shadowReasons,
+        facts: decided.facts,
+        candidate: decided.candidate,
+        storeName: store.name,
+        storeMs: 1,
+        result: { response: new Response(null, { status: 202 }), action: "forwarded", origin: null, job: null },
+        originUrl: new URL("https://origin.example"),
+        ms: 1,
+      });
+      return { decided, line: lines[0] as DecisionLogLine, event: events.find((e) => e.type === "decision") };
+    }
+
+    it.each([["an ordinary browser", context("US")], ["a headless browser", context("US", headless)], ["a new country", context("JP")]])(
+      "carries only the non-zero facts, and replay decides %s as recorded",
+      async (_name, ctx) => {
+        const { decided, line, event } = await recorded(ctx);
+        const zeros = Object.entries(line.facts).flatMap(([section, fields]) =>
+          Object.entries(fields)
+            .filter(([, v]) => v === 0 || v === "" || v === false || (Array.isArray(v) && v.length === 0))
+            .map(([name]) => `${section}.${name}`),
+        );
+        expect(zeros).toEqual([]);
+        // The full facts have zeros (the log line used to carry all of them).
+        expect(JSON.stringify(line.facts).length).toBeLessThan(JSON.stringify(decided.facts).length);
+        expect((event?.data as DecisionData | undefined)?.facts).toEqual(line.facts);
+        // The rules read a missing fact as zero: the same outcome from the line as from the request.
+        const fromLine = outcomeFor(live, { facts: line.facts, accountKey: line.account, failures: [] });
+        const fromRequest = outcomeFor(live, { facts: decided.facts, accountKey: ctx.accountKey, failures: [] });
+        expect(fromLine).toEqual(fromRequest);
+        const report = emptyReport(live, live);
+        replayLine(report, live, live, JSON.stringify(line), 0);
+        expect(report).toMatchObject({ decisions: 1, noFacts: 0, malformed: 0, recordedDiffers: 0 });
+      },
+    );
+  });
 });
+

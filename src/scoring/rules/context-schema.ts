@@ -135,3 +135,27 @@ export function celValue(type: CelScalar, value: unknown): unknown {
       return typeof value === typeof ZERO[type] ? value : ZERO[type];
   }
 }
+
+/**
+ * The facts without the ones that read as their type's zero (0, "", false, an empty
+ * list) and without empty sections: what the decision log line and the decision event
+ * carry. `toCelValues` reads a missing fact as that same zero, so `rules replay` and
+ * `rules explain` decide exactly as on the full facts, and an ordinary reset's facts are
+ * about half the size (BENCHMARKS.md, "Stage table").
+ */
+export function nonZeroFacts(facts: Facts): Facts {
+  const out: Facts = {};
+  for (const section in facts) {
+    const fields = facts[section];
+    if (fields === undefined) continue;
+    let kept: Record<string, number | string | boolean | readonly string[]> | null = null;
+    for (const name in fields) {
+      const value = fields[name];
+      if (value === 0 || value === "" || value === false || value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+      kept ??= {};
+      kept[name] = value;
+    }
+    if (kept !== null) out[section] = kept;
+  }
+  return out;
+}

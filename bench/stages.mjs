@@ -1,0 +1,262 @@
+// Where every microsecond of a reset goes (BENCHMARKS.md, "Stage table"): a V8 CPU
+// profile of riskgate under the benchmark's load, each sample attributed to a stage of
+// the reset route by the source file of the innermost stack frame that belongs to one,
+// set against workerd's own CPU time (/proc, all threads) over the same seconds.
+//
+//   node --experimental-websocket bench/stages.mjs [riskgate-upstash|riskgate-do|both] [seconds] [--json] [--ref <git ref>]
+//   (--ref: profile riskgate as committed at that ref, e.g. the table before a change)
+//   (STAGES_TOP=n: how many frames to list by self time, 40 by default)
+//
+// Stages come from the bundle's module markers (wrangler's esbuild writes `// src/x.ts`
+// before each module), so a function moving between files moves its samples with it.
+// A sample whose stack holds no stage file is the runtime's own: "(program)" (native
+// work outside JS: HTTP, sockets, the event loop), "(garbage collector)", and native
+// frames with no JS caller. Samples are 100 µs apart (wall time while the thread runs);
+// "(idle)" is excluded. The profiler's own overhead is inside both sides.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleRiskgate, bundleRiskgateAt } from "./build.mjs";
+import { cpuMicros, raisePriority, waitMicros } from "./cpu.mjs";
+import { runLoad } from "./load.mjs";
+import { startBenchOrigin } from "./origin.mjs";
+import { WORKERS } from "./scenarios.mjs";
+import { freePort, startUpstash } from "./upstash.mjs";
+import { startWorkerd, workerCounters, writeConfig } from "./workerd.mjs";
+
+/**
+ * Stage of a source file, or of a function in it (first match wins; a file no pattern
+ * matches is generic, e.g.
+ * src/shared, src/gateway (the gateway's fetcher), the HMAC hasher or a library, and its samples
+ * go to the stage of its caller).
+ */
+export const STAGES = [
+  ["store call", /^src\/store\/|^node_modules\/@upstash\//],
+  ["signing", /^src\/origin\/(decision-token|signing-keys)\.ts$/],
+  ["forward", /^src\/origin\/forward\.ts$|^src\/reset\/(deliver|forward-job)\.ts$/],
+  ["record: audit hub (Durable Object)", /^src\/audit\/hub\//],
+  // The decision log line: built in record.ts (decisionLogLine), serialised and logged in decision-log.ts.
+  ["record: decision log line", /^src\/audit\/decision-log\.ts$/],
+  ["record: decision log line", /^src\/reset\/record\.ts$/, /^decisionLogLine$/],
+  ["record: decision log line", /^src\/scoring\/rules\/context-schema\.ts$/, /^nonZeroFacts$/],
+  ["record: audit events (stamp, log and hub sinks)", /^src\/audit\/|^src\/reset\/record\.ts$|^src\/gateway\/auditor\.ts$|^src\/scoring\/experiments\/record\.ts$/],
+  ["screen", /^src\/reset\/(screen|refusals)\.ts$/],
+  // The hasher (src/context/hmac.ts, @noble/hashes) counts for its caller: screen, context or experiments.
+  ["context", /^src\/context\/(?!hmac\.ts$)|^src\/reset\/context\.ts$/],
+  ["signals and rules", /^src\/scoring\/(signals|rules|ruleset)\/|^node_modules\/@bufbuild\/cel|^node_modules\/cel/],
+  ["policy and decide", /^src\/scoring\/|^src\/reset\/decide\.ts$|^src\/captcha\//],
+  ["response (act)", /^src\/reset\/act\.ts$|^src\/challenge\//],
+  ["routing (match, Hono, entry)", /^src\/(app|index)\.ts$|^src\/reset\/(match|route)\.ts$|^src\/shared\/errors\.ts$|^node_modules\/hono\/|^bench-entry$/],
+];
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const RUNTIME = "runtime: native, event loop (no JS caller)";
+const GC = "runtime: garbage collector";
+const PROGRAM = "runtime: (program)";
+
+/** Line → source file of a non-minified esbuild bundle, from its `// path` module markers. */
+export function moduleMap(bundleText) {
+  const starts = [];
+  bundleText.split("\n").forEach((line, i) => {
+    const m = /^\/\/ ((?:src|node_modules|\.\.\/)[^\s]*\.(?:ts|js|mjs|cjs|json))$/.exec(line);
+    // A tree built elsewhere (--ref) names this checkout's node_modules by a relative path.
+    if (m !== null) starts.push([i, m[1].replace(/^(\.\.\/)+/, "").replace(/^.*?\/node_modules\//, "node_modules/")]);
+  });
+  return (line) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    let found = null;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid][0] <= line) {
+        found = starts[mid][1];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  };
+}
+
+/** µs per stage from a profile: each sample to the innermost frame whose file names a stage. */
+export function attribute(profile, fileOf) {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stageOfNode = new Map();
+  const frameStage = (node) => {
+    const f = node.callFrame;
+    if (f.url.endsWith("/worker.js") || f.url === "worker.js") {
+      const file = fileOf(f.lineNumber);
+      if (file === null) return null;
+      return STAGES.find(([, re, fn]) => re.test(file) && (fn === undefined || fn.test(f.functionName)))?.[0] ?? null;
+    }
+    if (/entry\.mjs$|store-entry/.test(f.url)) return "routing (match, Hono, entry)";
+    return null;
+  };
+  const stageOf = (id) => {
+    if (stageOfNode.has(id)) return stageOfNode.get(id);
+    const node = nodes.get(id);
+    const name = node.callFrame.functionName;
+    let stage;
+    if (name === "(idle)") stage = "idle";
+    else if (name === "(garbage collector)") stage = GC;
+    else if (name === "(program)") stage = PROGRAM;
+    else stage = frameStage(node) ?? (parent.has(id) ? stageOf(parent.get(id)) : RUNTIME);
+    if (stage === "idle" && name !== "(idle)") stage = RUNTIME;
+    stageOfNode.set(id, stage);
+    return stage;
+  };
+  const us = new Map();
+  // Per stage, self time by function and file: where inside a stage to look.
+  const byFunction = new Map();
+  const { samples = [], timeDeltas = [] } = profile;
+  // timeDeltas[i] is the time before sample i; the sample stands for the interval after it.
+  samples.forEach((id, i) => {
+    const dt = timeDeltas[i + 1] ?? timeDeltas[i] ?? 0;
+    const s = stageOf(id);
+    us.set(s, (us.get(s) ?? 0) + dt);
+    const f = nodes.get(id).callFrame;
+    const where = f.url.endsWith("worker.js") ? (fileOf(f.lineNumber) ?? "?") : f.url.split("/").pop() || "native";
+    const key = `${s}\t${f.functionName || "(anonymous)"} ${where}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + dt);
+  });
+  return Object.assign(us, { byFunction });
+}
+
+async function profileWorker(name, seconds, bundle) {
+  const declared = WORKERS.find((w) => w.name === name);
+  if (declared === undefined) throw new Error(`unknown worker ${name}`);
+  const upstash = declared.requires === "upstash" ? await startUpstash({ cpu: 1 }) : null;
+  if (upstash !== null && "skipped" in upstash) throw new Error(upstash.skipped);
+  const spec = upstash === null ? declared : { ...declared, bindings: { ...declared.bindings, ...upstash.bindings } };
+  const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "riskgate-stages-"));
+  const origin = await startBenchOrigin();
+  const port = await freePort();
+  const inspector = await freePort();
+  const config = writeConfig(dir, [{ ...spec, bundle, port }], { originPort: origin.port, storageDir: join(dir, "do") });
+  const workerd = await startWorkerd(config, [port], { cpu: 0, extraArgs: [`--inspector-addr=127.0.0.1:${inspector}`] });
+  try {
+    const load = (s, offset) => runLoad({ port, seconds: s, connections: 16, mode: "unique", offset, cpu: 1 });
+    await load(2, 2 ** 20);
+    const session = await connect(inspector, name);
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: 100 });
+    const before = { cpu: cpuMicros(workerd.pid), wait: waitMicros(workerd.pid), handled: (await workerCounters(port)).requests };
+    await session.send("Profiler.start");
+    const result = await load(seconds, 2 ** 21 + (name === "riskgate-do" ? 2 ** 19 : 0));
+    // Let the after-response work of the last requests (forward, record) finish inside the window.
+    await new Promise((r) => setTimeout(r, 300));
+    const { profile } = await session.send("Profiler.stop");
+    const after = { cpu: cpuMicros(workerd.pid), wait: waitMicros(workerd.pid), handled: (await workerCounters(port)).requests };
+    session.close();
+    const requests = after.handled - before.handled;
+    return {
+      profile,
+      requests,
+      rps: Math.round(result.requests / (result.duration_us / 1e6)),
+      cpu_us_per_request: (after.cpu - before.cpu) / requests,
+      wait_share: (after.wait - before.wait) / (profile.endTime - profile.startTime),
+    };
+  } finally {
+    await workerd.stop();
+    await origin.close();
+    if (upstash !== null && "stop" in upstash) await upstash.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The stage table of one profiled run. */
+export function stageTable(name, run, fileOf) {
+  const us = attribute(run.profile, fileOf);
+  us.delete("idle");
+  const order = [...new Set(STAGES.map(([s]) => s)), PROGRAM, GC, RUNTIME];
+  const rows = order.map((stage) => ({ stage, us_per_request: Math.round((us.get(stage) ?? 0) / run.requests) }));
+  const total = rows.reduce((a, r) => a + r.us_per_request, 0);
+  return {
+    worker: name,
+    requests: run.requests,
+    rps: run.rps,
+    wait_share: Number(run.wait_share.toFixed(3)),
+    rows,
+    profile_total_us: total,
+    measured_cpu_us: Math.round(run.cpu_us_per_request),
+    gap: Number((total / run.cpu_us_per_request - 1).toFixed(3)),
+    top: [...us.byFunction]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, Number(process.env.STAGES_TOP ?? 40))
+      .map(([key, v]) => ({ stage: key.split("\t")[0], frame: key.split("\t")[1], us_per_request: Math.round(v / run.requests) })),
+  };
+}
+
+export function printTable(t) {
+  const lines = [
+    `${t.worker}: ${t.requests} requests (${t.rps} req/s, profiler attached; workerd waited for its core ${(100 * t.wait_share).toFixed(0)}% of the time)`,
+    "| stage | µs/request | share |",
+    "| --- | ---: | ---: |",
+    ...t.rows.map((r) => `| ${r.stage} | ${r.us_per_request} | ${((100 * r.us_per_request) / t.profile_total_us).toFixed(1)}% |`),
+    `| **sum of stages (profile)** | **${t.profile_total_us}** | |`,
+    `| measured: workerd CPU (/proc utime+stime, all threads) | ${t.measured_cpu_us} | gap ${(100 * t.gap).toFixed(1)}% |`,
+    "",
+    "top frames by self time (stage: function file, µs/request):",
+    ...t.top.filter((f) => f.stage !== "idle").map((f) => `  ${String(f.us_per_request).padStart(5)}  ${f.stage}: ${f.frame}`),
+  ];
+  return lines.join("\n");
+}
+
+/** A minimal CDP client over the inspector's WebSocket for the service `target`. */
+async function connect(port, target) {
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const entry = list.find((t) => t.title === target || t.id === target || String(t.url).includes(target)) ?? list[0];
+  const ws = new WebSocket(entry.webSocketDebuggerUrl.replace("localhost", "127.0.0.1"));
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(String(event.data));
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  };
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve) => {
+        id++;
+        pending.set(id, resolve);
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const argv = process.argv.slice(2);
+  const refAt = argv.indexOf("--ref");
+  const ref = refAt === -1 ? null : argv[refAt + 1];
+  const args = argv.filter((a, i) => !a.startsWith("--") && (refAt === -1 || i !== refAt + 1));
+  const json = argv.includes("--json");
+  const [which = "both", secondsArg = "8"] = args;
+  const names = which === "both" ? ["riskgate-upstash", "riskgate-do"] : [which];
+  const dir = mkdtempSync(join(tmpdir(), "riskgate-stages-bundle-"));
+  const restorePriority = raisePriority();
+  try {
+    const bundle = ref === null ? bundleRiskgate(join(dir, "bundle")) : bundleRiskgateAt(ref, join(dir, "ref"));
+    const fileOf = moduleMap(readFileSync(bundle, "utf8"));
+    const tables = [];
+    for (const name of names) {
+      const t = stageTable(name, await profileWorker(name, Number(secondsArg), bundle), fileOf);
+      tables.push(t);
+      if (!json) console.log(`\n${printTable(t)}`);
+    }
+    const result = { at: new Date().toISOString(), ref, load_average: loadavg(), tables };
+    // Kept beside the benchmark's experiments (profiles are large; the table is what matters).
+    const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-stages${ref === null ? "" : `-at-${ref}`}.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`\nwritten to ${out}`);
+    console.log(JSON.stringify(result));
+  } finally {
+    restorePriority();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
