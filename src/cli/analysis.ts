@@ -30,11 +30,11 @@ export async function explainCommand(io: Io, path: string, live: Loaded, candida
   const b = candidate === null ? null : explain(candidate.ruleset, input, recorded);
   const compared = comparedWithRecorded(a);
   if (json) {
-    io.out(`${JSON.stringify({ live: a, candidate: b, recorded: compared === null ? null : { verdict: recorded.verdict, tier: recorded.tier, agrees: compared.endsWith(": agrees") } })}\n`);
+    io.out(`${JSON.stringify({ live: a, candidate: b, recorded: compared === null ? null : { verdict: recorded.verdict, tier: recorded.tier, agrees: compared.agrees } })}\n`);
     return EXIT.OK;
   }
   io.out(formatExplanation(a, "live"));
-  if (compared !== null) io.out(`${compared}\n`);
+  if (compared !== null) io.out(`${compared.text}\n`);
   if (b !== null) {
     io.out(`\n${formatExplanation(b, "candidate")}`);
     const same = a.final.verdict === b.final.verdict && a.outcome.tier === b.outcome.tier;

@@ -81,18 +81,18 @@ export function inputFrom(json: unknown): OutcomeInput {
   return { facts: facts as Facts, accountKey: account, failures };
 }
 
-const ms = (n: number) => (n % 86_400_000 === 0 ? `${n / 86_400_000}d` : n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
-
 /** Every ladder of the rule set with the step `recorded` says it took. */
 function ladderLines(ruleset: CompiledRuleset, recorded: Recorded): LadderLine[] {
   const lines = ruleset.ladders.map((l): LadderLine => {
     const seen = recorded.ladders.find((r) => r.name === l.name);
-    const unless = ruleset.spec.rate_limits[l.name]?.unless ?? null;
+    const spec = ruleset.spec.rate_limits[l.name];
+    const unless = spec?.unless ?? null;
     return {
       name: l.name,
       key: l.key,
-      steps: l.steps.map((s) => `${s.action === "block" ? "429" : "captcha"} >${s.limit}/${ms(s.windowMs)}`).join(", "),
-      penalty: l.penalty === null ? null : `${ms(l.penalty.baseMs)} ×${l.penalty.factor} up to ${ms(l.penalty.maxMs)}, -1 level per ${ms(l.penalty.decayMs)}`,
+      // The windows as the rule file writes them (24h stays 24h).
+      steps: (spec?.steps ?? []).map((s) => `${s.action === "block" ? "429" : "captcha"} >${s.limit}/${s.window}`).join(", "),
+      penalty: spec?.penalty === undefined ? null : `${spec.penalty.base} ×${spec.penalty.factor} up to ${spec.penalty.max}, -1 level per ${spec.penalty.decay}`,
       unless,
       step: seen?.step ?? (recorded.ladderStepsKnown ? "allow" : null),
       waived: seen?.waived ?? false,
@@ -135,13 +135,14 @@ function captchaText(e: Explanation): string {
   return `asked, ${c.status} (${c.code})`;
 }
 
-/** `agrees` or what differs between the recomputed and the recorded verdict and tier; null when nothing was recorded. */
-export function comparedWithRecorded(e: Explanation): string | null {
+/** Whether the recomputed verdict and tier agree with the recorded ones, as a line; null when nothing was recorded. */
+export function comparedWithRecorded(e: Explanation): { agrees: boolean; text: string } | null {
   const { verdict, tier } = e.recorded;
   if (verdict === null) return null;
   const f = e.final;
-  if (f.verdict === verdict && (tier === null || e.outcome.tier === tier)) return `recorded ${verdict}${tier === null ? "" : `/${tier}`}: agrees`;
-  return `recorded ${verdict}${tier === null ? "" : `/${tier}`}, recomputed ${f.verdict}/${e.outcome.tier}: DIFFERS (rules changed since, a fail mode at the time, or a step the line does not record)`;
+  const recorded = `recorded ${verdict}${tier === null ? "" : `/${tier}`}`;
+  if (f.verdict === verdict && (tier === null || e.outcome.tier === tier)) return { agrees: true, text: `${recorded}: agrees` };
+  return { agrees: false, text: `${recorded}, recomputed ${f.verdict}/${e.outcome.tier}: DIFFERS (rules changed since, a fail mode at the time, or a step the line does not record)` };
 }
 
 /** The breakdown as text for a terminal. */
