@@ -9,6 +9,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { durationMs } from "../scoring/rules/duration.ts";
 import { DEV_ADMIN_TOKEN, defaultGatewayUrl, isLoopback } from "./experiments.ts";
+import { ExportError, exportedLines } from "./decisions-source.ts";
 import { EXIT, type Io, UsageError } from "./io.ts";
 
 export const DECISIONS_USAGE = `  decisions export [--since 24h|<iso time>] [--limit N] [--out decisions.jsonl] [--url u]
@@ -16,10 +17,6 @@ export const DECISIONS_USAGE = `  decisions export [--since 24h|<iso time>] [--l
                                                   decision log lines with their outcomes, for rules replay
                                                   (--outcomes the same file) and rules explain
 `;
-
-/** Lines per admin API page. */
-const PAGE = 500;
-const TIMEOUT_MS = 30_000;
 
 /** Flags of `decisions export`. */
 export interface DecisionsFlags {
@@ -29,18 +26,6 @@ export interface DecisionsFlags {
   readonly out?: string | undefined;
 }
 
-/** Where the export reads: the gateway, its admin token and the fetch to use. */
-export interface ExportSource {
-  readonly base: string;
-  readonly token: string;
-  readonly fetch: (input: string, init: RequestInit) => Promise<Response>;
-}
-
-/** A gateway that cannot be reached or answered with an error. */
-export class ExportError extends Error {
-  override readonly name = "ExportError";
-}
-
 /** `--since`: a duration back from `now` (`2h`, `30m`), or an ISO time. */
 export function sinceMs(text: string | undefined, now: number): number {
   if (text === undefined) return 0;
@@ -48,38 +33,6 @@ export function sinceMs(text: string | undefined, now: number): number {
   const ms = Date.parse(text);
   if (!/^\d{4}-\d\d-\d\d/.test(text) || !Number.isFinite(ms)) throw new UsageError(`--since must be a duration such as 2h or an ISO time, not ${JSON.stringify(text)}`);
   return ms;
-}
-
-/**
- * The exported lines, page by page: decision lines (at most `limit`) and their outcome
- * lines, as JSON text. Throws ExportError when the gateway fails.
- */
-export async function* exportedLines(src: ExportSource, since: number, limit: number): AsyncGenerator<{ text: string; decision: boolean }> {
-  let cursor: string | null = null;
-  let decisions = 0;
-  do {
-    const url = new URL("/__riskgate/api/decisions/export", src.base);
-    url.searchParams.set("since", String(since));
-    url.searchParams.set("limit", String(Math.min(PAGE, limit - decisions)));
-    if (cursor !== null) url.searchParams.set("cursor", cursor);
-    let res: Response;
-    try {
-      res = await src.fetch(url.toString(), { headers: { authorization: `Bearer ${src.token}`, accept: "application/json" }, signal: AbortSignal.timeout(TIMEOUT_MS) });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ExportError(`cannot reach ${url.origin} (${cause?.code ?? (cause?.message || (err as Error).message)}); is the gateway running? (--url, RISKGATE_URL or PORT)`);
-    }
-    const body = (await res.json().catch(() => null)) as { lines?: unknown; next?: unknown; error?: { code?: string; message?: string } } | null;
-    if (!res.ok || body === null || !Array.isArray(body.lines)) {
-      throw new ExportError(`${url.origin} answered ${res.status}${body?.error ? ` ${body.error.code}: ${body.error.message}` : " without export lines (an older gateway?)"}`);
-    }
-    for (const line of body.lines) {
-      const decision = (line as { type?: unknown }).type === "riskgate.decision";
-      if (decision) decisions++;
-      yield { text: JSON.stringify(line), decision };
-    }
-    cursor = typeof body.next === "string" ? body.next : null;
-  } while (cursor !== null && decisions < limit);
 }
 
 function writeTo(stream: WriteStream, text: string): Promise<void> {
