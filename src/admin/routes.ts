@@ -97,6 +97,14 @@ function intParam(c: AdminContext, name: string, fallback: number, min: number, 
   return n;
 }
 
+/** `since`: epoch milliseconds or an ISO time; absent: everything the hub keeps (24 hours). */
+function sinceParam(raw: string | undefined, now: number): number {
+  if (raw === undefined) return 0;
+  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(ms) || ms > now + 60_000) throw new RiskgateError("ERR_BAD_REQUEST", "since must be epoch milliseconds or an ISO time, not in the future");
+  return ms;
+}
+
 function idParam(c: AdminContext): string {
   const id = c.req.param("id") ?? "";
   if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) throw new RiskgateError("ERR_BAD_REQUEST", "malformed id");
@@ -123,6 +131,13 @@ export function adminRoutes(): Hono<AdminEnv> {
   admin.get("/assets/:name", serveAsset);
   admin.get("/api/summary", async (c) => c.json(await c.var.gateway.hub().summary(intParam(c, "minutes", 60, 5, 1440))));
   admin.get("/api/decisions", async (c) => c.json(await c.var.gateway.hub().decisions(intParam(c, "limit", 50, 1, 200))));
+  // Decision log lines for `riskgate decisions export` (replay's input), paged, oldest first.
+  admin.get("/api/decisions/export", async (c) => {
+    const since = sinceParam(c.req.query("since"), c.var.gateway.now());
+    const cursor = c.req.query("cursor") ?? null;
+    if (cursor !== null && !/^\d{1,15}\.\d{1,15}$/.test(cursor)) throw new RiskgateError("ERR_BAD_REQUEST", "cursor must be the previous page's next");
+    return c.json(await c.var.gateway.hub().exportDecisions(since, cursor, intParam(c, "limit", 500, 1, 1000)));
+  });
   admin.get("/api/decisions/:id/events", async (c) => c.json(await c.var.gateway.hub().eventsOf(idParam(c))));
   admin.get("/api/events/:id", async (c) => {
     const view = await c.var.gateway.hub().event(idParam(c));

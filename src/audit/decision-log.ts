@@ -15,6 +15,7 @@
 import type { CaptchaState } from "../captcha/gate.ts";
 import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
+import type { OutcomeKind } from "./events.ts";
 
 /** The fields of a decision log line. */
 export interface DecisionLogLine {
@@ -48,10 +49,27 @@ export interface DecisionLogLine {
   readonly candidate: CandidateSummary | null;
   /** The decision's audit event (docs/audit.md). */
   readonly event?: { readonly id: string; readonly source: string; readonly seq: number };
-  /** Rate-limit ladders that were not at `allow` (or whose CAPTCHA step was waived). */
-  readonly rate_limits?: readonly { readonly name: string; readonly step: string; readonly waived: boolean; readonly level: number }[];
+  /**
+   * Rate-limit ladders that were not at `allow` (or whose CAPTCHA step was waived).
+   * `level` (the penalty level) is absent in `riskgate decisions export` lines: the
+   * `ratelimit.step` audit event they are rebuilt from does not carry it.
+   */
+  readonly rate_limits?: readonly { readonly name: string; readonly step: string; readonly waived: boolean; readonly level?: number }[];
   /** The CAPTCHA step, when it ran (passed via token or pass, failed or errored with a code). */
   readonly captcha?: CaptchaState | null;
+}
+
+/**
+ * An outcome as `rules replay --outcomes` reads it: the fields of the `riskgate.outcome`
+ * log line (src/outcomes/index.ts) that the `outcome.received` audit event carries too.
+ */
+export interface OutcomeLogLine {
+  readonly type: "riskgate.outcome";
+  readonly ts: string;
+  /** The decision id the origin reported on. */
+  readonly decision: string;
+  readonly event: OutcomeKind;
+  readonly account: string | null;
 }
 
 /** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */

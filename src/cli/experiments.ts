@@ -46,7 +46,7 @@ function parseRows(text: string, file: string): TallyRow[] {
 }
 
 /** A gateway on this machine: `npm start` runs in development, where the dev token works. */
-function isLoopback(url: URL): boolean {
+export function isLoopback(url: URL): boolean {
   return url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
 }
 

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { normaliseIdentifier } from "../context/account.ts";
 import { createHasher } from "../context/hmac.ts";
 import { explainCommand, replayCommand } from "./analysis.ts";
+import { DECISIONS_USAGE, decisionsCommand } from "./decisions.ts";
 import { build, check, loadBoth, test } from "./commands.ts";
 import { listCommand, reportCommand } from "./experiments.ts";
 import { EXIT, type Io, processIo, UsageError } from "./io.ts";
@@ -22,9 +23,11 @@ const RULES_USAGE = `rule commands (--dir defaults to rules, --candidate to <dir
                                                   run the rule tests (against the candidate with --candidate,
                                                   adding the candidate's own fixtures in <candidate>/tests)
   rules explain <request.json> [--dir d] [--candidate c] [--json]
-                                                  score breakdown, rule by rule
-  rules replay  <decisions.jsonl|-> --candidate c [--dir d] [--samples 5] [--json] [--quiet] [--fail-on-change]
-                                                  backtest the candidate on recorded decisions
+                                                  score breakdown, rule by rule, with the rate-limit steps;
+                                                  for a decision log line, compared with its recorded verdict
+  rules replay  <decisions.jsonl|-> --candidate c [--dir d] [--outcomes outcomes.jsonl] [--samples 5] [--json] [--quiet] [--fail-on-change]
+                                                  backtest the candidate on recorded decisions; --outcomes joins
+                                                  riskgate.outcome lines: fraud caught, friction added
 `;
 
 const EXPERIMENTS_USAGE = `experiment commands:
@@ -38,6 +41,9 @@ const EXPERIMENTS_USAGE = `experiment commands:
                                                   the report from exported tally rows, offline
 `;
 
+const DECISIONS_GROUP_USAGE = `decision commands:
+${DECISIONS_USAGE}`;
+
 const OTHER_USAGE = `other:
   account-key                                     HMAC account identifiers read from stdin (one per
                                                   line) with ACCOUNT_HMAC_SECRET, for privileged lists
@@ -45,7 +51,7 @@ const OTHER_USAGE = `other:
 
 const USAGE = `usage: riskgate <command> [options]      riskgate --help | --version | <command> --help
 
-${RULES_USAGE}${EXPERIMENTS_USAGE}list commands (IP reputation lists in <dir>/lists):
+${RULES_USAGE}${DECISIONS_GROUP_USAGE}${EXPERIMENTS_USAGE}list commands (IP reputation lists in <dir>/lists):
 ${LISTS_USAGE}${LIVE_LISTS_USAGE}key commands:
 ${KEYS_USAGE}${OTHER_USAGE}
 exit codes: 0 ok, 1 rules/tests failed (or replay changes with --fail-on-change), 2 usage
@@ -54,6 +60,7 @@ exit codes: 0 ok, 1 rules/tests failed (or replay changes with --fail-on-change)
 /** Usage of one command group (`riskgate rules --help`). */
 const GROUP_USAGE: Readonly<Record<string, string>> = {
   rules: RULES_USAGE,
+  decisions: DECISIONS_GROUP_USAGE,
   experiments: EXPERIMENTS_USAGE,
   lists: `list commands (IP reputation lists in <dir>/lists):\n${LISTS_USAGE}${LIVE_LISTS_USAGE}`,
   keys: `key commands:\n${KEYS_USAGE}`,
@@ -86,10 +93,14 @@ export function version(): string {
 const OPTIONS = {
   dir: { type: "string", default: "rules" },
   candidate: { type: "string" },
-  out: { type: "string", default: "build/ruleset.json" },
+  // No default here: `rules build` defaults it, `decisions export` writes to stdout without it.
+  out: { type: "string" },
   "candidate-out": { type: "string", default: "build/candidate.json" },
   tests: { type: "string" },
   samples: { type: "string", default: "5" },
+  outcomes: { type: "string" },
+  since: { type: "string" },
+  limit: { type: "string" },
   json: { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
   verbose: { type: "boolean", default: false },
@@ -148,6 +159,10 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   const candidateDir = v.candidate ?? `${dir}/candidate`;
   if (group === "account-key" && command === undefined) return accountKey(io);
   if (group === "experiments") return experiments(io, words.slice(1), v);
+  if (group === "decisions") {
+    if (arg !== undefined) throw new UsageError(`unexpected argument "${[arg, ...extra].join(" ")}"`);
+    return decisionsCommand(io, command, { url: v.url, since: v.since, limit: v.limit, out: v.out });
+  }
   if (group === "keys") return keysCommand(io, words.slice(1), { alg: v.alg, kid: v.kid, json: v.json });
   if (group === "lists") {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra.join(" ")}"`);
@@ -159,7 +174,7 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   const needsArg = command === "explain" || command === "replay";
   if (extra.length > 0 || (arg !== undefined && !needsArg)) throw new UsageError(`unexpected argument "${[arg, ...extra].filter(Boolean).join(" ")}"`);
   if (command === "check") return check(io, dir, candidateDir);
-  if (command === "build") return build(io, dir, candidateDir, v.out, v["candidate-out"]);
+  if (command === "build") return build(io, dir, candidateDir, v.out ?? "build/ruleset.json", v["candidate-out"]);
   if (command !== "test" && !needsArg) throw new UsageError(`unknown command "rules ${command}"`);
   if (needsArg && arg === undefined) throw new UsageError(`rules ${command} needs a file argument`);
   if (command === "replay" && v.candidate === undefined) throw new UsageError("rules replay needs --candidate <dir>");
@@ -175,7 +190,7 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
   if (loaded.candidate === null) throw new UsageError(`no candidate rule files in ${candidateDir}`);
   const samples = Number(v.samples);
   if (!Number.isInteger(samples) || samples < 0) throw new UsageError("--samples must be a whole number");
-  const opts = { samples, json: v.json, quiet: v.quiet, failOnChange: v["fail-on-change"], progressEvery: 100_000 };
+  const opts = { samples, json: v.json, quiet: v.quiet, failOnChange: v["fail-on-change"], progressEvery: 100_000, outcomes: v.outcomes };
   return replayCommand(io, arg ?? "", loaded.live, loaded.candidate, opts);
 }
 

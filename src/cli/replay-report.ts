@@ -1,7 +1,7 @@
 /**
  * Rendering a replay report: text for people, JSON for scripts.
  */
-import type { ReplayReport, Side } from "./replay.ts";
+import type { OutcomeJoin, ReplayReport, Side } from "./replay.ts";
 
 const num = (n: number) => n.toLocaleString("en-US");
 const pct = (n: number, of: number) => (of === 0 ? "0%" : `${((100 * n) / of).toFixed(2)}%`);
@@ -40,6 +40,7 @@ export function formatReplay(r: ReplayReport, source: string): string {
   }
   const unchanged = r.rules.size - stats.length;
   if (unchanged > 0) out.push(`  (${unchanged} rule(s) match the same decisions under both)`);
+  if (r.outcomes !== null) out.push(...outcomeLines(r.outcomes.fraud_reported, r.outcomes.completed));
   if (r.samples.length > 0) out.push("samples:");
   for (const s of r.samples) {
     out.push(`  line ${s.line}${s.id === null ? "" : ` (${s.id})`}: rules ${s.rules.join(", ") || "(tiers or channels only)"}`);
@@ -47,6 +48,16 @@ export function formatReplay(r: ReplayReport, source: string): string {
     out.push(`    candidate ${sideText(s.candidate)}`);
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The outcome join: fraud caught, friction added to people who completed. */
+function outcomeLines(fraud: OutcomeJoin, completed: OutcomeJoin): string[] {
+  const share = (n: number, of: number) => `${num(n)}/${num(of)} (${pct(n, of)})`;
+  return [
+    `outcomes joined by decision id: ${num(fraud.total)} fraud_reported, ${num(completed.total)} completed`,
+    `  fraud_reported stopped (deny or challenge): live ${share(fraud.live.stopped, fraud.total)} → candidate ${share(fraud.candidate.stopped, fraud.total)}; caught ${num(fraud.gained)} more, let ${num(fraud.lost)} through that live stopped`,
+    `  completed given friction (CAPTCHA, challenge or deny): live ${share(completed.live.friction, completed.total)} → candidate ${share(completed.candidate.friction, completed.total)}; added to ${num(completed.gained)}, removed from ${num(completed.lost)}`,
+  ];
 }
 
 /** The report as JSON (Maps become arrays). */

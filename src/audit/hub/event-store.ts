@@ -61,6 +61,27 @@ export class EventStore {
   }
 
   /**
+   * Events of `type` at or after `sinceMs`, oldest first, after `cursor` (the previous
+   * page's last `at` and rowid), for exports that page through the retained events.
+   */
+  page(type: AuditEvent["type"], sinceMs: number, cursor: { at: number; rowid: number } | null, limit: number): { events: AuditEvent[]; last: { at: number; rowid: number } | null } {
+    const after = cursor ?? { at: sinceMs, rowid: -1 };
+    const rows = this.sql
+      .exec<{ body: string; at: number; rowid: number }>(
+        "SELECT body, at, rowid FROM events WHERE type = ? AND at >= ? AND (at > ? OR (at = ? AND rowid > ?)) ORDER BY at, rowid LIMIT ?",
+        type,
+        sinceMs,
+        after.at,
+        after.at,
+        after.rowid,
+        limit,
+      )
+      .toArray();
+    const tail = rows.at(-1);
+    return { events: rows.map((r) => JSON.parse(r.body) as AuditEvent), last: tail === undefined ? null : { at: tail.at, rowid: tail.rowid } };
+  }
+
+  /**
    * Drop events past retention (age, then count). Hourly, over at most the retained rows:
    * a scan here is cheaper than one more index write on every insert.
    */

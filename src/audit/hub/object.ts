@@ -24,7 +24,8 @@ import { OUTBOX_SCHEMA, Outbox, type OutboxBatch, type RemoteSink, type SinkStat
 import { VERSION_SCHEMA, Versions } from "./versions.ts";
 import { LIVE_LIST_SCHEMA, LiveListTable } from "./live-lists.ts";
 import type { LiveEntry } from "../../shared/live-list.ts";
-import { type DecisionRow, decisionRow, type EventView, eventView, refusalRow } from "./views.ts";
+import { type DecisionRow, decisionExport, decisionRow, type EventView, eventView, refusalRow } from "./views.ts";
+import type { DecisionLogLine, OutcomeLogLine } from "../decision-log.ts";
 
 /** One event and the remote sinks the hub must deliver it to. */
 export interface HubEntry {
@@ -139,6 +140,24 @@ export class RiskgateAuditHub extends DurableObject<Env> {
       const related = event.decision_id === null ? [event] : this.events.forDecision(event.decision_id);
       return [decisionRow(event, related)];
     });
+  }
+
+  /**
+   * Decisions at or after `sinceMs`, oldest first, as decision log lines with their
+   * outcomes (`riskgate decisions export`); `cursor` is the previous page's `next`.
+   */
+  async exportDecisions(sinceMs: number, cursor: string | null, limit: number): Promise<{ lines: (DecisionLogLine | OutcomeLogLine)[]; next: string | null }> {
+    const [at, rowid] = (cursor ?? "").split(".").map(Number);
+    const after = cursor === null || !Number.isInteger(at) || !Number.isInteger(rowid) ? null : { at: at as number, rowid: rowid as number };
+    const page = this.events.page("decision", sinceMs, after, limit);
+    const lines = page.events.flatMap((event) => {
+      if (event.type !== "decision") return [];
+      const { line, outcomes } = decisionExport(event, event.decision_id === null ? [event] : this.events.forDecision(event.decision_id));
+      return [line, ...outcomes];
+    });
+    // A short page is the last one.
+    const next = page.last === null || page.events.length < limit ? null : `${page.last.at}.${page.last.rowid}`;
+    return { lines, next };
   }
 
   /** Unexpired live list entries (every isolate reads them, at most once per refresh interval). */
