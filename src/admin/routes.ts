@@ -121,19 +121,19 @@ export function adminRoutes(): Hono<AdminEnv> {
   // redirects to the canonical /__riskgate/ (served by the fallback below).
   admin.get("/", (c) => c.redirect(`${ADMIN_BASE}/`, 301));
   admin.get("/assets/:name", serveAsset);
-  admin.get("/api/summary", async (c) => c.json(await c.var.gateway.hub().summary(intParam(c, "minutes", 60, 5, 1440))));
-  admin.get("/api/decisions", async (c) => c.json(await c.var.gateway.hub().decisions(intParam(c, "limit", 50, 1, 200))));
-  admin.get("/api/decisions/:id/events", async (c) => c.json(await c.var.gateway.hub().eventsOf(idParam(c))));
+  admin.get("/api/summary", async (c) => c.json(await c.var.gateway.hubs.summary(intParam(c, "minutes", 60, 5, 1440))));
+  admin.get("/api/decisions", async (c) => c.json(await c.var.gateway.hubs.decisions(intParam(c, "limit", 50, 1, 200))));
+  admin.get("/api/decisions/:id/events", async (c) => c.json(await c.var.gateway.hubs.eventsOf(idParam(c))));
   admin.get("/api/events/:id", async (c) => {
-    const view = await c.var.gateway.hub().event(idParam(c));
+    const view = await c.var.gateway.hubs.event(idParam(c));
     if (view === null) throw new RiskgateError("ERR_NOT_FOUND", "no such event (kept 24 hours)");
     return c.json(view);
   });
   // Live reputation lists (docs/operations.md): the dashboard's block/release and the CLI.
   admin.route("/api/lists", listRoutes());
-  admin.post("/api/audit/deliver", async (c) => c.json(await c.var.gateway.hub().deliver()));
+  admin.post("/api/audit/deliver", async (c) => c.json(await c.var.gateway.hubs.deliver()));
   admin.get("/metrics", async (c) =>
-    c.body(await c.var.gateway.hub().prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
+    c.body(await c.var.gateway.hubs.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
   );
   // Experiment reports (docs/experiments.md), behind the same authentication.
   admin.route("/experiments", experimentRoutes());
