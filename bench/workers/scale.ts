@@ -202,12 +202,12 @@ export default {
       return Response.json({ events: events.length, json: events.reduce((n, e) => n + JSON.stringify(e).length, 0) });
     }
     if (url.pathname === "/hub/cap" && request.method === "POST") {
-      await hub().setEventCap(Number(q("cap")));
+      await hub().setLimits({ events: Number(q("cap")) });
       return Response.json({ ok: true });
     }
     // The fixed cost of one call (HTTP relay + one small RPC), to subtract from the others.
     if (url.pathname === "/hub/noop" && request.method === "POST") {
-      await hub().setEventCap(50_000);
+      await hub().setLimits({ events: 50_000 });
       return Response.json({ ok: true });
     }
     if (url.pathname === "/hub/stats") return Response.json({ ...(await hub().stats()), rows: await hub().rows() });

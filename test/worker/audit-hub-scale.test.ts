@@ -41,7 +41,7 @@ afterEach(() => {
 describe("audit hub row cap", () => {
   it("keeps at most the cap, drops the oldest first, and warns at 80 %", async () => {
     const stub = ownHub("cap");
-    await stub.setEventCap(20);
+    await stub.setLimits({ events: 20 });
     const logged: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void logged.push(String(line)));
     const events = Array.from({ length: 30 }, (_, i) => decisionEvent(i));
@@ -61,7 +61,22 @@ describe("audit hub row cap", () => {
 
     const warnings = logged.filter((l) => l.includes("riskgate.audit_hub_near_cap")).map((l) => JSON.parse(l));
     expect(warnings.length).toBeGreaterThanOrEqual(1);
-    expect(warnings[0]).toMatchObject({ event: "riskgate.audit_hub_near_cap", rows: 20, cap: 20 });
+    expect(warnings[0]).toMatchObject({ event: "riskgate.audit_hub_near_cap", near: ["rows"], rows: 20, cap: 20 });
+  });
+
+  it("warns when the object nears its storage limit, as an undelivered outbox grows", async () => {
+    const stub = ownHub("size");
+    const logged: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void logged.push(String(line)));
+    // Well under the row cap, but the webhook outbox keeps every event until delivered.
+    await stub.ingest([decisionEvent(0)].map((event) => ({ event, deliver: ["webhook"] })));
+    expect(logged.filter((l) => l.includes("riskgate.audit_hub_near_cap"))).toEqual([]);
+    const { databaseSize } = await stub.stats();
+    await stub.setLimits({ sizeBytes: databaseSize });
+    await stub.ingest(Array.from({ length: 5 }, (_, i) => ({ event: decisionEvent(i + 1), deliver: ["webhook" as const] })));
+    const warnings = logged.filter((l) => l.includes("riskgate.audit_hub_near_cap")).map((l) => JSON.parse(l));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ near: ["size"], rows: 6, outboxPending: 6, sizeLimit: databaseSize });
   });
 
   it("takes its cap from AUDIT_HUB_MAX_EVENTS", async () => {

@@ -40,6 +40,11 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
 export const HUB_SOURCE = "hub";
 /** The near-cap line is written at most this often per shard. */
 const NEAR_CAP_LOG_EVERY_MS = 5 * 60 * 1000;
+/**
+ * Cloudflare's storage limit per SQLite Durable Object. Events are capped in rows, but the
+ * outbox is not (a sink that is down loses nothing), so the size is watched too.
+ */
+export const OBJECT_STORAGE_LIMIT_BYTES = 10 * 1024 ** 3;
 
 /** What one hub shard holds, for the near-cap log line, the scale bench and tests. */
 export interface HubStats {
@@ -50,6 +55,8 @@ export interface HubStats {
   readonly evicted: number;
   /** The object's SQLite size in bytes (ctx.storage.sql.databaseSize). */
   readonly databaseSize: number;
+  /** The size the near-cap line is measured against (OBJECT_STORAGE_LIMIT_BYTES). */
+  readonly sizeLimit: number;
 }
 
 const NO_SINKS: AuditConfig = { format: "ocsf", webhook: null, queue: false };
@@ -72,6 +79,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   private config: AuditConfig | undefined;
   private delivering = false;
   private nearCapLogged = 0;
+  private sizeLimit = OBJECT_STORAGE_LIMIT_BYTES;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -164,12 +172,14 @@ export class RiskgateAuditHub extends DurableObject<Env> {
       cap: this.events.cap,
       evicted: this.events.evicted,
       databaseSize: this.ctx.storage.sql.databaseSize,
+      sizeLimit: this.sizeLimit,
     };
   }
 
-  /** Lower or raise this shard's event cap (tests and the scale bench; deployments set AUDIT_HUB_MAX_EVENTS). */
-  async setEventCap(cap: number): Promise<void> {
-    this.events.cap = cap;
+  /** Lower this shard's limits (tests and the scale bench; deployments set AUDIT_HUB_MAX_EVENTS). */
+  async setLimits(limits: { events?: number; sizeBytes?: number }): Promise<void> {
+    if (limits.events !== undefined) this.events.cap = limits.events;
+    if (limits.sizeBytes !== undefined) this.sizeLimit = limits.sizeBytes;
   }
 
   /** The newest decisions with their explanation and related event ids. */
@@ -246,19 +256,31 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     return this.ctx.id.name ?? HUB_SOURCE;
   }
 
-  /** Log `riskgate.audit_hub_near_cap` at 80 % of the row cap: events are about to be dropped, oldest first. */
+  /**
+   * Log `riskgate.audit_hub_near_cap` at 80 % of the row cap (events are about to be dropped,
+   * oldest first) or of the object's storage limit (an outbox backlog growing toward 10 GB).
+   */
   private warnNearCap(now: number): void {
+    if (now - this.nearCapLogged < NEAR_CAP_LOG_EVERY_MS) return;
     const { rows, cap } = this.events;
-    if (rows < cap * EVENT_NEAR_CAP || now - this.nearCapLogged < NEAR_CAP_LOG_EVERY_MS) return;
+    const databaseSize = this.ctx.storage.sql.databaseSize;
+    const near = [
+      ...(rows >= cap * EVENT_NEAR_CAP ? ["rows"] : []),
+      ...(databaseSize >= this.sizeLimit * EVENT_NEAR_CAP ? ["size"] : []),
+    ];
+    if (near.length === 0) return;
     this.nearCapLogged = now;
     console.log(
       JSON.stringify({
         event: "riskgate.audit_hub_near_cap",
         shard: this.shardName(),
+        near,
         rows,
         cap,
         evicted: this.events.evicted,
-        databaseSize: this.ctx.storage.sql.databaseSize,
+        databaseSize,
+        sizeLimit: this.sizeLimit,
+        outboxPending: this.outbox.status(now).reduce((n, s) => n + s.pending, 0),
       }),
     );
   }
