@@ -129,26 +129,26 @@ export function adminRoutes(): Hono<AdminEnv> {
   // redirects to the canonical /__riskgate/ (served by the fallback below).
   admin.get("/", (c) => c.redirect(`${ADMIN_BASE}/`, 301));
   admin.get("/assets/:name", serveAsset);
-  admin.get("/api/summary", async (c) => c.json(await c.var.gateway.hub().summary(intParam(c, "minutes", 60, 5, 1440))));
-  admin.get("/api/decisions", async (c) => c.json(await c.var.gateway.hub().decisions(intParam(c, "limit", 50, 1, 200))));
-  // Decision log lines for `riskgate decisions export` (replay's input), paged, oldest first.
+  admin.get("/api/summary", async (c) => c.json(await c.var.gateway.hubs.summary(intParam(c, "minutes", 60, 5, 1440))));
+  admin.get("/api/decisions", async (c) => c.json(await c.var.gateway.hubs.decisions(intParam(c, "limit", 50, 1, 200))));
+  // Decision log lines for `riskgate decisions export` (replay's input), paged, oldest first per hub shard.
   admin.get("/api/decisions/export", async (c) => {
     const since = sinceParam(c.req.query("since"), c.var.gateway.now());
     const cursor = c.req.query("cursor") ?? null;
-    if (cursor !== null && !/^\d{1,15}\.\d{1,15}$/.test(cursor)) throw new RiskgateError("ERR_BAD_REQUEST", "cursor must be the previous page's next");
-    return c.json(await c.var.gateway.hub().exportDecisions(since, cursor, intParam(c, "limit", 500, 1, 1000)));
+    if (cursor !== null && !/^(?:\d{1,2}:)?(?:\d{1,15}\.\d{1,15})?$/.test(cursor)) throw new RiskgateError("ERR_BAD_REQUEST", "cursor must be the previous page's next");
+    return c.json(await c.var.gateway.hubs.exportDecisions(since, cursor, intParam(c, "limit", 500, 1, 1000)));
   });
-  admin.get("/api/decisions/:id/events", async (c) => c.json(await c.var.gateway.hub().eventsOf(idParam(c))));
+  admin.get("/api/decisions/:id/events", async (c) => c.json(await c.var.gateway.hubs.eventsOf(idParam(c))));
   admin.get("/api/events/:id", async (c) => {
-    const view = await c.var.gateway.hub().event(idParam(c));
+    const view = await c.var.gateway.hubs.event(idParam(c));
     if (view === null) throw new RiskgateError("ERR_NOT_FOUND", "no such event (kept 24 hours)");
     return c.json(view);
   });
   // Live reputation lists (docs/operations.md): the dashboard's block/release and the CLI.
   admin.route("/api/lists", listRoutes());
-  admin.post("/api/audit/deliver", async (c) => c.json(await c.var.gateway.hub().deliver()));
+  admin.post("/api/audit/deliver", async (c) => c.json(await c.var.gateway.hubs.deliver()));
   admin.get("/metrics", async (c) =>
-    c.body(await c.var.gateway.hub().prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
+    c.body(await c.var.gateway.hubs.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
   );
   // Experiment reports (docs/experiments.md), behind the same authentication.
   admin.route("/experiments", experimentRoutes());

@@ -59,3 +59,21 @@ function readWebhook(env: Env, development: boolean): WebhookConfig | null {
     batchSize: intIn("AUDIT_WEBHOOK_BATCH", env.AUDIT_WEBHOOK_BATCH, DEFAULT_BATCH, 1, 5_000),
   };
 }
+
+/** How the audit hub is laid out (docs/store.md, "Audit hub sizing"). */
+export interface HubConfig {
+  /** Hub shards events are spread over (AUDIT_HUB_SHARDS). */
+  readonly shards: number;
+  /** Most events each shard keeps for the dashboard, oldest dropped first (AUDIT_HUB_MAX_EVENTS). */
+  readonly maxEvents: number;
+}
+
+export const DEFAULT_HUB_MAX_EVENTS = 50_000;
+
+/** Read and check AUDIT_HUB_SHARDS and AUDIT_HUB_MAX_EVENTS. */
+export function readHubConfig(env: Env): HubConfig {
+  return {
+    shards: intIn("AUDIT_HUB_SHARDS", env.AUDIT_HUB_SHARDS, 1, 1, 64),
+    maxEvents: intIn("AUDIT_HUB_MAX_EVENTS", env.AUDIT_HUB_MAX_EVENTS, DEFAULT_HUB_MAX_EVENTS, 100, 2_000_000),
+  };
+}

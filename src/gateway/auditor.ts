@@ -8,15 +8,26 @@ import { analyticsEngineSink } from "../metrics/analytics-engine.ts";
 import type { SigningKeys } from "../origin/signing-keys.ts";
 import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import { type Auditor, type AuditSink, createAuditor } from "../audit/auditor.ts";
-import { readAuditConfig } from "../audit/config.ts";
+import { readAuditConfig, readHubConfig } from "../audit/config.ts";
 import type { RiskgateAuditHub } from "../audit/hub/object.ts";
+import { AuditHubs, hubName } from "../audit/hub/shards.ts";
 import { startupEvents } from "../audit/startup.ts";
 import { durableSink } from "../audit/sinks/hub.ts";
 import { logSink } from "../audit/sinks/log.ts";
 
-/** The one audit hub instance. */
+/** Audit hub shard 0 (`hub`): the live lists' one home, and the whole hub with one shard. */
 export function auditHub(env: WorkerEnv): DurableObjectStub<RiskgateAuditHub> {
-  return env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName("hub"));
+  return auditHubShard(env, 0);
+}
+
+/** Audit hub shard `n` (src/audit/hub/shards.ts). */
+export function auditHubShard(env: WorkerEnv, n: number): DurableObjectStub<RiskgateAuditHub> {
+  return env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName(hubName(n)));
+}
+
+/** Every hub shard, merged for the admin API. Throws ConfigError on a bad AUDIT_HUB_SHARDS. */
+export function auditHubs(env: WorkerEnv): AuditHubs {
+  return new AuditHubs((n) => auditHubShard(env, n), readHubConfig(env).shards);
 }
 
 /** Build the isolate's auditor; throws ConfigError on bad AUDIT_* settings. */
@@ -25,10 +36,11 @@ export function createGatewayAuditor(
   deps: { ruleset: CompiledRuleset; keys: SigningKeys; now: () => number; newId: () => string },
 ): Auditor {
   const config = readAuditConfig(env);
+  const { shards } = readHubConfig(env);
   const sinks: AuditSink[] = [
     logSink(),
     ...(env.RISKGATE_METRICS === undefined ? [] : [analyticsEngineSink(env.RISKGATE_METRICS)]),
-    durableSink({ hub: () => auditHub(env), queue: env.AUDIT_QUEUE ?? null, webhook: config.webhook !== null, format: config.format }),
+    durableSink({ hub: (n) => auditHubShard(env, n), shards, queue: env.AUDIT_QUEUE ?? null, webhook: config.webhook !== null, format: config.format }),
   ];
   return createAuditor({
     source: deps.newId(),

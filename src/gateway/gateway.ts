@@ -15,8 +15,9 @@ import { readAdminConfig } from "../admin/config.ts";
 import type { Auditor } from "../audit/auditor.ts";
 import { consoleSink, type LogSink } from "../audit/decision-log.ts";
 import { ExperimentMonitor } from "../scoring/experiments/monitor.ts";
-import { auditHub, createGatewayAuditor } from "./auditor.ts";
+import { auditHub, auditHubs, createGatewayAuditor } from "./auditor.ts";
 import type { RiskgateAuditHub } from "../audit/hub/object.ts";
+import type { AuditHubs } from "../audit/hub/shards.ts";
 import { loadSigningKeys, type SigningKeys } from "../origin/signing-keys.ts";
 import { loadOutcomeKeys, type OutcomeKeys } from "../outcomes/keys.ts";
 import { bundledCandidate, bundledRuleset } from "../scoring/ruleset/bundled.ts";
@@ -60,8 +61,10 @@ export interface Gateway {
   readonly audit: Auditor;
   /** Admin authentication for /__riskgate/*. */
   readonly admin: AdminAuth;
-  /** The audit hub (recent events, metrics, outbox) the admin API reads. */
+  /** Audit hub shard 0: the live lists' home (src/admin/lists.ts). */
   readonly hub: () => DurableObjectStub<RiskgateAuditHub>;
+  /** Every audit hub shard (recent events, metrics, outbox), merged: what the admin API reads. */
+  readonly hubs: AuditHubs;
   /** The CAPTCHA step (provider, siteverify, passes); null with CAPTCHA_PROVIDER=none. */
   readonly captcha: CaptchaGate | null;
   /** Penalty boxes this isolate imposed, until the store shows them (src/reset/decide.ts). */
@@ -104,6 +107,7 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
     audit,
     admin: await createAdminAuth(readAdminConfig(env)),
     hub: () => auditHub(env),
+    hubs: auditHubs(env),
     captcha:
       config.captcha === null
         ? null

@@ -64,6 +64,10 @@ export interface Env {
   readonly AUDIT_WEBHOOK_BATCH?: string;
   /** Optional Queue producer binding for audit events. */
   readonly AUDIT_QUEUE?: Queue;
+  /** Audit hub shards, 1 to 64 (default 1); shard 0 also holds the live lists. */
+  readonly AUDIT_HUB_SHARDS?: string;
+  /** Events each hub shard keeps for the dashboard, oldest dropped first (default 50000). */
+  readonly AUDIT_HUB_MAX_EVENTS?: string;
   /** Retries of failed forwards to the origin (docs/architecture.md); optional. */
   readonly RESET_QUEUE?: Queue;
   /** Optional Workers Analytics Engine dataset for metrics. */

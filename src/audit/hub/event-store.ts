@@ -1,13 +1,17 @@
 /**
  * Recent audit events inside the audit hub (SQLite in a Durable Object): what the
- * dashboard lists and what every decision on it links to. Bounded by age and count;
- * the durable copy for auditors is the SIEM (webhook/queue) and the log.
+ * dashboard lists and what every decision on it links to. Bounded by age (hourly sweep)
+ * and by a row cap enforced on every insert, oldest first (issue 13.11): a flood cannot
+ * grow one hub shard toward the 10 GB per-object limit between sweeps. The durable copy
+ * for auditors is the SIEM (webhook/queue) and the log. Sizing: docs/store.md.
  */
 import type { AuditEvent } from "../events.ts";
 
-/** How long and how many events the hub keeps for the dashboard. */
+/** How long and how many events (per hub shard) the hub keeps for the dashboard. */
 export const EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const EVENT_RETENTION_ROWS = 50_000;
+/** Share of the row cap at which the shard logs `riskgate.audit_hub_near_cap`. */
+export const EVENT_NEAR_CAP = 0.8;
 
 /** SQL schema; idempotent. */
 export const EVENT_SCHEMA = `
@@ -18,7 +22,37 @@ export const EVENT_SCHEMA = `
 
 /** Events table access. */
 export class EventStore {
-  constructor(private readonly sql: SqlStorage) {}
+  /** Rows in the table, counted once at start and kept in step with inserts and deletes. */
+  private count: number;
+  /** Rows dropped to stay under the cap since the object started. */
+  evicted = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    /** Most rows kept; the oldest go first (AUDIT_HUB_MAX_EVENTS). */
+    public cap: number = EVENT_RETENTION_ROWS,
+  ) {
+    this.count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n;
+  }
+
+  /** Rows held now. */
+  get rows(): number {
+    return this.count;
+  }
+
+  /**
+   * Drop the oldest rows (by insertion order) until the table is at its cap. Run after each
+   * ingest: deleting by rowid from the front is a short range delete, not a scan.
+   */
+  enforceCap(): number {
+    const over = this.count - this.cap;
+    if (over <= 0) return 0;
+    // `count` is exact, so the table holds at least `over` rows and exactly that many go.
+    this.sql.exec("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY rowid LIMIT ?)", over);
+    this.count -= over;
+    this.evicted += over;
+    return over;
+  }
 
   /** Insert; false when the id was already there (a retried ingest), so callers skip it. */
   insert(event: AuditEvent): boolean {
@@ -30,7 +64,9 @@ export class EventStore {
       Date.parse(event.ts),
       JSON.stringify(event),
     );
-    return cursor.rowsWritten > 0;
+    const inserted = cursor.rowsWritten > 0;
+    if (inserted) this.count += 1;
+    return inserted;
   }
 
   /** One event by id. */
@@ -81,15 +117,10 @@ export class EventStore {
     return { events: rows.map((r) => JSON.parse(r.body) as AuditEvent), last: tail === undefined ? null : { at: tail.at, rowid: tail.rowid } };
   }
 
-  /**
-   * Drop events past retention (age, then count). Hourly, over at most the retained rows:
-   * a scan here is cheaper than one more index write on every insert.
-   */
+  /** Drop events past retention (age, then count). Hourly, over at most the retained rows. */
   sweep(now: number): void {
     this.sql.exec("DELETE FROM events WHERE at < ?", now - EVENT_RETENTION_MS);
-    this.sql.exec(
-      "DELETE FROM events WHERE rowid <= (SELECT rowid FROM events ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
-      EVENT_RETENTION_ROWS,
-    );
+    this.count = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n;
+    this.enforceCap();
   }
 }

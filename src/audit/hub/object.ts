@@ -1,6 +1,7 @@
 /**
- * The audit hub: one SQLite-backed Durable Object that every isolate sends its audit
- * events to (batched, after the response). It
+ * The audit hub: SQLite-backed Durable Objects that every isolate sends its audit
+ * events to (batched, after the response), one or more shards (shards.ts: which event goes
+ * where; shard 0, named `hub`, also holds the live lists). Each shard
  *   - keeps recent events for the dashboard and for tracing a decision (event-store.ts),
  *   - aggregates the metrics the dashboard and Prometheus read (src/metrics),
  *   - holds the outbox for remote sinks and delivers it with retries (outbox.ts),
@@ -9,19 +10,19 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../shared/env.ts";
-import { METRIC_SCHEMA, MetricStore, minuteOf } from "../../metrics/aggregate.ts";
+import { METRIC_SCHEMA, type MinuteValue, MetricStore, minuteOf, type SeriesValue } from "../../metrics/aggregate.ts";
 import { type Increment, incrementsFor } from "../../metrics/from-event.ts";
 import { renderPrometheus } from "../../metrics/prometheus.ts";
 import { buildSummary, type DashboardSummary } from "../../metrics/summary.ts";
 import { stamp } from "../auditor.ts";
-import { type AuditConfig, readAuditConfig } from "../config.ts";
+import { type AuditConfig, DEFAULT_HUB_MAX_EVENTS, readAuditConfig, readHubConfig } from "../config.ts";
 import type { AuditEvent } from "../events.ts";
 import { logSink } from "../sinks/log.ts";
 import { QUEUE_BATCH_LIMIT, sendToQueue } from "../sinks/queue.ts";
 import { DeliveryError, postWebhook } from "../sinks/webhook.ts";
-import { EVENT_SCHEMA, EventStore } from "./event-store.ts";
+import { EVENT_NEAR_CAP, EVENT_SCHEMA, EventStore } from "./event-store.ts";
 import { OUTBOX_SCHEMA, Outbox, type OutboxBatch, type RemoteSink, type SinkStatus } from "./outbox.ts";
-import { VERSION_SCHEMA, Versions } from "./versions.ts";
+import { VERSION_SCHEMA, type VersionSeen, Versions } from "./versions.ts";
 import { LIVE_LIST_SCHEMA, LiveListTable } from "./live-lists.ts";
 import type { LiveEntry } from "../../shared/live-list.ts";
 import { type DecisionRow, decisionExport, decisionRow, type EventView, eventView, refusalRow } from "./views.ts";
@@ -36,8 +37,28 @@ export interface HubEntry {
 /** An idle sink's first batch waits this long for company. */
 export const GATHER_MS = 1_000;
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
-/** The hub's own source id for events it derives. */
+/** The hub's own source id for events it derives (only shard 0 derives: shards.ts). */
 export const HUB_SOURCE = "hub";
+/** The near-cap line is written at most this often per shard. */
+const NEAR_CAP_LOG_EVERY_MS = 5 * 60 * 1000;
+/**
+ * Cloudflare's storage limit per SQLite Durable Object. Events are capped in rows, but the
+ * outbox is not (a sink that is down loses nothing), so the size is watched too.
+ */
+export const OBJECT_STORAGE_LIMIT_BYTES = 10 * 1024 ** 3;
+
+/** What one hub shard holds, for the near-cap log line, the scale bench and tests. */
+export interface HubStats {
+  readonly shard: string;
+  readonly events: number;
+  readonly cap: number;
+  /** Events dropped to stay under the cap since the object started. */
+  readonly evicted: number;
+  /** The object's SQLite size in bytes (ctx.storage.sql.databaseSize). */
+  readonly databaseSize: number;
+  /** The size the near-cap line is measured against (OBJECT_STORAGE_LIMIT_BYTES). */
+  readonly sizeLimit: number;
+}
 
 const NO_SINKS: AuditConfig = { format: "ocsf", webhook: null, queue: false };
 
@@ -58,13 +79,15 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   private readonly log = logSink();
   private config: AuditConfig | undefined;
   private delivering = false;
+  private nearCapLogged = 0;
+  private sizeLimit = OBJECT_STORAGE_LIMIT_BYTES;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     sql.exec(`${EVENT_SCHEMA}${OUTBOX_SCHEMA}${METRIC_SCHEMA}${VERSION_SCHEMA}${LIVE_LIST_SCHEMA}
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER);`);
-    this.events = new EventStore(sql);
+    this.events = new EventStore(sql, this.maxEvents());
     this.outbox = new Outbox(sql);
     this.metrics = new MetricStore(sql);
     this.versions = new Versions(sql);
@@ -93,7 +116,9 @@ export class RiskgateAuditHub extends DurableObject<Env> {
       for (const event of derived) record(event, this.hubSinks());
       for (const [minute, increments] of byMinute) this.metrics.apply(increments, minute);
       for (const [sink, events] of bySink) this.outbox.append(sink, events, now, now + GATHER_MS);
+      this.events.enforceCap();
     });
+    this.warnNearCap(now);
     this.log.write(derived);
     await this.schedule(now);
   }
@@ -128,6 +153,34 @@ export class RiskgateAuditHub extends DurableObject<Env> {
       sinks: this.outbox.status(now),
       versions: this.versions.list(),
     });
+  }
+
+  /** This shard's share of the dashboard's panels (shards.ts merges them). */
+  async summaryParts(minutes: number, now: number = Date.now()): Promise<{ rows: MinuteValue[]; sinks: SinkStatus[]; versions: VersionSeen[] }> {
+    return { rows: this.metrics.since(now - (minutes - 1) * 60_000), sinks: this.outbox.status(now), versions: this.versions.list() };
+  }
+
+  /** This shard's running totals and outbox gauges (shards.ts merges them). */
+  async totalsParts(): Promise<{ totals: SeriesValue[]; sinks: SinkStatus[] }> {
+    return { totals: this.metrics.totals(), sinks: this.outbox.status(Date.now()) };
+  }
+
+  /** Rows against the cap and the SQLite size. */
+  async stats(): Promise<HubStats> {
+    return {
+      shard: this.shardName(),
+      events: this.events.rows,
+      cap: this.events.cap,
+      evicted: this.events.evicted,
+      databaseSize: this.ctx.storage.sql.databaseSize,
+      sizeLimit: this.sizeLimit,
+    };
+  }
+
+  /** Lower this shard's limits (tests and the scale bench; deployments set AUDIT_HUB_MAX_EVENTS). */
+  async setLimits(limits: { events?: number; sizeBytes?: number }): Promise<void> {
+    if (limits.events !== undefined) this.events.cap = limits.events;
+    if (limits.sizeBytes !== undefined) this.sizeLimit = limits.sizeBytes;
   }
 
   /** The newest decisions with their explanation and related event ids. */
@@ -214,7 +267,50 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     const seq = this.meta("seq") + 1;
     this.setMeta("seq", seq);
     const input = { type: "key.rotated", request_id: null, decision_id: null, at, data: { kid: event.data.kid, previous } } as const;
-    return [stamp(input, { source: HUB_SOURCE, seq, id: crypto.randomUUID(), rules: event.rules, now })];
+    // Shard 0 is `hub`; were another shard ever to see a key, its sequence stays its own.
+    return [stamp(input, { source: this.shardName(), seq, id: crypto.randomUUID(), rules: event.rules, now })];
+  }
+
+  private shardName(): string {
+    return this.ctx.id.name ?? HUB_SOURCE;
+  }
+
+  /**
+   * Log `riskgate.audit_hub_near_cap` at 80 % of the row cap (events are about to be dropped,
+   * oldest first) or of the object's storage limit (an outbox backlog growing toward 10 GB).
+   */
+  private warnNearCap(now: number): void {
+    if (now - this.nearCapLogged < NEAR_CAP_LOG_EVERY_MS) return;
+    const { rows, cap } = this.events;
+    const databaseSize = this.ctx.storage.sql.databaseSize;
+    const near = [
+      ...(rows >= cap * EVENT_NEAR_CAP ? ["rows"] : []),
+      ...(databaseSize >= this.sizeLimit * EVENT_NEAR_CAP ? ["size"] : []),
+    ];
+    if (near.length === 0) return;
+    this.nearCapLogged = now;
+    console.log(
+      JSON.stringify({
+        event: "riskgate.audit_hub_near_cap",
+        shard: this.shardName(),
+        near,
+        rows,
+        cap,
+        evicted: this.events.evicted,
+        databaseSize,
+        sizeLimit: this.sizeLimit,
+        outboxPending: this.outbox.status(now).reduce((n, s) => n + s.pending, 0),
+      }),
+    );
+  }
+
+  private maxEvents(): number {
+    try {
+      return readHubConfig(this.env).maxEvents;
+    } catch (err) {
+      console.error(JSON.stringify({ type: "riskgate.config_error", message: String(err) }));
+      return DEFAULT_HUB_MAX_EVENTS;
+    }
   }
 
   private async send(batch: OutboxBatch): Promise<void> {

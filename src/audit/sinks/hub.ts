@@ -10,11 +10,14 @@
  * flush kept each request's context alive until the RPC and cost ~150 µs of CPU per
  * request in workerd (BENCHMARKS.md); a failed flush is reported once, through the
  * write that opened it.
+ * With several hub shards (AUDIT_HUB_SHARDS) a flush is one RPC per shard its events
+ * belong to (src/audit/hub/shards.ts), sent in parallel, each retried on its own.
  */
 import type { AuditSink } from "../auditor.ts";
 import type { AuditEvent } from "../events.ts";
 import type { HubEntry } from "../hub/object.ts";
 import type { RemoteSink } from "../hub/outbox.ts";
+import { hubShardOf } from "../hub/shards.ts";
 import type { AuditFormat } from "./format.ts";
 import { type QueueSender, sendToQueue } from "./queue.ts";
 
@@ -25,7 +28,10 @@ export interface HubIngest {
 
 /** What the durable sink needs. */
 export interface DurableSinkOptions {
-  readonly hub: () => HubIngest;
+  /** Hub shard `n` (0 when there is one). */
+  readonly hub: (shard: number) => HubIngest;
+  /** How many hub shards there are (default 1). */
+  readonly shards?: number;
   readonly queue: QueueSender | null;
   readonly webhook: boolean;
   readonly format: AuditFormat;
@@ -40,7 +46,7 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 /** Build the sink. */
 export function durableSink(options: DurableSinkOptions): AuditSink {
-  const { hub, queue, webhook, format, windowMs = 20, retryDelaysMs = [50, 250], sleep = realSleep } = options;
+  const { hub, queue, webhook, format, shards = 1, windowMs = 20, retryDelaysMs = [50, 250], sleep = realSleep } = options;
   let pending: HubEntry[] = [];
   let flushing: Promise<void> | null = null;
 
@@ -49,10 +55,24 @@ export function durableSink(options: DurableSinkOptions): AuditSink {
     const batch = pending;
     pending = [];
     flushing = null;
+    if (shards === 1) return send(0, batch);
+    const byShard = new Map<number, HubEntry[]>();
+    for (const entry of batch) {
+      const n = hubShardOf(entry.event, shards);
+      const list = byShard.get(n);
+      if (list === undefined) byShard.set(n, [entry]);
+      else list.push(entry);
+    }
+    const sent = await Promise.allSettled([...byShard].map(([n, entries]) => send(n, entries)));
+    const failed = sent.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  async function send(shard: number, entries: HubEntry[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         // Idempotent on event ids, so a retry after a lost reply counts nothing twice.
-        return await hub().ingest(batch);
+        return await hub(shard).ingest(entries);
       } catch (err) {
         const delay = retryDelaysMs[attempt];
         if (delay === undefined) throw err;
