@@ -139,6 +139,8 @@ export interface LiveIndex {
   readonly asns: ReadonlyMap<number, readonly LiveEntry[]>;
   readonly countries: ReadonlyMap<string, readonly LiveEntry[]>;
   readonly size: number;
+  /** `ranges` with each group's version and prefix parsed once, for the request path. */
+  readonly groups: readonly { readonly version: 4 | 6; readonly prefix: number; readonly byStart: ReadonlyMap<string, readonly LiveEntry[]> }[];
 }
 
 /** Build the index from stored entries. */
@@ -169,23 +171,34 @@ export function indexLive(entries: readonly LiveEntry[]): LiveIndex {
       push(byStart, r[2] ?? "", e);
     }
   }
-  return { ranges, asns, countries, size: entries.length };
+  const groups = [...ranges].map(([group, byStart]) => {
+    const [version, prefix] = group.split("/").map(Number) as [4 | 6, number];
+    return { version, prefix, byStart };
+  });
+  return { ranges, asns, countries, size: entries.length, groups };
 }
 
 /** Unexpired live matches of an address, an AS number and a country at `now`. */
 export function matchLive(index: LiveIndex | null, address: string | null, asn: number, country: string | null, now: number): LiveMatch[] {
   if (index === null || index.size === 0) return [];
   const found: LiveEntry[] = [];
-  if (address !== null && index.ranges.size > 0) {
+  if (address !== null && index.groups.length > 0) {
     const parsed = parseAddress(address);
     if (parsed !== null) {
-      const bits = parsed.version === 4 ? 32 : 128;
-      for (const [group, byStart] of index.ranges) {
-        const [version, prefix] = group.split("/").map(Number) as [number, number];
+      // IPv4 in Number arithmetic (exact below 2^53): a BigInt per group cost microseconds.
+      const v4 = parsed.version === 4 ? Number(parsed.value) : 0;
+      for (const { version, prefix, byStart } of index.groups) {
         if (version !== parsed.version) continue;
-        const shift = BigInt(bits - prefix);
-        const start = (parsed.value >> shift) << shift;
-        found.push(...(byStart.get(start.toString(16)) ?? []));
+        let start: string;
+        if (version === 4) {
+          const size = 2 ** (32 - prefix);
+          start = (Math.floor(v4 / size) * size).toString(16);
+        } else {
+          const shift = BigInt(128 - prefix);
+          start = ((parsed.value >> shift) << shift).toString(16);
+        }
+        const hit = byStart.get(start);
+        if (hit !== undefined) found.push(...hit);
       }
     }
   }

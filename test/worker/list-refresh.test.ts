@@ -1,7 +1,7 @@
 // The scheduled refresh of the live layer (src/audit/list-refresh.ts) in workerd, against
 // the real audit hub and a local HTTP server standing in for the sources and a CrowdSec
 // LAPI (tools/list-sources-standin.mjs, which follows LAPI's documented stream answers).
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { type RefreshDeps, refreshSources } from "../../src/audit/list-refresh.ts";
 import { bundledSources } from "../../src/gateway/list-refresh.ts";
@@ -141,6 +141,30 @@ describe("scheduled list refresh", () => {
     const text = await hub().prometheus();
     expect(text).toContain('riskgate_list_source_entries{source="tor-exits-1",list="tor_exits"} 1');
     expect(text).toContain('riskgate_list_source_state{source="tor-exits-1",list="tor_exits",state="ok"} 1');
+  });
+});
+
+describe("live layer storage", () => {
+  // The number docs/lists.md quotes: `RISKGATE_TEST_VERBOSE=1 npx vitest run --project worker
+  // test/worker/list-refresh.test.ts -t storage` prints live_lists.storage_bytes_per_entry.
+  it("holds a 10,000-entry source; storage per entry measured in the Durable Object", async () => {
+    const stub = env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName("storage-measure"));
+    const size = () => runInDurableObject(stub, (_i, state) => state.storage.sql.databaseSize);
+    await stub.sourceStatus(T0); // schema created
+    const before = await size();
+    // Half addresses, half /24s, in 198.18.0.0/15 (RFC 2544 benchmarking space).
+    const lines = Array.from({ length: 10_000 }, (_, i) => (i % 2 === 0 ? `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}` : `10.${(i >> 8) & 255}.${i & 255}.0/24`));
+    await serve("feed-10k", 200, `${lines.join("\n")}\n`);
+    const h = hub();
+    const [status] = await refreshSources(one(source("feed-10k")), {
+      ...deps({ t: T0 }),
+      store: { storeSource: (...a) => stub.storeSource(...a), sourceFailed: (...a) => stub.sourceFailed(...a), sourceSynced: (id) => h.sourceSynced(id) },
+    });
+    expect(status).toMatchObject({ state: "ok", entries: 10_000 });
+    const after = await size();
+    expect(after).toBeGreaterThan(before);
+    const json = JSON.stringify(await stub.listEntries(T0)).length;
+    console.log(JSON.stringify({ type: "live_lists.storage_bytes_per_entry", entries: 10_000, bytes: after - before, per_entry: Math.round((after - before) / 10_000), reload_json_bytes: json }));
   });
 });
 
