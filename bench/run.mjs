@@ -105,19 +105,24 @@ async function main() {
   // Signals per request (wall and CPU) and reputation lists at a million entries.
   const signals = runNodeJson(["bench/signals.mjs", "--json"]);
   const lists = runNodeJson(["bench/lists.mjs", "--json"]);
+  // The live layer's request-path cost: IP reputation facts with 10,000 live entries vs none.
+  const liveLists = runNodeJson(["bench/live-lists.mjs", "--json"]);
   const summaries = Object.fromEntries(
     SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
   );
   const head = headline(rounds, summaries, micro, soak === null ? null : soakBrief(soak));
   const settingsUsed = { ...settings, soak_requests: SOAK_REQUESTS, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
   const at = new Date().toISOString();
-  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, signals, lists, soak, rounds });
+  writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, signals, lists, live_lists: liveLists, soak, rounds });
   console.log(`\n${table(summaries)}\n`);
   console.log(
     `scoring ${micro.scoring_us_median} µs/request (median), context ${micro.context_us_median} µs, sign ${micro.sign_us_median} µs, rule compile ${micro.ruleset_compile_ms_median} ms`,
   );
   console.log(
     `signals ${signals.signals_cpu_us_median} µs CPU/request (context ${signals.context_cpu_us_median} µs); lists: ${lists.entries} entries, lookup ${lists.lookup_v4_ns} ns, ${lists.compiled_gzip_bytes} B gzipped`,
+  );
+  console.log(
+    `live lists: IP reputation facts ${liveLists.ip_facts_ns_no_live} ns/request with no live entries, ${liveLists.ip_facts_ns_live} ns with ${liveLists.entries}; reload index ${liveLists.index_build_ms} ms`,
   );
   if (soak !== null && soak.error === undefined) {
     const by = Object.entries(soak.heap_growth_kb_per_10k_by_isolate ?? {}).map(([k, v]) => `${k} ${v}`).join(", ");

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 
 const STAMP = "build/inputs.stamp";
-const OUTPUTS = ["build/ruleset.json", "build/candidate.json", "build/lists.bin", "build/geo.bin", "build/dashboard.json"];
+const OUTPUTS = ["build/ruleset.json", "build/candidate.json", "build/lists.bin", "build/list-sources.json", "build/geo.bin", "build/dashboard.json"];
 
 function walk(dir, parts) {
   let entries;

@@ -14,4 +14,6 @@ export function startGateway(options: {
   onOutput?: (chunk: string) => void;
   readyTimeoutMs?: number;
   signal?: AbortSignal;
+  /** wrangler dev --test-scheduled: `GET /__scheduled` runs the Cron Trigger. */
+  testScheduled?: boolean;
 }): Promise<RunningGateway>;

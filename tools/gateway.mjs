@@ -22,15 +22,17 @@ export function freePort() {
  * free port: wrangler's default, 9229, may be taken by another wrangler.
  * @param {{ port: number, vars?: Record<string, string>, envFile?: string, inspectorPort?: number,
  *           persistTo?: string, onOutput?: (chunk: string) => void, readyTimeoutMs?: number,
- *           signal?: AbortSignal }} options
+ *           signal?: AbortSignal, testScheduled?: boolean }} options
  * @returns {Promise<{ url: string, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
-export async function startGateway({ port, vars = {}, envFile, inspectorPort, persistTo, onOutput = () => {}, readyTimeoutMs = 90_000, signal }) {
+export async function startGateway({ port, vars = {}, envFile, inspectorPort, persistTo, onOutput = () => {}, readyTimeoutMs = 90_000, signal, testScheduled = false }) {
   const inspector = inspectorPort ?? (await freePort());
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false"];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   if (envFile) args.push("--env-file", envFile);
   if (persistTo) args.push("--persist-to", persistTo);
+  // `GET /__scheduled` runs the Cron Trigger (the live list refresh) on demand.
+  if (testScheduled) args.push("--test-scheduled");
   const child = spawn("npx", args, {
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so stop() ends wrangler and the workerd it started.

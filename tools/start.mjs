@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { parseEnv, stripVTControlCharacters } from "node:util";
 import { startDemoOrigin } from "./demo-origin.mjs";
 import { freePort, startGateway } from "./gateway.mjs";
+import { startListSourcesStandin } from "./list-sources-standin.mjs";
 import { startTurnstileStandin } from "./turnstile-standin/server.mjs";
 
 /** The documented development admin token (src/admin/config.ts); production refuses it. */
@@ -30,7 +31,7 @@ const WORKER_VARS = [
   "ADMIN_TOKEN", "ACCESS_TEAM_DOMAIN", "ACCESS_AUD", "AUDIT_FORMAT", "AUDIT_WEBHOOK_URL", "AUDIT_WEBHOOK_SECRET",
   "AUDIT_WEBHOOK_TIMEOUT_MS", "AUDIT_WEBHOOK_BATCH", "CAPTCHA_PROVIDER", "TURNSTILE_SITE_KEY", "TURNSTILE_SECRET_KEY",
   "CAPTCHA_SITE_KEY", "CAPTCHA_SECRET_KEY", "SITEVERIFY_URL", "CAPTCHA_SCRIPT_URL", "CAPTCHA_HOSTNAMES",
-  "CAPTCHA_PASS_SECRET",
+  "CAPTCHA_PASS_SECRET", "LIST_SOURCES_URL",
 ];
 
 function fail(message) {
@@ -96,10 +97,12 @@ if ((await probe(inspectorPort)) !== null || seen.has(inspectorPort)) {
 
 let demo = null;
 let standin = null;
+let listSources = null;
 let envDir = null;
 const cleanUp = async () => {
   await demo?.close();
   await standin?.close();
+  await listSources?.close();
   if (envDir !== null) rmSync(envDir, { recursive: true, force: true });
 };
 
@@ -120,6 +123,13 @@ if (needStandin) {
   }
   config.SITEVERIFY_URL = standin.siteverifyUrl;
   config.CAPTCHA_SCRIPT_URL ??= standin.scriptUrl;
+}
+
+// The live list sources (rules/lists/sources.yaml) from local files in tools/list-sources/,
+// so the Cron Trigger's refresh runs offline (`curl <gateway>/__scheduled`).
+if (config.LIST_SOURCES_URL === undefined) {
+  listSources = await startListSourcesStandin({ dir: join(import.meta.dirname, "list-sources"), quiet: true });
+  config.LIST_SOURCES_URL = listSources.url;
 }
 
 // STORE=upstash with no credentials given: use the local Redis `npm run redis` started.
@@ -166,7 +176,7 @@ const stop = async () => {
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 try {
-  running = await startGateway({ port, vars: {}, envFile, inspectorPort, onOutput, signal: starting.signal });
+  running = await startGateway({ port, vars: {}, envFile, inspectorPort, onOutput, signal: starting.signal, testScheduled: true });
 } catch (err) {
   await cleanUp();
   if (starting.signal.aborted) process.exit(130);
@@ -183,6 +193,7 @@ riskgate is running
   metrics    curl -H 'authorization: Bearer ${config.ADMIN_TOKEN ? "<ADMIN_TOKEN>" : adminToken}' ${gateway}/__riskgate/metrics
   captcha    ${standin ? `local Turnstile stand-in ${standin.url} (Cloudflare's dummy keys)` : config.SITEVERIFY_URL}
   inspector  127.0.0.1:${inspectorPort} (chrome://inspect)
+  lists      curl ${gateway}/__scheduled   # run the list refresh (Cron Trigger) now; sources: ${listSources ? `local files in tools/list-sources/ (${listSources.url})` : config.LIST_SOURCES_URL}
 
 try it:
   curl -i -X POST ${gateway}/password/reset -H 'content-type: application/json' -d '{"email":"a@example.com"}'

@@ -1,7 +1,8 @@
 /**
  * The live reputation lists API (docs/operations.md, "Live lists"), behind admin auth:
  *
- *   GET    /__riskgate/api/lists   the unexpired live entries
+ *   GET    /__riskgate/api/lists   the unexpired live entries operators wrote (`?feeds=1`: with the
+ *                                  scheduled sources' entries) and each source's refresh status
  *   POST   /__riskgate/api/lists   add one: {target, list, reason, expires?, effect?, source?}
  *   DELETE /__riskgate/api/lists   remove one: {target, list, reason?, source?}
  *
@@ -15,6 +16,7 @@ import { readCapped } from "../context/reset-body.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import type { Env } from "../shared/env.ts";
 import { RiskgateError } from "../shared/errors.ts";
+import type { ListSourceStatus } from "../shared/list-sources.ts";
 import { canonicalTarget, displayTarget, type LiveEntry, liveEntry } from "../shared/live-list.ts";
 
 type AdminEnv = { Bindings: Env; Variables: { gateway: Gateway } };
@@ -57,9 +59,13 @@ export function listRoutes(): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   app.get("/", async (c) => {
     const gateway = c.var.gateway;
-    const entries = (await gateway.hub().listEntries(gateway.now())) as LiveEntry[];
-    gateway.liveLists.set(entries, gateway.now());
-    return c.json({ entries: entries.map(view) });
+    const now = gateway.now();
+    const entries = (await gateway.hub().listEntries(now)) as LiveEntry[];
+    gateway.liveLists.set(entries, now);
+    // A refreshed source holds thousands of entries: listed on request only, its status always.
+    const feeds = c.req.query("feeds") === "1";
+    const sources = (await gateway.hub().sourceStatus(now)) as ListSourceStatus[];
+    return c.json({ entries: entries.filter((e) => feeds || !e.source.startsWith("feed:")).map(view), sources });
   });
   app.post("/", async (c) => {
     const gateway = c.var.gateway;

@@ -23,6 +23,8 @@ export interface Env {
   readonly STORE_SHARDS?: string;
   /** Store call timeout in ms; overrides the rule file's `store.timeout` when set. */
   readonly STORE_TIMEOUT_MS?: string;
+  /** Offline (`npm start`, tests): fetch every live list source from `<url>/<source id>` (docs/lists.md). */
+  readonly LIST_SOURCES_URL?: string;
   /** `auto` (default), `cf`, `local` or `off`: where geo comes from (docs/signals.md). */
   readonly GEO_SOURCE?: string;
   /** The origin's public JWK(s) that sign POST /v1/outcomes (docs/outcomes.md). */

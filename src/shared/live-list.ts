@@ -7,7 +7,7 @@
  * This module is pure: validating what an operator sends, and the per-isolate index the
  * request path looks addresses up in (one Map lookup per distinct prefix length).
  */
-import { parseAddress, parseRange } from "./ip-key.ts";
+import { addressKey, parseAddress, parseRange } from "./ip-key.ts";
 
 /** What an entry matches. */
 export type LiveTargetKind = "ip" | "cidr" | "asn" | "country";
@@ -139,6 +139,16 @@ export interface LiveIndex {
   readonly asns: ReadonlyMap<number, readonly LiveEntry[]>;
   readonly countries: ReadonlyMap<string, readonly LiveEntry[]>;
   readonly size: number;
+  /** `ranges` with each group's version and prefix parsed once, for the request path. */
+  readonly groups: readonly LiveGroup[];
+}
+
+/** One prefix length's entries; IPv4 keyed by the masked start as a number (no BigInt, no string). */
+export interface LiveGroup {
+  readonly version: 4 | 6;
+  readonly prefix: number;
+  readonly byStart: ReadonlyMap<string, readonly LiveEntry[]>;
+  readonly v4ByStart: ReadonlyMap<number, readonly LiveEntry[]> | null;
 }
 
 /** Build the index from stored entries. */
@@ -169,23 +179,35 @@ export function indexLive(entries: readonly LiveEntry[]): LiveIndex {
       push(byStart, r[2] ?? "", e);
     }
   }
-  return { ranges, asns, countries, size: entries.length };
+  const groups = [...ranges].map(([group, byStart]): LiveGroup => {
+    const [version, prefix] = group.split("/").map(Number) as [4 | 6, number];
+    const v4ByStart = version === 4 ? new Map([...byStart].map(([hex, list]) => [Number.parseInt(hex, 16), list] as const)) : null;
+    return { version, prefix, byStart, v4ByStart };
+  });
+  return { ranges, asns, countries, size: entries.length, groups };
 }
 
 /** Unexpired live matches of an address, an AS number and a country at `now`. */
 export function matchLive(index: LiveIndex | null, address: string | null, asn: number, country: string | null, now: number): LiveMatch[] {
   if (index === null || index.size === 0) return [];
   const found: LiveEntry[] = [];
-  if (address !== null && index.ranges.size > 0) {
-    const parsed = parseAddress(address);
-    if (parsed !== null) {
-      const bits = parsed.version === 4 ? 32 : 128;
-      for (const [group, byStart] of index.ranges) {
-        const [version, prefix] = group.split("/").map(Number) as [number, number];
-        if (version !== parsed.version) continue;
-        const shift = BigInt(bits - prefix);
-        const start = (parsed.value >> shift) << shift;
-        found.push(...(byStart.get(start.toString(16)) ?? []));
+  if (address !== null && index.groups.length > 0) {
+    const key = addressKey(address);
+    if (key !== null) {
+      // IPv4 as one unsigned word (the bundled lists' fast parse); IPv6 through BigInt.
+      const v4 = key.version === 4 ? (key.key[0] ?? 0) : 0;
+      const v6 = key.version === 6 ? (parseAddress(address)?.value ?? 0n) : 0n;
+      for (const { version, prefix, byStart, v4ByStart } of index.groups) {
+        if (version !== key.version) continue;
+        let hit: readonly LiveEntry[] | undefined;
+        if (v4ByStart !== null) {
+          const size = 2 ** (32 - prefix);
+          hit = v4ByStart.get(Math.floor(v4 / size) * size);
+        } else {
+          const shift = BigInt(128 - prefix);
+          hit = byStart.get(((v6 >> shift) << shift).toString(16));
+        }
+        if (hit !== undefined) found.push(...hit);
       }
     }
   }

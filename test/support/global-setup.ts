@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { exportJWK, importJWK } from "jose";
 import { startDemoOrigin } from "../../tools/demo-origin.mjs";
+import { startListSourcesStandin } from "../../tools/list-sources-standin.mjs";
 import { startBridge } from "../../tools/redis-bridge/bridge.mjs";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import { TEST_WEBHOOK_SECRET } from "./constants.ts";
@@ -30,6 +31,8 @@ declare module "vitest" {
     redis: ProvidedBridge | null;
     faultRedis: ProvidedBridge | null;
     redisUnavailable: string;
+    /** The live list sources and CrowdSec LAPI stand-in (tools/list-sources-standin.mjs). */
+    listSourcesUrl: string;
   }
 }
 
@@ -43,9 +46,11 @@ export default async function setup(project: TestProject) {
   project.provide("attackerUrl", attacker.url);
   const receiver = await startWebhookReceiver(TEST_WEBHOOK_SECRET);
   project.provide("webhookUrl", receiver.url);
+  const listSources = await startListSourcesStandin({ quiet: true });
+  project.provide("listSourcesUrl", listSources.url);
 
   const redis = await testRedis({ shared: true });
-  const closers: Array<() => Promise<void>> = [() => origin.close(), () => attacker.close(), () => receiver.close()];
+  const closers: Array<() => Promise<void>> = [() => origin.close(), () => attacker.close(), () => receiver.close(), () => listSources.close()];
   if (redis.port === null) {
     project.provide("redis", null);
     project.provide("faultRedis", null);

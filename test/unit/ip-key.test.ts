@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { addressKey, parseAddress, parseRange } from "../../src/shared/ip-key.ts";
-import { rangeText } from "../../src/cli/lists-update.ts";
+import { rangeText } from "../../src/shared/list-sources.ts";
 
 describe("IP and CIDR parsing", () => {
   it.each([

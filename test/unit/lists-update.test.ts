@@ -116,6 +116,15 @@ describe("riskgate lists update", () => {
     expect(await updateLists(dir, deps(), ["nope"])).toBe(2);
   });
 
+  it("never writes a range under `exclude:` (what the curated snapshot keeps out)", async () => {
+    const dir = await setup();
+    await writeFile(join(dir, "sources.yaml"), `${SOURCES}exclude:\n  - range: 192.0.2.64/26\n    reason: stands for Private Relay\n`);
+    expect(await updateLists(dir, deps(), ["vpn"])).toBe(0);
+    const vpn = await readFile(join(dir, "vpn.txt"), "utf8");
+    expect(vpn).toContain("192.0.2.128/26");
+    expect(vpn).not.toContain("192.0.2.76/30");
+  });
+
   it("appends a block to a file that has none", () => {
     expect(replaceBlock("# header\n1.2.3.4\n", ["5.6.7.8"])).toBe(`# header\n1.2.3.4\n${BEGIN}\n5.6.7.8\n${END}\n`);
   });

@@ -9,6 +9,7 @@ import { type LiveEntry, MAX_LIVE_ENTRIES } from "../../shared/live-list.ts";
 export const LIVE_LIST_SCHEMA = `
   CREATE TABLE IF NOT EXISTS live_lists (target TEXT, list TEXT, kind TEXT, effect TEXT, reason TEXT, source TEXT,
     created_at INTEGER, expires_at INTEGER, PRIMARY KEY (target, list));
+  CREATE INDEX IF NOT EXISTS live_lists_source ON live_lists (source);
 `;
 
 type Row = {
@@ -74,6 +75,51 @@ export class LiveListTable {
     if (row === undefined) return null;
     this.sql.exec("DELETE FROM live_lists WHERE target = ? AND list = ?", target, list);
     return toEntry(row);
+  }
+
+  /**
+   * Replace every entry a source wrote with `entries`, in one transaction of the caller's.
+   * An entry someone else holds for the same (target, list) (an operator's block or release,
+   * another source) is left alone: a source never overwrites an operator. Throws, changing
+   * nothing, when the table would pass MAX_LIVE_ENTRIES.
+   */
+  replaceSource(source: string, entries: readonly LiveEntry[]): number {
+    const others = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM live_lists WHERE source != ?", source).one().n;
+    if (others + entries.length > MAX_LIVE_ENTRIES) throw new Error(`live lists would pass ${MAX_LIVE_ENTRIES} entries`);
+    this.sql.exec("DELETE FROM live_lists WHERE source = ?", source);
+    for (const e of entries) this.upsertFromSource(e);
+    return this.countSource(source);
+  }
+
+  /** Apply a source's delta: remove its entries for `removed` targets, then add or renew `added`. */
+  applySourceDelta(source: string, added: readonly LiveEntry[], removed: readonly { target: string; list: string }[]): number {
+    for (const r of removed) this.sql.exec("DELETE FROM live_lists WHERE target = ? AND list = ? AND source = ?", r.target, r.list, source);
+    const total = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM live_lists").one().n;
+    if (total + added.length > MAX_LIVE_ENTRIES) throw new Error(`live lists would pass ${MAX_LIVE_ENTRIES} entries`);
+    for (const e of added) this.upsertFromSource(e);
+    return this.countSource(source);
+  }
+
+  /** Unexpired entries a source holds at `now`. */
+  countSource(source: string, now?: number): number {
+    return this.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM live_lists WHERE source = ? AND (expires_at IS NULL OR expires_at > ?)", source, now ?? 0)
+      .one().n;
+  }
+
+  private upsertFromSource(e: LiveEntry): void {
+    this.sql.exec(
+      `INSERT INTO live_lists (target, list, kind, effect, reason, source, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (target, list) DO UPDATE SET reason = excluded.reason, expires_at = excluded.expires_at WHERE live_lists.source = excluded.source`,
+      e.target,
+      e.list,
+      e.kind,
+      e.effect,
+      e.reason,
+      e.source,
+      e.created_at,
+      e.expires_at,
+    );
   }
 
   /** Drop lapsed entries. */

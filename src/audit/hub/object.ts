@@ -27,6 +27,9 @@ import { LIVE_LIST_SCHEMA, LiveListTable } from "./live-lists.ts";
 import type { LiveEntry } from "../../shared/live-list.ts";
 import { type DecisionRow, decisionExport, decisionRow, type EventView, eventView, refusalRow } from "./views.ts";
 import type { DecisionLogLine, OutcomeLogLine } from "../decision-log.ts";
+import { feedSource, type ListSourceStatus } from "../../shared/list-sources.ts";
+import { renderSourceMetrics } from "../../metrics/list-sources.ts";
+import { SOURCE_STATUS_SCHEMA, SourceStatusTable } from "./source-status.ts";
 
 /** One event and the remote sinks the hub must deliver it to. */
 export interface HubEntry {
@@ -76,6 +79,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   private readonly metrics: MetricStore;
   private readonly versions: Versions;
   private readonly liveLists: LiveListTable;
+  private readonly sources: SourceStatusTable;
   private readonly log = logSink();
   private config: AuditConfig | undefined;
   private delivering = false;
@@ -85,13 +89,14 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    sql.exec(`${EVENT_SCHEMA}${OUTBOX_SCHEMA}${METRIC_SCHEMA}${VERSION_SCHEMA}${LIVE_LIST_SCHEMA}
+    sql.exec(`${EVENT_SCHEMA}${OUTBOX_SCHEMA}${METRIC_SCHEMA}${VERSION_SCHEMA}${LIVE_LIST_SCHEMA}${SOURCE_STATUS_SCHEMA}
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER);`);
     this.events = new EventStore(sql, this.maxEvents());
     this.outbox = new Outbox(sql);
     this.metrics = new MetricStore(sql);
     this.versions = new Versions(sql);
     this.liveLists = new LiveListTable(sql);
+    this.sources = new SourceStatusTable(sql);
   }
 
   /** Record a batch of events from an isolate. */
@@ -230,6 +235,47 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     return { removed, entries: this.liveLists.list(Date.now()) };
   }
 
+  /**
+   * A source's refresh (src/audit/list-refresh.ts): replace its whole set (`delta` null) or
+   * apply a delta, and record the success, atomically. A set too large to hold fails the
+   * refresh (SOURCE_TOO_LARGE) and keeps the last good copy.
+   */
+  async storeSource(
+    id: string,
+    list: string,
+    entries: readonly LiveEntry[],
+    delta: { readonly removed: readonly { target: string; list: string }[] } | null,
+    excluded: number,
+    now: number = Date.now(),
+  ): Promise<ListSourceStatus | undefined> {
+    try {
+      this.ctx.storage.transactionSync(() => {
+        if (delta === null) this.liveLists.replaceSource(feedSource(id), entries);
+        else this.liveLists.applySourceDelta(feedSource(id), entries, delta.removed);
+        this.sources.succeeded(id, list, now, excluded);
+      });
+    } catch (err) {
+      this.sources.failed(id, list, now, `SOURCE_TOO_LARGE: ${err instanceof Error ? err.message : String(err)}`, false);
+    }
+    return (await this.sourceStatus(now)).find((s) => s.id === id);
+  }
+
+  /** A failed refresh: the source's entries stay until they expire. `resync`: its next poll starts over. */
+  async sourceFailed(id: string, list: string, error: string, resync: boolean, now: number = Date.now()): Promise<ListSourceStatus | undefined> {
+    this.sources.failed(id, list, now, error, resync);
+    return (await this.sourceStatus(now)).find((s) => s.id === id);
+  }
+
+  /** Whether an incremental source (CrowdSec) holds a full set to apply deltas to. */
+  async sourceSynced(id: string): Promise<boolean> {
+    return this.sources.synced(id);
+  }
+
+  /** Every refreshed source's status (dashboard, metrics). */
+  async sourceStatus(now: number = Date.now()): Promise<ListSourceStatus[]> {
+    return this.sources.list((id) => this.liveLists.countSource(feedSource(id), now));
+  }
+
   /** One event by id, native and OCSF. */
   async event(id: string): Promise<EventView | null> {
     const event = this.events.get(id);
@@ -243,7 +289,8 @@ export class RiskgateAuditHub extends DurableObject<Env> {
 
   /** Prometheus text of the running totals and the outbox gauges. */
   async prometheus(): Promise<string> {
-    return renderPrometheus(this.metrics.totals(), this.outbox.status(Date.now()));
+    const now = Date.now();
+    return `${renderPrometheus(this.metrics.totals(), this.outbox.status(now))}${renderSourceMetrics(await this.sourceStatus(now))}`;
   }
 
   override async alarm(): Promise<void> {

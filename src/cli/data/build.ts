@@ -10,6 +10,7 @@ import { gzipSync } from "node:zlib";
 import { buildGeoPack, type GeoBuildOptions, geoOptionsFromEnv, packageDir } from "./geo-build.ts";
 import { expiryWarnings } from "../../scoring/signals/list-compile.ts";
 import { buildListsPack } from "./lists-build.ts";
+import { compileSources, readSources } from "../lists-update.ts";
 
 /** Options of the data build. */
 export interface DataBuildOptions {
@@ -70,6 +71,17 @@ export async function buildData(options: DataBuildOptions): Promise<number> {
     `lists: built ${listsOut} (${lists.meta.lists.length} lists, ${lists.meta.entries} entries, ${lists.meta.expiredDropped} expired dropped, ${kb(lists.pack.byteLength)})`,
   );
   for (const warning of expiryWarnings(lists.expiry)) process.stderr.write(`lists: warning: ${warning}\n`);
+  // The sources the scheduled refresh copies into the live layer (src/audit/list-refresh.ts).
+  const hasSources = await stat(join(options.listsDir, "sources.yaml")).then(() => true, () => false);
+  const read = hasSources ? await readSources(options.listsDir) : { sources: { lists: {}, exclude: [] } };
+  if ("errors" in read) {
+    for (const e of read.errors) process.stderr.write(`${e}\n`);
+    return 1;
+  }
+  const compiled = compileSources(read.sources);
+  const sourcesOut = join(options.outDir, "list-sources.json");
+  await writeFile(sourcesOut, `${JSON.stringify(compiled, null, 2)}\n`);
+  options.log(`lists: wrote ${sourcesOut} (${compiled.sources.length} live sources, ${compiled.exclude.length} excluded ranges)`);
   await buildGeo(options);
   return 0;
 }

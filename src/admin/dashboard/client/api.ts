@@ -3,6 +3,7 @@
  * authorised (session cookie, Access cookie); the browser attaches them.
  */
 import type { DashboardSummary, DecisionRow, EventView, SinkStatus } from "../../../audit/api-types.ts";
+import type { ListSourceStatus } from "../../../shared/list-sources.ts";
 
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   const response = await fetch(`/__riskgate/api/${path}`, { credentials: "same-origin", ...init });
@@ -50,6 +51,11 @@ export interface LiveEntryView {
 /** The live list entries. */
 export async function liveLists(): Promise<LiveEntryView[]> {
   return (await call<{ entries: LiveEntryView[] }>("lists")).entries;
+}
+
+/** The scheduled list sources' refresh status. */
+export async function listSources(): Promise<ListSourceStatus[]> {
+  return (await call<{ sources?: ListSourceStatus[] }>("lists")).sources ?? [];
 }
 
 /** Add (block) or remove (release) a live entry; the error message on refusal. */

@@ -6,6 +6,7 @@ import * as api from "./api.ts";
 import { decisionsPanel, eventViewer } from "./decisions.ts";
 import { panelsError } from "./errors.ts";
 import { listsPanel } from "./lists.ts";
+import { sourcesPanel } from "./sources.ts";
 import { summaryPanels } from "./panels.ts";
 
 const REFRESH_MS = 5_000;
@@ -15,6 +16,7 @@ const updated = document.getElementById("updated");
 const windowSelect = document.getElementById("window");
 const viewer = eventViewer();
 const lists = listsPanel();
+const sources = sourcesPanel();
 const open = new Set<string>();
 let minutes = 60;
 
@@ -40,8 +42,9 @@ async function refresh(): Promise<void> {
       showEvent: (id: string) => void showEvent(id),
     };
     const deliver = () => void api.deliverNow().then(refresh);
-    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, decisionsPanel(decisions, handlers), viewer.element);
+    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, sources.element, decisionsPanel(decisions, handlers), viewer.element);
     void lists.refresh();
+    void sources.refresh();
     app.setAttribute("aria-busy", "false");
     if (updated !== null) updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (err) {
