@@ -27,14 +27,22 @@ export interface LiftKey {
 }
 
 const HMAC_KEY = /^[A-Za-z0-9_-]{22}$/;
+/** A key already HMAC'd, as a refused row names it (`key:ip:<HMAC>`). */
+const HASHED = /^key:(ip|subnet|net56|net48|account|device):([A-Za-z0-9_-]{22})$/;
 
 /**
  * Resolve what the operator typed: an IP address; a subnet the ladders count (IPv4 /24,
- * IPv6 /64, /56, /48); `device:<key>` (the decision log's `device`); `account:<address>`,
- * or any other text, as an account address.
+ * IPv6 /64, /56, /48); `device:<key>` (the decision log's `device`); `key:<kind>:<HMAC>`
+ * (a refused row's key on the dashboard); `account:<address>`, or any other text, as an
+ * account address.
  */
 export async function liftKeyOf(hasher: Hasher, raw: string): Promise<LiftKey> {
   const text = raw.trim();
+  const hashed = HASHED.exec(text);
+  if (hashed !== null) {
+    const entity = hashed[2] ?? "";
+    return { kind: hashed[1] as LiftKey["kind"], entity, target: entity };
+  }
   if (text.startsWith("device:")) {
     const key = text.slice("device:".length).trim();
     if (!HMAC_KEY.test(key)) throw new RiskgateError("ERR_BAD_REQUEST", "device: send the key as the decision log shows it (22 characters)");

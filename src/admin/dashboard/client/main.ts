@@ -5,6 +5,7 @@
 import * as api from "./api.ts";
 import { decisionsPanel, eventViewer } from "./decisions.ts";
 import { panelsError } from "./errors.ts";
+import { actionsPanel } from "./actions.ts";
 import { listsPanel } from "./lists.ts";
 import { summaryPanels } from "./panels.ts";
 
@@ -15,6 +16,7 @@ const updated = document.getElementById("updated");
 const windowSelect = document.getElementById("window");
 const viewer = eventViewer();
 const lists = listsPanel();
+const actions = actionsPanel(() => lists.refresh());
 const open = new Set<string>();
 let minutes = 60;
 
@@ -38,9 +40,10 @@ async function refresh(): Promise<void> {
         void refresh();
       },
       showEvent: (id: string) => void showEvent(id),
+      lift: actions.lift,
     };
     const deliver = () => void api.deliverNow().then(refresh);
-    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, decisionsPanel(decisions, handlers), viewer.element);
+    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, actions.element, decisionsPanel(decisions, handlers), viewer.element);
     void lists.refresh();
     app.setAttribute("aria-busy", "false");
     if (updated !== null) updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
