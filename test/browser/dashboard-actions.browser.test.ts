@@ -1,7 +1,8 @@
 // Operators act where they look (#15.5): in Chromium, sign in, block an account by its
 // address, see its next reset silently denied (ACCOUNT_BLOCKED in the decisions panel,
 // the same 202 as another account), release it, and lift an IP's penalty box so its
-// next reset is no longer refused. Against the gateway as `npm start` runs it.
+// next reset is no longer refused (from the lift… on its refused row). Against the
+// gateway as `npm start` runs it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_ADMIN_TOKEN } from "../../src/admin/config.ts";
 import { HAS_CHROMIUM, type Stack, startStack } from "./support.ts";
@@ -62,10 +63,14 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard operator actions in Chromium", () => {
     while (n < 40 && (await resetFrom(`flood-${n}@example.com`, ip)).status !== 429) n++;
     expect(n).toBeLessThan(40);
     expect((await resetFrom(`flood-${++n}@example.com`, ip)).status).toBe(429);
-    await page.getByTestId("lift-key").fill(ip);
+    // The refusals show as one row in the decisions panel; its lift… hands the key to the form.
+    const liftButton = page.locator("button[data-lift^='key:ip:']").first();
+    await expect.poll(() => liftButton.count(), { timeout: 60_000 }).toBe(1);
+    await liftButton.click();
+    await expect.poll(() => page.getByTestId("lift-key").inputValue()).toMatch(/^key:ip:[A-Za-z0-9_-]{22}$/);
     await page.getByTestId("lift-reason").fill("office NAT, false positive");
     await page.getByTestId("lift-form").locator("button[type=submit]").click();
-    await expect.poll(() => page.getByTestId("action-status").textContent()).toBe(`lifted ${ip}`);
+    await expect.poll(() => page.getByTestId("action-status").textContent()).toBe("lifted the refused key");
     expect((await resetFrom(`flood-${n + 1}@example.com`, ip)).status).not.toBe(429);
   });
 });
