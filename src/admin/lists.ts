@@ -6,33 +6,37 @@
  *   POST   /__riskgate/api/lists   add one: {target, list, reason, expires?, effect?, source?}
  *   DELETE /__riskgate/api/lists   remove one: {target, list, reason?, source?}
  *
+ * An account is named by `account` (its address) instead of `target`: it is canonicalised
+ * and HMAC'd here (src/admin/targets.ts) and only `account:<HMAC>` is stored, listed and
+ * logged; its list is `block` (a silent deny of its resets, ACCOUNT_BLOCKED).
+ *
  * The dashboard's block/release buttons and `riskgate lists add|remove|show` both call it.
  * Each change is a `list.changed` audit event and replaces this isolate's copy at once,
  * so this isolate's next reset sees it; other isolates within LIVE_REFRESH_MS.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import type { ListChangedData } from "../audit/events.ts";
-import { readCapped } from "../context/reset-body.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import type { Env } from "../shared/env.ts";
 import { RiskgateError } from "../shared/errors.ts";
 import type { ListSourceStatus } from "../shared/list-sources.ts";
-import { canonicalTarget, displayTarget, type LiveEntry, liveEntry } from "../shared/live-list.ts";
+import { accountTarget, BLOCK_LIST, canonicalTarget, displayTarget, type LiveEntry, liveEntry, type LiveTargetKind } from "../shared/live-list.ts";
+import { jsonBody, str } from "./json.ts";
+import { accountKeyOf } from "./targets.ts";
 
 type AdminEnv = { Bindings: Env; Variables: { gateway: Gateway } };
 
-async function jsonBody(c: Context<AdminEnv>): Promise<Record<string, unknown>> {
-  const raw = new TextDecoder().decode(await readCapped(c.req.raw, 4096));
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new RiskgateError("ERR_BAD_REQUEST", "send a JSON object");
+/**
+ * The target an add or remove names: `account` (an address, HMAC'd here before anything
+ * stores or logs it: src/admin/targets.ts), else `target` as canonicalTarget reads it;
+ * `account:<key>` (the listed form, for the dashboard's release button) is taken as is.
+ */
+async function targetOf(gateway: Gateway, body: Record<string, unknown>): Promise<{ kind: LiveTargetKind; target: string } | null> {
+  const account = str(body.account);
+  if (account !== undefined) return accountTarget(await accountKeyOf(gateway.hasher, account));
+  const listed = /^account:([A-Za-z0-9_-]{22})$/.exec((str(body.target) ?? "").trim());
+  return listed === null ? null : accountTarget(listed[1] ?? "");
 }
-
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 /** The entry as the API shows it: the readable target beside the canonical one. */
 function view(e: LiveEntry): LiveEntry & { display: string } {
@@ -71,18 +75,20 @@ export function listRoutes(): Hono<AdminEnv> {
     const gateway = c.var.gateway;
     const body = await jsonBody(c);
     const now = gateway.now();
+    const resolved = await targetOf(gateway, body);
     let entry: LiveEntry;
     try {
       entry = liveEntry(
         {
           target: str(body.target) ?? "",
-          list: str(body.list) ?? "",
+          list: str(body.list) ?? (resolved === null ? "" : BLOCK_LIST),
           reason: str(body.reason) ?? "",
           effect: str(body.effect) as LiveEntry["effect"] | undefined,
           expires: str(body.expires) ?? null,
           source: str(body.source) ?? "api",
         },
         now,
+        resolved ?? undefined,
       );
     } catch (err) {
       throw new RiskgateError("ERR_BAD_REQUEST", err instanceof Error ? err.message : "invalid entry");
@@ -101,9 +107,9 @@ export function listRoutes(): Hono<AdminEnv> {
   app.delete("/", async (c) => {
     const gateway = c.var.gateway;
     const body = await jsonBody(c);
-    const t = canonicalTarget(str(body.target) ?? "");
+    const t = (await targetOf(gateway, body)) ?? canonicalTarget(str(body.target) ?? "");
     if ("error" in t) throw new RiskgateError("ERR_BAD_REQUEST", t.error);
-    const list = str(body.list) ?? "";
+    const list = str(body.list) ?? (t.kind === "account" ? BLOCK_LIST : "");
     const source = str(body.source) ?? "api";
     if (!/^[a-z][a-z0-9_-]{0,31}$/.test(source)) throw new RiskgateError("ERR_BAD_REQUEST", "malformed source");
     const reason = (str(body.reason) ?? "").replace(/\p{Cc}/gu, " ").trim().slice(0, 200) || "released";

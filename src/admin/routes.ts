@@ -9,6 +9,7 @@ import type { Env } from "../shared/env.ts";
 import { RiskgateError } from "../shared/errors.ts";
 import { experimentRoutes } from "./experiments.ts";
 import { listRoutes } from "./lists.ts";
+import { penaltyRoutes } from "./penalty.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { asset, ASSETS_VERSION } from "./assets.ts";
@@ -146,6 +147,8 @@ export function adminRoutes(): Hono<AdminEnv> {
   });
   // Live reputation lists (docs/operations.md): the dashboard's block/release and the CLI.
   admin.route("/api/lists", listRoutes());
+  // Lift a penalty box (docs/operations.md): the dashboard's lift form and `riskgate penalty lift`.
+  admin.route("/api/penalty", penaltyRoutes());
   admin.post("/api/audit/deliver", async (c) => c.json(await c.var.gateway.hubs.deliver()));
   admin.get("/metrics", async (c) =>
     c.body(await c.var.gateway.hubs.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),

@@ -100,6 +100,8 @@ export interface DecisionRow {
   readonly events: readonly { readonly id: string; readonly type: AuditEvent["type"]; readonly seq: number }[];
   /** Requests this row stands for: 1 for a decision, the tally for refused requests. */
   readonly count: number;
+  /** A refused row's key as `POST /api/penalty/lift` takes it (`key:<kind>:<HMAC>`), for the dashboard's lift. */
+  readonly lift?: string;
 }
 
 /** One audit event in both formats (`GET /__riskgate/api/events/:id`). */

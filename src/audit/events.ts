@@ -177,11 +177,12 @@ export interface AdminLoginData {
  */
 export interface ListChangedData {
   readonly action: "add" | "remove";
-  /** `ip`, `cidr`, `asn` or `country`. */
+  /** `ip`, `cidr`, `asn`, `country` or `account`. */
   readonly kind: string;
   /**
    * The range, AS number or country as written (`203.0.113.0/24`, `AS64500`, `KP`); for a
-   * single address its HMAC (22 base64url chars), never the address.
+   * single address its HMAC (22 base64url chars), never the address; for an account
+   * `account:` and the HMAC of its canonical identifier, never the email.
    */
   readonly target: string;
   readonly list: string;
@@ -192,6 +193,24 @@ export interface ListChangedData {
   readonly source: string;
   /** ISO time the entry lapses, null for none. */
   readonly expires_at: string | null;
+}
+
+/**
+ * An operator lifted the penalty boxes on a key (docs/operations.md, "Lift a penalty
+ * box"), from the dashboard, the CLI or the admin API.
+ */
+export interface PenaltyLiftedData {
+  /** `ip`, `subnet`, `net56`, `net48`, `account` or `device`. */
+  readonly kind: string;
+  /** The key's HMAC (as the decision log names it); a subnet as written; never an address or email. */
+  readonly target: string;
+  /** The ladders whose boxes and refusing windows were cleared. */
+  readonly ladders: readonly string[];
+  /** How many of those ladders had the key boxed at the time. */
+  readonly boxed: number;
+  readonly reason: string;
+  /** `dashboard`, `cli`, `api`. */
+  readonly source: string;
 }
 
 /** Payload type per event type. */
@@ -208,6 +227,7 @@ export interface AuditPayloads {
   readonly "key.rotated": KeyRotatedData;
   readonly "admin.login": AdminLoginData;
   readonly "list.changed": ListChangedData;
+  readonly "penalty.lifted": PenaltyLiftedData;
 }
 
 /** Every event type, stable strings (SIEM queries depend on them). */
@@ -227,6 +247,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   "key.rotated",
   "admin.login",
   "list.changed",
+  "penalty.lifted",
 ];
 
 /** What a caller passes to `emit`: the type, the correlation ids and the payload. */

@@ -83,6 +83,15 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
         comment: d.reason,
       });
     }
+    case "penalty.lifted": {
+      const d = event.data;
+      // Entity Management: Update (3), the key's penalty state cleared.
+      return base(event, ENTITY_MANAGEMENT, [3, "Update"], 2, {
+        ...status(STATUS.success, `lifted the penalty boxes of ${d.kind} ${d.target} (${d.ladders.join(", ")}): ${d.reason}`),
+        entity: { uid: `penalty:${d.kind}:${d.target}`, name: d.target, type: "penalty_box" },
+        comment: d.reason,
+      });
+    }
   }
 }
 

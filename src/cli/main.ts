@@ -13,7 +13,7 @@ import { listCommand, reportCommand } from "./experiments.ts";
 import { EXIT, type Io, processIo, UsageError } from "./io.ts";
 import { KEYS_USAGE, keysCommand } from "./keys.ts";
 import { LISTS_USAGE, listsCommand } from "./lists.ts";
-import { LIVE_LISTS_USAGE, liveListsCommand } from "./live-lists.ts";
+import { ACCOUNTS_USAGE, accountsCommand, LIVE_LISTS_USAGE, liveListsCommand, PENALTY_USAGE, penaltyCommand } from "./live-lists.ts";
 
 const RULES_USAGE = `rule commands (--dir defaults to rules, --candidate to <dir>/candidate):
   rules check   [--dir d] [--candidate c]          validate rule files (and the candidate)
@@ -52,7 +52,8 @@ const OTHER_USAGE = `other:
 const USAGE = `usage: riskgate <command> [options]      riskgate --help | --version | <command> --help
 
 ${RULES_USAGE}${DECISIONS_GROUP_USAGE}${EXPERIMENTS_USAGE}list commands (IP reputation lists in <dir>/lists):
-${LISTS_USAGE}${LIVE_LISTS_USAGE}key commands:
+${LISTS_USAGE}${LIVE_LISTS_USAGE}operator actions (on the running gateway):
+${ACCOUNTS_USAGE}${PENALTY_USAGE}key commands:
 ${KEYS_USAGE}${OTHER_USAGE}
 exit codes: 0 ok, 1 rules/tests failed (or replay changes with --fail-on-change), 2 usage
 `;
@@ -64,6 +65,8 @@ const GROUP_USAGE: Readonly<Record<string, string>> = {
   experiments: EXPERIMENTS_USAGE,
   lists: `list commands (IP reputation lists in <dir>/lists):\n${LISTS_USAGE}${LIVE_LISTS_USAGE}`,
   keys: `key commands:\n${KEYS_USAGE}`,
+  accounts: `operator actions (on the running gateway):\n${ACCOUNTS_USAGE}`,
+  penalty: `operator actions (on the running gateway):\n${PENALTY_USAGE}`,
   "account-key": OTHER_USAGE,
 };
 
@@ -164,6 +167,13 @@ async function dispatch(io: Io, words: readonly string[], v: Values): Promise<nu
     return decisionsCommand(io, command, { url: v.url, since: v.since, limit: v.limit, out: v.out });
   }
   if (group === "keys") return keysCommand(io, words.slice(1), { alg: v.alg, kid: v.kid, json: v.json });
+  if (group === "accounts" || group === "penalty") {
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra.join(" ")}"`);
+    const flags = { url: v.url, reason: v.reason, expires: v.expires, json: v.json };
+    const done = group === "accounts" ? await accountsCommand(io, command, arg, flags) : await penaltyCommand(io, command, arg, flags);
+    if (done !== null) return done;
+    throw new UsageError(`unknown command "${words.join(" ")}"`);
+  }
   if (group === "lists") {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra.join(" ")}"`);
     const live = await liveListsCommand(io, command, arg, { url: v.url, list: v.list, reason: v.reason, expires: v.expires, json: v.json });

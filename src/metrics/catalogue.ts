@@ -38,6 +38,7 @@ export const METRICS = {
   outcomeCost: { name: "riskgate_outcome_cost_total", type: "counter", help: "Verification cost reported with outcomes, by channel and currency." },
   auditEvents: { name: "riskgate_audit_events_total", type: "counter", help: "Audit events recorded by the hub, by type." },
   listChanges: { name: "riskgate_list_changes_total", type: "counter", help: "Live reputation list entries added or removed by operators, by action, list and kind." },
+  penaltyLifts: { name: "riskgate_penalty_lifts_total", type: "counter", help: "Penalty boxes lifted by operators, by key kind." },
   adminLogins: { name: "riskgate_admin_logins_total", type: "counter", help: "Dashboard logins with the bearer secret, by result." },
 } as const satisfies Record<string, MetricDef>;
 

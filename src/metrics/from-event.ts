@@ -93,6 +93,8 @@ export function incrementsFor(event: AuditEvent): Increment[] {
     }
     case "list.changed":
       return [base, inc("listChanges", { action: event.data.action, list: event.data.list, kind: event.data.kind })];
+    case "penalty.lifted":
+      return [base, inc("penaltyLifts", { kind: event.data.kind })];
     case "admin.login":
       return [base, inc("adminLogins", { result: event.data.success ? "success" : "failure" })];
     case "ruleset.loaded":

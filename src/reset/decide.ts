@@ -40,7 +40,7 @@ import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
 import { planSignals, type SignalPlan, signalFacts } from "../scoring/signals/index.ts";
 import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
-import type { LiveIndex } from "../shared/live-list.ts";
+import { accountBlock, type LiveIndex } from "../shared/live-list.ts";
 import type { BlockCache } from "../store/ephemeral.ts";
 import type { LocalCounters, LocalObserveResult } from "../store/fallback.ts";
 import { type CachedBlock, type ObserveRequest, type ObserveResult, type PenaltyUpdate, type Store, StoreError } from "../store/port.ts";
@@ -160,7 +160,9 @@ export async function decide(ctx: RequestContext, deps: PipelineDeps, captcha: C
     }),
     budget: budgetCounts(batch.budgets, result === null ? null : result.counts.slice(signalHits, signalHits + batch.budgets.hits.length)),
   };
-  const input = { facts, accountKey: ctx.accountKey, failures };
+  // An operator's account block (live lists): a silent deny, with its own reason code.
+  const accountBlocked = accountBlock(deps.liveLists?.index ?? null, ctx.keys.account, ctx.now) !== null;
+  const input = { facts, accountKey: ctx.accountKey, failures, ...(accountBlocked ? { accountBlocked } : {}) };
   const live = await withExperiments(ctx, deps, input, outcomeFor(ruleset, input));
   const counted = result ?? local;
   const read = readLadders(batch.ladders, counted?.limits ?? [], counted?.penalties ?? [], ctx.now, recentBoxes(deps.boxes));

@@ -5,7 +5,7 @@
  */
 import type { Dependency, DependencyError, FailMode, Reason, Verdict } from "../shared/decision.ts";
 import { type Assignment, enrol, type ExperimentInput } from "./experiments/assign.ts";
-import { applyPolicy, type ScoreParts } from "./policy/index.ts";
+import { applyPolicy, type PolicyOutcome, type ScoreParts } from "./policy/index.ts";
 import type { Exclusion } from "./policy/channels.ts";
 import type { CompiledRuleset } from "./ruleset/compile.ts";
 import type { Facts } from "./rules/context-schema.ts";
@@ -28,6 +28,11 @@ export interface OutcomeInput {
   readonly failures: readonly Failure[];
   /** Experiment draws and state; absent (CLI, shadow candidate) means nobody is enrolled. */
   readonly experiments?: ExperimentInput;
+  /**
+   * An operator blocked the account (live lists, docs/operations.md "Block an account"):
+   * a silent deny (ACCOUNT_BLOCKED), so the client sees what it would for any account.
+   */
+  readonly accountBlocked?: boolean;
 }
 
 /** One rule set's conclusion. */
@@ -89,8 +94,8 @@ export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outco
   const score = scored?.score ?? 0;
   const parts = scoreParts(ruleset, scored?.reasons ?? []);
   const channelInput = { country: typeof facts.geo?.country === "string" ? facts.geo.country : "", budgets: facts.budget ?? {}, values };
-  const policy = applyPolicy(ruleset, { score, parts, override, privileged, errors, channel: channelInput });
-  const experiment = input.experiments === undefined
+  const policy = blockedAccount(applyPolicy(ruleset, { score, parts, override, privileged, errors, channel: channelInput }), input);
+  const experiment = input.experiments === undefined || input.accountBlocked === true
     ? null
     : enrol(ruleset, {
       tier: policy.tier,
@@ -120,6 +125,19 @@ export function outcomeFor(ruleset: CompiledRuleset, input: OutcomeInput): Outco
     excluded: policy.excluded,
     experiment,
   };
+}
+
+/**
+ * An operator's account block turns the outcome into a silent deny: nothing forwarded, and
+ * the client shown exactly what request-side facts call for (a CAPTCHA they ask for is
+ * still asked; solving it gets the uniform 202), as for an account-side deny. A deny on
+ * request-side facts stays as it was.
+ */
+function blockedAccount(policy: PolicyOutcome, input: OutcomeInput): PolicyOutcome {
+  if (input.accountBlocked !== true) return policy;
+  const reasons: Reason[] = [...policy.reasons, { code: "ACCOUNT_BLOCKED", rule: "live.account-block", weight: 0 }];
+  const silent = policy.verdict !== "deny" || policy.silent;
+  return { ...policy, verdict: "deny", silent, channel: "none", channels: [], reasons };
 }
 
 /** The live score split by the kind of facts each matching rule reads. */

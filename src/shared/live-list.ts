@@ -10,11 +10,14 @@
 import { addressKey, parseAddress, parseRange } from "./ip-key.ts";
 
 /** What an entry matches. */
-export type LiveTargetKind = "ip" | "cidr" | "asn" | "country";
+export type LiveTargetKind = "ip" | "cidr" | "asn" | "country" | "account";
 
 /** One live entry as stored and listed. */
 export interface LiveEntry {
-  /** Canonical target: `ip:203.0.113.7`, `cidr:203.0.113.0/24`, `asn:64500`, `country:KP`. */
+  /**
+   * Canonical target: `ip:203.0.113.7`, `cidr:203.0.113.0/24`, `asn:64500`, `country:KP`,
+   * or `account:<HMAC>`: the account key the reset path counts under (never the address).
+   */
   readonly target: string;
   readonly kind: LiveTargetKind;
   /** The list it adds to (or removes from), e.g. `block`, `known_bad`, `allow`. */
@@ -84,10 +87,20 @@ export function canonicalTarget(raw: string): { kind: LiveTargetKind; target: st
   return { kind: "ip", target: `ip:${addr.version}:${addr.value.toString(16)}` };
 }
 
-/** Validate an operator's input into an entry at `now`; throws a message on bad input. */
-export function liveEntry(input: LiveEntryInput, now: number): LiveEntry {
-  const t = canonicalTarget(String(input.target ?? ""));
+/** The live target of an account key (the HMAC `keys.account` of the reset path). */
+export function accountTarget(accountKey: string): { kind: "account"; target: string } {
+  return { kind: "account", target: `account:${accountKey}` };
+}
+
+/**
+ * Validate an operator's input into an entry at `now`; throws a message on bad input.
+ * `resolved` is a target already made canonical (an account key, HMAC'd by the caller).
+ */
+export function liveEntry(input: LiveEntryInput, now: number, resolved?: { kind: LiveTargetKind; target: string }): LiveEntry {
+  const t = resolved ?? canonicalTarget(String(input.target ?? ""));
   if ("error" in t) throw new Error(t.error);
+  if (t.kind === "account" && input.list !== BLOCK_LIST) throw new Error(`accounts can only be put on the list ${BLOCK_LIST}`);
+  if (t.kind === "account" && (input.effect ?? "add") !== "add") throw new Error("an account block has effect add");
   if (typeof input.list !== "string" || !LIST_NAME.test(input.list)) throw new Error("list must match [a-z][a-z0-9_]{0,31}");
   if (typeof input.reason !== "string" || input.reason.trim().length === 0) throw new Error("a reason is required");
   const effect = input.effect ?? "add";
@@ -138,6 +151,8 @@ export interface LiveIndex {
   readonly ranges: ReadonlyMap<string, ReadonlyMap<string, readonly LiveEntry[]>>;
   readonly asns: ReadonlyMap<number, readonly LiveEntry[]>;
   readonly countries: ReadonlyMap<string, readonly LiveEntry[]>;
+  /** Account key (HMAC) → entries. */
+  readonly accounts: ReadonlyMap<string, readonly LiveEntry[]>;
   readonly size: number;
   /** `ranges` with each group's version and prefix parsed once, for the request path. */
   readonly groups: readonly LiveGroup[];
@@ -156,15 +171,17 @@ export function indexLive(entries: readonly LiveEntry[]): LiveIndex {
   const ranges = new Map<string, Map<string, LiveEntry[]>>();
   const asns = new Map<number, LiveEntry[]>();
   const countries = new Map<string, LiveEntry[]>();
+  const accounts = new Map<string, LiveEntry[]>();
   const push = <K>(map: Map<K, LiveEntry[]>, key: K, e: LiveEntry) => {
     const list = map.get(key);
     if (list === undefined) map.set(key, [e]);
     else list.push(e);
   };
   for (const e of entries) {
-    const m = /^(ip|cidr|asn|country):(.+)$/.exec(e.target);
+    const m = /^(ip|cidr|asn|country|account):(.+)$/.exec(e.target);
     if (m === null) continue;
-    if (m[1] === "asn") push(asns, Number(m[2]), e);
+    if (m[1] === "account") push(accounts, m[2] ?? "", e);
+    else if (m[1] === "asn") push(asns, Number(m[2]), e);
     else if (m[1] === "country") push(countries, m[2] ?? "", e);
     else {
       const r = /^(4|6):([0-9a-f]+)(?:\/(\d+))?$/.exec(m[2] ?? "");
@@ -184,7 +201,14 @@ export function indexLive(entries: readonly LiveEntry[]): LiveIndex {
     const v4ByStart = version === 4 ? new Map([...byStart].map(([hex, list]) => [Number.parseInt(hex, 16), list] as const)) : null;
     return { version, prefix, byStart, v4ByStart };
   });
-  return { ranges, asns, countries, size: entries.length, groups };
+  return { ranges, asns, countries, accounts, size: entries.length, groups };
+}
+
+/** The unexpired operator block on an account key at `now`, or null (docs/operations.md, "Block an account"). */
+export function accountBlock(index: LiveIndex | null, accountKey: string, now: number): LiveMatch | null {
+  if (index === null || index.accounts.size === 0) return null;
+  const e = (index.accounts.get(accountKey) ?? []).find((x) => x.list === BLOCK_LIST && x.effect === "add" && (x.expires_at === null || x.expires_at > now));
+  return e === undefined ? null : { list: e.list, effect: e.effect, reason: e.reason };
 }
 
 /** Unexpired live matches of an address, an AS number and a country at `now`. */

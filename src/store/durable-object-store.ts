@@ -12,6 +12,7 @@ import {
   blockedResult,
   BlockCache,
   findCachedBlock,
+  forgetBlocks,
   rememberBlocks,
 } from "./ephemeral.ts";
 import type { RiskgateStore, ShardResult } from "./durable-object.ts";
@@ -24,6 +25,7 @@ import type {
   ObserveRequest,
   ObserveResult,
   PenaltyCheck,
+  PenaltyLift,
   PenaltyState,
   PenaltyUpdate,
   RateLimitCheck,
@@ -175,6 +177,26 @@ export class DurableObjectStore implements Store {
   async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
     checkPenaltyPolicy(update.policy);
     return this.call("penalize", () => this.stub(shardOf(update.key, this.shards)).penalize(update));
+  }
+
+  async liftPenalty(lift: PenaltyLift): Promise<number> {
+    forgetBlocks(this.cache, lift);
+    const shards = new Map<number, { now: number; penalties: string[]; limits: PenaltyLift["limits"][number][] }>();
+    const slot = (key: string) => {
+      const shard = shardOf(key, this.shards);
+      let entry = shards.get(shard);
+      if (entry === undefined) {
+        entry = { now: lift.now, penalties: [], limits: [] };
+        shards.set(shard, entry);
+      }
+      return entry;
+    };
+    for (const key of lift.penalties) slot(key).penalties.push(key);
+    for (const check of lift.limits) slot(check.key).limits.push({ key: check.key, limit: check.limit, windowMs: check.windowMs });
+    const boxed = await this.call("liftPenalty", () =>
+      Promise.all([...shards].map(([shard, part]) => this.stub(shard).liftPenalty(part))),
+    );
+    return boxed.reduce((a, b) => a + b, 0);
   }
 
   async tally(update: TallyUpdate): Promise<boolean> {

@@ -16,6 +16,7 @@ import type {
   DistinctAdd,
   HistoryUpdate,
   PenaltyCheck,
+  PenaltyLift,
   PenaltyState,
   PenaltyUpdate,
   PrivilegedTag,
@@ -238,6 +239,32 @@ export class RiskgateStore extends DurableObject<Env> {
     this.evict();
     await this.scheduleFlush();
     return state;
+  }
+
+  /** Lift penalty boxes: forget the boxes and the rate-limit windows of this shard's keys; how many were boxed. */
+  async liftPenalty(lift: PenaltyLift): Promise<number> {
+    const alive = Date.now();
+    let boxed = 0;
+    for (const key of lift.penalties) {
+      if ((this.storedPenalty(key, alive)?.until ?? 0) > lift.now) boxed++;
+      if (this.penalties.delete(key)) {
+        this.dirtyPenalties.delete(key);
+        this.gone.push({ table: "penalties", key });
+      }
+    }
+    for (const check of lift.limits) {
+      const key = `${rateLimitPrefix(check)}:${check.key}`;
+      const bucket = bucketOf(lift.now, check.windowMs);
+      for (const b of [bucket, bucket - 1]) {
+        const id = hitId(key, b);
+        if (!this.counters.delete(id)) continue;
+        this.dirty.delete(id);
+        this.counterRows--;
+        this.gone.push({ table: "hits", key, bucket: b });
+      }
+    }
+    await this.scheduleFlush();
+    return boxed;
   }
 
   /** Add to tallies once per event key; false when the event was already counted. Written through. */

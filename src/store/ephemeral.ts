@@ -5,7 +5,7 @@
  * "blocked while reset >= now" rule (as its `ephemeralCache` does), and the cache is
  * bounded so that a flood of distinct keys cannot grow an isolate's memory.
  */
-import type { CachedBlock, ObserveRequest, ObserveResult, PenaltyCheck, RateLimitCheck } from "./port.ts";
+import type { CachedBlock, ObserveRequest, ObserveResult, PenaltyCheck, PenaltyLift, RateLimitCheck } from "./port.ts";
 
 /** Default number of blocked keys remembered per isolate. */
 export const BLOCK_CACHE_CAPACITY = 10_000;
@@ -93,4 +93,10 @@ export function rememberBlocks(cache: BlockCache, request: ObserveRequest, resul
 /** The answer to a request short-circuited by the cache: nothing read, nothing counted. */
 export function blockedResult(blocked: CachedBlock): ObserveResult {
   return { counts: [], distinct: [], history: null, limits: [], penalties: [], blocked };
+}
+
+/** Forget this isolate's cached blocks for a lift's keys (an operator lifted them). */
+export function forgetBlocks(cache: BlockCache, lift: PenaltyLift): void {
+  for (const key of lift.penalties) cache.delete(penaltyCacheKey({ key }));
+  for (const check of lift.limits) cache.delete(`${rateLimitPrefix(check)}:${check.key}`);
 }

@@ -13,7 +13,7 @@
  * has decayed); when full, expired entries go first, then the least recently used.
  */
 import { escalate, readPenalty, type StoredPenalty } from "./penalty.ts";
-import type { ObserveRequest, PenaltyState, PenaltyUpdate, RateLimitResult } from "./port.ts";
+import type { ObserveRequest, PenaltyLift, PenaltyState, PenaltyUpdate, RateLimitResult } from "./port.ts";
 import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
 
 /** Default number of entries one isolate keeps. */
@@ -72,6 +72,20 @@ export class LocalCounters {
     const { state, expiresAt } = escalate(this.penalty(update.key, update.now), update.now, update.policy);
     this.put(key, { value: { level: state.level, until: state.until }, expiresAt }, update.now);
     return state;
+  }
+
+  /** Lift penalty boxes in this isolate (the store's `liftPenalty`); how many were boxed. */
+  lift(lift: PenaltyLift): number {
+    let boxed = 0;
+    for (const key of lift.penalties) {
+      if ((this.penalty(key, lift.now)?.until ?? 0) > lift.now) boxed++;
+      this.entries.delete(`p:${key}`);
+    }
+    for (const check of lift.limits) {
+      const bucket = bucketOf(lift.now, check.windowMs);
+      for (const b of [bucket, bucket - 1]) this.entries.delete(`rl:${check.limit}:${check.windowMs}:${check.key}:${b}`);
+    }
+    return boxed;
   }
 
   private penalty(key: string, now: number): StoredPenalty | null {

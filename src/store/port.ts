@@ -84,6 +84,17 @@ export interface PenaltyUpdate {
   readonly policy: PenaltyPolicy;
 }
 
+/**
+ * An operator lifting penalty boxes (docs/operations.md, "Lift a penalty box"): each
+ * penalty key's state (level and box) is forgotten, and each rate-limit step's current
+ * and previous windows are cleared, so the next request is not refused again at once.
+ */
+export interface PenaltyLift {
+  readonly now: number;
+  readonly penalties: readonly string[];
+  readonly limits: readonly Pick<RateLimitCheck, "key" | "limit" | "windowMs">[];
+}
+
 /** What the account's confirmed outcomes taught us (see `recordHistory`). */
 export interface AccountHistory {
   /** HMAC'd device ids seen on verified resets, newest first. */
@@ -192,6 +203,12 @@ export interface Store {
   recordHistory(update: HistoryUpdate): Promise<void>;
   /** One more violation for `key`; returns the new state. */
   penalize(update: PenaltyUpdate): Promise<PenaltyState>;
+  /**
+   * Lift penalty boxes (an operator's action): forget the penalty keys' state, clear the
+   * rate-limit windows and this isolate's cached blocks for them. Returns how many of the
+   * penalty keys were boxed at `lift.now`.
+   */
+  liftPenalty(lift: PenaltyLift): Promise<number>;
   /** Returns false when `eventKey` was already counted. */
   tally(update: TallyUpdate): Promise<boolean>;
   readTallies(experiment: string): Promise<readonly TallyRow[]>;

@@ -19,6 +19,7 @@ import type {
   AccountHistory,
   HistoryUpdate,
   ObserveRequest,
+  PenaltyLift,
   PenaltyState,
   PenaltyUpdate,
   RateLimitResult,
@@ -187,6 +188,17 @@ export function penalizeCall({ key, now, policy }: PenaltyUpdate): ScriptCall {
 export function parsePenalty(reply: unknown): PenaltyState {
   const [level, until] = list(reply, "penalty");
   return { level: int(level, "penalty level"), until: int(until, "penalty end") };
+}
+
+/** The lift script's call: penalty keys, then each rate limit's current and previous bucket. */
+export function liftCall(lift: PenaltyLift): ScriptCall {
+  const keys = lift.penalties.map((key) => `rg:p:${key}`);
+  for (const check of lift.limits) {
+    const bucket = bucketOf(lift.now, check.windowMs);
+    const prefix = `${rateLimitPrefix(check)}:${check.key}`;
+    keys.push(`${prefix}:${bucket}`, `${prefix}:${bucket - 1}`);
+  }
+  return { keys, args: [String(lift.penalties.length), String(lift.now)] };
 }
 
 /** The tally script's call. */

@@ -139,6 +139,21 @@ return {level, nextUntil}
 `;
 
 /**
+ * Lift penalty boxes (an operator's action). KEYS: penalty keys, then per rate limit its
+ * current and previous bucket. ARGV: penalty count, now. Deletes every key; returns how
+ * many of the penalties were boxed at `now`.
+ */
+const LIFT = `#!lua flags=allow-key-locking
+local np, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+local boxed = 0
+for i = 1, np do
+  if tonumber(redis.call("HGET", KEYS[i], "until") or "0") > now then boxed = boxed + 1 end
+end
+if #KEYS > 0 then redis.call("DEL", unpack(KEYS)) end
+return boxed
+`;
+
+/**
  * Count an experiment event once. KEYS: tally hash [, event id]. ARGV: event expiry,
  * then field/amount pairs. Returns 0 when the event id was already counted.
  */
@@ -175,4 +190,10 @@ export const TALLY_SCRIPT: LuaScript = {
   name: "tally",
   source: TALLY,
   sha1: "e552971b916caed2c06155d1461c91097a3ffb13",
+};
+/** Lift penalty boxes (see LIFT above). */
+export const LIFT_SCRIPT: LuaScript = {
+  name: "lift",
+  source: LIFT,
+  sha1: "99343dbe91584b953637568bd2cb1a08d7c35db4",
 };

@@ -23,13 +23,14 @@
  * add load to a struggling Redis). Every failure is a StoreError.
  */
 import { errors, Redis } from "@upstash/redis/cloudflare";
-import { blockedResult, BlockCache, findCachedBlock, rememberBlocks } from "./ephemeral.ts";
+import { blockedResult, BlockCache, findCachedBlock, forgetBlocks, rememberBlocks } from "./ephemeral.ts";
 import { checkPenaltyPolicy } from "./penalty.ts";
 import type {
   CachedBlock,
   HistoryUpdate,
   ObserveRequest,
   ObserveResult,
+  PenaltyLift,
   PenaltyState,
   PenaltyUpdate,
   Store,
@@ -40,6 +41,7 @@ import { StoreError, withTimeout } from "./port.ts";
 import { checkTally, checkTallyName, sortTallies } from "./tally.ts";
 import {
   historyCall,
+  liftCall,
   observeCall,
   parseObserve,
   parsePenalty,
@@ -48,7 +50,7 @@ import {
   type ScriptCall,
   tallyCall,
 } from "./upstash-batch.ts";
-import { HISTORY_SCRIPT, type LuaScript, OBSERVE_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT } from "./upstash-scripts.ts";
+import { HISTORY_SCRIPT, LIFT_SCRIPT, type LuaScript, OBSERVE_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT } from "./upstash-scripts.ts";
 
 /** Options for the Upstash adapter. */
 export interface UpstashStoreOptions {
@@ -126,6 +128,15 @@ export class UpstashStore implements Store {
   async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
     checkPenaltyPolicy(update.policy);
     return parsePenalty(await this.call("penalize", () => run(this.redis, PENALIZE_SCRIPT, penalizeCall(update))));
+  }
+
+  async liftPenalty(lift: PenaltyLift): Promise<number> {
+    forgetBlocks(this.cache, lift);
+    const call = liftCall(lift);
+    if (call.keys.length === 0) return 0;
+    const reply = await this.call("liftPenalty", () => run(this.redis, LIFT_SCRIPT, call));
+    if (typeof reply !== "number" || !Number.isSafeInteger(reply)) throw new StoreError("STORE_BAD_RESPONSE", "upstash returned an unexpected lift count");
+    return reply;
   }
 
   async tally(update: TallyUpdate): Promise<boolean> {

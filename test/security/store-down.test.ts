@@ -56,6 +56,7 @@ function killSwitch(kind: StoreKind): { wrap: (real: Store) => Store; kill: () =
       cachedBlock: (r) => real.cachedBlock(r),
       recordHistory: (u) => live().recordHistory(u),
       penalize: (u) => live().penalize(u),
+      liftPenalty: (l) => live().liftPenalty(l),
       tally: (u) => live().tally(u),
       readTallies: (e) => live().readTallies(e),
     };

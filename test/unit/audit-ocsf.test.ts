@@ -43,6 +43,8 @@ const cases: [string, AuditInput, Record<string, unknown>][] = [
     { class_uid: 3004, activity_id: 1, type_uid: 300401, severity_id: 3, entity: { uid: "block:203.0.113.0/24", type: "reputation_list_entry" }, comment: "incident 42" }],
   ["live entry removed", { type: "list.changed", ...none, data: { action: "remove", kind: "asn", target: "AS64500", list: "known_bad", effect: "add", reason: "released", source: "dashboard", expires_at: null } },
     { class_uid: 3004, activity_id: 4, type_uid: 300404, severity_id: 2 }],
+  ["penalty box lifted", { type: "penalty.lifted", ...none, data: { kind: "ip", target: "x0aBcD", ladders: ["ip"], boxed: 1, reason: "false positive", source: "cli" } },
+    { class_uid: 3004, activity_id: 3, type_uid: 300403, severity_id: 2, entity: { uid: "penalty:ip:x0aBcD", type: "penalty_box" }, comment: "false positive" }],
 ];
 
 describe("toOcsf", () => {

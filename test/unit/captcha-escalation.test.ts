@@ -123,3 +123,30 @@ describe("the signed pass", () => {
     );
   });
 });
+
+describe("an operator's account block (ACCOUNT_BLOCKED)", () => {
+  const blocked = (over: Parameters<typeof facts>[0] = {}): Outcome =>
+    outcomeFor(live, { facts: facts(over), accountKey: null, failures: [], accountBlocked: true });
+  const codes = (o: { reasons: readonly { code: string }[] }) => o.reasons.map((r) => r.code);
+
+  it("is a silent deny: the client sees the uniform answer, nothing is forwarded", () => {
+    const o = blocked();
+    expect(LOW.verdict).toBe("allow");
+    expect(o).toMatchObject({ verdict: "deny", silent: true, channels: [], channel: "none", experiment: null });
+    expect(codes(o)).toContain("ACCOUNT_BLOCKED");
+    expect(escalate(o, ladder("allow"), NONE, "challenge")).toMatchObject({ verdict: "deny", retryAfter: 0 });
+  });
+
+  it("still asks the CAPTCHA request-side facts ask for, as for any account, then denies silently", () => {
+    const o = blocked({ velocity: { account_1h: 6, account_24h: 21 } });
+    expect(needsCaptcha(o, ladder("allow"))).toBe(needsCaptcha(HIGH, ladder("allow")));
+    expect(escalate(o, ladder("allow"), NONE, "challenge").verdict).toBe(escalate(HIGH, ladder("allow"), NONE, "challenge").verdict);
+    expect(escalate(o, ladder("allow"), PASSED, "challenge").verdict).toBe("deny");
+  });
+
+  it("leaves a request-side deny and a ladder's 429 as they were", () => {
+    const o = blocked({ device: { automation: true, headless: true }, distinct: { accounts_per_ip_1h: 10 } });
+    expect(o.silent).toBe(CRITICAL.silent);
+    expect(escalate(o, ladder("penalty", 60), NONE, "challenge")).toMatchObject({ verdict: "deny", retryAfter: 60 });
+  });
+});

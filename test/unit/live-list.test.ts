@@ -1,7 +1,7 @@
 // The live reputation layer's pure parts: operator input, the per-isolate index, and how
 // live entries add to and take from the bundled lists.
 import { describe, expect, it } from "vitest";
-import { canonicalTarget, displayTarget, indexLive, liveEntry, matchLive, parseDuration } from "../../src/shared/live-list.ts";
+import { accountBlock, accountTarget, canonicalTarget, displayTarget, indexLive, liveEntry, matchLive, parseDuration } from "../../src/shared/live-list.ts";
 import { reputationFacts } from "../../src/scoring/signals/ip-reputation.ts";
 import { LiveListCache } from "../../src/scoring/signals/live-lists.ts";
 
@@ -70,5 +70,23 @@ describe("the per-isolate cache", () => {
     expect(loads).toBe(2);
     cache.set([], NOW + 11_000);
     expect(cache.index?.size).toBe(0);
+  });
+});
+
+describe("account blocks", () => {
+  const key = "A".repeat(22);
+  const entry = (over: Partial<{ list: string; expires: string }> = {}) =>
+    liveEntry({ target: "", list: over.list ?? "block", reason: "takeover", expires: over.expires ?? null }, 1000, accountTarget(key));
+
+  it("match the account key until they lapse; other keys and IP lookups are untouched", () => {
+    const index = indexLive([entry({ expires: "1h" })]);
+    expect(accountBlock(index, key, 2000)).toMatchObject({ list: "block", reason: "takeover" });
+    expect(accountBlock(index, "B".repeat(22), 2000)).toBeNull();
+    expect(accountBlock(index, key, 1000 + 3_600_000)).toBeNull();
+    expect(matchLive(index, "203.0.113.7", 64500, "KP", 2000)).toEqual([]);
+  });
+
+  it("go on the block list only", () => {
+    expect(() => entry({ list: "allow" })).toThrow(/block/);
   });
 });

@@ -17,7 +17,8 @@ const server = createServer((req: IncomingMessage, res) => {
     seen.push({ method: req.method ?? "", path: req.url ?? "", auth: req.headers.authorization ?? "", body });
     const entry = { display: "203.0.113.7", list: "block", effect: "add", reason: "incident 42", source: "cli", expires_at: null };
     res.setHeader("content-type", "application/json");
-    if (req.method === "GET") res.end(JSON.stringify({ entries: [entry] }));
+    if (req.url === "/__riskgate/api/penalty/lift") res.end(JSON.stringify({ status: "lifted", kind: "ip", target: "x".repeat(22), ladders: ["ip"], boxed: 1 }));
+    else if (req.method === "GET") res.end(JSON.stringify({ entries: [entry] }));
     else res.end(JSON.stringify({ status: req.method === "POST" ? "added" : "removed", entry }));
   });
 });
@@ -67,5 +68,28 @@ describe("riskgate lists add|remove|show", () => {
     expect((await run(["lists", "add", "203.0.113.7", "--reason", "x", "--url", base])).code).toBe(2);
     expect((await run(["lists", "add", "203.0.113.7", "--list", "block", "--url", base])).code).toBe(2);
     expect((await run(["lists", "show", "--url", "https://gateway.example"])).code).toBe(2);
+  });
+});
+
+describe("riskgate accounts block|release, penalty lift", () => {
+  it("accounts block posts the address for the gateway to HMAC, on the block list; release deletes it", async () => {
+    const r = await run(["accounts", "block", "Alice@example.com", "--reason", "takeover", "--expires", "2h", "--url", base]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("blocked:");
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: "/__riskgate/api/lists" });
+    expect(JSON.parse(seen.at(-1)?.body ?? "{}")).toEqual({ account: "Alice@example.com", list: "block", reason: "takeover", expires: "2h", source: "cli" });
+    expect((await run(["accounts", "release", "Alice@example.com", "--url", base])).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "DELETE" });
+    expect(JSON.parse(seen.at(-1)?.body ?? "{}")).toEqual({ account: "Alice@example.com", list: "block", source: "cli" });
+  });
+
+  it("penalty lift posts the key and reason; both commands refuse a missing reason", async () => {
+    const r = await run(["penalty", "lift", "203.0.113.7", "--reason", "office NAT", "--url", base]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("lifted: ip");
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: "/__riskgate/api/penalty/lift" });
+    expect(JSON.parse(seen.at(-1)?.body ?? "{}")).toEqual({ key: "203.0.113.7", reason: "office NAT", source: "cli" });
+    expect((await run(["penalty", "lift", "203.0.113.7", "--url", base])).code).toBe(2);
+    expect((await run(["accounts", "block", "a@example.com", "--url", base])).code).toBe(2);
   });
 });

@@ -57,6 +57,9 @@ class MemoryStore implements Store {
   penalize(): Promise<PenaltyState> {
     throw new Error("not on the decision path");
   }
+  liftPenalty(): Promise<number> {
+    throw new Error("not on the decision path");
+  }
   tally(): Promise<boolean> {
     throw new Error("not on the decision path");
   }

@@ -3,6 +3,7 @@
 // checks that keep 429s off the account and global keys.
 import { describe, expect, it } from "vitest";
 import {
+  liftPlan,
   cachedLadder,
   type LadderKeys,
   type LadderState,
@@ -203,5 +204,16 @@ describe("a shadow candidate and the ladders", () => {
     const result = candidate(text);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(`${result.errors[0]?.file}:${result.errors[0]?.line}:${result.errors[0]?.col}: ${result.errors[0]?.message}`).toMatch(message);
+  });
+});
+
+describe("liftPlan", () => {
+  it("names every ladder on the key's kind: its penalty box and each step's window, as planLadders keys them", () => {
+    const plan = liftPlan(live.ladders, "ip", "E".repeat(22));
+    const ip = live.ladders.find((l) => l.name === "ip");
+    expect(plan.ladders).toEqual(live.ladders.filter((l) => l.key === "ip").map((l) => l.name));
+    expect(plan.penalties).toContain(`pen:ip:${"E".repeat(22)}`);
+    expect(plan.limits).toEqual((ip?.steps ?? []).map((s, i) => ({ key: `rl:ip.${i}:${"E".repeat(22)}`, limit: s.limit, windowMs: s.windowMs })));
+    expect(liftPlan(live.ladders, "account", "E".repeat(22)).penalties).toEqual([]);
   });
 });

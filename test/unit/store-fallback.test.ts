@@ -56,6 +56,20 @@ describe("LocalCounters", () => {
     );
   });
 
+  it("lifts a penalty box: box, level and the ladder's windows forgotten, other keys kept", () => {
+    const c = new LocalCounters();
+    for (let i = 0; i < 3; i++) c.observe({ now: T, hits: [], limits: [limit("ip", 2)] });
+    c.penalize({ key: "pen:ip", now: T, policy });
+    c.penalize({ key: "pen:ip", now: T + 1, policy });
+    c.penalize({ key: "pen:other", now: T, policy });
+    const read = (key: string) => c.observe({ now: T + 2, hits: [], limits: [], penalties: [{ key, policy, cache: true }] }).penalties[0];
+    expect(read("pen:ip")?.level).toBe(2);
+    expect(c.lift({ now: T + 2, penalties: ["pen:ip", "pen:none"], limits: [limit("ip", 2)] })).toBe(1);
+    expect(read("pen:ip")).toEqual({ level: 0, until: 0 });
+    expect(read("pen:other")).toEqual({ level: 1, until: T + MIN });
+    expect(c.observe({ now: T + 2, hits: [], limits: [limit("ip", 2)] }).limits[0]).toMatchObject({ success: true, remaining: 1 });
+  });
+
   it("stays within its capacity under a flood of distinct keys, dropping the least recently used", () => {
     const c = new LocalCounters(100);
     const hot = { key: "hot", windowMs: 10 * MIN };

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { StoreError, type ObserveRequest } from "../../src/store/port.ts";
 import { storeErrorFrom } from "../../src/store/upstash.ts";
 import { historyCall, observeCall, parseObserve, parseTallies, tallyCall } from "../../src/store/upstash-batch.ts";
-import { HISTORY_SCRIPT, OBSERVE_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT } from "../../src/store/upstash-scripts.ts";
+import { HISTORY_SCRIPT, LIFT_SCRIPT, OBSERVE_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT } from "../../src/store/upstash-scripts.ts";
 import { errors } from "@upstash/redis/cloudflare";
 
 const W = 60_000;
@@ -20,11 +20,11 @@ const request: ObserveRequest = {
 const bucket = (T + W / 2) / W - 0.5;
 
 describe("Upstash scripts", () => {
-  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT])("$name has its SHA-1 pinned", (script) => {
+  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT, LIFT_SCRIPT])("$name has its SHA-1 pinned", (script) => {
     expect(createHash("sha1").update(script.source).digest("hex")).toBe(script.sha1);
   });
 
-  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT])("$name asks Upstash for key-level locking", (script) => {
+  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT, LIFT_SCRIPT])("$name asks Upstash for key-level locking", (script) => {
     expect(script.source.startsWith("#!lua flags=allow-key-locking\n")).toBe(true);
   });
 });

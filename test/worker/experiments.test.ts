@@ -60,6 +60,7 @@ describe("experiment enrolment", () => {
       cachedBlock: (r) => s.cachedBlock(r),
       recordHistory: (u) => s.recordHistory(u),
       penalize: (u) => s.penalize(u),
+      liftPenalty: (l) => s.liftPenalty(l),
       readTallies: (e) => s.readTallies(e),
       tally: async (u) => {
         if (u.add.exposures !== undefined) {

@@ -256,6 +256,38 @@ describe.each(harnesses)("store contract: $name", (harness) => {
     expect(later.penalties).toEqual([{ level: 1, until: 0 }]);
   });
 
+  run("lifts a penalty box: the box, its level, the ladder's windows and the isolate's cache are gone", async () => {
+    const s = store();
+    const key = uniqueKey("lift");
+    const other = uniqueKey("keep");
+    const t0 = alignedFuture();
+    vi.useFakeTimers({ toFake: ["Date"], now: t0 });
+    const hard = { key: uniqueKey("rll"), limit: 2, windowMs: MIN, cache: true };
+    const request = { ...nothing, now: t0, limits: [hard], penalties: [{ key, policy, cache: true }] };
+    // Exhaust the step and box the key twice (level 2), then see the isolate answer from its cache.
+    expect((await s.observe(request)).limits[0]?.success).toBe(true);
+    expect((await s.observe(request)).limits[0]?.success).toBe(true);
+    expect((await s.observe(request)).limits[0]?.success).toBe(false);
+    await s.penalize({ key, now: t0, policy });
+    const boxed = await s.penalize({ key, now: t0 + 1, policy });
+    await s.penalize({ key: other, now: t0, policy });
+    expect((await s.observe({ ...request, now: t0 + 2 })).blocked).toMatchObject({ key: hard.key, kind: "rate-limit" });
+
+    const lift = { now: t0 + 2, penalties: [key], limits: [{ key: hard.key, limit: hard.limit, windowMs: hard.windowMs }] };
+    expect(await s.liftPenalty(lift)).toBe(1);
+    // The next request goes to the store, finds no box, no level and a fresh window.
+    const after = await s.observe({ ...request, now: t0 + 3 });
+    expect(after.blocked).toBeNull();
+    expect(after.penalties).toEqual([{ level: 0, until: 0 }]);
+    expect(after.limits[0]).toMatchObject({ success: true, remaining: 1 });
+    // Another key's box is untouched; lifting what is not boxed counts nothing.
+    expect((await s.observe({ ...nothing, now: t0 + 3, penalties: [{ key: other, policy, cache: false }] })).penalties).toEqual([
+      { level: 1, until: t0 + 1000 },
+    ]);
+    expect(await s.liftPenalty({ ...lift, now: boxed.until })).toBe(0);
+    expect(await s.liftPenalty({ now: t0, penalties: [], limits: [] })).toBe(0);
+  });
+
   run("tallies experiment counters once per event, in totals and per day", async () => {
     const s = store();
     const experiment = uniqueKey("exp").replace(/[^a-z0-9_.-]/g, "");

@@ -71,6 +71,7 @@ export function refusalRow(event: Extract<AuditEvent, { type: "ratelimit.refused
     origin: null,
     events: [{ id: event.id, type: event.type, seq: event.seq }],
     count: d.count,
+    lift: `key:${d.key}:${d.entity}`,
   };
 }
 

@@ -92,6 +92,28 @@ export function penaltyKey(ladder: string, entity: string): string {
   return `pen:${ladder}:${entity}`;
 }
 
+/** What lifting one key's penalty boxes clears: each ladder's box and step windows. */
+export interface LiftPlan {
+  readonly ladders: readonly string[];
+  readonly penalties: readonly string[];
+  readonly limits: readonly { readonly key: string; readonly limit: number; readonly windowMs: number }[];
+}
+
+/**
+ * The store keys to clear when an operator lifts the boxes of `entity` (an HMAC'd key of
+ * `kind`): on every ladder counting that kind, the penalty box and every step's window,
+ * so the key starts the ladder afresh (a cleared box under a full block step would only
+ * be refused and boxed again by the next request).
+ */
+export function liftPlan(ladders: readonly CompiledLadder[], kind: KeyKind, entity: string): LiftPlan {
+  const on = ladders.filter((l) => l.key === kind);
+  return {
+    ladders: on.map((l) => l.name),
+    penalties: on.flatMap((l) => (l.penalty === null ? [] : [penaltyKey(l.name, entity)])),
+    limits: on.flatMap((l) => l.steps.map((step, i) => ({ key: stepKey(l.name, i, entity), limit: step.limit, windowMs: step.windowMs }))),
+  };
+}
+
 /**
  * The checks this request needs. Ladders on an entity the request lacks (no IP, no ASN)
  * are skipped. A `block` step and the penalty are cached in the isolate once they bite,

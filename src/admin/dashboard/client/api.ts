@@ -59,8 +59,17 @@ export async function listSources(): Promise<ListSourceStatus[]> {
 }
 
 /** Add (block) or remove (release) a live entry; the error message on refusal. */
-export async function changeList(method: "POST" | "DELETE", body: Record<string, string>): Promise<string | null> {
-  const response = await fetch("/__riskgate/api/lists", {
+export function changeList(method: "POST" | "DELETE", body: Record<string, string>): Promise<string | null> {
+  return write("lists", method, body);
+}
+
+/** Lift a key's penalty boxes; the error message on refusal. */
+export function liftPenalty(body: { key: string; reason: string }): Promise<string | null> {
+  return write("penalty/lift", "POST", body);
+}
+
+async function write(path: string, method: "POST" | "DELETE", body: Record<string, string>): Promise<string | null> {
+  const response = await fetch(`/__riskgate/api/${path}`, {
     method,
     credentials: "same-origin",
     headers: { "content-type": "application/json" },

@@ -11,6 +11,8 @@ export interface DecisionHandlers {
   readonly isOpen: (eventId: string) => boolean;
   readonly toggle: (eventId: string) => void;
   readonly showEvent: (eventId: string) => void;
+  /** Open the lift form on a refused row's key. */
+  readonly lift?: (key: string) => void;
 }
 
 function reasonTable(title: string, reasons: DecisionRow["reasons"]): HTMLElement | null {
@@ -66,6 +68,18 @@ function explanation(row: DecisionRow, handlers: DecisionHandlers): HTMLElement 
   );
 }
 
+/** On a refused row: hand its key to the lift form (which asks for the reason). */
+function liftButton(r: DecisionRow, handlers: DecisionHandlers): HTMLElement | null {
+  const key = r.lift;
+  if (key === undefined || handlers.lift === undefined) return null;
+  const button = h("button", { type: "button", "data-lift": key, title: "lift this key's penalty box" }, "lift…");
+  button.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    handlers.lift?.(key);
+  });
+  return button;
+}
+
 function row(r: DecisionRow, handlers: DecisionHandlers): HTMLElement[] {
   const open = handlers.isOpen(r.event_id);
   const tr = h(
@@ -75,7 +89,7 @@ function row(r: DecisionRow, handlers: DecisionHandlers): HTMLElement[] {
     h("td", {}, pill(r.verdict), r.count > 1 ? h("span", { class: "muted", "data-testid": "decision-count" }, ` ×${r.count}`) : null),
     h("td", {}, r.tier),
     h("td", { class: "num" }, num(r.score)),
-    h("td", {}, r.action),
+    h("td", {}, r.action, liftButton(r, handlers)),
     h("td", { class: "reasons" }, ...(r.reasons.length === 0 ? [h("span", { class: "muted" }, "none")] : r.reasons.map((x) => h("code", { title: `rule ${x.rule}, weight ${x.weight}` }, x.code)))),
   );
   tr.addEventListener("click", () => handlers.toggle(r.event_id));

@@ -5,6 +5,7 @@
 import * as api from "./api.ts";
 import { decisionsPanel, eventViewer } from "./decisions.ts";
 import { panelsError } from "./errors.ts";
+import { actionsPanel } from "./actions.ts";
 import { listsPanel } from "./lists.ts";
 import { sourcesPanel } from "./sources.ts";
 import { summaryPanels } from "./panels.ts";
@@ -17,6 +18,7 @@ const windowSelect = document.getElementById("window");
 const viewer = eventViewer();
 const lists = listsPanel();
 const sources = sourcesPanel();
+const actions = actionsPanel(() => lists.refresh());
 const open = new Set<string>();
 let minutes = 60;
 
@@ -40,9 +42,10 @@ async function refresh(): Promise<void> {
         void refresh();
       },
       showEvent: (id: string) => void showEvent(id),
+      lift: actions.lift,
     };
     const deliver = () => void api.deliverNow().then(refresh);
-    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, sources.element, decisionsPanel(decisions, handlers), viewer.element);
+    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, sources.element, actions.element, decisionsPanel(decisions, handlers), viewer.element);
     void lists.refresh();
     void sources.refresh();
     app.setAttribute("aria-busy", "false");
