@@ -2,7 +2,8 @@
 // go to shard 0), each shard's RPC retried on its own; sink and metric views add up.
 import { describe, expect, it } from "vitest";
 import type { HubEntry } from "../../src/audit/hub/object.ts";
-import { hubName, hubShardOf, mergeSinks, mergeTotals } from "../../src/audit/hub/shards.ts";
+import { AuditHubs, type HubShard, hubName, hubShardOf, mergeSinks, mergeTotals } from "../../src/audit/hub/shards.ts";
+import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
 import type { SinkStatus } from "../../src/audit/api-types.ts";
 import { durableSink } from "../../src/audit/sinks/hub.ts";
 import { shardOf } from "../../src/store/durable-object-store.ts";
@@ -90,5 +91,54 @@ describe("merged views", () => {
       { name: "m", labels: { a: "1", b: "2" }, value: 5 },
       { name: "m", labels: { a: "9" }, value: 1 },
     ]);
+  });
+});
+
+describe("decisions export over shards", () => {
+  // Each fake shard pages its own ids with a plain `at.rowid` cursor, as the hub does.
+  function shard(ids: readonly string[]): HubShard {
+    const unused = async (): Promise<never> => {
+      throw new Error("not read by the export");
+    };
+    return {
+      summaryParts: unused,
+      totalsParts: unused,
+      decisions: unused,
+      event: unused,
+      eventsOf: unused,
+      deliver: unused,
+      async exportDecisions(_since: number, cursor: string | null, limit: number) {
+        const from = cursor === null ? 0 : Number(cursor.split(".")[1]) + 1;
+        const page = ids.slice(from, from + limit);
+        const lines = page.map((id) => ({ type: "riskgate.outcome", ts: "", decision: id, event: "sent", account: null }) as unknown as DecisionLogLine);
+        return { lines, next: page.length < limit ? null : `1.${from + page.length - 1}` };
+      },
+    };
+  }
+
+  async function pages(hubs: AuditHubs, limit: number): Promise<{ ids: string[]; cursors: (string | null)[] }> {
+    const ids: string[] = [];
+    const cursors: (string | null)[] = [null];
+    for (let i = 0; i < 20; i++) {
+      const page = await hubs.exportDecisions(0, cursors.at(-1) ?? null, limit);
+      ids.push(...page.lines.map((l) => (l as unknown as { decision: string }).decision));
+      if (page.next === null) return { ids, cursors };
+      cursors.push(page.next);
+    }
+    throw new Error("the export never ended");
+  }
+
+  it("pages every shard once, in turn, without splitting or repeating a decision", async () => {
+    const data = [["a", "b", "c"], [], ["d", "e"]];
+    const { ids, cursors } = await pages(new AuditHubs((n) => shard(data[n] ?? []), 3), 2);
+    expect(ids).toEqual(["a", "b", "c", "d", "e"]);
+    // Shard 0 keeps plain cursors (one shard exports as before); later shards are prefixed.
+    expect(cursors).toEqual([null, "1.1", "1:", "2:1.1"]);
+  });
+
+  it("with one shard, cursors are the hub's own", async () => {
+    const { ids, cursors } = await pages(new AuditHubs(() => shard(["a", "b", "c"]), 1), 2);
+    expect(ids).toEqual(["a", "b", "c"]);
+    expect(cursors).toEqual([null, "1.1"]);
   });
 });
