@@ -5,7 +5,7 @@
 import { createApp } from "./app.ts";
 import type { WorkerEnv } from "./gateway/env.ts";
 import { gatewayFor } from "./gateway/gateway.ts";
-import { type ForwardJob, retryForwards } from "./reset/deliver.ts";
+import { type QueuedForward, retryForwards } from "./reset/deliver.ts";
 
 export { RiskgateAuditHub } from "./audit/hub/object.ts";
 export { RiskgateStore } from "./store/durable-object.ts";
@@ -16,4 +16,4 @@ export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   // RESET_QUEUE's consumer: retries of forwards the origin failed (src/reset/deliver.ts).
   queue: async (batch, env) => retryForwards(batch, await gatewayFor(env)),
-} satisfies ExportedHandler<WorkerEnv, ForwardJob>;
+} satisfies ExportedHandler<WorkerEnv, QueuedForward>;
