@@ -23,6 +23,8 @@ export interface Env {
   readonly STORE_SHARDS?: string;
   /** Store call timeout in ms; overrides the rule file's `store.timeout` when set. */
   readonly STORE_TIMEOUT_MS?: string;
+  /** The reset route's answer time floor in ms (default 250; 0: off). */
+  readonly RESET_RESPONSE_FLOOR_MS?: string;
   /** `auto` (default), `cf`, `local` or `off`: where geo comes from (docs/signals.md). */
   readonly GEO_SOURCE?: string;
   /** The origin's public JWK(s) that sign POST /v1/outcomes (docs/outcomes.md). */
