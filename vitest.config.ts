@@ -50,6 +50,9 @@ export default defineConfig({
                 // The shipped 150 ms store timeout is for production; here a slow machine
                 // must not turn a healthy store call into STORE_TIMEOUT (docs/configuration.md).
                 STORE_TIMEOUT_MS: String(TEST_STORE_TIMEOUT_MS),
+                // No answer time floor here: tests send hundreds of resets one after another.
+                // The timing test (test/security/timing.browser.test.ts) runs with the default.
+                RESET_RESPONSE_FLOOR_MS: "0",
                 // The local Turnstile stand-in (test/support/captcha-setup.ts).
                 SITEVERIFY_URL: inject("turnstile").siteverifyUrl,
                 CAPTCHA_SCRIPT_URL: inject("turnstile").scriptUrl,

@@ -6,7 +6,7 @@ import { createApp } from "./app.ts";
 import type { WorkerEnv } from "./gateway/env.ts";
 import { gatewayFor } from "./gateway/gateway.ts";
 import { refreshListSources } from "./gateway/list-refresh.ts";
-import { type ForwardJob, retryForwards } from "./reset/deliver.ts";
+import { type QueuedForward, retryForwards } from "./reset/deliver.ts";
 
 export { RiskgateAuditHub } from "./audit/hub/object.ts";
 export { RiskgateStore } from "./store/durable-object.ts";
@@ -19,4 +19,4 @@ export default {
   queue: async (batch, env) => retryForwards(batch, await gatewayFor(env)),
   // The Cron Trigger: live list sources refreshed into the live layer (src/audit/list-refresh.ts).
   scheduled: (_controller, env, ctx) => ctx.waitUntil(refreshListSources(env)),
-} satisfies ExportedHandler<WorkerEnv, ForwardJob>;
+} satisfies ExportedHandler<WorkerEnv, QueuedForward>;

@@ -10,6 +10,14 @@ import { DEV_SIGNING_KEY } from "../origin/signing-keys.ts";
 /** The documented development HMAC secret (README): fine locally, refused in production. */
 export const DEV_HMAC_SECRET = "riskgate-development-only-secret";
 
+/**
+ * The reset route's default answer time floor in ms (RESET_RESPONSE_FLOOR_MS): every answer
+ * after the screen stage leaves no earlier than this after the request came in, so the
+ * work that differs by verdict does not show in the response time (docs/architecture.md,
+ * "Why the reset answers at a fixed floor").
+ */
+export const DEFAULT_RESET_RESPONSE_FLOOR_MS = 250;
+
 /** Validated configuration. */
 export interface Config {
   readonly development: boolean;
@@ -27,6 +35,8 @@ export interface Config {
   readonly upstash: { readonly url: string; readonly token: string } | null;
   /** CAPTCHA provider and keys; null with CAPTCHA_PROVIDER=none. */
   readonly captcha: CaptchaConfig | null;
+  /** RESET_RESPONSE_FLOOR_MS: the reset route's answer time floor; 0 turns it off. */
+  readonly resetResponseFloorMs: number;
 }
 
 /** Read and check `env`. */
@@ -72,6 +82,11 @@ export function readConfig(env: Env): Config {
   if (storeTimeoutMs !== null && (!/^\d+$/.test(rawTimeout) || storeTimeoutMs < 10 || storeTimeoutMs > 60_000)) {
     throw new ConfigError("STORE_TIMEOUT_MS must be an integer from 10 to 60000 (milliseconds)");
   }
+  const rawFloor = env.RESET_RESPONSE_FLOOR_MS?.trim() ?? "";
+  const resetResponseFloorMs = rawFloor === "" ? DEFAULT_RESET_RESPONSE_FLOOR_MS : Number(rawFloor);
+  if (!/^\d*$/.test(rawFloor) || resetResponseFloorMs > 10_000) {
+    throw new ConfigError("RESET_RESPONSE_FLOOR_MS must be an integer from 0 to 10000 (milliseconds)");
+  }
   const upstash = store === "upstash" ? readUpstash(env, development) : null;
   const trusted = env.TRUSTED_IP_HEADER?.trim().toLowerCase();
   const trustedProxyHops = Number(env.TRUSTED_PROXY_HOPS ?? "1");
@@ -90,6 +105,7 @@ export function readConfig(env: Env): Config {
     storeTimeoutMs,
     upstash,
     captcha: readCaptchaConfig(env, development, hmacSecret),
+    resetResponseFloorMs,
   };
 }
 

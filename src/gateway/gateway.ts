@@ -30,7 +30,7 @@ import { DurableObjectStore } from "../store/durable-object-store.ts";
 import { BlockCache } from "../store/ephemeral.ts";
 import { LocalCounters } from "../store/fallback.ts";
 import type { Store } from "../store/port.ts";
-import type { ForwardJob } from "../reset/forward-job.ts";
+import type { QueuedForward } from "../reset/queue-seal.ts";
 import { RefusalTally } from "../reset/refusals.ts";
 import { UpstashStore } from "../store/upstash.ts";
 
@@ -74,7 +74,7 @@ export interface Gateway {
   /** The screen stage's refusals, tallied into `ratelimit.refused` events. */
   readonly refusals: RefusalTally;
   /** Where failed forwards go for retries (`RESET_QUEUE`); null: retried within waitUntil. */
-  readonly resetQueue: Queue<ForwardJob> | null;
+  readonly resetQueue: Queue<QueuedForward> | null;
 }
 
 /** Build the gateway for `env`. Throws ConfigError on unusable configuration. */
@@ -115,7 +115,7 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
     boxes: new BlockCache(),
     fallback: new LocalCounters(),
     refusals: new RefusalTally({ newId }),
-    resetQueue: (env.RESET_QUEUE as Queue<ForwardJob> | undefined) ?? null,
+    resetQueue: (env.RESET_QUEUE as Queue<QueuedForward> | undefined) ?? null,
   };
 }
 

@@ -7,6 +7,8 @@
  *
  * - with a `RESET_QUEUE` binding, the first attempt runs in the request's waitUntil and a
  *   failed one goes to the queue, whose consumer (the Worker's `queue()` handler) retries;
+ *   the message's client parts (headers, body with the email, address) are encrypted
+ *   (src/reset/queue-seal.ts), and one the consumer cannot decrypt is a lost reset;
  * - without one, up to `IN_REQUEST_ATTEMPTS` attempts run in the request's waitUntil.
  *
  * Each attempt signs the decision anew (the token lives 60 s) with the same `jti` and the
@@ -20,9 +22,14 @@ import type { Gateway } from "../gateway/gateway.ts";
 import { DECISION_HEADER, signDecision } from "../origin/decision-token.ts";
 import { forward, type OriginResult } from "../origin/forward.ts";
 import { DECISION_ID_HEADER, type ForwardJob, type ForwardOutcome, retryable } from "./forward-job.ts";
+import { openJob, type QueuedForward, sealJob } from "./queue-seal.ts";
 import { forwardData } from "./record.ts";
 
 export { DECISION_ID_HEADER, type ForwardJob, type ForwardOutcome } from "./forward-job.ts";
+export type { QueuedForward } from "./queue-seal.ts";
+
+/** The fail mode of a queued reset the consumer cannot decrypt (key rotated, message altered): lost, counted. */
+export const QUEUE_MESSAGE_UNREADABLE = "QUEUE_MESSAGE_UNREADABLE";
 
 /** Attempts within the request's waitUntil when no queue is bound. */
 export const IN_REQUEST_ATTEMPTS = 3;
@@ -69,7 +76,7 @@ const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function deliverInRequest(
   job: ForwardJob,
   gateway: Pick<Gateway, "config" | "ruleset" | "keys" | "fetcher" | "now">,
-  queue: Queue<ForwardJob> | null,
+  queue: Queue<QueuedForward> | null,
   wait: Sleep = sleep,
 ): Promise<ForwardOutcome> {
   const limit = queue === null ? IN_REQUEST_ATTEMPTS : 1;
@@ -81,7 +88,8 @@ export async function deliverInRequest(
     if (attempts >= limit) {
       if (queue === null) return { origin, attempts, final: true };
       try {
-        await queue.send(job, { delaySeconds: Math.ceil(backoffDelay(1, QUEUE_BACKOFF) / 1000) });
+        // Sealed: the message waits on the queue for minutes and the body holds the email.
+        await queue.send(await sealJob(job, gateway.config.hmacSecret), { delaySeconds: Math.ceil(backoffDelay(1, QUEUE_BACKOFF) / 1000) });
         return { origin, attempts, final: false };
       } catch {
         // The queue refused it: this was the last chance.
@@ -115,16 +123,32 @@ function forwardEvent(job: ForwardJob, gateway: Pick<Gateway, "config">, outcome
   };
 }
 
+/** The final `forward` event of a queued reset that could not be decrypted. */
+function unreadableEvent(message: QueuedForward, gateway: Pick<Gateway, "config">, attempts: number): AuditInput {
+  return {
+    type: "forward",
+    request_id: message.requestId,
+    decision_id: message.decision.id,
+    data: { origin: gateway.config.originUrl.origin, ok: false, status: null, error: QUEUE_MESSAGE_UNREADABLE, ms: 0, respond: message.respond, attempts, lost: true },
+  };
+}
+
 /**
  * The `RESET_QUEUE` consumer (the Worker's `queue()` handler): one attempt per message
  * delivery; a retryable failure goes back with a longer delay until QUEUE_ATTEMPTS in
  * all, then the final outcome is recorded (a lost reset when the origin never took it).
  */
-export async function retryForwards(batch: MessageBatch<ForwardJob>, gateway: Gateway): Promise<void> {
+export async function retryForwards(batch: MessageBatch<QueuedForward>, gateway: Gateway): Promise<void> {
   for (const message of batch.messages) {
-    const job = message.body;
     // The request made the first attempt; the queue's deliveries are the next ones.
     const attempts = 1 + message.attempts;
+    const job = await openJob(message.body, gateway.config.hmacSecret);
+    if (job === null) {
+      // Not readable with this secret: no retry can help. A lost reset, counted.
+      await gateway.audit.emit(unreadableEvent(message.body, gateway, attempts));
+      message.ack();
+      continue;
+    }
     const origin = await attemptForward(job, gateway);
     if (retryable(origin) && attempts < QUEUE_ATTEMPTS) {
       message.retry({ delaySeconds: Math.ceil(backoffDelay(attempts, QUEUE_BACKOFF) / 1000) });

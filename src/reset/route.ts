@@ -2,6 +2,12 @@
  * The reset route, one call per stage in the order they run (docs/architecture.md):
  * match (src/app.ts, src/reset/match.ts) → screen → context → decide → act → record.
  * The record stage runs after the response, inside waitUntil.
+ *
+ * Timing (docs/architecture.md, "Why the reset answers at a fixed floor"): every answer
+ * after the screen stage leaves at the floor (RESET_RESPONSE_FLOOR_MS after the request
+ * came in, a timer that costs no CPU), and the work that differs by verdict (signing and
+ * forwarding, the record stage) starts only after the answer, so a forwarded, a slow-origin
+ * and a silently denied reset take the same time.
  */
 import type { AuditInput } from "../audit/events.ts";
 import { readCaptchaRequest } from "../captcha/request.ts";
@@ -27,6 +33,9 @@ export async function resetRoute(request: Request, route: RouteSpec, gateway: Ga
     throw new RiskgateError("ERR_METHOD_NOT_ALLOWED", `use ${route.method}`, { allow: route.method });
   }
   const started = gateway.now();
+  // Started first, so it counts from the request's arrival (workerd's clock stands still
+  // while JavaScript runs; a timer set here fires `floorMs` after the request came in).
+  const floor = answerFloor(gateway.config.resetResponseFloorMs);
   const ip = clientIp(request.headers, gateway.config.trustedIpHeader, gateway.config.trustedProxyHops);
   const { refused, addressKeys } = await screenRequest(ip, gateway, route.path, started);
   if (refused !== null) {
@@ -51,9 +60,20 @@ export async function resetRoute(request: Request, route: RouteSpec, gateway: Ga
   if (reload !== null) exec.waitUntil(reload);
   const result = await act(request, ctx, decided.decision, gateway, decided);
   withDeviceCookie(result.response, ctx.device.cookie);
-  record(request, ctx, decided, result, gateway, exec, started);
+  const ms = gateway.now() - started;
+  await floor;
+  // The record stage (with the forward) starts one floor after the answer: nothing that
+  // depends on the verdict runs while the client is still receiving it (measured: a forward
+  // started at once, whose origin answered at once, slowed the client's read by ~25 ms).
+  exec.waitUntil(answerFloor(gateway.config.resetResponseFloorMs).then(() => record(request, ctx, decided, result, gateway, exec, ms)));
   return result.response;
 }
+
+/** Resolves `ms` after now, on a timer (no CPU spent waiting); at once for 0. */
+function answerFloor(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 
 /** The screen stage: a 429 for a client this isolate knows to be blocked, and the address keys it hashed. */
 async function screenRequest(
@@ -86,11 +106,10 @@ function record(
   result: ActResult,
   gateway: Gateway,
   exec: Pick<ExecutionContext, "waitUntil">,
-  started: number,
+  ms: number,
 ): void {
   const { decision, shadowReasons, facts, candidate, storeMs } = decided;
   exec.waitUntil(recordExperiment(gateway, decision, ctx.now, result.action === "forwarded"));
-  const ms = gateway.now() - started;
   exec.waitUntil(penalize(gateway, decided.penalize));
   const requestId = requestIdFrom(request.headers, gateway.newId);
   // The forward of an allowed reset runs here, after the response (src/reset/deliver.ts);

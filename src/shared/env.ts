@@ -25,6 +25,8 @@ export interface Env {
   readonly STORE_TIMEOUT_MS?: string;
   /** Offline (`npm start`, tests): fetch every live list source from `<url>/<source id>` (docs/lists.md). */
   readonly LIST_SOURCES_URL?: string;
+  /** The reset route's answer time floor in ms (default 250; 0: off). */
+  readonly RESET_RESPONSE_FLOOR_MS?: string;
   /** `auto` (default), `cf`, `local` or `off`: where geo comes from (docs/signals.md). */
   readonly GEO_SOURCE?: string;
   /** The origin's public JWK(s) that sign POST /v1/outcomes (docs/outcomes.md). */

@@ -68,6 +68,7 @@ async function setup(body: ReadableStream<Uint8Array>) {
     store: "durable-object",
     storeShards: 1,
     storeTimeoutMs: null,
+    resetResponseFloorMs: 0,
     upstash: null,
     captcha: null,
   };

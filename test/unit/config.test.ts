@@ -21,6 +21,15 @@ describe("readConfig", () => {
     expect(readConfig({ ...base, RISKGATE_ENV: "development", STORE_TIMEOUT_MS: " 2500 " }).storeTimeoutMs).toBe(2500);
   });
 
+  it("answers the reset route at a 250 ms floor unless RESET_RESPONSE_FLOOR_MS says otherwise (0: off)", () => {
+    expect(readConfig({ ...base, RISKGATE_ENV: "development" }).resetResponseFloorMs).toBe(250);
+    expect(readConfig({ ...base, RISKGATE_ENV: "development", RESET_RESPONSE_FLOOR_MS: "0" }).resetResponseFloorMs).toBe(0);
+    expect(readConfig({ ...base, RISKGATE_ENV: "development", RESET_RESPONSE_FLOOR_MS: " 400 " }).resetResponseFloorMs).toBe(400);
+    for (const bad of ["-1", "1.5", "abc", "10001"]) {
+      expect(() => readConfig({ ...base, RISKGATE_ENV: "development", RESET_RESPONSE_FLOOR_MS: bad })).toThrow(/RESET_RESPONSE_FLOOR_MS/);
+    }
+  });
+
   it.each([
     ["no HMAC secret in production", { DECISION_SIGNING_KEYS: prodKey }, /ACCOUNT_HMAC_SECRET is required/],
     ["a short HMAC secret", { ACCOUNT_HMAC_SECRET: "short", DECISION_SIGNING_KEYS: prodKey }, /at least 32/],

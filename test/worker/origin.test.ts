@@ -11,7 +11,8 @@ import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import type { AuditEvent } from "../../src/audit/events.ts";
 import { incrementsFor } from "../../src/metrics/from-event.ts";
 import { UNIFORM_BODY } from "../../src/reset/act.ts";
-import { type ForwardJob, IN_REQUEST_ATTEMPTS, QUEUE_ATTEMPTS, retryForwards } from "../../src/reset/deliver.ts";
+import { type ForwardJob, IN_REQUEST_ATTEMPTS, QUEUE_ATTEMPTS, QUEUE_MESSAGE_UNREADABLE, type QueuedForward, retryForwards } from "../../src/reset/deliver.ts";
+import { sealJob } from "../../src/reset/queue-seal.ts";
 
 interface Received {
   accepted: boolean;
@@ -49,6 +50,15 @@ async function newKey(kid: string): Promise<JWK> {
 }
 
 afterEach(() => vi.restoreAllMocks());
+
+/** Every string and byte array in a value, as text (bytes read as Latin-1), to search for clear text. */
+function readable(value: unknown): string {
+  // The sealed parts are base64: decoded, so a clear address inside them would show.
+  if (typeof value === "string") return /^[A-Za-z0-9+/]{16,}={0,2}$/.test(value) ? `${value}\n${atob(value)}` : value;
+  if (value instanceof Uint8Array) return String.fromCharCode(...value);
+  if (value !== null && typeof value === "object") return Object.values(value).map(readable).join("\n");
+  return String(value);
+}
 
 describe("key rotation", () => {
   it("signs with the first key and still publishes the previous one", async () => {
@@ -133,12 +143,29 @@ describe("origin failures: the client's 202 first, then retries (no RESET_QUEUE:
 
   it("with RESET_QUEUE bound, a failed first attempt is retried by the queue consumer until the origin takes it", async () => {
     const lines: DecisionLogLine[] = [];
-    const gateway = await gatewayWith({}, (g) => ({ ...g, log: (line) => lines.push(line) }));
+    // What goes onto miniflare's queue, passed on to it unchanged.
+    const sent: QueuedForward[] = [];
+    const gateway = await gatewayWith({}, (g) => {
+      const queue = g.resetQueue as Queue<QueuedForward>;
+      const send = (m: QueuedForward, o?: QueueSendOptions) => {
+        sent.push(m);
+        return queue.send(m, o);
+      };
+      const spy = { send, sendBatch: queue.sendBatch.bind(queue) };
+      return { ...g, resetQueue: spy as Queue<QueuedForward>, log: (line) => lines.push(line) };
+    });
     expect(gateway.resetQueue).not.toBeNull();
     const id = crypto.randomUUID();
-    const res = await send(gateway, { "x-demo-fail-first": "1", "x-test-id": id }, `queued-${id}@example.com`);
+    const email = `queued-${id}@example.com`;
+    const res = await send(gateway, { "x-demo-fail-first": "1", "x-test-id": id, "cf-connecting-ip": "198.51.100.77" }, email);
     expect(res.status).toBe(202);
     expect(lines[0]?.origin_status).toBe(503);
+    // The message holds neither the address nor anything else the client sent in clear:
+    // no email, password, IP or header, in any string or byte array of it.
+    expect(sent).toHaveLength(1);
+    const clear = readable(sent[0]);
+    for (const secret of [email, "queued-", "hunter2", "198.51.100.77", id, "Macintosh"]) expect(clear).not.toContain(secret);
+    expect(clear).toContain(sent[0]?.decision.id);
     // The queue delivers the retry after its backoff delay (seconds): poll for it.
     await expect
       .poll(async () => {
@@ -166,12 +193,52 @@ describe("origin failures: the client's 202 first, then retries (no RESET_QUEUE:
       respond: "uniform",
     };
     const acts: string[] = [];
-    const message = (attempts: number) => ({ body: job, attempts, id: `m${attempts}`, timestamp: new Date(), ack: () => acts.push(`ack ${attempts}`), retry: () => acts.push(`retry ${attempts}`) });
+    const body = await sealJob(job, gateway.config.hmacSecret);
+    const message = (attempts: number) => ({ body, attempts, id: `m${attempts}`, timestamp: new Date(), ack: () => acts.push(`ack ${attempts}`), retry: () => acts.push(`retry ${attempts}`) });
     // Delivery n is attempt n + 1 (the request made the first).
-    await retryForwards({ messages: [message(1), message(QUEUE_ATTEMPTS - 1)] } as unknown as MessageBatch<ForwardJob>, gateway);
+    await retryForwards({ messages: [message(1), message(QUEUE_ATTEMPTS - 1)] } as unknown as MessageBatch<QueuedForward>, gateway);
     expect(acts).toEqual(["retry 1", `ack ${QUEUE_ATTEMPTS - 1}`]);
     expect(forwards(events)).toEqual([expect.objectContaining({ ok: false, error: "ORIGIN_UNAVAILABLE", attempts: QUEUE_ATTEMPTS, lost: true })]);
     expect(events[events.length - 1]?.decision_id).toBe("d-queue-1");
+  });
+
+  it("a queued reset the consumer cannot decrypt (altered, moved to another decision, another secret) is lost, counted, never forwarded", async () => {
+    const events: AuditEvent[] = [];
+    const gateway = await gatewayWith({}, (g) => capturing(g, events));
+    const decision = { id: "d-seal-1", verdict: "allow", tier: "low", score: 0, channel: "email_link", channels: ["email_link"], reasons: [], mode: "live", errors: [], rulesetVersion: gateway.ruleset.version } as const;
+    const job: ForwardJob = {
+      method: "POST",
+      url: "https://gateway.test/password/reset",
+      headers: [["content-type", "application/json"], ["x-test-id", `sealed-${crypto.randomUUID()}`]],
+      body: new TextEncoder().encode('{"email":"sealed@example.com"}'),
+      clientIp: "192.0.2.1",
+      decision,
+      accountKey: "k".repeat(22),
+      extra: {},
+      requestId: "r-seal",
+      at: 0,
+      respond: "uniform",
+    };
+    const sealed = await sealJob(job, gateway.config.hmacSecret);
+    const bytes = Uint8Array.from(atob(sealed.sealed.data), (c) => c.charCodeAt(0));
+    bytes[0] = (bytes[0] ?? 0) ^ 1;
+    const flipped = btoa(String.fromCharCode(...bytes));
+    const bodies: QueuedForward[] = [
+      { ...sealed, sealed: { iv: sealed.sealed.iv, data: flipped } },
+      { ...sealed, decision: { ...decision, id: "d-seal-2" } },
+      await sealJob(job, "another-secret-of-at-least-thirty-two-chars"),
+    ];
+    const acts: string[] = [];
+    const messages = bodies.map((body, i) => ({ body, attempts: 1, id: `m${i}`, timestamp: new Date(), ack: () => acts.push(`ack ${i}`), retry: () => acts.push(`retry ${i}`) }));
+    await retryForwards({ messages } as unknown as MessageBatch<QueuedForward>, gateway);
+    expect(acts).toEqual(["ack 0", "ack 1", "ack 2"]);
+    expect(forwards(events)).toEqual(bodies.map(() => expect.objectContaining({ ok: false, status: null, error: QUEUE_MESSAGE_UNREADABLE, attempts: 2, lost: true })));
+    expect(events.flatMap(incrementsFor).filter((i) => i.name === "riskgate_resets_lost_total")).toHaveLength(3);
+    const log = ((await (await fetch(`${env.ORIGIN_URL}/__demo/received`)).json()) as { received: Received[] }).received;
+    expect(log.filter((r) => r.headers?.["x-test-id"] === job.headers[1]?.[1])).toEqual([]);
+    // The untouched message opens and is delivered.
+    await retryForwards({ messages: [{ ...messages[0], body: sealed }] } as unknown as MessageBatch<QueuedForward>, gateway);
+    expect(forwards(events).at(-1)).toMatchObject({ ok: true, lost: false });
   });
 
   it("respond: origin relays the origin's answer, and a 502 when it is down", async () => {
