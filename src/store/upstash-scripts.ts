@@ -177,7 +177,7 @@ export const OBSERVE_SCRIPT: LuaScript = {
 export const HISTORY_SCRIPT: LuaScript = {
   name: "history",
   source: HISTORY,
-  sha1: "b942bb2e7a62d35db2bd32d723128903b22ead50",
+  sha1: "da2c508c50df5f7a88849a9ab877358eb302a41d",
 };
 /** One more violation for a key. */
 export const PENALIZE_SCRIPT: LuaScript = {
