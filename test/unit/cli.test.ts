@@ -140,7 +140,7 @@ describe("exit codes and messages", () => {
     const dir = liveRules("cand-new-rule");
     const candidate = join(dir, "candidate");
     writeFileSync(join(candidate, "reasons.yaml"), "reasons:\n  RECENT_RESET_FROM_HOSTING: A reset from a hosting network for an account asked for within the hour.\n");
-    writeFileSync(join(candidate, "hosting.yaml"), "rules:\n  - id: recent-reset-from-hosting\n    when: ip.hosting && velocity.account_1h > 1\n    weight: 15\n    reason: RECENT_RESET_FROM_HOSTING\n");
+    writeFileSync(join(candidate, "hosting.yaml"), "rules:\n  - id: recent-reset-from-hosting\n    when: ip.hosting && velocity.account_1h > 1 && !account.has_history\n    weight: 15\n    reason: RECENT_RESET_FROM_HOSTING\n");
     // Without fixtures of its own the new rule has no cases: the run fails, pointing at the candidate's tests folder.
     const bare = await run(["rules", "test", "--dir", dir, "--candidate", candidate]);
     expect(bare.code).toBe(1);
@@ -159,7 +159,8 @@ describe("exit codes and messages", () => {
         "    rule: recent-reset-from-hosting",
         "    match: true",
         "    facts: { ip: { hosting: true, lists: [hosting] }, velocity: { account_1h: 2 } }",
-        "    expect: { tier: medium, score: 40, reasons: [IP_HOSTING_ASN, RECENT_RESET_FROM_HOSTING] }",
+        // SMS is never offered from a hosting network (rules/policy.yaml).
+        "    expect: { tier: medium, score: 40, reasons: [IP_HOSTING_ASN, RECENT_RESET_FROM_HOSTING, CHANNEL_CONDITION_UNMET] }",
         "  - name: the first reset from a hosting network",
         "    rule: recent-reset-from-hosting",
         "    match: false",
