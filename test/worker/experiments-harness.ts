@@ -80,6 +80,11 @@ export async function reset(h: ExperimentHarness, email: string, options: { wait
     headers: {
       "content-type": "application/json",
       "user-agent": CHROME.replace("130.0.0.0", `130.0.${counter}.0`),
+      // A real Chrome sends its client hints: without them, a request from one of the
+      // hosting networks among these addresses meets datacenter-browser-hints' CAPTCHA.
+      "sec-ch-ua": '"Chromium";v="130", "Google Chrome";v="130", "Not?A_Brand";v="99"',
+      "sec-ch-ua-mobile": "?0",
+      "sec-ch-ua-platform": '"Linux"',
       // A different /24 for every request.
       "cf-connecting-ip": options.ip ?? `81.${1 + (counter % 200)}.${Math.floor(counter / 200) % 250}.${(counter % 250) + 1}`,
     },
