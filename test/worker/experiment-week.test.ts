@@ -44,8 +44,11 @@ describe("a simulated week on the default rules", () => {
   it("enrols medium-tier resets only, in every arm", () => {
     expect(run.tiers.get("travel medium")).toBeGreaterThan(100);
     expect(run.tiers.get("home low")).toBeGreaterThan(300);
-    expect(arm("email").exposures).toBeGreaterThan(120);
-    expect(arm("sms").exposures).toBeGreaterThan(120);
+    // Enough exposures per arm for the report's statistics. The week's resets through
+    // hosting and VPN networks ("proxy") now step up to the high tier or meet a CAPTCHA
+    // (the datacenter-* rules), so fewer reach the experiment's medium tier (191 → 0).
+    expect(arm("email").exposures).toBeGreaterThan(100);
+    expect(arm("sms").exposures).toBeGreaterThan(100);
     expect(arm("holdout").exposures).toBeGreaterThan(15);
     const enrolled = report.arms.reduce((s, a) => s + a.exposures, 0);
     const medium = [...run.tiers].filter(([k]) => k.endsWith(" medium") && !k.startsWith("warmup")).reduce((s, [, n]) => s + n, 0);
