@@ -32,11 +32,12 @@ describe("tracing a decision", () => {
     await reset(gateway, { email: "trace-browser@example.com" }, {
       "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
       "accept-language": "en-GB,en;q=0.9",
-      "cf-connecting-ip": "192.0.2.202",
+      "cf-connecting-ip": "203.0.113.202",
     });
     // ... then a scripted client asking for many accounts from one device: challenged after a few.
+    // (Addresses outside the placeholder hosting and VPN ranges: only the requests decide.)
     for (let i = 0; i < 6; i++) {
-      await reset(gateway, { email: `trace${i}@example.com` }, { "user-agent": "curl/8.5.0 trace", "cf-connecting-ip": "192.0.2.201" });
+      await reset(gateway, { email: `trace${i}@example.com` }, { "user-agent": "curl/8.5.0 trace", "cf-connecting-ip": "203.0.113.201" });
     }
     const rows = await api<DecisionRow[]>(gateway, "decisions?limit=7");
     const challenged = rows.find((r) => r.verdict === "challenge");
