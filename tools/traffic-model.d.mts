@@ -2,6 +2,8 @@
 export interface Device {
   readonly userAgent: string;
   readonly acceptLanguage: string;
+  /** Chromium's low-entropy client hints (empty for Safari and Firefox). */
+  readonly hints: Readonly<Record<string, string>>;
 }
 export interface User {
   readonly email: string;

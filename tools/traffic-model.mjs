@@ -100,7 +100,20 @@ export function addressIn(random, networks, country) {
 /** A browser: user agent and accept-language for a country. */
 export function browser(random, country) {
   const build = 1 + Math.floor(random() * 5000);
-  return { userAgent: oneOf(random, BROWSERS)(build), acceptLanguage: LANGUAGES[country] ?? "en;q=0.8" };
+  const userAgent = oneOf(random, BROWSERS)(build);
+  return { userAgent, acceptLanguage: LANGUAGES[country] ?? "en;q=0.8", hints: clientHints(userAgent) };
+}
+
+/** The low-entropy client hints Chromium sends with every secure request (none for Safari or Firefox). */
+function clientHints(userAgent) {
+  const chrome = /Chrome\/(\d+)/.exec(userAgent);
+  if (chrome === null) return {};
+  const v = chrome[1];
+  return {
+    "sec-ch-ua": `"Chromium";v="${v}", "Google Chrome";v="${v}", "Not?A_Brand";v="99"`,
+    "sec-ch-ua-mobile": "?0",
+    "sec-ch-ua-platform": userAgent.includes("Windows") ? '"Windows"' : userAgent.includes("Mac OS") ? '"macOS"' : '"Linux"',
+  };
 }
 
 /** Account owners: email, home country, home address and home browser. */

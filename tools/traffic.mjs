@@ -65,6 +65,7 @@ async function sendReset(o, r, cookie, id) {
     accept: "application/json",
     "user-agent": r.device.userAgent,
     "accept-language": r.device.acceptLanguage,
+    ...r.device.hints,
     "sec-fetch-mode": "cors",
     "sec-fetch-site": "same-origin",
     "sec-fetch-dest": "empty",

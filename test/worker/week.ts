@@ -66,6 +66,7 @@ function resetRequest(r: PlannedReset, cookie: string | undefined): Request {
     accept: "application/json",
     "user-agent": r.device.userAgent,
     "accept-language": r.device.acceptLanguage,
+    ...r.device.hints,
     "sec-fetch-mode": "cors",
     "sec-fetch-site": "same-origin",
     "sec-fetch-dest": "empty",
