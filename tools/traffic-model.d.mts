@@ -34,6 +34,6 @@ export const FRAUD_REPORTED: number;
 export function rng(seed: number): () => number;
 export function addressIn(random: () => number, networks: Readonly<Record<string, readonly string[]>>, country: string): string;
 export function browser(random: () => number, country: string): Device;
-export function population(options: { seed: number; users: number; domain?: string }): User[];
-export function plan(options: { seed: number; users: readonly User[]; start: number; days?: number; perUser?: number; mix?: Partial<Record<Kind, number>> }): PlannedReset[];
+export function population(options: { seed: number; users: number; domain?: string; shares?: Readonly<Record<string, number>> }): User[];
+export function plan(options: { seed: number; users: readonly User[]; start: number; days?: number; perUser?: number; mix?: Partial<Record<Kind, number>>; nearby?: Readonly<Record<string, readonly string[]>> | null }): PlannedReset[];
 export function outcomes(random: () => number, decision: { channel: string; country: string; attacker: boolean }): PlannedOutcome[];

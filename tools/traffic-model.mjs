@@ -24,6 +24,8 @@ export const HOME_NETWORKS = {
   IT: ["79.12", "79.20"],
   BR: ["187.10", "189.40"],
   IN: ["117.200"],
+  NL: ["77.160", "84.24"],
+  BE: ["81.240", "84.192"],
 };
 
 /** Cloud networks (rules/lists/hosting.txt) by country, for users behind a cloud proxy or VPN. */
@@ -62,7 +64,7 @@ const BROWSERS = [
   (v) => `Mozilla/5.0 (X11; Linux x86_64; rv:13${v % 3}.0) Gecko/20100101 Firefox/13${v % 3}.0`,
   (v) => `Mozilla/5.0 (iPhone; CPU iPhone OS 17_${v % 6} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.${v % 6} Mobile/15E148 Safari/604.1`,
 ];
-const LANGUAGES = { US: "en-US,en;q=0.9", GB: "en-GB,en;q=0.9", DE: "de-DE,de;q=0.9,en;q=0.6", FR: "fr-FR,fr;q=0.9", CA: "en-CA,en;q=0.9,fr-CA;q=0.7", AU: "en-AU,en;q=0.9", JP: "ja-JP,ja;q=0.9", ES: "es-ES,es;q=0.9", IT: "it-IT,it;q=0.9", BR: "pt-BR,pt;q=0.9", IN: "en-IN,en;q=0.9,hi;q=0.7" };
+const LANGUAGES = { US: "en-US,en;q=0.9", GB: "en-GB,en;q=0.9", DE: "de-DE,de;q=0.9,en;q=0.6", FR: "fr-FR,fr;q=0.9", CA: "en-CA,en;q=0.9,fr-CA;q=0.7", AU: "en-AU,en;q=0.9", JP: "ja-JP,ja;q=0.9", ES: "es-ES,es;q=0.9", IT: "it-IT,it;q=0.9", BR: "pt-BR,pt;q=0.9", IN: "en-IN,en;q=0.9,hi;q=0.7", NL: "nl-NL,nl;q=0.9,en;q=0.8", BE: "nl-BE,nl;q=0.9,fr;q=0.8" };
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -117,10 +119,10 @@ function clientHints(userAgent) {
 }
 
 /** Account owners: email, home country, home address and home browser. */
-export function population({ seed, users, domain = "example.com" }) {
+export function population({ seed, users, domain = "example.com", shares = HOME_SHARES }) {
   const random = rng(seed);
   return Array.from({ length: users }, (_, i) => {
-    const home = pick(random, HOME_SHARES);
+    const home = pick(random, shares);
     return { email: `user${i}.${seed}@${domain}`, home, homeIp: addressIn(random, HOME_NETWORKS, home), device: browser(random, home) };
   });
 }
@@ -135,13 +137,15 @@ function awayCountry(random, home, networks) {
  * device and network), `travel` (new device abroad), `proxy` (new device behind a cloud
  * network at home or abroad) or `attack` (a takeover attempt against the account).
  */
-function request(random, user, kind) {
+function request(random, user, kind, nearby) {
   if (kind === "home") return { kind, user, ip: user.homeIp, device: user.device, country: user.home, newDevice: false };
   if (kind === "proxy") {
     const country = user.home in CLOUD_NETWORKS ? user.home : awayCountry(random, user.home, CLOUD_NETWORKS);
     return { kind, user, ip: addressIn(random, CLOUD_NETWORKS, country), device: browser(random, country), country, newDevice: true };
   }
-  const country = awayCountry(random, user.home, HOME_NETWORKS);
+  // `nearby` (home → countries within reach): travel that is possible in real time.
+  const close = kind === "travel" ? nearby?.[user.home] : undefined;
+  const country = close === undefined ? awayCountry(random, user.home, HOME_NETWORKS) : oneOf(random, close);
   return { kind, user, ip: addressIn(random, HOME_NETWORKS, country), device: browser(random, country), country, newDevice: true };
 }
 
@@ -156,7 +160,7 @@ function hourWeight(hour) {
  * owners). Travel resets come at least two days after the owner's warm-up, so they
  * never look like impossible travel.
  */
-export function plan({ seed, users, start, days = 7, perUser = 1.5, mix = { home: 0.55, travel: 0.25, proxy: 0.17, attack: 0.03 } }) {
+export function plan({ seed, users, start, days = 7, perUser = 1.5, mix = { home: 0.55, travel: 0.25, proxy: 0.17, attack: 0.03 }, nearby = null }) {
   const random = rng(seed ^ 0x9e3779b9);
   const total = Math.round(users.length * perUser);
   const out = [];
@@ -167,7 +171,7 @@ export function plan({ seed, users, start, days = 7, perUser = 1.5, mix = { home
     const kind = pick(random, mix);
     if (kind === "travel" && day < 2) day = 2 + Math.floor(random() * Math.max(1, days - 2));
     const at = start + day * DAY + hour * HOUR + Math.floor(random() * HOUR);
-    out.push({ at, ...request(random, oneOf(random, users), kind) });
+    out.push({ at, ...request(random, oneOf(random, users), kind, nearby) });
   }
   return out.sort((a, b) => a.at - b.at);
 }

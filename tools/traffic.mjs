@@ -153,14 +153,19 @@ async function showReport(o) {
 
 /** Play `users` owners through the gateway at `o.gateway`. Exported for tests. */
 export async function runTraffic(o) {
-  const users = population({ seed: o.seed, users: o.users, domain: `traffic${o.seed}.example` });
+  // Real time: travel must be possible within seconds of the warm-up's verified reset, so
+  // the owners live in three neighbouring countries whose centres lie under 500 km apart
+  // (geo-impossible-travel needs more), and travel goes next door. Medium-tier resets from
+  // hosting or VPN networks are not enrolled (SMS is never offered there, so the arms would
+  // not compare), hence travellers rather than cloud proxies.
+  const users = population({ seed: o.seed, users: o.users, domain: `traffic${o.seed}.example`, shares: { DE: 1, NL: 1, BE: 1 } });
   const state = { cookies: new Map(), since: 0, random: rng(o.seed + 1), reports: 0, counted: 0, seen: new Map() };
   state.count = (key) => state.seen.set(key, (state.seen.get(key) ?? 0) + 1);
   state.since = await received(o, 0, new Map());
   const warm = users.map((user) => ({ kind: "home", user, ip: user.homeIp, device: user.device, country: user.home, newDevice: false }));
   await play(o, state, warm, "warm-up");
-  // Real time: no travel (a new country seconds after a verified reset is impossible travel).
-  const resets = plan({ seed: o.seed, users, start: Date.now(), days: 1, perUser: 1.5, mix: { home: 0.4, proxy: 0.55, attack: 0.05 } });
+  const nearby = { DE: ["NL", "BE"], NL: ["BE", "DE"], BE: ["NL", "DE"] };
+  const resets = plan({ seed: o.seed, users, start: Date.now(), days: 1, perUser: 1.5, mix: { home: 0.4, travel: 0.55, attack: 0.05 }, nearby });
   await play(o, state, resets, "reset");
   return state;
 }
