@@ -217,3 +217,36 @@ describe("CrowdSec decision stream", () => {
     expect(await held("cs-b", T0 + 3 * HOUR)).toEqual([]);
   });
 });
+
+describe("the live layer's version", () => {
+  it("returns nothing to an isolate that holds the current version; a refresh, an operator write or a lift changes it", async () => {
+    const h = hub();
+    const layer = async (known: number | null) => h.liveLayer(known, T0);
+    const start = await layer(null);
+    if (start === null) throw new Error("a first read returns the layer");
+    expect(await layer(start.version)).toBeNull();
+
+    const clock = { t: T0 };
+    await serve("ver-a", 200, "192.0.2.77\n");
+    await refreshSources(one(source("ver-a")), deps(clock));
+    const refreshed = await layer(start.version);
+    expect(refreshed?.entries.map((e) => e.target)).toContain(target("192.0.2.77"));
+    if (refreshed === null) throw new Error("unreachable");
+    expect(await layer(refreshed.version)).toBeNull();
+
+    await h.putListEntry({ target: target("192.0.2.78"), kind: "ip", list: "block", effect: "add", reason: "t", source: "api", created_at: T0, expires_at: null });
+    const put = await layer(refreshed.version);
+    expect(put?.entries.map((e) => e.target)).toContain(target("192.0.2.78"));
+    if (put === null) throw new Error("unreachable");
+
+    await h.recordLift({ kind: "ip", entity: "L".repeat(22), lifted_at: T0, expires_at: T0 + HOUR });
+    const lifted = await layer(put.version);
+    expect(lifted?.lifts).toContainEqual({ kind: "ip", entity: "L".repeat(22), lifted_at: T0, expires_at: T0 + HOUR });
+    if (lifted === null) throw new Error("unreachable");
+    // An expired lift is not handed out.
+    expect((await h.liveLayer(null, T0 + HOUR))?.lifts.some((l) => l.entity === "L".repeat(22))).toBe(false);
+
+    await h.removeListEntry(target("192.0.2.78"), "block");
+    expect(await layer(lifted.version)).not.toBeNull();
+  });
+});
