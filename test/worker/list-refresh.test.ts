@@ -165,6 +165,18 @@ describe("live layer storage", () => {
     expect(after).toBeGreaterThan(before);
     const json = JSON.stringify(await stub.listEntries(T0)).length;
     console.log(JSON.stringify({ type: "live_lists.storage_bytes_per_entry", entries: 10_000, bytes: after - before, per_entry: Math.round((after - before) / 10_000), reload_json_bytes: json }));
+    // Measured, not asserted (BENCHMARKS.md, "Live lists"): an isolate's reload of the whole
+    // layer against one whose version is unchanged, wall time through the RPC, mean of 5.
+    const current = (await stub.liveLayer(null, T0))?.version ?? null;
+    const reloadMs = async (known: number | null) => {
+      const start = performance.now();
+      for (let i = 0; i < 5; i++) await stub.liveLayer(known, T0);
+      return Number(((performance.now() - start) / 5).toFixed(2));
+    };
+    const full = await reloadMs(null);
+    const unchanged = await reloadMs(current);
+    expect(await stub.liveLayer(current, T0)).toBeNull();
+    console.log(JSON.stringify({ type: "live_lists.reload_ms", entries: 10_000, full, unchanged }));
   });
 });
 
