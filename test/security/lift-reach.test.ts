@@ -59,4 +59,24 @@ describe("penalty lift across isolates", () => {
     const line = otherLines.at(-1);
     expect(line?.reasons.map((r) => r.code)).not.toContain("PENALTY_BOX");
   });
+
+  it("a hub that cannot record the lift is a 503 naming it, not a lift reported as reaching every isolate", async () => {
+    const down = {
+      ...first,
+      hub: () =>
+        ({
+          recordLift: async () => {
+            throw new Error("hub down");
+          },
+        }) as unknown as ReturnType<Gateway["hub"]>,
+    };
+    const res = await call(down, "/__riskgate/api/penalty/lift", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...BEARER },
+      body: JSON.stringify({ key: "198.51.100.141", reason: "test" }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(await res.text()).toContain("LIVE_LISTS_UNAVAILABLE");
+  });
 });
