@@ -2,7 +2,8 @@
 // facts of one request (bundled lists + live layer, src/scoring/signals/ip-reputation.ts)
 // with no live entries and with 10,000 (a refreshed feed: addresses and CIDRs of every
 // IPv4 prefix length /8 to /32, and IPv6 /48s), in the same run. Also what each isolate's
-// reload costs off the request path: building the index, and the JSON the hub returns.
+// reload costs off the request path: building the index, and the JSON the hub returns, and
+// a reload when the hub's version is unchanged (nothing returned, nothing indexed).
 // Median CPU time over rounds of a mix of 1,000 client addresses (mostly misses, as real traffic).
 //
 //   node bench/live-lists.mjs [--rounds 30] [--entries 10000] [--json]
@@ -12,6 +13,7 @@ import { register } from "tsx/esm/api";
 register();
 const { indexLive, canonicalTarget } = await import("../src/shared/live-list.ts");
 const { loadReputationLists, reputationFacts } = await import("../src/scoring/signals/ip-reputation.ts");
+const { LiveListCache } = await import("../src/scoring/signals/live-lists.ts");
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,6 +80,17 @@ for (let r = 0; r < Math.max(5, Math.floor(ROUNDS / 3)); r++) {
   buildSamples.push((used.user + used.system) / 1000);
 }
 buildSamples.sort((a, b) => a - b);
+// An unchanged reload: the hub answers null to the version the isolate holds (RiskgateAuditHub.liveLayer),
+// so the isolate neither parses nor indexes anything.
+const unchangedSamples = [];
+const unchangedCache = new LiveListCache(async () => null, () => {}, 0);
+for (let r = 0; r < ROUNDS; r++) {
+  const start = process.cpuUsage();
+  for (let k = 0; k < 100; k++) await unchangedCache.refresh(r * 100 + k);
+  const used = process.cpuUsage(start);
+  unchangedSamples.push((used.user + used.system) / 100);
+}
+unchangedSamples.sort((a, b) => a - b);
 // Warm both paths, then alternate so drift hits both alike.
 perRequestNs(null);
 perRequestNs(index);
@@ -95,9 +108,10 @@ const result = {
   live_cost_ns: med(full) - med(none),
   index_build_ms: Number(buildSamples[Math.floor(buildSamples.length / 2)].toFixed(2)),
   reload_json_bytes: json.length,
+  reload_unchanged_us: Number(unchangedSamples[Math.floor(unchangedSamples.length / 2)].toFixed(2)),
 };
 if (process.argv.includes("--json")) console.log(JSON.stringify(result));
 else
   console.log(
-    `IP reputation facts per request: ${result.ip_facts_ns_no_live} ns with no live entries, ${result.ip_facts_ns_live} ns with ${ENTRIES} (live layer +${result.live_cost_ns} ns); reload: index build ${result.index_build_ms} ms, ${result.reload_json_bytes} B JSON`,
+    `IP reputation facts per request: ${result.ip_facts_ns_no_live} ns with no live entries, ${result.ip_facts_ns_live} ns with ${ENTRIES} (live layer +${result.live_cost_ns} ns); reload: index build ${result.index_build_ms} ms, ${result.reload_json_bytes} B JSON; unchanged reload ${result.reload_unchanged_us} µs`,
   );

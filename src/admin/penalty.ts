@@ -6,8 +6,10 @@
  * `key` is an IP, a subnet (IPv4 /24; IPv6 /64, /56, /48), an account address or
  * `device:<key>` (src/admin/targets.ts). Every ladder on that kind of key has its box
  * and its step windows cleared (liftPlan) in the store, in this isolate's local counters
- * and in its caches, so this isolate's next request for the key
- * is decided afresh. Each lift is a `penalty.lifted` audit event.
+ * and in its caches, so this isolate's next request for the key is decided afresh; the
+ * lift is also recorded in the live layer (audit hub shard 0), so every other isolate
+ * drops its cached blocks for the key on its next refresh (within LIVE_REFRESH_MS).
+ * Each lift is a `penalty.lifted` audit event.
  */
 import { Hono } from "hono";
 import type { PenaltyLiftedData } from "../audit/events.ts";
@@ -48,6 +50,14 @@ export function penaltyRoutes(): Hono<AdminEnv> {
     } catch (err) {
       const code = err instanceof StoreError ? err.code : "STORE_UNAVAILABLE";
       throw new RiskgateError("ERR_STORE_UNAVAILABLE", `penalty not lifted in the store (${code}); retry`, { "retry-after": "5" });
+    }
+    try {
+      await gateway.hub().recordLift({ kind: key.kind, entity: key.entity, lifted_at: now, expires_at: now + plan.reachMs });
+    } catch {
+      // Lifted in the store and here; other isolates may answer 429 from memory until the box ends. A retry is safe.
+      throw new RiskgateError("ERR_STORE_UNAVAILABLE", "penalty lifted in the store, but other isolates were not told (LIVE_LISTS_UNAVAILABLE); retry", {
+        "retry-after": "5",
+      });
     }
     const data: PenaltyLiftedData = { kind: key.kind, target: key.target, ladders: plan.ladders, boxed: Math.max(stored, local), reason, source };
     c.executionCtx.waitUntil(gateway.audit.emit({ type: "penalty.lifted", request_id: gateway.newId(), decision_id: null, data }));

@@ -22,12 +22,14 @@ import { loadSigningKeys, type SigningKeys } from "../origin/signing-keys.ts";
 import { loadOutcomeKeys, type OutcomeKeys } from "../outcomes/keys.ts";
 import { bundledCandidate, bundledRuleset } from "../scoring/ruleset/bundled.ts";
 import type { CompiledRuleset } from "../scoring/ruleset/compile.ts";
+import { liftPlan } from "../scoring/policy/rate-limit.ts";
+import type { KeyKind } from "../scoring/rules/schema.ts";
 import { bundledLists } from "../scoring/signals/bundled-lists.ts";
 import type { ReputationLists } from "../scoring/signals/ip-reputation.ts";
 import { LiveListCache } from "../scoring/signals/live-lists.ts";
-import type { LiveEntry } from "../shared/live-list.ts";
+import type { LiveLayer, LiveLift } from "../shared/live-list.ts";
 import { DurableObjectStore } from "../store/durable-object-store.ts";
-import { BlockCache } from "../store/ephemeral.ts";
+import { BlockCache, forgetBlocks } from "../store/ephemeral.ts";
 import { LocalCounters } from "../store/fallback.ts";
 import type { Store } from "../store/port.ts";
 import type { QueuedForward } from "../reset/queue-seal.ts";
@@ -81,7 +83,12 @@ export interface Gateway {
 export async function createGateway(env: WorkerEnv): Promise<Gateway> {
   const config = readConfig(env);
   const ruleset = bundledRuleset();
-  const store = createStore(env, config, ruleset);
+  // The store's block cache, the boxes and the local counters are built here so that an
+  // operator's lift read from the live layer can clear them (forgetLift).
+  const blocks = new BlockCache();
+  const store = createStore(env, config, ruleset, blocks);
+  const boxes = new BlockCache();
+  const fallback = new LocalCounters();
   const keys = await loadSigningKeys(config.signingKeysJson);
   const hasher = await createHasher(config.hmacSecret);
   const fetcher: typeof fetch = (input, init) => fetch(input, init);
@@ -102,7 +109,10 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
     experiments: ruleset.experiments.length === 0 ? null : new ExperimentMonitor(ruleset, store),
     geo: createGeoResolver(readGeoSource(env.GEO_SOURCE), config.development, bundledGeo, true),
     reputation: bundledLists(),
-    liveLists: new LiveListCache(async () => (await auditHub(env).listEntries()) as LiveEntry[]),
+    liveLists: new LiveListCache(
+      async (known) => (await auditHub(env).liveLayer(known)) as LiveLayer | null,
+      (lift) => forgetLift(lift, { ruleset, blocks, boxes, fallback, now: now() }),
+    ),
     outcomeKeys: loadOutcomeKeys(env.OUTCOME_VERIFY_KEYS, config.development),
     audit,
     admin: await createAdminAuth(readAdminConfig(env)),
@@ -112,24 +122,41 @@ export async function createGateway(env: WorkerEnv): Promise<Gateway> {
       config.captcha === null
         ? null
         : await createCaptchaGate({ config: config.captcha, settings: ruleset.captcha, hasher, fetcher, newKey: newId }),
-    boxes: new BlockCache(),
-    fallback: new LocalCounters(),
+    boxes,
+    fallback,
     refusals: new RefusalTally({ newId }),
     resetQueue: (env.RESET_QUEUE as Queue<QueuedForward> | undefined) ?? null,
   };
 }
 
-/** The configured store adapter (docs/store.md: how to choose). */
-export function createStore(env: WorkerEnv, config: Config, ruleset: CompiledRuleset): Store {
+/**
+ * Drop what this isolate remembers of a key an operator lifted in another isolate (read from
+ * the live layer): the store's cached blocks, the boxes it imposed, its local counters. The
+ * store itself was cleared by the lift; the next request for the key asks it afresh.
+ */
+export function forgetLift(
+  lift: LiveLift,
+  parts: { ruleset: CompiledRuleset; blocks: BlockCache; boxes: BlockCache; fallback: LocalCounters; now: number },
+): void {
+  const plan = liftPlan(parts.ruleset.ladders, lift.kind as KeyKind, lift.entity);
+  const cleared = { now: parts.now, penalties: plan.penalties, limits: plan.limits };
+  forgetBlocks(parts.blocks, cleared);
+  for (const key of plan.penalties) parts.boxes.delete(key);
+  parts.fallback.lift(cleared);
+}
+
+/** The configured store adapter (docs/store.md: how to choose); `cache` is its block cache. */
+export function createStore(env: WorkerEnv, config: Config, ruleset: CompiledRuleset, cache: BlockCache = new BlockCache()): Store {
   // STORE_TIMEOUT_MS, when set, wins over the rule file's `store.timeout`.
   const timeoutMs = config.storeTimeoutMs ?? ruleset.storeTimeoutMs;
   if (config.upstash !== null) {
-    return new UpstashStore({ ...config.upstash, timeoutMs });
+    return new UpstashStore({ ...config.upstash, timeoutMs, cache });
   }
   return new DurableObjectStore({
     namespace: env.RISKGATE_STORE,
     shards: config.storeShards,
     timeoutMs,
+    cache,
   });
 }
 

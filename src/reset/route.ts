@@ -39,6 +39,9 @@ export async function resetRoute(request: Request, route: RouteSpec, gateway: Ga
   const ip = clientIp(request.headers, gateway.config.trustedIpHeader, gateway.config.trustedProxyHops);
   const { refused, addressKeys } = await screenRequest(ip, gateway, route.path, started);
   if (refused !== null) {
+    // A refused client reloads the live copy too: an operator's lift must reach an isolate that only refuses.
+    const reload = gateway.liveLists.refresh(started);
+    if (reload !== null) exec.waitUntil(reload);
     const { reported } = refused;
     if (reported !== null) exec.waitUntil(reported.then((events) => gateway.audit.emit(...events)));
     return refused.response;

@@ -31,6 +31,29 @@ export interface LiveEntry {
   readonly expires_at: number | null;
 }
 
+/**
+ * An operator's penalty lift as every isolate reads it from the live layer (docs/operations.md,
+ * "Lift a penalty box"): the ladder key kind and its HMAC'd entity, never an address. An
+ * isolate that sees a lift it has not applied drops its cached blocks for that key.
+ */
+export interface LiveLift {
+  /** The ladder key kind (`ip`, `subnet`, `net56`, `net48`, `account`, `device`). */
+  readonly kind: string;
+  /** The HMAC'd key the ladders count under. */
+  readonly entity: string;
+  readonly lifted_at: number;
+  /** The longest any isolate may hold a block for the key (penalty.max or a step window). */
+  readonly expires_at: number;
+}
+
+/** What an isolate reads of the live layer: the hub's version of it, its entries and recent lifts. */
+export interface LiveLayer {
+  /** Bumped by every write (operator entry, source refresh, lift): unchanged means nothing to re-read. */
+  readonly version: number;
+  readonly entries: readonly LiveEntry[];
+  readonly lifts: readonly LiveLift[];
+}
+
 /** What an operator sends to add an entry. */
 export interface LiveEntryInput {
   readonly target: string;

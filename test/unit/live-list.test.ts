@@ -1,7 +1,7 @@
 // The live reputation layer's pure parts: operator input, the per-isolate index, and how
 // live entries add to and take from the bundled lists.
 import { describe, expect, it } from "vitest";
-import { accountBlock, accountTarget, canonicalTarget, displayTarget, indexLive, liveEntry, matchLive, parseDuration } from "../../src/shared/live-list.ts";
+import { accountBlock, accountTarget, canonicalTarget, displayTarget, indexLive, type LiveLift, liveEntry, matchLive, parseDuration } from "../../src/shared/live-list.ts";
 import { reputationFacts } from "../../src/scoring/signals/ip-reputation.ts";
 import { LiveListCache } from "../../src/scoring/signals/live-lists.ts";
 
@@ -55,11 +55,15 @@ describe("the per-isolate cache", () => {
   it("reloads only when stale, off the request path, and keeps the old copy on failure", async () => {
     let loads = 0;
     let fail = false;
-    const cache = new LiveListCache(async () => {
-      loads++;
-      if (fail) throw new Error("hub down");
-      return [entry("203.0.113.0/24")];
-    }, 10_000);
+    const cache = new LiveListCache(
+      async () => {
+        loads++;
+        if (fail) throw new Error("hub down");
+        return { version: 1, entries: [entry("203.0.113.0/24")], lifts: [] };
+      },
+      () => {},
+      10_000,
+    );
     expect(cache.index).toBeNull();
     await cache.refresh(NOW);
     expect(cache.index?.size).toBe(1);
@@ -70,6 +74,56 @@ describe("the per-isolate cache", () => {
     expect(loads).toBe(2);
     cache.set([], NOW + 11_000);
     expect(cache.index?.size).toBe(0);
+  });
+});
+
+describe("the per-isolate cache and the hub's version", () => {
+  it("re-indexes only when the hub's version changed, and applies each lift once", async () => {
+    // The hub's side of RiskgateAuditHub.liveLayer: null when the caller holds the current version.
+    let version = 1;
+    let entries = [entry("203.0.113.0/24")];
+    let lifts: LiveLift[] = [];
+    const asked: (number | null)[] = [];
+    const applied: string[] = [];
+    const cache = new LiveListCache(
+      async (known) => {
+        asked.push(known);
+        return known === version ? null : { version, entries, lifts };
+      },
+      (lift) => applied.push(`${lift.kind}:${lift.entity}`),
+      10_000,
+    );
+    await cache.refresh(NOW);
+    const first = cache.index;
+    expect(first?.size).toBe(1);
+    await cache.refresh(NOW + 10_000);
+    // Unchanged: the same index object, nothing re-read.
+    expect(cache.index).toBe(first);
+    expect(asked).toEqual([null, 1]);
+
+    version = 2;
+    entries = [entry("203.0.113.0/24"), entry("198.51.100.0/24")];
+    lifts = [{ kind: "ip", entity: "K".repeat(22), lifted_at: NOW + 15_000, expires_at: NOW + 3_600_000 }];
+    await cache.refresh(NOW + 20_000);
+    expect(cache.index?.size).toBe(2);
+    expect(applied).toEqual([`ip:${"K".repeat(22)}`]);
+
+    // Another write: the same lift is not applied again; a new lift of the same key is.
+    version = 3;
+    await cache.refresh(NOW + 30_000);
+    expect(applied).toHaveLength(1);
+    version = 4;
+    lifts = [{ kind: "ip", entity: "K".repeat(22), lifted_at: NOW + 35_000, expires_at: NOW + 3_600_000 }];
+    await cache.refresh(NOW + 40_000);
+    expect(applied).toHaveLength(2);
+    expect(asked).toEqual([null, 1, 1, 2, 3]);
+
+    // An admin write in this isolate replaces the copy; the next reload reads the layer in full.
+    cache.set([], NOW + 41_000);
+    await cache.refresh(NOW + 51_000);
+    expect(asked.at(-1)).toBeNull();
+    expect(cache.index?.size).toBe(2);
+    expect(applied).toHaveLength(2);
   });
 });
 

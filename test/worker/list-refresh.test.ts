@@ -165,6 +165,18 @@ describe("live layer storage", () => {
     expect(after).toBeGreaterThan(before);
     const json = JSON.stringify(await stub.listEntries(T0)).length;
     console.log(JSON.stringify({ type: "live_lists.storage_bytes_per_entry", entries: 10_000, bytes: after - before, per_entry: Math.round((after - before) / 10_000), reload_json_bytes: json }));
+    // Measured, not asserted (BENCHMARKS.md, "Live lists"): an isolate's reload of the whole
+    // layer against one whose version is unchanged, wall time through the RPC, mean of 5.
+    const current = (await stub.liveLayer(null, T0))?.version ?? null;
+    const reloadMs = async (known: number | null) => {
+      const start = performance.now();
+      for (let i = 0; i < 5; i++) await stub.liveLayer(known, T0);
+      return Number(((performance.now() - start) / 5).toFixed(2));
+    };
+    const full = await reloadMs(null);
+    const unchanged = await reloadMs(current);
+    expect(await stub.liveLayer(current, T0)).toBeNull();
+    console.log(JSON.stringify({ type: "live_lists.reload_ms", entries: 10_000, full, unchanged }));
   });
 });
 
@@ -215,5 +227,38 @@ describe("CrowdSec decision stream", () => {
     const [again] = await refreshSources(one(cs("cs-b")), deps(clock, { CROWDSEC_API_KEY: "right" }));
     expect(again).toMatchObject({ state: "ok", entries: 1 });
     expect(await held("cs-b", T0 + 3 * HOUR)).toEqual([]);
+  });
+});
+
+describe("the live layer's version", () => {
+  it("returns nothing to an isolate that holds the current version; a refresh, an operator write or a lift changes it", async () => {
+    const h = hub();
+    const layer = async (known: number | null) => h.liveLayer(known, T0);
+    const start = await layer(null);
+    if (start === null) throw new Error("a first read returns the layer");
+    expect(await layer(start.version)).toBeNull();
+
+    const clock = { t: T0 };
+    await serve("ver-a", 200, "192.0.2.77\n");
+    await refreshSources(one(source("ver-a")), deps(clock));
+    const refreshed = await layer(start.version);
+    expect(refreshed?.entries.map((e) => e.target)).toContain(target("192.0.2.77"));
+    if (refreshed === null) throw new Error("unreachable");
+    expect(await layer(refreshed.version)).toBeNull();
+
+    await h.putListEntry({ target: target("192.0.2.78"), kind: "ip", list: "block", effect: "add", reason: "t", source: "api", created_at: T0, expires_at: null });
+    const put = await layer(refreshed.version);
+    expect(put?.entries.map((e) => e.target)).toContain(target("192.0.2.78"));
+    if (put === null) throw new Error("unreachable");
+
+    await h.recordLift({ kind: "ip", entity: "L".repeat(22), lifted_at: T0, expires_at: T0 + HOUR });
+    const lifted = await layer(put.version);
+    expect(lifted?.lifts).toContainEqual({ kind: "ip", entity: "L".repeat(22), lifted_at: T0, expires_at: T0 + HOUR });
+    if (lifted === null) throw new Error("unreachable");
+    // An expired lift is not handed out.
+    expect((await h.liveLayer(null, T0 + HOUR))?.lifts.some((l) => l.entity === "L".repeat(22))).toBe(false);
+
+    await h.removeListEntry(target("192.0.2.78"), "block");
+    expect(await layer(lifted.version)).not.toBeNull();
   });
 });

@@ -3,13 +3,14 @@
  * one row per (target, list), written by operators through the admin API and read by every
  * isolate, at most once per refresh interval, off the request path.
  */
-import { type LiveEntry, MAX_LIVE_ENTRIES } from "../../shared/live-list.ts";
+import { type LiveEntry, type LiveLift, MAX_LIVE_ENTRIES } from "../../shared/live-list.ts";
 
 /** SQL schema; idempotent. */
 export const LIVE_LIST_SCHEMA = `
   CREATE TABLE IF NOT EXISTS live_lists (target TEXT, list TEXT, kind TEXT, effect TEXT, reason TEXT, source TEXT,
     created_at INTEGER, expires_at INTEGER, PRIMARY KEY (target, list));
   CREATE INDEX IF NOT EXISTS live_lists_source ON live_lists (source);
+  CREATE TABLE IF NOT EXISTS live_lifts (kind TEXT, entity TEXT, lifted_at INTEGER, expires_at INTEGER, PRIMARY KEY (kind, entity));
 `;
 
 type Row = {
@@ -122,8 +123,31 @@ export class LiveListTable {
     );
   }
 
-  /** Drop lapsed entries. */
+  /** Unexpired penalty lifts at `now` (at most one per key: the latest). */
+  lifts(now: number): LiveLift[] {
+    return this.sql
+      .exec<{ kind: string; entity: string; lifted_at: number; expires_at: number }>(
+        "SELECT kind, entity, lifted_at, expires_at FROM live_lifts WHERE expires_at > ? ORDER BY lifted_at",
+        now,
+      )
+      .toArray()
+      .map((r) => ({ kind: r.kind, entity: r.entity, lifted_at: r.lifted_at, expires_at: r.expires_at }));
+  }
+
+  /** Record a penalty lift, replacing an earlier one of the same key. */
+  putLift(lift: LiveLift): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO live_lifts (kind, entity, lifted_at, expires_at) VALUES (?, ?, ?, ?)",
+      lift.kind,
+      lift.entity,
+      lift.lifted_at,
+      lift.expires_at,
+    );
+  }
+
+  /** Drop lapsed entries and lifts. */
   sweep(now: number): void {
     this.sql.exec("DELETE FROM live_lists WHERE expires_at IS NOT NULL AND expires_at <= ?", now);
+    this.sql.exec("DELETE FROM live_lifts WHERE expires_at <= ?", now);
   }
 }

@@ -24,7 +24,7 @@ import { EVENT_NEAR_CAP, EVENT_SCHEMA, EventStore } from "./event-store.ts";
 import { OUTBOX_SCHEMA, Outbox, type OutboxBatch, type RemoteSink, type SinkStatus } from "./outbox.ts";
 import { VERSION_SCHEMA, type VersionSeen, Versions } from "./versions.ts";
 import { LIVE_LIST_SCHEMA, LiveListTable } from "./live-lists.ts";
-import type { LiveEntry } from "../../shared/live-list.ts";
+import type { LiveEntry, LiveLayer, LiveLift } from "../../shared/live-list.ts";
 import { type DecisionRow, decisionExport, decisionRow, type EventView, eventView, refusalRow } from "./views.ts";
 import type { DecisionLogLine, OutcomeLogLine } from "../decision-log.ts";
 import { feedSource, type ListSourceStatus } from "../../shared/list-sources.ts";
@@ -40,6 +40,8 @@ export interface HubEntry {
 /** An idle sink's first batch waits this long for company. */
 export const GATHER_MS = 1_000;
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
+/** The meta row holding the live layer's version (bumped by every write to it). */
+const LIVE_VERSION = "live_version";
 /** The hub's own source id for events it derives (only shard 0 derives: shards.ts). */
 export const HUB_SOURCE = "hub";
 /** The near-cap line is written at most this often per shard. */
@@ -218,21 +220,47 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     return { lines, next };
   }
 
-  /** Unexpired live list entries (every isolate reads them, at most once per refresh interval). */
+  /** Unexpired live list entries (the admin API's listing). */
   async listEntries(now: number = Date.now()): Promise<LiveEntry[]> {
     return this.liveLists.list(now);
   }
 
+  /**
+   * The live layer for an isolate that holds version `known` (null: none yet): null when it
+   * is unchanged, so an isolate's refresh every LIVE_REFRESH_MS reads one row, not every
+   * entry (BENCHMARKS.md, "Live lists"). Expiry needs no re-read: lookups check expires_at.
+   */
+  async liveLayer(known: number | null, now: number = Date.now()): Promise<LiveLayer | null> {
+    const version = this.meta(LIVE_VERSION);
+    if (known === version) return null;
+    return { version, entries: this.liveLists.list(now), lifts: this.liveLists.lifts(now) };
+  }
+
   /** Add or replace a live entry; the entries after the change. */
   async putListEntry(entry: LiveEntry): Promise<LiveEntry[]> {
-    this.liveLists.put(entry);
+    this.ctx.storage.transactionSync(() => {
+      this.liveLists.put(entry);
+      this.bumpLiveVersion();
+    });
     return this.liveLists.list(Date.now());
   }
 
   /** Remove a live entry; what was removed (null: nothing) and the entries after. */
   async removeListEntry(target: string, list: string): Promise<{ removed: LiveEntry | null; entries: LiveEntry[] }> {
-    const removed = this.liveLists.remove(target, list);
+    const removed = this.ctx.storage.transactionSync(() => {
+      const row = this.liveLists.remove(target, list);
+      if (row !== null) this.bumpLiveVersion();
+      return row;
+    });
     return { removed, entries: this.liveLists.list(Date.now()) };
+  }
+
+  /** Record an operator's penalty lift, so every isolate drops its cached blocks for the key on its next refresh. */
+  async recordLift(lift: LiveLift): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      this.liveLists.putLift(lift);
+      this.bumpLiveVersion();
+    });
   }
 
   /**
@@ -252,6 +280,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => {
         if (delta === null) this.liveLists.replaceSource(feedSource(id), entries);
         else this.liveLists.applySourceDelta(feedSource(id), entries, delta.removed);
+        this.bumpLiveVersion();
         this.sources.succeeded(id, list, now, excluded);
       });
     } catch (err) {
@@ -406,6 +435,10 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     const next = Math.max(now, Math.min(due ?? Number.POSITIVE_INFINITY, sweep));
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+  }
+
+  private bumpLiveVersion(): void {
+    this.setMeta(LIVE_VERSION, this.meta(LIVE_VERSION) + 1);
   }
 
   private meta(key: string): number {

@@ -97,6 +97,8 @@ export interface LiftPlan {
   readonly ladders: readonly string[];
   readonly penalties: readonly string[];
   readonly limits: readonly { readonly key: string; readonly limit: number; readonly windowMs: number }[];
+  /** The longest an isolate may hold a block for the key: the longest box (penalty.max) or step window. */
+  readonly reachMs: number;
 }
 
 /**
@@ -111,6 +113,7 @@ export function liftPlan(ladders: readonly CompiledLadder[], kind: KeyKind, enti
     ladders: on.map((l) => l.name),
     penalties: on.flatMap((l) => (l.penalty === null ? [] : [penaltyKey(l.name, entity)])),
     limits: on.flatMap((l) => l.steps.map((step, i) => ({ key: stepKey(l.name, i, entity), limit: step.limit, windowMs: step.windowMs }))),
+    reachMs: Math.max(0, ...on.flatMap((l) => [l.penalty?.maxMs ?? 0, ...l.steps.map((step) => step.windowMs)])),
   };
 }
 
