@@ -262,3 +262,60 @@ describe("the live layer's version", () => {
     expect(await layer(lifted.version)).not.toBeNull();
   });
 });
+
+describe("a source refresh that changes nothing", () => {
+  it("keeps the version (no isolate reloads); a changed set, or a renewal due, bumps it", async () => {
+    const h = hub();
+    const clock = { t: T0 };
+    await serve("ver-same", 200, "203.0.113.90\n203.0.113.128/25\n");
+    await refreshSources(one(source("ver-same")), deps(clock));
+    const first = await h.liveLayer(null, clock.t);
+    if (first === null) throw new Error("a first read returns the layer");
+
+    // Same set an hour later: the status records the success, the layer is unchanged.
+    clock.t = T0 + HOUR;
+    const [same] = await refreshSources(one(source("ver-same")), deps(clock));
+    expect(same).toMatchObject({ state: "ok", entries: 2, last_success: clock.t });
+    expect(await h.liveLayer(first.version, clock.t)).toBeNull();
+    // The entries keep the expiry isolates hold (renewed only when due, below).
+    const held = async () => (await h.listEntries(clock.t)).find((e) => e.target === target("203.0.113.90"));
+    expect(await held()).toMatchObject({ expires_at: T0 + 24 * HOUR });
+
+    // A changed reason is a change.
+    const [renamed] = await refreshSources(one(source("ver-same", { reason: "renamed feed" })), deps(clock));
+    expect(renamed?.state).toBe("ok");
+    const afterReason = await h.liveLayer(first.version, clock.t);
+    expect(afterReason?.entries.find((e) => e.target === target("203.0.113.90"))?.reason).toBe("renamed feed");
+    if (afterReason === null) throw new Error("unreachable");
+
+    // A dropped target is a change.
+    await serve("ver-same", 200, "203.0.113.90\n");
+    await refreshSources(one(source("ver-same", { reason: "renamed feed" })), deps(clock));
+    const afterDrop = await h.liveLayer(afterReason.version, clock.t);
+    expect(afterDrop?.entries.map((e) => e.target)).not.toContain(target("203.0.113.128/25"));
+    if (afterDrop === null) throw new Error("unreachable");
+
+    // 13 h after the last write (T0 + 1 h), less than half of a renewed 24 h is left: the renewal is written.
+    clock.t = T0 + 14 * HOUR;
+    await refreshSources(one(source("ver-same", { reason: "renamed feed" })), deps(clock));
+    const renewed = await h.liveLayer(afterDrop.version, clock.t);
+    expect(renewed?.entries.find((e) => e.target === target("203.0.113.90"))?.expires_at).toBe(clock.t + 24 * HOUR);
+  });
+
+  it("an empty CrowdSec delta keeps the version", async () => {
+    const clock = { t: T0 };
+    const cs = source("cs-same", { format: "crowdsec", apiKeyEnv: "CROWDSEC_API_KEY", reason: "crowdsec" });
+    const ban = { duration: "4h", id: 1, origin: "crowdsec", scenario: "crowdsecurity/http-bf", scope: "Ip", type: "ban", value: "192.0.2.91" };
+    await lapi("cs-same", { key: "k", add: [ban] });
+    await refreshSources(one(cs), deps(clock, { CROWDSEC_API_KEY: "k" }));
+    const first = await hub().liveLayer(null, clock.t);
+    if (first === null) throw new Error("a first read returns the layer");
+    clock.t = T0 + 60_000;
+    const [delta] = await refreshSources(one(cs), deps(clock, { CROWDSEC_API_KEY: "k" }));
+    expect(delta).toMatchObject({ state: "ok", entries: 1 });
+    expect(await hub().liveLayer(first.version, clock.t)).toBeNull();
+    await lapi("cs-same", { delete: ["192.0.2.91"] });
+    await refreshSources(one(cs), deps(clock, { CROWDSEC_API_KEY: "k" }));
+    expect(await hub().liveLayer(first.version, clock.t)).not.toBeNull();
+  });
+});

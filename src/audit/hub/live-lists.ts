@@ -37,6 +37,13 @@ function toEntry(r: Row): LiveEntry {
   };
 }
 
+/** A stored expiry that has less than half the time left the new one gives (null: never expires). */
+function renewalDue(stored: number | null, renewed: number | null, now: number): boolean {
+  if (stored === renewed) return false;
+  if (renewed === null || stored === null) return true;
+  return stored - now < (renewed - now) / 2;
+}
+
 /** Live list rows. */
 export class LiveListTable {
   constructor(private readonly sql: SqlStorage) {}
@@ -99,6 +106,41 @@ export class LiveListTable {
     if (total + added.length > MAX_LIVE_ENTRIES) throw new Error(`live lists would pass ${MAX_LIVE_ENTRIES} entries`);
     for (const e of added) this.upsertFromSource(e);
     return this.countSource(source);
+  }
+
+  /**
+   * Whether writing `entries` for a source would change what an isolate reads from the
+   * layer: a target added or (`whole`: `entries` is the source's full set) dropped, a kind,
+   * effect or reason changed, or an entry's renewal due. A renewal is due when the stored
+   * expiry has less than half the time left that the new one would give: isolates hold
+   * the expiry of their last reload and check it on every lookup, so an unchanged set is
+   * re-read every half expiry (3.5 days at the default 7d), not on every refresh. Entries
+   * another owner holds for the same (target, list) are skipped: a source never writes them.
+   */
+  changesSource(source: string, entries: readonly LiveEntry[], whole: boolean, now: number): boolean {
+    const held = new Map<string, Row>();
+    for (const r of this.sql.exec<Row>("SELECT * FROM live_lists WHERE source = ?", source).toArray()) held.set(`${r.list}\n${r.target}`, r);
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const key = `${e.list}\n${e.target}`;
+      seen.add(key);
+      const row = held.get(key);
+      if (row === undefined) {
+        const owned = this.sql.exec("SELECT 1 FROM live_lists WHERE target = ? AND list = ?", e.target, e.list).toArray().length > 0;
+        if (owned) continue;
+        return true;
+      }
+      if (row.kind !== e.kind || row.effect !== e.effect || row.reason !== e.reason) return true;
+      if (renewalDue(row.expires_at, e.expires_at, now)) return true;
+    }
+    if (!whole) return false;
+    for (const [key, row] of held) if (!seen.has(key) && (row.expires_at === null || row.expires_at > now)) return true;
+    return false;
+  }
+
+  /** Whether a source holds a row for (target, list). */
+  holds(source: string, target: string, list: string): boolean {
+    return this.sql.exec("SELECT 1 FROM live_lists WHERE target = ? AND list = ? AND source = ?", target, list, source).toArray().length > 0;
   }
 
   /** Unexpired entries a source holds at `now`. */

@@ -278,15 +278,26 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   ): Promise<ListSourceStatus | undefined> {
     try {
       this.ctx.storage.transactionSync(() => {
-        if (delta === null) this.liveLists.replaceSource(feedSource(id), entries);
-        else this.liveLists.applySourceDelta(feedSource(id), entries, delta.removed);
-        this.bumpLiveVersion();
+        const source = feedSource(id);
+        // An unchanged set writes nothing and keeps the version, so no isolate reloads the
+        // layer for it (live-lists.ts, `changesSource`: renewals are written when due).
+        if (this.sourceChanges(source, entries, delta, now)) {
+          if (delta === null) this.liveLists.replaceSource(source, entries);
+          else this.liveLists.applySourceDelta(source, entries, delta.removed);
+          this.bumpLiveVersion();
+        }
         this.sources.succeeded(id, list, now, excluded);
       });
     } catch (err) {
       this.sources.failed(id, list, now, `SOURCE_TOO_LARGE: ${err instanceof Error ? err.message : String(err)}`, false);
     }
     return (await this.sourceStatus(now)).find((s) => s.id === id);
+  }
+
+  /** Whether a source's refresh changes the layer: a delta that removes a held row always does. */
+  private sourceChanges(source: string, entries: readonly LiveEntry[], delta: { readonly removed: readonly { target: string; list: string }[] } | null, now: number): boolean {
+    if (delta !== null && delta.removed.some((r) => this.liveLists.holds(source, r.target, r.list))) return true;
+    return this.liveLists.changesSource(source, entries, delta === null, now);
   }
 
   /** A failed refresh: the source's entries stay until they expire. `resync`: its next poll starts over. */
