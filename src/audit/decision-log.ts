@@ -34,7 +34,14 @@ export interface DecisionLogLine {
   readonly mode: Decision["mode"];
   readonly errors: Decision["errors"];
   readonly rules: string;
+  /** The account as history knows it: the exact form's HMAC. */
   readonly account: string;
+  /**
+   * The account as counted: the velocity form's HMAC (src/context/account.ts), the key an
+   * account block (`account:<HMAC>` in the live lists) and a penalty lift match. Absent in
+   * lines written before the field existed.
+   */
+  readonly account_counted?: string;
   readonly ip: string | null;
   readonly action: string;
   readonly origin_status: number | null;

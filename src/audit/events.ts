@@ -29,8 +29,16 @@ export interface DecisionData {
   readonly action: string;
   /** HMAC'd identifiers (22 base64url chars), never the raw values. */
   readonly account: string;
+  /**
+   * The account as counted (the velocity form's HMAC, `keys.account`): what an account
+   * block (`account:<HMAC>`), a penalty lift and the account ladders key on. Absent in
+   * events recorded before the field existed.
+   */
+  readonly account_counted?: string;
   readonly ip: string | null;
   readonly device: string;
+  /** The experiment arm the decision was enrolled in, or null. Absent in events recorded before the field existed. */
+  readonly experiment?: { readonly id: string; readonly arm: string } | null;
   readonly country: string | null;
   readonly asn: number | null;
   /** Store adapter and the latency of its one batched call (null when it was not called). */

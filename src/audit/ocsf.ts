@@ -190,7 +190,8 @@ function decision(event: AuditEvent, d: DecisionData): OcsfEvent {
     ...status(STATUS.success, d.action),
     http_request: { http_method: d.method, url: { path: d.route } },
     src_endpoint: endpoint(d),
-    actor: { user: { uid: d.account, type: "Other", type_id: 99 } },
+    // uid_alt: the account as counted, the HMAC an account block (`account:<HMAC>`) matches.
+    actor: { user: { uid: d.account, ...(d.account_counted === undefined ? {} : { uid_alt: d.account_counted }), type: "Other", type_id: 99 } },
   });
 }
 

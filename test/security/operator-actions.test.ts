@@ -58,7 +58,13 @@ describe("account block", () => {
     // The enumeration promise: the client cannot tell the blocked account from another.
     expect(blocked.seen).toEqual(other.seen);
     // Canonicalised as the reset path does: a +tag, case and whitespace reach the same block.
-    expect(codes((await attempt("  victim.block+x@EXAMPLE.com ", "198.51.100.14")).line)).toContain("ACCOUNT_BLOCKED");
+    const tagged = await attempt("  victim.block+x@EXAMPLE.com ", "198.51.100.14");
+    expect(codes(tagged.line)).toContain("ACCOUNT_BLOCKED");
+    // The block matches its decisions by eye: `account_counted` is the block's HMAC in every
+    // spelling, while `account` (the exact form, history's key) differs for the +tag one.
+    expect(`account:${blocked.line.account_counted}`).toBe(entry.target);
+    expect(`account:${tagged.line.account_counted}`).toBe(entry.target);
+    expect(`account:${tagged.line.account}`).not.toBe(entry.target);
 
     // Nothing stored or returned names the address.
     const rows = await hub().listEntries();

@@ -70,6 +70,13 @@ describe("toOcsf", () => {
     expect(ocsf.unmapped).toMatchObject({ riskgate: { source: "isolate-a", seq: 41, data: { reasons: [{ rule: "velocity-ip" }] } } });
   });
 
+  it("maps the account as counted to actor.user.uid_alt; the experiment arm travels in unmapped", () => {
+    const arm = { id: "medium-email-vs-sms", arm: "sms" };
+    const ocsf = toOcsf(decision({ account_counted: "D".repeat(22), experiment: arm }));
+    expect(ocsf.actor).toEqual({ user: { uid: "A".repeat(22), uid_alt: "D".repeat(22), type: "Other", type_id: 99 } });
+    expect(ocsf.unmapped).toMatchObject({ riskgate: { data: { experiment: arm } } });
+  });
+
   it("omits endpoint fields riskgate did not know", () => {
     const ocsf = toOcsf(decision({ ip: null, country: null, asn: null }));
     expect(ocsf.src_endpoint).toEqual({});

@@ -18,6 +18,8 @@ import { createAuditor } from "../../src/audit/auditor.ts";
 import type { DecisionLogLine } from "../../src/audit/decision-log.ts";
 import type { AuditEvent, DecisionData } from "../../src/audit/events.ts";
 import { emptyReport, replayLine } from "../../src/cli/replay.ts";
+import { decisionExport } from "../../src/audit/hub/views.ts";
+import type { ExperimentArm } from "../../src/shared/decision.ts";
 import { recordRequest } from "../../src/reset/record.ts";
 import { outcomeFor } from "../../src/scoring/verdict.ts";
 import { compileShipped, compileYaml } from "./support/rulesets.ts";
@@ -179,9 +181,10 @@ describe("decide", () => {
     const headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36";
 
     /** Decide a request, then run the record stage on it; the log line and the stamped events. */
-    async function recorded(ctx: RequestContext) {
+    async function recorded(ctx: RequestContext, experiment?: ExperimentArm) {
       const store = new MemoryStore();
       const decided = await decide(ctx, deps(live, store));
+      if (experiment !== undefined) decided.decision = { ...decided.decision, experiment };
       const lines: DecisionLogLine[] = [];
       const events: AuditEvent[] = [];
       const audit = createAuditor({ source: "test", rules: live.version, sinks: [{ name: "capture", write: (e) => void events.push(...e) }], now: () => ctx.now, newId: () => `ev-${++ids}` });
@@ -224,6 +227,24 @@ describe("decide", () => {
         expect(report).toMatchObject({ decisions: 1, noFacts: 0, malformed: 0, recordedDiffers: 0 });
       },
     );
+
+    it("names the account as counted (the key an account block matches) and the experiment arm, on the line, the event and the export", async () => {
+      const base = context("US");
+      // An address whose accents fold: the counted (velocity) form hashes apart from the exact form.
+      const ctx: RequestContext = { ...base, keys: { ...base.keys, account: "countedKEYcountedKEY00" } };
+      const arm = { id: "medium-email-vs-sms", arm: "sms" };
+      const { line, event } = await recorded(ctx, arm);
+      expect(line).toMatchObject({ account: ctx.accountKey, account_counted: "countedKEYcountedKEY00", experiment: arm });
+      expect(event?.data).toMatchObject({ account: ctx.accountKey, account_counted: "countedKEYcountedKEY00", experiment: arm });
+      if (event?.type !== "decision") throw new Error("no decision event");
+      // `decisions export` rebuilds the line from the event alone (no outcome reported yet).
+      const exported = decisionExport(event, []).line;
+      expect(exported).toMatchObject({ account_counted: "countedKEYcountedKEY00", experiment: arm });
+      // Replay reads the line as before.
+      const report = emptyReport(live, live);
+      replayLine(report, live, live, JSON.stringify(exported), 0);
+      expect(report).toMatchObject({ decisions: 1, noFacts: 0, malformed: 0, recordedDiffers: 0 });
+    });
   });
 });
 
