@@ -68,7 +68,22 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard operator actions in Chromium", () => {
     await expect.poll(() => liftButton.count(), { timeout: 60_000 }).toBe(1);
     await liftButton.click();
     await expect.poll(() => page.getByTestId("lift-key").inputValue()).toMatch(/^key:ip:[A-Za-z0-9_-]{22}$/);
-    await page.getByTestId("lift-reason").fill("office NAT, false positive");
+    // By design the button lifts nothing: a lift needs a reason for the audit trail, so it
+    // fills the form and puts the cursor in the reason; submitting the form is the confirm.
+    expect(await page.getByTestId("action-status").textContent()).toBe("account released");
+    expect((await resetFrom(`flood-${++n}@example.com`, ip)).status).toBe(429);
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? null);
+    expect(await focused()).toBe("lift-reason");
+    // The dashboard refreshes every 5 s while the operator types: the form keeps the key,
+    // the half-typed reason and the focus.
+    await page.keyboard.type("office NAT");
+    const updated = await page.locator("#updated").textContent();
+    await expect.poll(() => page.locator("#updated").textContent(), { timeout: 60_000 }).not.toBe(updated);
+    expect(await focused()).toBe("lift-reason");
+    expect(await page.getByTestId("lift-reason").inputValue()).toBe("office NAT");
+    expect(await page.getByTestId("lift-key").inputValue()).toMatch(/^key:ip:[A-Za-z0-9_-]{22}$/);
+    await page.keyboard.type(", false positive");
+    expect(await page.getByTestId("lift-reason").inputValue()).toBe("office NAT, false positive");
     await page.getByTestId("lift-form").locator("button[type=submit]").click();
     await expect.poll(() => page.getByTestId("action-status").textContent()).toBe("lifted the refused key");
     expect((await resetFrom(`flood-${n + 1}@example.com`, ip)).status).not.toBe(429);

@@ -1,6 +1,8 @@
 /**
  * Dashboard entry: fetch the summary and recent decisions, render, and refresh every
- * five seconds so an attack in progress shows up while you watch.
+ * five seconds so an attack in progress shows up while you watch. A refresh redraws the
+ * summary and the decisions only: the lists, sources and actions panels stay mounted, so
+ * a form being filled in (a lift's reason after `lift…`) keeps its values and the focus.
  */
 import * as api from "./api.ts";
 import { decisionsPanel, eventViewer } from "./decisions.ts";
@@ -9,6 +11,7 @@ import { actionsPanel } from "./actions.ts";
 import { listsPanel } from "./lists.ts";
 import { sourcesPanel } from "./sources.ts";
 import { summaryPanels } from "./panels.ts";
+import { h } from "./dom.ts";
 
 const REFRESH_MS = 5_000;
 
@@ -20,6 +23,9 @@ const lists = listsPanel();
 const sources = sourcesPanel();
 const actions = actionsPanel(() => lists.refresh());
 const open = new Set<string>();
+// Grid items laid out in place (`display: contents`), redrawn on every refresh.
+const summarySlot = h("div", { class: "slot" });
+const decisionsSlot = h("div", { class: "slot" });
 let minutes = 60;
 
 async function showEvent(id: string): Promise<void> {
@@ -45,7 +51,10 @@ async function refresh(): Promise<void> {
       lift: actions.lift,
     };
     const deliver = () => void api.deliverNow().then(refresh);
-    app.replaceChildren(...summaryPanels(summary, deliver), lists.element, sources.element, actions.element, decisionsPanel(decisions, handlers), viewer.element);
+    summarySlot.replaceChildren(...summaryPanels(summary, deliver));
+    decisionsSlot.replaceChildren(decisionsPanel(decisions, handlers));
+    // Mounted once (again after an error): moving a node out of the page drops its focus.
+    if (summarySlot.parentNode !== app) app.replaceChildren(summarySlot, lists.element, sources.element, actions.element, decisionsSlot, viewer.element);
     void lists.refresh();
     void sources.refresh();
     app.setAttribute("aria-busy", "false");
