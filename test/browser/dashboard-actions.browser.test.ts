@@ -72,7 +72,7 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard operator actions in Chromium", () => {
     // fills the form and puts the cursor in the reason; submitting the form is the confirm.
     expect(await page.getByTestId("action-status").textContent()).toBe("account released");
     expect((await resetFrom(`flood-${++n}@example.com`, ip)).status).toBe(429);
-    const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? null);
+    const focused = () => page.evaluate<string | null>(`document.activeElement?.getAttribute("data-testid") ?? null`);
     expect(await focused()).toBe("lift-reason");
     // The dashboard refreshes every 5 s while the operator types: the form keeps the key,
     // the half-typed reason and the focus.

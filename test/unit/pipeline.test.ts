@@ -183,8 +183,8 @@ describe("decide", () => {
     /** Decide a request, then run the record stage on it; the log line and the stamped events. */
     async function recorded(ctx: RequestContext, experiment?: ExperimentArm) {
       const store = new MemoryStore();
-      const decided = await decide(ctx, deps(live, store));
-      if (experiment !== undefined) decided.decision = { ...decided.decision, experiment };
+      const made = await decide(ctx, deps(live, store));
+      const decided = experiment === undefined ? made : { ...made, decision: { ...made.decision, experiment } };
       const lines: DecisionLogLine[] = [];
       const events: AuditEvent[] = [];
       const audit = createAuditor({ source: "test", rules: live.version, sinks: [{ name: "capture", write: (e) => void events.push(...e) }], now: () => ctx.now, newId: () => `ev-${++ids}` });
