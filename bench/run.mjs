@@ -8,7 +8,7 @@
 // Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2),
 // BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
 // BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
-// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenarios c_ref and b_ref),
+// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenarios c_ref, b_ref and d_ref),
 // BENCH_SOAK (1: the full memory soak, 120,000 distinct resets; 0: none; default a short
 // one of BENCH_SOAK_REQUESTS, 20,000), see bench/soak.mjs and `npm run bench:soak`.
 import { execFileSync } from "node:child_process";
@@ -171,6 +171,7 @@ async function availability({ upstash, portOf }) {
   const unavailable = {
     upstash: "skipped" in upstash ? upstash.skipped : await probeUpstash(portOf("riskgate-upstash"), upstash),
     blocked: wanted("d") ? await probeBlocked(portOf("riskgate-do")) : "not in BENCH_ONLY",
+    blocked_ref: wanted("d_ref") ? await probeBlocked(portOf("riskgate-do-blocked-ref")) : "not in BENCH_ONLY",
   };
   return (s) => (!wanted(s.id) ? "not in BENCH_ONLY" : s.requires === undefined ? null : unavailable[s.requires]);
 }

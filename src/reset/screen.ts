@@ -52,6 +52,13 @@ export function screenedLadders(ladders: readonly CompiledLadder[]): readonly Co
   return screened;
 }
 
+/**
+ * Per hasher (one per gateway), the address last refused by its own ladder and its key: a
+ * flood from one blocked address hashes it once. One address, replaced by the next refused
+ * one, never a list; it lives in the isolate's memory only, as the request's own copy does.
+ */
+const lastRefused = new WeakMap<Hasher, { readonly address: string; readonly key: string }>();
+
 /** What the screen found: a refusal (answer 429) or null (go on), and the keys it hashed. */
 export interface Screened {
   readonly refusal: Refusal | null;
@@ -67,10 +74,15 @@ export async function screen(ip: ClientIp | null, deps: ScreenDeps, now: number)
     const keys = { ip: UNPARSEABLE_ADDRESS_KEY, subnet: UNPARSEABLE_ADDRESS_KEY, net56: null, net48: null };
     return { refusal: refusalFor(ladders, keys, deps, now), keys };
   }
-  // The address first: a flood from one blocked IP is refused without hashing its subnets.
-  const ipKey = await deps.hasher.hash("ip", ip.address);
+  // The address first: a flood from one blocked IP is refused without hashing its subnets,
+  // and without hashing the address again while it is the last one refused.
+  const last = lastRefused.get(deps.hasher);
+  const ipKey = last !== undefined && last.address === ip.address ? last.key : await deps.hasher.hash("ip", ip.address);
   const byIp = refusalFor(ladders, { ip: ipKey, subnet: null, net56: null, net48: null }, deps, now);
-  if (byIp !== null) return { refusal: byIp, keys: null };
+  if (byIp !== null) {
+    if (last?.address !== ip.address) lastRefused.set(deps.hasher, { address: ip.address, key: ipKey });
+    return { refusal: byIp, keys: null };
+  }
   const [subnet, net56, net48] = await Promise.all([
     deps.hasher.hash("subnet", ip.subnet),
     ip.net56 === null ? null : deps.hasher.hash("net56", ip.net56),
