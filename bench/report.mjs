@@ -71,15 +71,17 @@ export function headline(rounds, summaries, micro, soak = null) {
   out.store_round_trips_per_allow_peer = trips("g");
   for (const id of IDS) out[`rps_${id}`] = summaries[id]?.rps ?? null;
   for (const id of IDS) out[`cpu_us_per_request_${id}`] = summaries[id]?.cpu_us_per_request ?? null;
-  if (summaries.c_ref !== undefined || summaries.b_ref !== undefined) {
+  if (summaries.c_ref !== undefined || summaries.b_ref !== undefined || summaries.d_ref !== undefined) {
     // BENCH_COMPARE: the working tree against the ref, paired round by round.
     out.compare = {};
-    for (const id of ["c", "b"]) {
+    for (const id of ["c", "b", "d"]) {
       if (summaries[`${id}_ref`]?.rps == null) continue;
       out.compare[`${id}_over_ref_rps`] = pairedRatio(rounds, id, `${id}_ref`, summaries);
       out.compare[`cpu_us_per_request_${id}`] = summaries[id]?.cpu_us_per_request ?? null;
       out.compare[`cpu_us_per_request_${id}_ref`] = summaries[`${id}_ref`].cpu_us_per_request ?? null;
     }
+    // blocked_ratio of the ref, paired with the same (e) rounds as the working tree's.
+    if (summaries.d_ref?.rps != null && summaries.e?.rps != null) out.compare.blocked_ratio_ref = pairedRatio(rounds, "d_ref", "e", summaries);
   }
   if (soak !== null) {
     out.heap_growth_kb_per_10k = soak.heap_growth_kb_per_10k ?? null;

@@ -8,7 +8,7 @@
 // Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2),
 // BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
 // BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
-// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenarios c_ref and b_ref),
+// BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenarios c_ref, b_ref and d_ref),
 // BENCH_SOAK (1: the full memory soak, 120,000 distinct resets; 0: none; default a short
 // one of BENCH_SOAK_REQUESTS, 20,000), see bench/soak.mjs and `npm run bench:soak`.
 import { execFileSync } from "node:child_process";
@@ -42,6 +42,9 @@ const GATEWAY_CPU = 0;
 const LOAD_CPU = nproc > 1 ? 1 : 0;
 const log = (msg) => console.log(`bench: ${msg}`);
 const COMPARE = process.env.BENCH_COMPARE;
+// The commits measured, resolved now: a branch such as `main` may move during the run.
+const revParse = (ref) => execFileSync("git", ["rev-parse", "--short", ref], { encoding: "utf8" }).trim();
+const COMMITS = { head: revParse("HEAD"), ...(COMPARE === undefined ? {} : { compare: COMPARE, compare_commit: revParse(`${COMPARE}^{commit}`) }) };
 const extra = COMPARE === undefined ? null : comparison(COMPARE);
 // The soak after the rounds: short by default, full with BENCH_SOAK=1, none with 0 (or BENCH_ONLY).
 const SOAK_REQUESTS =
@@ -111,7 +114,7 @@ async function main() {
     SCENARIOS.map((s) => [s.id, summarizeScenario(s, rounds.filter((r) => r.scenario === s.id), skippedOf(s))]),
   );
   const head = headline(rounds, summaries, micro, soak === null ? null : soakBrief(soak));
-  const settingsUsed = { ...settings, soak_requests: SOAK_REQUESTS, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
+  const settingsUsed = { ...settings, ...COMMITS, soak_requests: SOAK_REQUESTS, nice: NICE, gateway_cpu: GATEWAY_CPU, load_cpu: LOAD_CPU, noisy_wait_share: NOISY_WAIT_SHARE };
   const at = new Date().toISOString();
   writeResults({ at, machine, settings: settingsUsed, headline: head, scenarios: summaries, micro, rules, signals, lists, live_lists: liveLists, soak, rounds });
   console.log(`\n${table(summaries)}\n`);
@@ -145,7 +148,7 @@ async function startServices() {
     answer: await bundleBaseline("answer", dir),
     "store-passthrough": await bundleBaseline("store-passthrough", dir),
     "ratelimit-peer": await bundleBaseline("ratelimit-peer", dir),
-    ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMPARE, join(dir, "ref")) }),
+    ...(COMPARE === undefined ? {} : { "riskgate-ref": bundleRiskgateAt(COMMITS.compare_commit, join(dir, "ref")) }),
   };
   const origin = await startOrigin(LOAD_CPU, cleanups);
   const upstash = await startUpstash({ cpu: LOAD_CPU });
@@ -171,6 +174,7 @@ async function availability({ upstash, portOf }) {
   const unavailable = {
     upstash: "skipped" in upstash ? upstash.skipped : await probeUpstash(portOf("riskgate-upstash"), upstash),
     blocked: wanted("d") ? await probeBlocked(portOf("riskgate-do")) : "not in BENCH_ONLY",
+    blocked_ref: wanted("d_ref") ? await probeBlocked(portOf("riskgate-do-blocked-ref")) : "not in BENCH_ONLY",
   };
   return (s) => (!wanted(s.id) ? "not in BENCH_ONLY" : s.requires === undefined ? null : unavailable[s.requires]);
 }

@@ -152,23 +152,26 @@ export const BLOCK_PROBE_LIMIT = 300;
 
 /**
  * BENCH_COMPARE=<git ref>: riskgate as committed at `ref` runs beside the working tree,
- * as scenarios "c_ref" (Durable Object store) and "b_ref" (Upstash) alternating with the
+ * as scenarios "c_ref" (Durable Object store), "b_ref" (Upstash) and "d_ref" (already blocked) alternating with the
  * others, so a change's effect is measured in one run under the same conditions (the
- * before/after numbers of a performance commit). Pick them with BENCH_ONLY (b,b_ref,c,c_ref).
+ * before/after numbers of a performance commit). Pick them with BENCH_ONLY (b,b_ref,c,c_ref,d,d_ref).
  */
 export function comparison(ref) {
   const pairs = [
     ["c", "riskgate-do"],
     ["b", "riskgate-upstash"],
+    // (d) at the ref: its own worker, blocked by its own probe ("blocked_ref").
+    ["d", "riskgate-do-blocked"],
   ];
   const workers = [];
   const scenarios = [];
   for (const [id, name] of pairs) {
-    const base = WORKERS.find((w) => w.name === name);
     const scenario = SCENARIOS.find((s) => s.id === id);
+    const base = WORKERS.find((w) => w.name === (scenario?.worker ?? name));
     if (base === undefined || scenario === undefined) throw new Error(`scenario ${id} is not defined`);
     workers.push({ ...base, name: `${name}-ref`, build: "riskgate-ref" });
-    scenarios.push({ ...scenario, id: `${id}_ref`, label: `${scenario.label}, at ${ref}`, worker: `${name}-ref` });
+    const requires = scenario.requires === "blocked" ? "blocked_ref" : scenario.requires;
+    scenarios.push({ ...scenario, id: `${id}_ref`, label: `${scenario.label}, at ${ref}`, worker: `${name}-ref`, requires });
   }
   return { workers, scenarios };
 }

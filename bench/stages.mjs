@@ -3,7 +3,9 @@
 // the reset route by the source file of the innermost stack frame that belongs to one,
 // set against workerd's own CPU time (/proc, all threads) over the same seconds.
 //
-//   node --experimental-websocket bench/stages.mjs [riskgate-upstash|riskgate-do|both] [seconds] [--json] [--ref <git ref>]
+//   node --experimental-websocket bench/stages.mjs [b|c|d|both|riskgate-upstash|riskgate-do] [seconds] [--json] [--ref <git ref>]
+//   (b, c, d: the benchmark's scenarios; d floods the blocked identity until riskgate answers
+//   429, then profiles the blocked stream: the refusal path of the screen stage)
 //   (--ref: profile riskgate as committed at that ref, e.g. the table before a change)
 //   (STAGES_TOP=n: how many frames to list by self time, 40 by default)
 //
@@ -21,7 +23,8 @@ import { bundleRiskgate, bundleRiskgateAt } from "./build.mjs";
 import { cpuMicros, raisePriority, waitMicros } from "./cpu.mjs";
 import { runLoad } from "./load.mjs";
 import { startBenchOrigin } from "./origin.mjs";
-import { WORKERS } from "./scenarios.mjs";
+import { SCENARIOS, WORKERS } from "./scenarios.mjs";
+import { probeBlocked } from "./services.mjs";
 import { freePort, startUpstash } from "./upstash.mjs";
 import { startWorkerd, workerCounters, writeConfig } from "./workerd.mjs";
 
@@ -123,7 +126,14 @@ export function attribute(profile, fileOf) {
   return Object.assign(us, { byFunction });
 }
 
-async function profileWorker(name, seconds, bundle) {
+/** What to profile: a scenario id of bench/scenarios.mjs (b, c, d) or a riskgate worker name (the unique stream). */
+export function profileTarget(which) {
+  const scenario = SCENARIOS.find((s) => s.id === which);
+  if (scenario !== undefined) return { name: scenario.worker, mode: scenario.requests };
+  return { name: which, mode: "unique" };
+}
+
+async function profileWorker(name, seconds, bundle, mode = "unique") {
   const declared = WORKERS.find((w) => w.name === name);
   if (declared === undefined) throw new Error(`unknown worker ${name}`);
   const upstash = declared.requires === "upstash" ? await startUpstash({ cpu: 1 }) : null;
@@ -136,7 +146,11 @@ async function profileWorker(name, seconds, bundle) {
   const config = writeConfig(dir, [{ ...spec, bundle, port }], { originPort: origin.port, storageDir: join(dir, "do") });
   const workerd = await startWorkerd(config, [port], { cpu: 0, extraArgs: [`--inspector-addr=127.0.0.1:${inspector}`] });
   try {
-    const load = (s, offset) => runLoad({ port, seconds: s, connections: 16, mode: "unique", offset, cpu: 1 });
+    const load = (s, offset) => runLoad({ port, seconds: s, connections: 16, mode, offset, cpu: 1 });
+    if (mode === "blocked") {
+      const unblocked = await probeBlocked(port);
+      if (unblocked !== null) throw new Error(unblocked);
+    }
     await load(2, 2 ** 20);
     const session = await connect(inspector, name);
     await session.send("Profiler.enable");
@@ -236,21 +250,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = argv.filter((a, i) => !a.startsWith("--") && (refAt === -1 || i !== refAt + 1));
   const json = argv.includes("--json");
   const [which = "both", secondsArg = "8"] = args;
-  const names = which === "both" ? ["riskgate-upstash", "riskgate-do"] : [which];
+  const targets = which === "both" ? [profileTarget("b"), profileTarget("c")] : [profileTarget(which)];
   const dir = mkdtempSync(join(tmpdir(), "riskgate-stages-bundle-"));
   const restorePriority = raisePriority();
   try {
     const bundle = ref === null ? bundleRiskgate(join(dir, "bundle")) : bundleRiskgateAt(ref, join(dir, "ref"));
     const fileOf = moduleMap(readFileSync(bundle, "utf8"));
     const tables = [];
-    for (const name of names) {
-      const t = stageTable(name, await profileWorker(name, Number(secondsArg), bundle), fileOf);
+    for (const { name, mode } of targets) {
+      const label = mode === "unique" ? name : `${name} (${mode})`;
+      const t = stageTable(label, await profileWorker(name, Number(secondsArg), bundle, mode), fileOf);
       tables.push(t);
       if (!json) console.log(`\n${printTable(t)}`);
     }
     const result = { at: new Date().toISOString(), ref, load_average: loadavg(), tables };
     // Kept beside the benchmark's experiments (profiles are large; the table is what matters).
-    const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-stages${ref === null ? "" : `-at-${ref}`}.json`);
+    const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-stages${which === "both" ? "" : `-${which}`}${ref === null ? "" : `-at-${ref}`}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`\nwritten to ${out}`);

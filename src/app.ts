@@ -1,7 +1,12 @@
 /**
  * The Hono app: the JWKS, the admin area (/__riskgate), the scored reset routes from
  * the rule file, and a pass-through for every other path. Errors become responses only
- * in `onError`.
+ * in `onError` (`failed`).
+ *
+ * A request to a scored route in its plain spelling skips Hono's dispatch (router, context,
+ * middleware chain): it is the path a flood takes, and Hono's share of a refused request
+ * was about a tenth of it (BENCHMARKS.md, scenario d). It reaches the same handler with the
+ * same error handling; every other path goes through Hono as before.
  */
 import { Hono } from "hono";
 import { clientIp } from "./context/client-ip.ts";
@@ -16,8 +21,42 @@ import { errorResponse, RiskgateError } from "./shared/errors.ts";
 
 type AppEnv = { Bindings: WorkerEnv; Variables: { gateway: Gateway } };
 
+/** The app's entry point, as the platform calls it. */
+export interface App {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response>;
+}
+
+/** Paths Hono routes itself (besides the admin area): never taken by the direct path. */
+const OWN_PATHS: ReadonlySet<string> = new Set(["/.well-known/jwks.json", "/v1/outcomes"]);
+
 /** Build the app; `load` supplies the per-isolate gateway (tests pass their own). */
-export function createApp(load: (env: WorkerEnv) => Promise<Gateway>): Hono<AppEnv> {
+export function createApp(load: (env: WorkerEnv) => Promise<Gateway>): App {
+  const app = honoApp(load);
+  return {
+    async fetch(request, env, ctx) {
+      const path = rawPath(request.url);
+      // Hono decodes escapes before it routes, and owns the admin area and its own paths.
+      if (path.includes("%") || path.startsWith(ADMIN_BASE) || OWN_PATHS.has(path)) return app.fetch(request, env, ctx);
+      try {
+        const gateway = await load(env);
+        const match = matchRoute(gateway.ruleset.spec.routes, path);
+        if (match === undefined || "ambiguous" in match) return await app.fetch(request, env, ctx);
+        return await resetRoute(request, match.route, gateway, ctx);
+      } catch (err) {
+        return failed(err);
+      }
+    },
+  };
+}
+
+/** An error as the client's answer (a RiskgateError's own; anything else logged first). */
+function failed(err: unknown): Response {
+  if (!(err instanceof RiskgateError)) console.error(JSON.stringify({ type: "riskgate.error", message: String(err) }));
+  return errorResponse(err);
+}
+
+/** The Hono app: every path but the direct one (above). */
+function honoApp(load: (env: WorkerEnv) => Promise<Gateway>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async function loadGateway(c, next) {
@@ -46,10 +85,7 @@ export function createApp(load: (env: WorkerEnv) => Promise<Gateway>): Hono<AppE
     return resetRoute(c.req.raw, match.route, gateway, c.executionCtx);
   });
 
-  app.onError((err) => {
-    if (!(err instanceof RiskgateError)) console.error(JSON.stringify({ type: "riskgate.error", message: String(err) }));
-    return errorResponse(err);
-  });
+  app.onError(failed);
   return app;
 }
 

@@ -97,16 +97,29 @@ export function challengeResponse(decision: Decision, input: ChallengeInput): Re
   });
 }
 
+/** The 429's headers per `Retry-After` value, built once: a Response copies a Headers natively. */
+const rateLimitedHeaders = new Map<number, Headers>();
+/** Distinct `Retry-After` values kept (a flood's value falls by one a second, so few are live). */
+const RATE_LIMITED_HEADERS_KEPT = 64;
+
+function rateLimitedHeadersFor(retryAfter: number): Headers {
+  let headers = rateLimitedHeaders.get(retryAfter);
+  if (headers === undefined) {
+    if (rateLimitedHeaders.size >= RATE_LIMITED_HEADERS_KEPT) rateLimitedHeaders.clear();
+    headers = new Headers({ ...NO_STORE, "content-type": "application/json", "retry-after": String(retryAfter) });
+    rateLimitedHeaders.set(retryAfter, headers);
+  }
+  return headers;
+}
+
 /** A `429`: the ladder refused the request; `Retry-After` says when a retry can succeed. */
 export function rateLimitedResponse(decision: Pick<Decision, "id" | "retryAfter">): Response {
   const retryAfter = Math.max(1, decision.retryAfter ?? 1);
   // new Response over Response.json: the same bytes, at half the cost in workerd (a flood
-  // of refused requests is answered here).
+  // of refused requests is answered here); the headers are copied from a prepared set,
+  // never shared (the Response gets its own copy, which a caller may change).
   const body = JSON.stringify({ status: "rate_limited", decision: decision.id, retry_after: retryAfter });
-  return new Response(body, {
-    status: 429,
-    headers: { ...NO_STORE, "content-type": "application/json", "retry-after": String(retryAfter) },
-  });
+  return new Response(body, { status: 429, headers: rateLimitedHeadersFor(retryAfter) });
 }
 
 /** Attach a fresh pass: a cookie for browsers, a header for API clients. */

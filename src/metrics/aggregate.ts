@@ -32,6 +32,11 @@ export interface MinuteValue extends SeriesValue {
 
 /** Canonical label key: JSON with sorted keys. */
 export function labelKey(labels: Readonly<Record<string, string>>): string {
+  // Most label sets are written in key order (src/metrics/from-event.ts): serialised as they are.
+  const keys = Object.keys(labels);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as string) < (keys[i] as string);
+  if (sorted) return JSON.stringify(labels);
   return JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1))));
 }
 

@@ -48,10 +48,20 @@ export type MetricKey = keyof typeof METRICS;
 /** Label values are cut and restricted so an odd input cannot explode the series count. */
 export function labelValue(value: string | number | boolean | null): string {
   if (value === null) return "none";
-  return String(value)
-    .slice(0, 64)
-    .replace(/[^A-Za-z0-9_.:+-]/g, "_");
+  const text = String(value);
+  let clean = cleanLabels.get(text);
+  if (clean === undefined) {
+    clean = text.slice(0, 64).replace(/[^A-Za-z0-9_.:+-]/g, "_");
+    // Label values come from small sets (verdicts, codes, buckets); bounded all the same.
+    if (cleanLabels.size >= CLEAN_LABELS_KEPT) cleanLabels.clear();
+    cleanLabels.set(text, clean);
+  }
+  return clean;
 }
+
+/** labelValue's answers, per raw value (the audit hub computes them for every event). */
+const cleanLabels = new Map<string, string>();
+const CLEAN_LABELS_KEPT = 4096;
 
 /** Gauges computed when read (not stored): the audit outbox per sink. */
 export const OUTBOX_GAUGES = {

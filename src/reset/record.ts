@@ -134,7 +134,8 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
   const failed = origin !== null && !originAccepted(origin);
   return {
     type: "riskgate.decision",
-    ts: new Date(ctx.now).toISOString(),
+    // The decision event's timestamp: the same instant (ctx.now), already formatted.
+    ts: event.ts,
     id: decision.id,
     route: ctx.route.path,
     verdict: decision.verdict,

@@ -14,7 +14,7 @@
 import { type ClientIp, UNPARSEABLE_ADDRESS_KEY } from "../context/client-ip.ts";
 import type { AddressKeys } from "../context/index.ts";
 import type { Hasher } from "../context/hmac.ts";
-import { cachedLadder, type CompiledLadder, type LadderState, planLadders } from "../scoring/policy/rate-limit.ts";
+import { cachedLadder, type CompiledLadder, type LadderPlan, type LadderState, planLadders } from "../scoring/policy/rate-limit.ts";
 import type { BlockCache } from "../store/ephemeral.ts";
 import type { CachedBlock, Store } from "../store/port.ts";
 
@@ -52,6 +52,16 @@ export function screenedLadders(ladders: readonly CompiledLadder[]): readonly Co
   return screened;
 }
 
+/**
+ * Per hasher (one per gateway), the address last refused by its own ladder and its key: a
+ * flood from one blocked address hashes it once. One address, replaced by the next refused
+ * one, never a list; it lives in the isolate's memory only, as the request's own copy does.
+ */
+const lastRefused = new WeakMap<
+  Hasher,
+  { readonly address: string; readonly key: string; readonly ladders: readonly CompiledLadder[]; readonly plan: LadderPlan }
+>();
+
 /** What the screen found: a refusal (answer 429) or null (go on), and the keys it hashed. */
 export interface Screened {
   readonly refusal: Refusal | null;
@@ -67,10 +77,18 @@ export async function screen(ip: ClientIp | null, deps: ScreenDeps, now: number)
     const keys = { ip: UNPARSEABLE_ADDRESS_KEY, subnet: UNPARSEABLE_ADDRESS_KEY, net56: null, net48: null };
     return { refusal: refusalFor(ladders, keys, deps, now), keys };
   }
-  // The address first: a flood from one blocked IP is refused without hashing its subnets.
-  const ipKey = await deps.hasher.hash("ip", ip.address);
-  const byIp = refusalFor(ladders, { ip: ipKey, subnet: null, net56: null, net48: null }, deps, now);
-  if (byIp !== null) return { refusal: byIp, keys: null };
+  // The address first: a flood from one blocked IP is refused without hashing its subnets,
+  // and without hashing the address again while it is the last one refused.
+  const last = lastRefused.get(deps.hasher);
+  const remembered = last !== undefined && last.address === ip.address && last.ladders === ladders ? last : null;
+  const ipKey = remembered?.key ?? (await deps.hasher.hash("ip", ip.address));
+  const ipKeys = { ip: ipKey, subnet: null, net56: null, net48: null };
+  const ipPlan = remembered?.plan ?? planFor(ladders, ipKeys);
+  const byIp = refusalOf(ipPlan, ipKeys, deps, now);
+  if (byIp !== null) {
+    if (remembered === null) lastRefused.set(deps.hasher, { address: ip.address, key: ipKey, ladders, plan: ipPlan });
+    return { refusal: byIp, keys: null };
+  }
   const [subnet, net56, net48] = await Promise.all([
     deps.hasher.hash("subnet", ip.subnet),
     ip.net56 === null ? null : deps.hasher.hash("net56", ip.net56),
@@ -80,14 +98,21 @@ export async function screen(ip: ClientIp | null, deps: ScreenDeps, now: number)
   return { refusal: refusalFor(ladders, keys, deps, now), keys };
 }
 
+/** The address keys a screen knows (subnets null until hashed). */
+type ScreenKeys = { readonly ip: string; readonly subnet: string | null; readonly net56: string | null; readonly net48: string | null };
+
+/** The ladder checks for the address keys known in `keys`. */
+function planFor(ladders: readonly CompiledLadder[], keys: ScreenKeys): LadderPlan {
+  return planLadders(ladders, { ...keys, account: null, device: null, asn: null });
+}
+
 /** The refusal for the ladders whose key is known in `keys`, or null. */
-function refusalFor(
-  ladders: readonly CompiledLadder[],
-  keys: { readonly ip: string; readonly subnet: string | null; readonly net56: string | null; readonly net48: string | null },
-  deps: ScreenDeps,
-  now: number,
-): Refusal | null {
-  const plan = planLadders(ladders, { ...keys, account: null, device: null, asn: null });
+function refusalFor(ladders: readonly CompiledLadder[], keys: ScreenKeys, deps: ScreenDeps, now: number): Refusal | null {
+  return refusalOf(planFor(ladders, keys), keys, deps, now);
+}
+
+/** The refusal `plan` (of `keys`) finds in the block caches, or null. */
+function refusalOf(plan: LadderPlan, keys: ScreenKeys, deps: ScreenDeps, now: number): Refusal | null {
   const blocked = deps.store.cachedBlock({ now, limits: plan.limits, penalties: plan.penalties }) ?? boxedByThisIsolate(plan.penalties, deps.boxes, now);
   if (blocked === null) return null;
   const state = cachedLadder(plan, blocked, now, (key, at) => deps.boxes.blockedUntil(key, at));

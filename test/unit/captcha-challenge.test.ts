@@ -168,4 +168,14 @@ describe("challenge responses", () => {
     expect(res.headers.get("retry-after")).toBe("61");
     expect(await res.json()).toEqual({ status: "rate_limited", decision: "dec-1", retry_after: 61 });
   });
+
+  it("gives every 429 headers of its own (a header set on one is not on the next)", () => {
+    const first = rateLimitedResponse({ id: "dec-1", retryAfter: 61 });
+    first.headers.append("set-cookie", "rg_device=abc");
+    first.headers.set("retry-after", "5");
+    const next = rateLimitedResponse({ id: "dec-2", retryAfter: 61 });
+    expect(next.headers.get("set-cookie")).toBeNull();
+    expect(next.headers.get("retry-after")).toBe("61");
+    expect([...next.headers.keys()].sort()).toEqual(["cache-control", "content-type", "referrer-policy", "retry-after", "x-content-type-options"]);
+  });
 });

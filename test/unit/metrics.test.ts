@@ -1,7 +1,7 @@
 // SLIs from audit events, the Prometheus exposition and the Analytics Engine layout.
 import { describe, expect, it } from "vitest";
 import type { AuditInput } from "../../src/audit/events.ts";
-import type { SeriesValue } from "../../src/metrics/aggregate.ts";
+import { labelKey, type SeriesValue } from "../../src/metrics/aggregate.ts";
 import { AE_BLOBS, AE_DOUBLES, dataPoint } from "../../src/metrics/analytics-engine.ts";
 import { labelValue } from "../../src/metrics/catalogue.ts";
 import { incrementsFor, observe } from "../../src/metrics/from-event.ts";
@@ -92,6 +92,26 @@ describe("incrementsFor", () => {
     ["x".repeat(100), "x".repeat(64)],
   ])("label value %s is kept to a safe alphabet and length", (raw, clean) => {
     expect(labelValue(raw)).toBe(clean);
+  });
+});
+
+describe("labelKey and labelValue", () => {
+  it("key a label set the same whatever order its labels were written in", () => {
+    const canonical = '{"fail_mode":"allow","le":"+Inf","tier":"low"}';
+    expect(labelKey({ fail_mode: "allow", le: "+Inf", tier: "low" })).toBe(canonical);
+    expect(labelKey({ tier: "low", fail_mode: "allow", le: "+Inf" })).toBe(canonical);
+    expect(labelKey({ le: "+Inf", tier: "low", fail_mode: "allow" })).toBe(canonical);
+    expect(labelKey({})).toBe("{}");
+  });
+
+  it("clean a value the same the first time and every time after", () => {
+    for (let i = 0; i < 3; i++) {
+      expect(labelValue("a b/c\"d")).toBe("a_b_c_d");
+      expect(labelValue("x".repeat(70))).toBe("x".repeat(64));
+      expect(labelValue(429)).toBe("429");
+      expect(labelValue(true)).toBe("true");
+      expect(labelValue(null)).toBe("none");
+    }
   });
 });
 

@@ -46,6 +46,8 @@ const LIVE_VERSION = "live_version";
 export const HUB_SOURCE = "hub";
 /** The near-cap line is written at most this often per shard. */
 const NEAR_CAP_LOG_EVERY_MS = 5 * 60 * 1000;
+/** The object's size is read for the near-cap check at most this often (rows: every ingest). */
+const SIZE_CHECK_EVERY_MS = 10 * 1000;
 /**
  * Cloudflare's storage limit per SQLite Durable Object. Events are capped in rows, but the
  * outbox is not (a sink that is down loses nothing), so the size is watched too.
@@ -86,7 +88,16 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   private config: AuditConfig | undefined;
   private delivering = false;
   private nearCapLogged = 0;
+  /** When the object's size was last read for the near-cap check (a native call; not per ingest). */
+  private sizeChecked = 0;
   private sizeLimit = OBJECT_STORAGE_LIMIT_BYTES;
+  /**
+   * The alarm this object set, as far as it knows: undefined until read once after start,
+   * null when none is set (it fired). Read and set per ingest before, a storage call each.
+   */
+  private alarmAt: number | null | undefined = undefined;
+  /** The last sweep's time (the `last_sweep` meta row), read once after start. */
+  private lastSweep: number | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -187,7 +198,10 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   /** Lower this shard's limits (tests and the scale bench; deployments set AUDIT_HUB_MAX_EVENTS). */
   async setLimits(limits: { events?: number; sizeBytes?: number }): Promise<void> {
     if (limits.events !== undefined) this.events.cap = limits.events;
-    if (limits.sizeBytes !== undefined) this.sizeLimit = limits.sizeBytes;
+    if (limits.sizeBytes !== undefined) {
+      this.sizeLimit = limits.sizeBytes;
+      this.sizeChecked = 0;
+    }
   }
 
   /** The newest decisions with their explanation and related event ids. */
@@ -334,12 +348,15 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // The alarm that fired is no longer set; the next schedule sets one.
+    this.alarmAt = null;
     const now = Date.now();
-    if (now - this.meta("last_sweep") >= SWEEP_EVERY_MS) {
+    if (now - this.sweptAt() >= SWEEP_EVERY_MS) {
       this.events.sweep(now);
       this.metrics.sweep(now);
       this.liveLists.sweep(now);
       this.setMeta("last_sweep", now);
+      this.lastSweep = now;
     }
     await this.deliver(now);
   }
@@ -369,11 +386,12 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   private warnNearCap(now: number): void {
     if (now - this.nearCapLogged < NEAR_CAP_LOG_EVERY_MS) return;
     const { rows, cap } = this.events;
+    const nearRows = rows >= cap * EVENT_NEAR_CAP;
+    // Rows are counted in memory; the size is a native call, read at most once a SIZE_CHECK_EVERY_MS.
+    if (!nearRows && now - this.sizeChecked < SIZE_CHECK_EVERY_MS) return;
+    this.sizeChecked = now;
     const databaseSize = this.ctx.storage.sql.databaseSize;
-    const near = [
-      ...(rows >= cap * EVENT_NEAR_CAP ? ["rows"] : []),
-      ...(databaseSize >= this.sizeLimit * EVENT_NEAR_CAP ? ["size"] : []),
-    ];
+    const near = [...(nearRows ? ["rows"] : []), ...(databaseSize >= this.sizeLimit * EVENT_NEAR_CAP ? ["size"] : [])];
     if (near.length === 0) return;
     this.nearCapLogged = now;
     console.log(
@@ -442,10 +460,19 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   /** Wake up for the next due delivery or the hourly sweep, whichever comes first. */
   private async schedule(now: number): Promise<void> {
     const due = this.outbox.nextDue();
-    const sweep = this.meta("last_sweep") + SWEEP_EVERY_MS;
+    const sweep = this.sweptAt() + SWEEP_EVERY_MS;
     const next = Math.max(now, Math.min(due ?? Number.POSITIVE_INFINITY, sweep));
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || this.alarmAt > next) {
+      await this.ctx.storage.setAlarm(next);
+      this.alarmAt = next;
+    }
+  }
+
+  /** When the last sweep ran (0: never). */
+  private sweptAt(): number {
+    this.lastSweep ??= this.meta("last_sweep");
+    return this.lastSweep;
   }
 
   private bumpLiveVersion(): void {
