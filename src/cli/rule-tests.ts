@@ -23,12 +23,17 @@ export interface TestReport {
   readonly errors: readonly RuleFileError[];
 }
 
-/** Whether the case's target rule or override holds for its facts, or null if no such id exists. */
+/**
+ * Whether the case's target holds for its facts, or null if no such target exists. A target
+ * is a rule or override id, or `rate_limits.<ladder>` for that ladder's `unless` (whether it
+ * waives the ladder's CAPTCHA steps).
+ */
 function targetMatches(ruleset: CompiledRuleset, input: OutcomeInput, id: string): boolean | null {
-  const target = ruleset.rules.find((r) => r.id === id) ?? ruleset.overrides.find((o) => o.id === id);
-  if (target === undefined) return null;
+  const ladder = id.startsWith("rate_limits.") ? ruleset.ladders.find((l) => `rate_limits.${l.name}` === id) : undefined;
+  const test = ladder?.unless ?? (ruleset.rules.find((r) => r.id === id) ?? ruleset.overrides.find((o) => o.id === id))?.test;
+  if (test === undefined) return null;
   try {
-    return target.test(celValuesFor(ruleset, input)) === true;
+    return test(celValuesFor(ruleset, input)) === true;
   } catch {
     return false;
   }
@@ -47,7 +52,7 @@ export function runCase(ruleset: CompiledRuleset, fixture: FixtureCase): CaseRes
   const outcome = outcomeFor(ruleset, input);
   const failures: string[] = [];
   const matched = targetMatches(ruleset, input, fixture.rule);
-  if (matched === null) failures.push(`no rule or override "${fixture.rule}"`);
+  if (matched === null) failures.push(`no rule, override or rate limit with an unless "${fixture.rule}"`);
   else if (matched !== fixture.match) failures.push(`rule "${fixture.rule}" ${matched ? "matched" : "did not match"}, expected it ${fixture.match ? "to match" : "not to match"}`);
   const want = fixture.expect;
   const check = (what: string, expected: unknown, actual: unknown) => {

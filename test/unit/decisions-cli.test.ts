@@ -62,7 +62,7 @@ describe("rules explain with a recorded decision", () => {
     const r = await run(["rules", "explain", path, "--dir", dir]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("rules verdict allow, channel email_link");
-    expect(r.out).toMatch(/^ {2}ip +key ip +captcha >10\/10m, 429 >20\/1m; box 1m ×2 up to 1h, -1 level per 1h {2}→ captcha \(403 challenge\)$/m);
+    expect(r.out).toMatch(/^ {2}ip +key ip +captcha >10\/10m, 429 >20\/1m; box 1m ×2 up to 1h, -1 level per 1h; unless device\.key_strength .+ {2}→ captcha \(403 challenge\)$/m);
     expect(r.out).toMatch(/^ {2}subnet +key subnet .* {2}→ allow$/m);
     expect(r.out).toContain("verdict challenge, channel email_link, captcha asked, not solved, rate limit captcha (403 challenge)");
     expect(r.out).toContain("reasons: RATE_LIMIT_CHALLENGE");

@@ -3,7 +3,8 @@
 // browser population. The eval itself needs a running gateway; these do not.
 import { describe, expect, it } from "vitest";
 import { aggregate, classify, formatTable, rng, type Result, tools, worst } from "../../tools/eval/core.mjs";
-import { BROWSERS, browser, browserHeaders } from "../../tools/eval/population.mjs";
+import { BROWSERS, browser, browserHeaders, CONSUMER_VPN, PRIVATE_RELAY } from "../../tools/eval/population.mjs";
+import { plan } from "../../tools/eval/scenarios.mjs";
 
 describe("eval PRNG", () => {
   it("is deterministic given the seed and differs between seeds", () => {
@@ -77,5 +78,43 @@ describe("eval browser population", () => {
         expect(h["sec-ch-ua"], kind).toContain(`"Chromium";v="${major}"`);
       }
     }
+  });
+});
+
+describe("eval plan: legitimate VPN users, Private Relay and travellers", () => {
+  // Addresses stand for (ASN, country) pairs, so the test can see where each step comes from.
+  const where = new Map<string, { asn: number; country: string }>();
+  const net = {
+    draw: (_t: unknown, asn: number, country: string) => {
+      const ip = `10.0.${Math.floor(where.size / 250)}.${(where.size % 250) + 1}`;
+      where.set(ip, { asn, country });
+      return ip;
+    },
+    has: () => true,
+  };
+  const actors = [1, 2, 101, 102].flatMap((seed) => plan(seed, net).actors);
+  const steps = (cls: string) => actors.flatMap((a) => a.steps.filter((s) => s.cls === cls).map((s) => ({ step: s, home: a.setup?.[0]?.ip })));
+  const vpnAsns = new Set(CONSUMER_VPN.map(([asn]) => asn));
+
+  it("labels every added class legitimate, and gives the returning ones verified history at home", () => {
+    for (const cls of ["first-time (consumer VPN)", "first-time (iCloud Private Relay)", "first-time, travelling", "returning (history), consumer VPN", "returning (history), travelling"]) {
+      const found = steps(cls);
+      expect(found.length, cls).toBeGreaterThan(0);
+      expect(found.every(({ step }) => step.group === "legit")).toBe(true);
+      if (cls.startsWith("returning")) expect(found.every(({ home }) => home !== undefined && !vpnAsns.has(where.get(home)?.asn ?? 0))).toBe(true);
+    }
+  });
+
+  it("sends VPN users through consumer-VPN networks and Private Relay users through relay networks", () => {
+    expect(steps("first-time (consumer VPN)").every(({ step }) => vpnAsns.has(where.get(step.ip ?? "")?.asn ?? 0))).toBe(true);
+    const relays = new Set(PRIVATE_RELAY.map(([asn]) => asn));
+    const relayed = steps("first-time (iCloud Private Relay)");
+    expect(relayed.every(({ step }) => relays.has(where.get(step.ip ?? "")?.asn ?? 0) && / Safari\//.test(String((step.headers as Record<string, string>)["user-agent"])))).toBe(true);
+  });
+
+  it("puts travellers off a VPN in another country than the one their history is from", () => {
+    const away = steps("returning (history), travelling").filter(({ step }) => !step.tags?.includes("VPN"));
+    expect(away.length).toBeGreaterThan(0);
+    for (const { step, home } of away) expect(where.get(step.ip ?? "")?.country).not.toBe(where.get(home ?? "")?.country);
   });
 });

@@ -30,7 +30,7 @@ describe("the rule-test runner", () => {
     ["a rule that matches when the case says it must not", one("    rule: ua-headless\n    match: false\n    facts: { device: { headless: true } }\n"), 'rule "ua-headless" matched, expected it not to match'],
     ["a wrong tier", one("    rule: ua-headless\n    match: true\n    facts: { device: { headless: true, ua_length: 100 } }\n    expect: { tier: high }\n"), "expected tier high, got medium"],
     ["wrong reasons", one("    rule: ua-headless\n    match: true\n    facts: { device: { headless: true, ua_length: 100 } }\n    expect: { reasons: [UA_MISSING] }\n"), "expected reasons [UA_MISSING], got [UA_HEADLESS, IP_UNPARSEABLE, CHANNEL_COUNTRY_NOT_ALLOWED]"],
-    ["an unknown rule id", one("    rule: no-such-rule\n    match: true\n"), 'no rule or override "no-such-rule"'],
+    ["an unknown rule id", one("    rule: no-such-rule\n    match: true\n"), 'no rule, override or rate limit with an unless "no-such-rule"'],
   ])("fails on %s", (_name, text, message) => {
     const r = run(text);
     expect(r.results[0]?.failures).toContain(message);
@@ -45,6 +45,15 @@ describe("the rule-test runner", () => {
     const errors = run(text).errors.map(formatError);
     if (typeof expected === "string") expect(errors).toContain(expected);
     else expect(errors.some((e) => expected.test(e))).toBe(true);
+  });
+
+  it("tests a rate limit's unless (whether it waives the ladder's CAPTCHA) as rate_limits.<name>", () => {
+    const waived = run(one("    rule: rate_limits.account\n    match: true\n    facts: { device: { known: true } }\n"));
+    expect(waived.results[0]?.failures).toEqual([]);
+    const kept = run(one("    rule: rate_limits.account\n    match: true\n    facts: { device: { known: false } }\n"));
+    expect(kept.results[0]?.failures).toContain('rule "rate_limits.account" did not match, expected it to match');
+    const noUnless = run(one("    rule: rate_limits.global\n    match: false\n"));
+    expect(noUnless.results[0]?.failures).toContain('no rule, override or rate limit with an unless "rate_limits.global"');
   });
 
   it("names each rule that lacks a case, at its definition", () => {

@@ -26,12 +26,13 @@ afterEach(() => {
 const of = <T extends AuditEvent["type"]>(events: readonly AuditEvent[], type: T, decision: string) =>
   events.filter((e): e is Extract<AuditEvent, { type: T }> => e.type === type && e.decision_id === decision).map((e) => e.data);
 
-/** `n` resets from `ip`, each for a new account from a new browser. */
+/** `n` resets from `ip`, each for a new account, from three browsers in turn (one script, not a crowd: rules/policy.yaml, the ip ladder). */
 async function burst(f: Flood, n: number, ip: string): Promise<Sent[]> {
+  const browsers = [uniqueUa("s0"), uniqueUa("s1"), uniqueUa("s2")];
   const sent: Sent[] = [];
   for (let i = 0; i < n; i++) {
     f.advance(50);
-    sent.push(await f.post({ email: `steps-${crypto.randomUUID()}@example.com` }, { ip, ua: uniqueUa(`s${i}`) }));
+    sent.push(await f.post({ email: `steps-${crypto.randomUUID()}@example.com` }, { ip, ua: browsers[i % browsers.length] as string }));
   }
   return sent;
 }

@@ -11,3 +11,6 @@ export function browser(t: Tools, kind?: string): Browser;
 export function browserHeaders(b: Browser, lang: string, options?: { form?: boolean }): Record<string, string>;
 export function language(t: Tools, country: string): string;
 export function networkNeeds(): { asn: number; country: string }[];
+export const CONSUMER_VPN: [number, number, string][];
+export const PRIVATE_RELAY: [number, number, string][];
+export const TRAVEL_DESTINATIONS: Record<string, number>;

@@ -182,6 +182,34 @@ export const HOSTING = [
   [16509, ["US", "DE", "GB", "IE", "FR"], "AWS"],
 ];
 
+/**
+ * Exit networks of consumer VPN apps (legitimate users who keep a VPN on), by AS name in
+ * @ip-location-db/asn and the X4BNet lists rules/lists/ cites: M247 and Datacamp carry the
+ * exits of several VPN brands (both also on hosting.txt), PacketHub and Cyberzone are
+ * VPN-only networks (vpn.txt). Weights are assumptions, not measured shares.
+ */
+export const CONSUMER_VPN = [
+  [9009, 35, "M247"],
+  [60068, 15, "Datacamp (CDN77)"],
+  [212238, 10, "Datacamp, second AS"],
+  [136787, 25, "PacketHub S.A."],
+  [209854, 15, "Cyberzone S.A."],
+];
+
+/**
+ * iCloud Private Relay egress networks (Safari with iCloud+): Akamai's relay AS, Cloudflare,
+ * Fastly. The egress address geolocates to the user's region, so it is drawn in the home
+ * country where the data has one. None is on the shipped hosting or VPN lists.
+ */
+export const PRIVATE_RELAY = [
+  [36183, 40, "Akamai (Private Relay)"],
+  [13335, 40, "Cloudflare"],
+  [54113, 20, "Fastly"],
+];
+
+/** Where travellers go (shares; the home country is left out when drawn). */
+export const TRAVEL_DESTINATIONS = { US: 20, ES: 15, IT: 15, FR: 15, GB: 10, DE: 5, CA: 5, JP: 5, NL: 5, AU: 3 };
+
 /** Every (ASN, country) the scenarios may draw addresses from. */
 export function networkNeeds() {
   const needs = new Map();
@@ -190,6 +218,10 @@ export function networkNeeds() {
   for (const [country, list] of Object.entries(MOBILE)) for (const [asn] of list) add(asn, country);
   for (const [asn, country] of UNIVERSITY) add(asn, country);
   for (const [asn, countries] of HOSTING) for (const c of countries) add(asn, c);
+  for (const c of Object.keys(HOME_SHARES)) {
+    for (const [asn] of CONSUMER_VPN) add(asn, c);
+    for (const [asn] of PRIVATE_RELAY) add(asn, c);
+  }
   return [...needs.values()];
 }
 

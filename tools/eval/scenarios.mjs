@@ -5,13 +5,19 @@
 // Groups: `setup` (history made "weeks ago": a verified reset on the user's usual device,
 // not scored), `legit`, `attack`, `owner` (a flooded account's owner, after the flood).
 import { rng, tools } from "./core.mjs";
-import { BROWSERS, browser, browserHeaders, HOME_SHARES, HOSTING, language, MOBILE, RESIDENTIAL, UNIVERSITY } from "./population.mjs";
+import { BROWSERS, browser, browserHeaders, CONSUMER_VPN, HOME_SHARES, HOSTING, language, MOBILE, PRIVATE_RELAY, RESIDENTIAL, TRAVEL_DESTINATIONS, UNIVERSITY } from "./population.mjs";
 
 /** Seeds the rules may be tuned on, and seeds kept out of tuning (report both). */
 export const SEED_SETS = { tune: [1, 2], holdout: [101, 102] };
 
 /** Per-seed sizes; `scale` multiplies them (the defaults keep a seed to ~500 requests). */
-const SIZES = { newUsers: 80, historyUsers: 40, nat: 12, enum: 2, enumEach: 35, fakeBots: 4, fakeEach: 14, botnet: 60, takeover: 14, flood: 36, pump: 3, pumpEach: 22 };
+const SIZES = {
+  newUsers: 80, historyUsers: 40, nat: 12, enum: 2, enumEach: 35, fakeBots: 4, fakeEach: 14, botnet: 60, takeover: 14, flood: 36, pump: 3, pumpEach: 22,
+  // Legitimate users on VPNs and travelling (EVALUATION.md, "Legitimate VPN users and travellers").
+  vpnNew: 3, vpnReturning: 3, travelNew: 2, travelReturning: 3,
+};
+/** Share of Safari users whose requests leave through iCloud Private Relay (an assumption). */
+const PRIVATE_RELAY_SHARE = 0.1;
 
 const SCRIPT_UAS = ["python-requests/2.32.3", "curl/8.5.0", "Go-http-client/1.1", "axios/1.7.9", "okhttp/4.12.0", "Python/3.12 aiohttp/3.10.5"];
 
@@ -26,18 +32,18 @@ export function plan(seed, net, { scale = 1 } = {}) {
   const domain = `s${seed}.example.com`;
   let userNo = 0;
   const available = (list, country) => list.filter(([asn]) => net.has(asn, country));
-  const homeIp = (country) => net.draw(t, t.weighted(available(RESIDENTIAL[country], country)), country);
-  const mobileNetwork = (country) => t.weighted(available(MOBILE[country] ?? RESIDENTIAL[country], country));
+  const homeIp = (country, tt = t) => net.draw(tt, tt.weighted(available(RESIDENTIAL[country], country)), country);
+  const mobileNetwork = (country, tt = t) => tt.weighted(available(MOBILE[country] ?? RESIDENTIAL[country], country));
   const hostingExit = (notCountry) => {
     const options = HOSTING.flatMap(([asn, countries]) => countries.filter((c) => c !== notCountry && net.has(asn, c)).map((c) => [asn, c]));
     const [asn, c] = t.pick(options);
     return { ip: net.draw(t, asn, c), asn, country: c };
   };
   // A user: email, home country, usual browser and language, home address.
-  const user = () => {
-    const country = t.weighted(HOME_SHARES);
-    const b = browser(t);
-    return { email: `user${++userNo}.${t.hex(6)}@${domain}`, country, browser: b, lang: language(t, country), ip: homeIp(country), form: t.chance(0.15) };
+  const user = (tt = t) => {
+    const country = tt.weighted(HOME_SHARES);
+    const b = browser(tt);
+    return { email: `user${++userNo}.${tt.hex(6)}@${domain}`, country, browser: b, lang: language(tt, country), ip: homeIp(country, tt), form: tt.chance(0.15) };
   };
   const reset = (u, extra = {}) => ({
     kind: "reset",
@@ -49,11 +55,11 @@ export function plan(seed, net, { scale = 1 } = {}) {
     ...extra,
   });
   // Retries: ~10 % click twice within seconds, ~3 % three times.
-  const clicks = () => (t.chance(0.03) ? 3 : t.chance(0.1) ? 2 : 1);
-  const withRetries = (step, tag) => {
-    const n = clicks();
-    return Array.from({ length: n }, (_, i) => ({ ...step, delay: i === 0 ? step.delay ?? 0 : t.int(400, 2500), tags: i > 0 ? [...(step.tags ?? []), "retry"] : step.tags ?? [], cls: step.cls ?? tag }));
+  const withRetriesFrom = (tt, step, tag) => {
+    const n = tt.chance(0.03) ? 3 : tt.chance(0.1) ? 2 : 1;
+    return Array.from({ length: n }, (_, i) => ({ ...step, delay: i === 0 ? step.delay ?? 0 : tt.int(400, 2500), tags: i > 0 ? [...(step.tags ?? []), "retry"] : step.tags ?? [], cls: step.cls ?? tag }));
   };
+  const withRetries = (step, tag) => withRetriesFrom(t, step, tag);
 
   // --- legitimate: first-time resetters (no history), some on mobile carriers.
   const mobileShared = new Map(); // country -> CGNAT addresses already handed out
@@ -198,6 +204,86 @@ export function plan(seed, net, { scale = 1 } = {}) {
       steps.push({ kind: "reset", cls: "SMS pumping", group: "attack", email: `pump${i}x${j}.${t.hex(4)}@${t.pick(["mail.ru", "proton.me", "gmail.com"])}`, ip, jar: null, delay: t.int(100, 1200), headers: browserHeaders(b, language(t, country)) });
     }
     actors.push({ group: "attack", steps });
+  }
+
+  // --- legitimate: VPN users, iCloud Private Relay, travellers. Drawn from their own PRNG
+  // stream after every other class, so the classes above play exactly as before.
+  {
+    const u2 = tools(rng(seed * 1000 + 7));
+    // A consumer VPN app's exit: in the user's own country when the network has one there
+    // (apps pick the nearest server), else, or 30 % of the time (streaming, privacy
+    // defaults), in the US, GB or NL. Exits are shared: about half the time a VPN user lands
+    // on an exit another VPN user of this seed already used.
+    const vpnShared = new Map();
+    const vpnExit = (home) => {
+      const asn = u2.weighted(CONSUMER_VPN.filter(([a]) => net.has(a, home) || ["US", "GB", "NL"].some((c) => net.has(a, c))));
+      const abroad = !net.has(asn, home) || u2.chance(0.3);
+      const country = abroad ? u2.pick(["US", "GB", "NL"].filter((c) => c !== home && net.has(asn, c))) : home;
+      const key = `${asn}:${country}`;
+      const shared = vpnShared.get(key) ?? [];
+      if (shared.length > 0 && u2.chance(0.5)) return { ip: u2.pick(shared), country };
+      const ip = net.draw(u2, asn, country);
+      vpnShared.set(key, [...shared, ip]);
+      return { ip, country };
+    };
+    // Where a traveller's request comes from: hotel or café Wi-Fi (an ISP of the destination,
+    // 60 %), a local SIM or travel eSIM (a mobile network there, 25 %), or their own VPN app,
+    // which travellers mostly point home (15 %). Roaming on the home SIM is routed home and
+    // looks like mobile data at home: the "returning (history)" class already has that.
+    const travelNetwork = (home) => {
+      const dest = u2.weighted(Object.fromEntries(Object.entries(TRAVEL_DESTINATIONS).filter(([c]) => c !== home)));
+      const r = u2.random();
+      if (r < 0.6) return { ip: homeIp(dest, u2), via: "hotel Wi-Fi" };
+      if (r < 0.85) return { ip: net.draw(u2, mobileNetwork(dest, u2), dest), via: "local mobile" };
+      return { ip: vpnExit(home).ip, via: "VPN" };
+    };
+    const legit = (step, cls) => ({ group: "legit", steps: withRetriesFrom(u2, { ...step, cls, group: "legit" }, cls) });
+
+    // First-time users with a VPN app on.
+    for (let i = 0; i < size("vpnNew"); i++) {
+      const u = user(u2);
+      actors.push(legit(reset({ ...u, ip: vpnExit(u.country).ip }), "first-time (consumer VPN)"));
+    }
+    // First-time Safari users behind iCloud Private Relay (a share of the Safari first-timers
+    // the first-time class would have had; added, not taken from it).
+    const safariUsers = actors.filter((a) => a.group === "legit" && a.steps[0].cls === "first-time" && /Version\/[\d.]+ (Mobile\/\S+ )?Safari/.test(a.steps[0].headers["user-agent"])).length;
+    for (let i = 0; i < Math.round(safariUsers * PRIVATE_RELAY_SHARE); i++) {
+      const u = user(u2);
+      u.browser = browser(u2, u2.chance(0.8) ? "safari-iphone" : "safari-mac");
+      const relays = PRIVATE_RELAY.filter(([a]) => net.has(a, u.country));
+      if (relays.length === 0) continue;
+      u.ip = net.draw(u2, u2.weighted(relays), u.country);
+      actors.push(legit(reset(u), "first-time (iCloud Private Relay)"));
+    }
+    // First-time users abroad (no history, so no geo rule can fire; their home language).
+    for (let i = 0; i < size("travelNew"); i++) {
+      const u = user(u2);
+      const away = travelNetwork(u.country);
+      actors.push(legit(reset({ ...u, ip: away.ip }, { tags: [away.via] }), "first-time, travelling"));
+    }
+    // Returning users (verified history at home) now on a VPN: their known browser, or 30 %
+    // a new one (a work laptop with the company VPN, a new phone).
+    for (let i = 0; i < size("vpnReturning"); i++) {
+      const u = user(u2);
+      const exit = vpnExit(u.country);
+      const newDevice = u2.chance(0.3);
+      const step = newDevice
+        ? { ...reset({ ...u, browser: browser(u2), ip: exit.ip }), jar: `${u.email}#new`, tags: ["new-device"] }
+        : reset({ ...u, ip: exit.ip });
+      actors.push({ ...legit({ ...step, delay: u2.int(0, 30_000) }, newDevice ? "returning, new device, consumer VPN" : "returning (history), consumer VPN"), setup: setup(u) });
+    }
+    // Returning users travelling: known device abroad (80 %), or a new device there (a phone
+    // lost or replaced on the trip). Their history is seconds old in the compressed hour:
+    // see EVALUATION.md, Known artefacts.
+    for (let i = 0; i < size("travelReturning"); i++) {
+      const u = user(u2);
+      const away = travelNetwork(u.country);
+      const newDevice = u2.chance(0.2);
+      const step = newDevice
+        ? { ...reset({ ...u, browser: browser(u2), ip: away.ip }), jar: `${u.email}#new`, tags: ["new-device", away.via] }
+        : reset({ ...u, ip: away.ip }, { tags: [away.via] });
+      actors.push({ ...legit({ ...step, delay: u2.int(0, 30_000) }, newDevice ? "returning, new device, travelling" : "returning (history), travelling"), setup: setup(u) });
+    }
   }
 
   // Shuffle who starts when; the flood actor starts first so its owner's turn follows it.
