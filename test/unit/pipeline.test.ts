@@ -8,6 +8,7 @@ import type { CompiledRuleset } from "../../src/scoring/ruleset/compile.ts";
 import {
   type ObserveRequest,
   type ObserveResult,
+  type RosterStatus,
   type PenaltyState,
   type Store,
   StoreError,
@@ -64,6 +65,9 @@ class MemoryStore implements Store {
     throw new Error("not on the decision path");
   }
   readTallies(): Promise<readonly TallyRow[]> {
+    throw new Error("not on the decision path");
+  }
+  updateRoster(): Promise<RosterStatus> {
     throw new Error("not on the decision path");
   }
 }
