@@ -17,8 +17,8 @@
  *   rg:r:loaded                           roster marker (string: as-of, epoch ms); absent: off
  *
  * The roster is bucketed (64^3 = 262,144 hashes) so that each bucket stays a small
- * listpack-encoded hash up to tens of millions of accounts: about half the memory of one
- * Redis key per account (docs/store.md, "Account roster").
+ * listpack-encoded hash up to tens of millions of accounts, instead of one Redis key (with
+ * its per-key overhead) per account: bytes per account in docs/store.md, "Account roster".
  */
 import { MAX_PENALTY_LEVEL, readPenalty, type StoredPenalty } from "./penalty.ts";
 import type {
