@@ -14,6 +14,7 @@ import { ADMIN_BASE, adminRoutes } from "./admin/routes.ts";
 import type { Gateway } from "./gateway/gateway.ts";
 import type { WorkerEnv } from "./gateway/env.ts";
 import { forward } from "./origin/forward.ts";
+import { handleAccounts } from "./outcomes/accounts.ts";
 import { handleOutcome } from "./outcomes/index.ts";
 import { matchRoute, rawPath } from "./reset/match.ts";
 import { resetRoute } from "./reset/route.ts";
@@ -69,6 +70,7 @@ function honoApp(load: (env: WorkerEnv) => Promise<Gateway>): Hono<AppEnv> {
   );
 
   app.post("/v1/outcomes", (c) => handleOutcome(c.req.raw, c.var.gateway, c.executionCtx));
+  app.post("/v1/accounts", (c) => handleAccounts(c.req.raw, c.var.gateway));
 
   // The admin area (dashboard, metrics, audit API); every path behind admin auth.
   app.route(ADMIN_BASE, adminRoutes());

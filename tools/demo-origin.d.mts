@@ -25,3 +25,7 @@ export function signOutcome(report: {
   /** Optional send details: channel, cost, country (docs/experiments.md). */
   extra?: Record<string, unknown>;
 }): Promise<string>;
+/** Sign an account roster statement as an origin does (POST /v1/accounts). */
+export function signAccounts(statement: { add?: string[]; remove?: string[]; loaded?: boolean; key?: object }): Promise<string>;
+/** Publish accounts in batches, then turn the roster on (unless `loaded` is false). */
+export function publishAccounts(gatewayUrl: string, emails: string[], options?: { loaded?: boolean; batch?: number }): Promise<unknown>;

@@ -40,6 +40,47 @@ export async function signOutcome({ event, decisionToken, decisionId, eventId = 
 }
 
 /**
+ * Sign an account roster statement as an origin does (POST /v1/accounts, docs/accounts.md):
+ * raw addresses to add and remove, and `loaded` (true: the roster is complete, turn it on;
+ * false: off). The gateway HMACs the addresses on arrival.
+ * @param {{ add?: string[], remove?: string[], loaded?: boolean, key?: object }} statement
+ */
+export async function signAccounts({ add, remove, loaded, key = DEV_OUTCOME_KEY }) {
+  return new SignJWT({ ...(add ? { add } : {}), ...(remove ? { remove } : {}), ...(loaded === undefined ? {} : { loaded }) })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "riskgate-accounts+jwt" })
+    .setAudience("riskgate")
+    .setJti(crypto.randomUUID())
+    .setIssuedAt()
+    .sign(await importJWK(key, key.alg));
+}
+
+/**
+ * Publish the accounts an origin holds to the gateway: a bulk load in batches of 5,000,
+ * then the marker that turns the roster on. Each statement is retried (a loaded store may
+ * answer 503; statements are idempotent). Resolves to the gateway's last answer.
+ * @param {string} gatewayUrl
+ * @param {string[]} emails
+ * @param {{ loaded?: boolean, batch?: number }} [options]
+ */
+export async function publishAccounts(gatewayUrl, emails, { loaded = true, batch = 5000 } = {}) {
+  const post = async (statement) => {
+    let last = "";
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const res = await fetch(`${gatewayUrl}/v1/accounts`, { method: "POST", headers: { "content-type": "application/jwt" }, body: await signAccounts(statement) }).catch((err) => err);
+      if (res instanceof Response && res.ok) return res.json();
+      last = res instanceof Response ? `${res.status} ${await res.text()}` : String(res);
+      if (res instanceof Response && res.status < 500) break;
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    }
+    throw new Error(`account roster statement refused: ${last}`);
+  };
+  let answer = null;
+  for (let i = 0; i < emails.length; i += batch) answer = await post({ add: emails.slice(i, i + batch) });
+  if (loaded) answer = await post({ loaded: true });
+  return answer;
+}
+
+/**
  * Start the demo origin on 127.0.0.1.
  * @param {{ port?: number, jwks?: { keys: object[] }, jwksUrl?: string, quiet?: boolean }} options
  * @returns {Promise<{ url: string, received: object[], close: () => Promise<void> }>}

@@ -71,20 +71,7 @@ export async function verifyOutcome(report: string, deps: VerifyDeps): Promise<V
     throw invalid("body must be a compact JWS (header.payload.signature)");
   }
   const currentDate = new Date(deps.now);
-  let payload: Record<string, unknown>;
-  try {
-    ({ payload } = await jwtVerify(report, deps.outcomeKeys.keySet, {
-      audience: OUTCOME_AUDIENCE,
-      typ: OUTCOME_TYP,
-      algorithms: ALGS,
-      maxTokenAge: REPORT_MAX_AGE_SECONDS,
-      requiredClaims: ["jti", "iat"],
-      currentDate,
-    }));
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? "ERR_JWS_INVALID";
-    throw new RiskgateError("ERR_OUTCOME_SIGNATURE", `outcome report rejected (${code}): sign it with a key in OUTCOME_VERIFY_KEYS, typ ${OUTCOME_TYP}, aud ${OUTCOME_AUDIENCE}, fresh iat`);
-  }
+  const payload = await verifyOriginSigned(report, deps.outcomeKeys, OUTCOME_TYP, currentDate, "ERR_OUTCOME_SIGNATURE", "outcome report");
   const event = payload.event;
   if (typeof event !== "string" || !(OUTCOME_EVENTS as readonly string[]).includes(event)) {
     throw invalid(`event must be one of ${OUTCOME_EVENTS.join(", ")}`);
@@ -104,6 +91,35 @@ export async function verifyOutcome(report: string, deps: VerifyDeps): Promise<V
   // iat is required above and checked fresh by jwtVerify.
   const reportedAt = Number(payload.iat) * 1000;
   return { eventId, event: event as OutcomeEvent, reported, privileged, reportedAt, ...(await verifyDecision(payload.decision, payload.decision_id, deps, currentDate)) };
+}
+
+/**
+ * The origin's signature on a statement it sends (an outcome report, a roster update):
+ * a key in OUTCOME_VERIFY_KEYS, the statement's own `typ`, `aud` riskgate, a `jti` and an
+ * `iat` at most REPORT_MAX_AGE_SECONDS old. Returns the payload; throws `code` (401).
+ */
+export async function verifyOriginSigned(
+  token: string,
+  keys: OutcomeKeys,
+  typ: string,
+  currentDate: Date,
+  code: "ERR_OUTCOME_SIGNATURE" | "ERR_ACCOUNTS_SIGNATURE",
+  what: string,
+): Promise<Record<string, unknown>> {
+  try {
+    const { payload } = await jwtVerify(token, keys.keySet, {
+      audience: OUTCOME_AUDIENCE,
+      typ,
+      algorithms: ALGS,
+      maxTokenAge: REPORT_MAX_AGE_SECONDS,
+      requiredClaims: ["jti", "iat"],
+      currentDate,
+    });
+    return payload;
+  } catch (err) {
+    const why = (err as { code?: string }).code ?? "ERR_JWS_INVALID";
+    throw new RiskgateError(code, `${what} rejected (${why}): sign it with a key in OUTCOME_VERIFY_KEYS, typ ${typ}, aud ${OUTCOME_AUDIENCE}, fresh iat`);
+  }
 }
 
 /** Verify that riskgate issued the echoed decision, for this origin, recently enough. */

@@ -29,6 +29,9 @@ import type {
   PenaltyState,
   PenaltyUpdate,
   RateLimitCheck,
+  RosterAnswer,
+  RosterStatus,
+  RosterUpdate,
   Store,
   TallyRow,
   TallyUpdate,
@@ -71,6 +74,7 @@ interface MutableBatch {
   limits: RateLimitCheck[];
   penalties: PenaltyCheck[];
   historyKey: string | null;
+  rosterKey?: string;
 }
 
 /** One shard's batch and, per kind, each op's index in the request (to restore order). */
@@ -115,6 +119,9 @@ export function planShards(request: ObserveRequest, shards: number): Map<number,
     s.index.penalties.push(i);
   });
   if (request.historyKey !== null) slot(request.historyKey).batch.historyKey = request.historyKey;
+  // The roster key's own shard: a respelling of an address has another history key but
+  // the same roster key (both velocity form), so the two cannot share a placement rule.
+  if (request.rosterKey != null) slot(request.rosterKey).batch.rosterKey = request.rosterKey;
   return plan;
 }
 
@@ -145,6 +152,7 @@ export class DurableObjectStore implements Store {
     const limits = fill<ObserveResult["limits"][number]>((request.limits ?? []).length, { success: false, remaining: 0, reset: 0 });
     const penalties = fill<PenaltyState>((request.penalties ?? []).length, { level: 0, until: 0 });
     let history: AccountHistory | null = null;
+    let roster: RosterAnswer | undefined;
     await this.call("observe", () =>
       Promise.all(
         [...plan].map(async ([shard, { batch, index }]) => {
@@ -158,10 +166,11 @@ export class DurableObjectStore implements Store {
           put(limits, result.limits, index.limits);
           put(penalties, result.penalties, index.penalties);
           if (result.history !== null) history = result.history;
+          if (result.roster !== undefined) roster = result.roster;
         }),
       ),
     );
-    const result: ObserveResult = { counts, distinct, history, limits, penalties, blocked: null };
+    const result: ObserveResult = { counts, distinct, history, limits, penalties, blocked: null, ...(roster === undefined ? {} : { roster }) };
     rememberBlocks(this.cache, request, result);
     return result;
   }
@@ -210,6 +219,33 @@ export class DurableObjectStore implements Store {
     checkTallyName(experiment);
     const stub = this.stub(shardOf(`t:${experiment}`, this.shards));
     return sortTallies(await this.call("readTallies", () => stub.readTallies(experiment)));
+  }
+
+  /**
+   * Each key on its own shard; the marker (`loaded`) on every shard, since each answers
+   * its own keys' lookups. One RPC per shard touched, in parallel; each shard applies its
+   * part in one transaction. A failure part-way leaves some shards applied: the origin
+   * retries the same statement, which is idempotent.
+   */
+  async updateRoster(update: RosterUpdate): Promise<RosterStatus> {
+    const parts = new Map<number, { add: string[]; remove: string[] }>();
+    const part = (shard: number) => {
+      let entry = parts.get(shard);
+      if (entry === undefined) {
+        entry = { add: [], remove: [] };
+        parts.set(shard, entry);
+      }
+      return entry;
+    };
+    for (const key of update.add) part(shardOf(key, this.shards)).add.push(key);
+    for (const key of update.remove) part(shardOf(key, this.shards)).remove.push(key);
+    if (update.loaded !== null) for (let shard = 0; shard < this.shards; shard++) part(shard);
+    if (parts.size === 0) part(0);
+    const states = await this.call("updateRoster", () =>
+      Promise.all([...parts].map(([shard, keys]) => this.stub(shard).updateRoster({ ...update, ...keys }))),
+    );
+    // With the marker on every shard they agree; for adds alone, any shard's marker will do.
+    return states[0] ?? { loaded: false, loadedAt: null };
   }
 
   private stub(shard: number): DurableObjectStub<RiskgateStore> {

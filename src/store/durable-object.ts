@@ -18,6 +18,9 @@ import type {
   PenaltyCheck,
   PenaltyLift,
   PenaltyState,
+  RosterAnswer,
+  RosterStatus,
+  RosterUpdate,
   PenaltyUpdate,
   PrivilegedTag,
   RateLimitCheck,
@@ -101,6 +104,8 @@ export interface ShardBatch {
   readonly limits: readonly RateLimitCheck[];
   readonly penalties: readonly PenaltyCheck[];
   readonly historyKey: string | null;
+  /** The roster key to look up on this shard (`ObserveRequest.rosterKey`); absent: none. */
+  readonly rosterKey?: string | null;
 }
 
 /** One shard's answers, in the batch's order. */
@@ -110,6 +115,8 @@ export interface ShardResult {
   readonly limits: RateLimitResult[];
   readonly penalties: PenaltyState[];
   readonly history: AccountHistory | null;
+  /** The roster's answer when the batch asked (`rosterKey`). */
+  readonly roster?: RosterAnswer;
 }
 
 // `history (key, body)` was the first layout (one JSON blob per account); its rows are
@@ -124,6 +131,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS penalties (key TEXT PRIMARY KEY, level INTEGER, until INTEGER, expires INTEGER);
   CREATE TABLE IF NOT EXISTS tallies (experiment TEXT, field TEXT, value INTEGER, PRIMARY KEY (experiment, field));
   CREATE TABLE IF NOT EXISTS tally_events (key TEXT PRIMARY KEY, expires INTEGER);
+  CREATE TABLE IF NOT EXISTS roster (key TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS roster_state (id INTEGER PRIMARY KEY CHECK (id = 0), loaded_at INTEGER);
   CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires);
   CREATE INDEX IF NOT EXISTS members_expires ON members (expires);
   CREATE INDEX IF NOT EXISTS history_items_expires ON history_items (expires);
@@ -174,6 +183,7 @@ export class RiskgateStore extends DurableObject<Env> {
       limits: batch.limits.map((check) => this.limit(batch.now, alive, check)),
       penalties: batch.penalties.map((p) => readPenalty(this.storedPenalty(p.key, alive), batch.now, p.policy)),
       history: batch.historyKey === null ? null : this.readHistory(batch.historyKey, alive),
+      ...(batch.rosterKey == null ? {} : { roster: this.readRoster(batch.rosterKey) }),
     };
     this.evict();
     await this.scheduleFlush();
@@ -287,6 +297,37 @@ export class RiskgateStore extends DurableObject<Env> {
     }
     await this.scheduleSweep();
     return true;
+  }
+
+  /**
+   * The origin's roster statement for the keys on this shard, in one transaction: adds,
+   * removes, then the marker (`loaded` null leaves it). Roster rows never expire and are
+   * not under the shard's caps: they are what the origin says exists (docs/store.md).
+   */
+  async updateRoster(update: RosterUpdate): Promise<RosterStatus> {
+    this.ctx.storage.transactionSync(() => {
+      for (const key of update.add) this.sql.exec("INSERT OR IGNORE INTO roster (key) VALUES (?)", key);
+      for (const key of update.remove) this.sql.exec("DELETE FROM roster WHERE key = ?", key);
+      if (update.loaded === true) {
+        this.sql.exec("INSERT INTO roster_state (id, loaded_at) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET loaded_at = excluded.loaded_at", update.at);
+      } else if (update.loaded === false) {
+        this.sql.exec("DELETE FROM roster_state");
+      }
+    });
+    const loadedAt = this.sql.exec<{ loaded_at: number }>("SELECT loaded_at FROM roster_state WHERE id = 0").toArray()[0]?.loaded_at ?? null;
+    return { loaded: loadedAt !== null, loadedAt };
+  }
+
+  /** `off` until a roster is loaded on this shard, then whether it holds the key. */
+  private readRoster(key: string): RosterAnswer {
+    const row = this.sql
+      .exec<{ loaded: number | null; listed: number }>(
+        "SELECT (SELECT loaded_at FROM roster_state WHERE id = 0) AS loaded, EXISTS (SELECT 1 FROM roster WHERE key = ?) AS listed",
+        key,
+      )
+      .one();
+    if (row.loaded === null) return "off";
+    return row.listed === 1 ? "listed" : "absent";
   }
 
   /** Every tally row of an experiment. */

@@ -118,6 +118,37 @@ export interface ObserveRequest {
   readonly historyKey: string | null;
   readonly limits?: readonly RateLimitCheck[];
   readonly penalties?: readonly PenaltyCheck[];
+  /**
+   * HMAC'd account key (the velocity form) to look up on the origin's account roster
+   * (`updateRoster`), read in the same call; absent or null: not asked.
+   */
+  readonly rosterKey?: string | null;
+}
+
+/**
+ * What the account roster says about `ObserveRequest.rosterKey`: `off` until the origin
+ * has marked a roster loaded (or after it turned it off), then `listed` or `absent`.
+ */
+export type RosterAnswer = "off" | "listed" | "absent";
+
+/**
+ * The origin's statement about which accounts exist (POST /v1/accounts): keys to add and
+ * to remove (HMAC'd velocity forms), and `loaded` true (the roster is complete as of `at`:
+ * turn it on), false (turn it off) or null (leave the marker as it is). Applied as one
+ * unit per shard: adds, then removes, then the marker.
+ */
+export interface RosterUpdate {
+  readonly add: readonly string[];
+  readonly remove: readonly string[];
+  readonly loaded: boolean | null;
+  /** When the origin signed the statement (epoch ms): the roster's as-of. */
+  readonly at: number;
+}
+
+/** The roster's marker: on since `loadedAt` (epoch ms), or off. */
+export interface RosterStatus {
+  readonly loaded: boolean;
+  readonly loadedAt: number | null;
 }
 
 /** A key this isolate already knows to be blocked (from a cached limit or penalty). */
@@ -139,6 +170,8 @@ export interface ObserveResult {
   readonly limits: readonly RateLimitResult[];
   readonly penalties: readonly PenaltyState[];
   readonly blocked: CachedBlock | null;
+  /** The roster's answer for `rosterKey`; absent when not asked (or when `blocked`). */
+  readonly roster?: RosterAnswer;
 }
 
 /**
@@ -212,6 +245,8 @@ export interface Store {
   /** Returns false when `eventKey` was already counted. */
   tally(update: TallyUpdate): Promise<boolean>;
   readTallies(experiment: string): Promise<readonly TallyRow[]>;
+  /** Apply the origin's roster statement (idempotent: sets); returns the marker after it. */
+  updateRoster(update: RosterUpdate): Promise<RosterStatus>;
 }
 
 /** Stable failure codes; the decision's `errors` carries them. */

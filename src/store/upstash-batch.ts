@@ -13,6 +13,12 @@
  *   rg:rl:<limit>:<windowMs>:<key>:<bucket>  rate-limit sliding window (@upstash/ratelimit's layout)
  *   rg:t:<experiment>                     tallies (hash arm|counter[|day] -> integer)
  *   rg:te:<experiment>:<eventKey>         tally de-duplication marker
+ *   rg:r:<first 3 chars of key>           account roster bucket (hash rest of key -> 1)
+ *   rg:r:loaded                           roster marker (string: as-of, epoch ms); absent: off
+ *
+ * The roster is bucketed (64^3 = 262,144 hashes) so that each bucket stays a small
+ * listpack-encoded hash up to tens of millions of accounts, instead of one Redis key (with
+ * its per-key overhead) per account: bytes per account in docs/store.md, "Account roster".
  */
 import { MAX_PENALTY_LEVEL, readPenalty, type StoredPenalty } from "./penalty.ts";
 import type {
@@ -23,6 +29,9 @@ import type {
   PenaltyState,
   PenaltyUpdate,
   RateLimitResult,
+  RosterAnswer,
+  RosterStatus,
+  RosterUpdate,
   TallyRow,
   TallyUpdate,
 } from "./port.ts";
@@ -37,6 +46,13 @@ export interface ScriptCall {
   readonly args: string[];
 }
 
+/** The roster bucket and field of a key (HMAC'd, base64url, 22 characters). */
+export function rosterSlot(key: string): { bucket: string; field: string } {
+  return { bucket: `rg:r:${key.slice(0, 3)}`, field: key.slice(3) };
+}
+/** The roster marker: its value is the as-of of the loaded roster. */
+export const ROSTER_MARKER = "rg:r:loaded";
+
 const historyKeys = (key: string) => ["dev", "cc", "asn", "last", "tag"].map((part) => `rg:h:${key}:${part}`);
 const bucketKey = (kind: "w" | "d", key: string, windowMs: number, bucket: number) =>
   `rg:${kind}:${windowMs}:${key}:${bucket}`;
@@ -46,10 +62,11 @@ export function observeCall(request: ObserveRequest): ScriptCall | null {
   const { now, hits, distinct, historyKey } = request;
   const penalties = request.penalties ?? [];
   const limits = request.limits ?? [];
-  if (hits.length + distinct.length + penalties.length + limits.length === 0 && historyKey === null) return null;
+  const rosterKey = request.rosterKey ?? null;
+  if (hits.length + distinct.length + penalties.length + limits.length === 0 && historyKey === null && rosterKey === null) return null;
   const keys: string[] = [];
   const counts = [hits.length, distinct.length, historyKey === null ? 0 : 1, penalties.length, HISTORY_LIMIT, limits.length];
-  const args = [...counts, now].map(String);
+  const args = [...counts, now, rosterKey === null ? 0 : 1].map(String);
   for (const { key, windowMs } of hits) {
     const bucket = bucketOf(now, windowMs);
     keys.push(bucketKey("w", key, windowMs, bucket), bucketKey("w", key, windowMs, bucket - 1));
@@ -68,7 +85,36 @@ export function observeCall(request: ObserveRequest): ScriptCall | null {
     keys.push(`${prefix}:${bucket}`, `${prefix}:${bucket - 1}`);
     args.push(String(check.limit), String(check.windowMs), String(bucketExpiresAt(bucket, check.windowMs)));
   }
+  if (rosterKey !== null) {
+    const { bucket, field } = rosterSlot(rosterKey);
+    keys.push(bucket, ROSTER_MARKER);
+    args.push(field);
+  }
   return { keys, args };
+}
+
+/** The roster script's call: added keys' buckets, removed keys' buckets, the marker. */
+export function rosterCall(update: RosterUpdate): ScriptCall {
+  const slots = [...update.add, ...update.remove].map(rosterSlot);
+  const op = update.loaded === null ? "" : update.loaded ? "1" : "0";
+  return {
+    keys: [...slots.map((s) => s.bucket), ROSTER_MARKER],
+    args: [String(update.add.length), op, String(update.at), ...slots.map((s) => s.field)],
+  };
+}
+
+/** The roster script's reply (the marker) → the roster's status. */
+export function parseRosterStatus(reply: unknown): RosterStatus {
+  if (reply === null || reply === false) return { loaded: false, loadedAt: null };
+  const at = typeof reply === "string" ? Number(reply) : Number.NaN;
+  return Number.isSafeInteger(at) ? { loaded: true, loadedAt: at } : bad("roster marker");
+}
+
+/** The observe script's roster part {marker or false, listed 0|1} → the answer. */
+function parseRoster(value: unknown): RosterAnswer {
+  const [marker, listed] = list(value, "roster");
+  if (parseRosterStatus(marker === undefined ? null : marker).loaded === false) return "off";
+  return int(listed, "roster membership") === 1 ? "listed" : "absent";
 }
 
 function bad(what: string): never {
@@ -130,8 +176,9 @@ export function parseObserve(
   history: AccountHistory | null;
   penalties: PenaltyState[];
   limits: RateLimitResult[];
+  roster?: RosterAnswer;
 } {
-  const [hits, distinct, history, penalties, limits] = list(reply, "observe reply");
+  const [hits, distinct, history, penalties, limits, roster] = list(reply, "observe reply");
   const hitPairs = list(hits, "hits");
   const counts = request.hits.map(({ windowMs }, i) => {
     const [current, previous] = list(hitPairs[i], "hit");
@@ -148,6 +195,7 @@ export function parseObserve(
     history: request.historyKey === null ? null : parseHistory(history),
     penalties: checks.map((check, i) => readPenalty(storedPenalty(penaltyReplies[i]), request.now, check.policy)),
     limits: parseLimits(request, limits),
+    ...(request.rosterKey == null ? {} : { roster: parseRoster(roster) }),
   };
 }
 

@@ -18,22 +18,22 @@ export interface LuaScript {
 
 /**
  * One request's batch. ARGV: hit count, distinct count, history flag, penalty count,
- * history limit, limit count, now; then per hit its expiry, per distinct member and
- * expiry, per rate limit its limit, window and expiry.
+ * history limit, limit count, now, roster flag; then per hit its expiry, per distinct
+ * member and expiry, per rate limit its limit, window and expiry; then the roster field.
  * KEYS: per hit current and previous bucket; per distinct the same; history devices,
  * countries, asns, last-verified, tag; per penalty its key; per rate limit current and
- * previous bucket.
+ * previous bucket; the roster bucket and the roster marker.
  * Rate limits are @upstash/ratelimit's sliding window, decided here as its own script
  * does (same keys, same arithmetic; a differential test runs both on one Redis): a check
  * whose weighted count has reached the limit fails without consuming.
  * Returns {hits = {{current, previous}...}, distinct = {n...}, history, penalties,
- * limits = {{consumed, current, weighted previous}...}}.
+ * limits = {{consumed, current, weighted previous}...}, roster = {marker or false, listed 0|1}}.
  */
 const OBSERVE = `#!lua flags=allow-key-locking
 local nh, nd, hh, np, hl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local nl, now = tonumber(ARGV[6]), tonumber(ARGV[7])
-local k, a = 1, 8
-local hits, distinct, history, penalties, limits = {}, {}, {}, {}, {}
+local nl, now, rr = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local k, a = 1, 9
+local hits, distinct, history, penalties, limits, roster = {}, {}, {}, {}, {}, {}
 for i = 1, nh do
   local current = redis.call("INCR", KEYS[k])
   redis.call("PEXPIREAT", KEYS[k], ARGV[a])
@@ -74,7 +74,10 @@ for i = 1, nl do
   end
   k, a = k + 2, a + 3
 end
-return {hits, distinct, history, penalties, limits}
+if rr == 1 then
+  roster = {redis.call("GET", KEYS[k + 1]), redis.call("HEXISTS", KEYS[k], ARGV[a])}
+end
+return {hits, distinct, history, penalties, limits, roster}
 `;
 
 /**
@@ -167,11 +170,26 @@ end
 return 1
 `;
 
+/**
+ * The origin's roster statement, atomically. KEYS: per added key its bucket, per removed
+ * key its bucket, then the marker. ARGV: add count, marker op ("1" set to the as-of, "0"
+ * delete, "" leave), as-of; then per key its field. Returns the marker (as-of) or false.
+ */
+const ROSTER = `#!lua flags=allow-key-locking
+local na, op, at = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local marker = KEYS[#KEYS]
+for i = 1, #KEYS - 1 do
+  if i <= na then redis.call("HSET", KEYS[i], ARGV[3 + i], "1") else redis.call("HDEL", KEYS[i], ARGV[3 + i]) end
+end
+if op == "1" then redis.call("SET", marker, at) elseif op == "0" then redis.call("DEL", marker) end
+return redis.call("GET", marker)
+`;
+
 /** One request's batch (see OBSERVE above). */
 export const OBSERVE_SCRIPT: LuaScript = {
   name: "observe",
   source: OBSERVE,
-  sha1: "c893e33d10593c80418f0120797458739c595ec8",
+  sha1: "a749410b92a35ba9bb82add3687d94ad1a102015",
 };
 /** Merge a confirmed outcome into an account's history. */
 export const HISTORY_SCRIPT: LuaScript = {
@@ -196,4 +214,10 @@ export const LIFT_SCRIPT: LuaScript = {
   name: "lift",
   source: LIFT,
   sha1: "99343dbe91584b953637568bd2cb1a08d7c35db4",
+};
+/** The origin's roster statement (see ROSTER above). */
+export const ROSTER_SCRIPT: LuaScript = {
+  name: "roster",
+  source: ROSTER,
+  sha1: "60bb58730f9ef37efeb64879d056dd888b66a4a4",
 };

@@ -33,6 +33,8 @@ import type {
   PenaltyLift,
   PenaltyState,
   PenaltyUpdate,
+  RosterStatus,
+  RosterUpdate,
   Store,
   TallyRow,
   TallyUpdate,
@@ -44,13 +46,15 @@ import {
   liftCall,
   observeCall,
   parseObserve,
+  parseRosterStatus,
   parsePenalty,
   parseTallies,
   penalizeCall,
+  rosterCall,
   type ScriptCall,
   tallyCall,
 } from "./upstash-batch.ts";
-import { HISTORY_SCRIPT, LIFT_SCRIPT, type LuaScript, OBSERVE_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT } from "./upstash-scripts.ts";
+import { HISTORY_SCRIPT, LIFT_SCRIPT, type LuaScript, OBSERVE_SCRIPT, PENALIZE_SCRIPT, ROSTER_SCRIPT, TALLY_SCRIPT } from "./upstash-scripts.ts";
 
 /** Options for the Upstash adapter. */
 export interface UpstashStoreOptions {
@@ -149,6 +153,11 @@ export class UpstashStore implements Store {
     checkTallyName(experiment);
     const reply = await this.call("readTallies", () => this.redis.hgetall(`rg:t:${experiment}`));
     return sortTallies(parseTallies(reply));
+  }
+
+  /** One script call: atomic, so a statement is applied whole or not at all. */
+  async updateRoster(update: RosterUpdate): Promise<RosterStatus> {
+    return parseRosterStatus(await this.call("updateRoster", () => run(this.redis, ROSTER_SCRIPT, rosterCall(update))));
   }
 
   private async observeOnce(request: ObserveRequest): Promise<ObserveResult> {

@@ -59,6 +59,7 @@ function killSwitch(kind: StoreKind): { wrap: (real: Store) => Store; kill: () =
       liftPenalty: (l) => live().liftPenalty(l),
       tally: (u) => live().tally(u),
       readTallies: (e) => live().readTallies(e),
+      updateRoster: (u) => live().updateRoster(u),
     };
   };
   const kill = () => {

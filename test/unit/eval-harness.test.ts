@@ -2,7 +2,7 @@
 // the classification of what a client saw, the aggregation into the summary, and the
 // browser population. The eval itself needs a running gateway; these do not.
 import { describe, expect, it } from "vitest";
-import { aggregate, classify, formatTable, rng, type Result, tools, worst } from "../../tools/eval/core.mjs";
+import { accountsOf, aggregate, classify, formatTable, rng, type Result, tools, worst } from "../../tools/eval/core.mjs";
 import { BROWSERS, browser, browserHeaders, CONSUMER_VPN, PRIVATE_RELAY } from "../../tools/eval/population.mjs";
 import { plan } from "../../tools/eval/scenarios.mjs";
 
@@ -116,5 +116,30 @@ describe("eval plan: legitimate VPN users, Private Relay and travellers", () => 
     const away = steps("returning (history), travelling").filter(({ step }) => !step.tags?.includes("VPN"));
     expect(away.length).toBeGreaterThan(0);
     for (const { step, home } of away) expect(where.get(step.ip ?? "")?.country).not.toBe(where.get(home ?? "")?.country);
+
+  });
+});
+
+describe("eval account roster (the demo origin's accounts)", () => {
+  // Addresses only: every network exists and every draw is one documentation address.
+  const net = { draw: () => "192.0.2.1", has: () => true };
+  type Step = { kind: string; email: string; cls: string };
+  const p = plan(1, net) as unknown as { actors: Array<{ setup?: Step[]; steps: Step[] }> };
+  const steps = p.actors.flatMap((a) => [...(a.setup ?? []), ...a.steps]).filter((s) => s.kind === "reset");
+  const accounts = new Set(accountsOf(p));
+
+  it("holds every user, victim, flooded owner and SMS-pumping account", () => {
+    const mustExist = steps.filter((s) => !["scripted enumeration", "browser-faking bots", "residential botnet"].includes(s.cls));
+    expect(mustExist.length).toBeGreaterThan(300);
+    expect(mustExist.filter((s) => !accounts.has(s.email))).toEqual([]);
+  });
+
+  it("leaves out the guessed targets of enumeration, bots and the botnet, but not the real accounts they pick", () => {
+    const guessing = steps.filter((s) => ["scripted enumeration", "browser-faking bots", "residential botnet"].includes(s.cls));
+    const real = guessing.filter((s) => accounts.has(s.email));
+    // scenarios.mjs picks a real account 30 % of the time; the rest are made up.
+    expect(real.length / guessing.length).toBeGreaterThan(0.2);
+    expect(real.length / guessing.length).toBeLessThan(0.4);
+    expect(real.every((s) => steps.some((o) => o.email === s.email && o.cls.startsWith("history")))).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import type { CompiledRuleset } from "../../src/scoring/ruleset/compile.ts";
 import {
   type ObserveRequest,
   type ObserveResult,
+  type RosterStatus,
   type PenaltyState,
   type Store,
   StoreError,
@@ -66,6 +67,9 @@ class MemoryStore implements Store {
     throw new Error("not on the decision path");
   }
   readTallies(): Promise<readonly TallyRow[]> {
+    throw new Error("not on the decision path");
+  }
+  updateRoster(): Promise<RosterStatus> {
     throw new Error("not on the decision path");
   }
 }
@@ -128,6 +132,23 @@ describe("decide", () => {
     expect(refused?.errors).toEqual([{ dependency: "store", code: "STORE_TIMEOUT", failMode: "challenge", fallback: "local-counters" }]);
     // Budgets stay unknown: only the ladders and the token record count locally.
     expect((await decide(context("US"), d)).facts.budget).toEqual({});
+  });
+
+  it("asks the roster in the same store call, on the counting form of the address", async () => {
+    const store = new MemoryStore();
+    const ctx = context("US");
+    const { facts } = await decide(ctx, deps(live, store));
+    expect(store.calls).toHaveLength(1);
+    expect(store.calls[0]?.rosterKey).toBe(ctx.keys.account);
+    // This store answers no roster: nothing is known, nothing denied for it.
+    expect(facts.account?.roster).toBe("off");
+  });
+
+  it("a store that does not answer makes the roster unanswered: the store fail mode decides, not the roster", async () => {
+    const { decision, facts } = await decide(context("US"), deps(live, new MemoryStore(true)));
+    expect(facts.account?.roster).toBe("unanswered");
+    expect(decision.verdict).toBe("challenge");
+    expect(decision.reasons.map((r) => r.code)).not.toContain("ACCOUNT_NOT_ON_ROSTER");
   });
 
   it("turns SMS off for a country once its budget is spent, and back to email", async () => {

@@ -103,6 +103,8 @@ describe("loadRuleset", () => {
     it.each([
       ["an allow override on account history", "overrides:\n  - id: trusted-history\n    when: device.known || account.has_history\n    verdict: allow\n", /^rules\/extra\.yaml:3:11: override "trusted-history" decides the answer the client sees .*not account-side account\.has_history: the answer would tell a stranger whether the address has an account/],
       ["a deny override on account-side geo", "overrides:\n  - id: travel\n    when: geo.speed_kmh > 2000.0\n    verdict: deny\n", /^rules\/extra\.yaml:3:11: override "travel" .*not account-side geo\.speed_kmh:/],
+      // A deny override on the roster would tell a stranger which addresses have accounts.
+      ["a deny override on the account roster", "overrides:\n  - id: no-account\n    when: account.roster == \"absent\"\n    verdict: deny\n", /^rules\/extra\.yaml:3:11: override "no-account" .*not account-side account\.roster:/],
     ])("refuses %s", (_name, extra, expected) => {
       expect(load(extra)[0]).toMatch(expected);
     });

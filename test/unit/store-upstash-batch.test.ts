@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { StoreError, type ObserveRequest } from "../../src/store/port.ts";
 import { storeErrorFrom } from "../../src/store/upstash.ts";
 import { historyCall, observeCall, parseObserve, parseTallies, tallyCall } from "../../src/store/upstash-batch.ts";
-import { HISTORY_SCRIPT, LIFT_SCRIPT, OBSERVE_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT } from "../../src/store/upstash-scripts.ts";
+import { HISTORY_SCRIPT, LIFT_SCRIPT, OBSERVE_SCRIPT, PENALIZE_SCRIPT, ROSTER_SCRIPT, TALLY_SCRIPT } from "../../src/store/upstash-scripts.ts";
 import { errors } from "@upstash/redis/cloudflare";
 
 const W = 60_000;
@@ -20,11 +20,11 @@ const request: ObserveRequest = {
 const bucket = (T + W / 2) / W - 0.5;
 
 describe("Upstash scripts", () => {
-  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT, LIFT_SCRIPT])("$name has its SHA-1 pinned", (script) => {
+  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT, LIFT_SCRIPT, ROSTER_SCRIPT])("$name has its SHA-1 pinned", (script) => {
     expect(createHash("sha1").update(script.source).digest("hex")).toBe(script.sha1);
   });
 
-  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT, LIFT_SCRIPT])("$name asks Upstash for key-level locking", (script) => {
+  it.each([OBSERVE_SCRIPT, HISTORY_SCRIPT, PENALIZE_SCRIPT, TALLY_SCRIPT, LIFT_SCRIPT, ROSTER_SCRIPT])("$name asks Upstash for key-level locking", (script) => {
     expect(script.source.startsWith("#!lua flags=allow-key-locking\n")).toBe(true);
   });
 });
@@ -45,7 +45,7 @@ describe("Upstash batch layout", () => {
       "rg:p:p:ip:abc",
     ]);
     expect(call?.args).toEqual([
-      ...["1", "1", "1", "1", "20", "0", String(T + W / 2)],
+      ...["1", "1", "1", "1", "20", "0", String(T + W / 2), "0"],
       ...[String((bucket + 2) * W + 1000), "acct1", String((bucket + 2) * W + 1000)],
     ]);
   });
@@ -55,7 +55,28 @@ describe("Upstash batch layout", () => {
     const b = T / W;
     // Decided in the script, so a request with only rate limits still runs it.
     expect(call?.keys).toEqual([`rg:rl:5:${W}:k:${b}`, `rg:rl:5:${W}:k:${b - 1}`]);
-    expect(call?.args).toEqual(["0", "0", "0", "0", "20", "1", String(T), "5", String(W), String((b + 2) * W + 1000)]);
+    expect(call?.args).toEqual(["0", "0", "0", "0", "20", "1", String(T), "0", "5", String(W), String((b + 2) * W + 1000)]);
+  });
+
+  it("asks the roster last: its bucket and the marker in KEYS, the field in ARGV", () => {
+    const key = "AbCdefghijklmnopqrstuv";
+    const call = observeCall({ now: T, hits: [], distinct: [], historyKey: null, rosterKey: key });
+    expect(call?.keys).toEqual(["rg:r:AbC", "rg:r:loaded"]);
+    expect(call?.args).toEqual(["0", "0", "0", "0", "20", "0", String(T), "1", "defghijklmnopqrstuv"]);
+  });
+
+  it.each([
+    ["no marker: off", [false, 1], "off"],
+    ["loaded, in the bucket", [String(T), 1], "listed"],
+    ["loaded, not in the bucket", [String(T), 0], "absent"],
+  ])("reads the roster answer (%s)", (_label, roster, answer) => {
+    const asked = { now: T, hits: [], distinct: [], historyKey: null, rosterKey: "AbCdefghijklmnopqrstuv" };
+    expect(parseObserve(asked, [[], [], [], [], [], roster]).roster).toBe(answer);
+  });
+
+  it("refuses a roster marker that is not a time", () => {
+    const asked = { now: T, hits: [], distinct: [], historyKey: null, rosterKey: "AbCdefghijklmnopqrstuv" };
+    expect(() => parseObserve(asked, [[], [], [], [], [], ["soon", 1]])).toThrow(StoreError);
   });
 
   it("skips the script when nothing is asked for", () => {

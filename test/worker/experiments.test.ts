@@ -62,6 +62,7 @@ describe("experiment enrolment", () => {
       penalize: (u) => s.penalize(u),
       liftPenalty: (l) => s.liftPenalty(l),
       readTallies: (e) => s.readTallies(e),
+      updateRoster: (u) => s.updateRoster(u),
       tally: async (u) => {
         if (u.add.exposures !== undefined) {
           held++;

@@ -319,4 +319,52 @@ describe.each(harnesses)("store contract: $name", (harness) => {
   run("rejects reading tallies of an experiment name outside the alphabet", async () => {
     await expect(store().readTallies("exp:*")).rejects.toThrow(RangeError);
   });
+
+  // The account roster (POST /v1/accounts). The marker is global to the store, so each
+  // test turns it off again before it ends: other suites' resets share this Redis.
+  const rosterKey = () => {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+  const lookup = async (s: ReturnType<typeof store>, key: string) => (await s.observe({ ...nothing, now: Date.now(), rosterKey: key })).roster;
+
+  run("answers the roster as off until the origin marks it loaded, then listed or absent", async () => {
+    const s = harness.make({ shards: 4 });
+    const [member, stranger] = [rosterKey(), rosterKey()];
+    try {
+      const added = await s.updateRoster({ add: [member], remove: [], loaded: null, at: 1_000 });
+      expect(added.loaded).toBe(false);
+      // Not loaded yet: even a listed account reads off, so nothing can be denied on it.
+      expect([await lookup(s, member), await lookup(s, stranger)]).toEqual(["off", "off"]);
+      const at = Date.now();
+      expect(await s.updateRoster({ add: [], remove: [], loaded: true, at })).toEqual({ loaded: true, loadedAt: at });
+      expect([await lookup(s, member), await lookup(s, stranger)]).toEqual(["listed", "absent"]);
+      // Idempotent: the same statement again changes nothing; removal makes it absent.
+      await s.updateRoster({ add: [member], remove: [], loaded: null, at });
+      expect(await lookup(s, member)).toBe("listed");
+      await s.updateRoster({ add: [stranger], remove: [member], loaded: null, at });
+      expect([await lookup(s, member), await lookup(s, stranger)]).toEqual(["absent", "listed"]);
+      // Turned off: every lookup is off again, whatever the roster holds.
+      expect(await s.updateRoster({ add: [], remove: [], loaded: false, at })).toEqual({ loaded: false, loadedAt: null });
+      expect([await lookup(s, member), await lookup(s, stranger)]).toEqual(["off", "off"]);
+    } finally {
+      await s.updateRoster({ add: [], remove: [], loaded: false, at: 0 });
+    }
+  });
+
+  run("answers the roster in the same call as the counts, and only when asked", async () => {
+    const s = store();
+    const key = rosterKey();
+    const now = alignedFuture();
+    const hit = uniqueKey("rh");
+    try {
+      await s.updateRoster({ add: [key], remove: [], loaded: true, at: Date.now() });
+      const both = await s.observe({ ...nothing, now, hits: [{ key: hit, windowMs: MIN }], rosterKey: key });
+      expect({ counts: both.counts, roster: both.roster }).toEqual({ counts: [1], roster: "listed" });
+      const without = await s.observe({ ...nothing, now, hits: [{ key: hit, windowMs: MIN }] });
+      expect(without.roster).toBeUndefined();
+    } finally {
+      await s.updateRoster({ add: [], remove: [], loaded: false, at: 0 });
+    }
+  });
 });

@@ -53,3 +53,5 @@ export interface Summary {
 export function aggregate(results: readonly Result[]): { rows: (Row & { cls: string; group: string })[]; overall: { legit: Row; attack: Row; all: Row }; summary: Summary };
 export function reasonCounts(results: readonly Result[]): [string, number][];
 export function formatTable(agg: ReturnType<typeof aggregate>): string[];
+/** The accounts the demo origin holds for a plan: every address but the guessed targets. */
+export function accountsOf(plan: { actors: Array<{ setup?: Array<Record<string, unknown>>; steps: Array<Record<string, unknown>> }> }): string[];

@@ -183,3 +183,25 @@ export function formatTable({ rows, overall }) {
   out.push(line("ALL", overall.all));
   return out;
 }
+
+/**
+ * The classes whose targets are partly guessed (scenarios.mjs `targets`: 30 % real
+ * accounts, the rest made-up addresses). Their addresses are accounts only when some
+ * other actor (a user, a victim) has the same address.
+ */
+const GUESSING = new Set(["scripted enumeration", "browser-faking bots", "residential botnet"]);
+
+/**
+ * The accounts the demo origin holds for a plan: every address a user, a history set-up,
+ * a takeover victim, the flooded owner or an SMS-pumping campaign (which signs up its own
+ * accounts) resets; guessed targets are not accounts.
+ */
+export function accountsOf(p) {
+  const emails = new Set();
+  for (const actor of p.actors) {
+    for (const step of [...(actor.setup ? [actor.setup[0]] : []), ...actor.steps]) {
+      if (step.kind === "reset" && step.email && !GUESSING.has(step.cls)) emails.add(step.email);
+    }
+  }
+  return [...emails];
+}

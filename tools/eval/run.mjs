@@ -14,13 +14,14 @@
 //   npm run eval -- --seed 7              # one seed
 //   options: --scale X (traffic size, default 1)  --concurrency N (in-flight requests, 6)
 //            --reasons (print the reason codes behind each class's outcomes)  --log FILE (decision log)
+//            --no-roster (do not publish the origin's account roster: the numbers before #16's roster)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { signOutcome, startDemoOrigin } from "../demo-origin.mjs";
+import { publishAccounts, signOutcome, startDemoOrigin } from "../demo-origin.mjs";
 import { freePort, startGateway } from "../gateway.mjs";
 import { startTurnstileStandin } from "../turnstile-standin/server.mjs";
-import { aggregate, classify, formatTable, reasonCounts } from "./core.mjs";
+import { accountsOf, aggregate, classify, formatTable, reasonCounts } from "./core.mjs";
 import { drawer, has, loadNetworks } from "./networks.mjs";
 import { networkNeeds } from "./population.mjs";
 import { plan, SEED_SETS } from "./scenarios.mjs";
@@ -46,8 +47,10 @@ function options(argv) {
     concurrency: Number(arg("concurrency") ?? 6),
     reasons: argv.includes("--reasons"),
     log: arg("log"),
+    roster: !argv.includes("--no-roster"),
   };
 }
+
 
 /** npm start's stack on free ports, with its own fresh Durable Object store. */
 async function startStack() {
@@ -258,6 +261,15 @@ console.log(`riskgate eval: sets ${o.sets.map((s) => `${s.name} [${s.seeds.join(
 const stack = await startStack();
 const stacks = o.sets.map(() => stack);
 console.log(`gateways ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+if (o.roster) {
+  // The demo origin knows its accounts: publish every seed's before any traffic, then
+  // turn the roster on (POST /v1/accounts, docs/accounts.md).
+  const accounts = o.sets.flatMap((set) => set.seeds.flatMap((seed) => accountsOf(plan(seed, net(), { scale: o.scale }))));
+  const answer = await publishAccounts(stack.gateway, accounts);
+  console.log(`account roster: ${accounts.length} accounts published, ${JSON.stringify(answer.roster)}`);
+} else {
+  console.log("account roster: not published (--no-roster)");
+}
 const summaries = {};
 const everything = [];
 const logs = [];

@@ -88,6 +88,8 @@ const FIXED: ContextSchema = {
     known_devices: "int",
     known_countries: "int",
     hours_since_verified: "double",
+    // the origin's account roster: off | unanswered | listed | absent (docs/accounts.md)
+    roster: "string",
   },
 };
 

@@ -41,6 +41,8 @@ export function planSignals(ctx: RequestContext, ruleset: CompiledCore): SignalP
       hits: velocity.hits,
       distinct: [...velocity.distinct, ...completion.distinct],
       historyKey: historyKey(ctx.accountKey),
+      // The roster holds velocity forms, so a respelling of an address finds its account.
+      rosterKey: ctx.keys.account,
     },
   };
 }
@@ -77,7 +79,7 @@ export function signalFacts(
     device: { ...deviceFacts(ctx.userAgent, ctx.device, history?.devices ?? []) },
     headers: { ...headerFacts(ctx.headers, ua, data.userAgentLimit, ctx.userAgent) },
     geo: { ...geoFacts(ctx.geo, history, ctx.now) },
-    account: { ...accountFacts(history, ctx.now) },
+    account: { ...accountFacts(history, ctx.now, result === null ? "unanswered" : (result.roster ?? "off")) },
     velocity,
     distinct,
     completion: { ...completionFacts(plan.completion, (result?.distinct ?? []).slice(plan.velocity.distinct.length)) },
