@@ -11,7 +11,7 @@
 //
 // Test-only extras, on a separate control port (so they work while the main port refuses):
 //   POST /fault {"mode": "none|refuse|reset|hang|error500|garbage"}
-//   GET /stats[?tag=x]  POST /stats/reset
+//   GET /stats[?tag=x]  POST /stats/reset   (requests, commands, commands by name, ...)
 // A base URL may carry a tag, http://127.0.0.1:PORT/t/<tag>, so parallel test files count
 // their own round trips.
 import { createServer } from "node:http";
@@ -52,7 +52,7 @@ function closeServer(server) {
 
 /** Per-tag counters; tag "" is the total. */
 function statsBook() {
-  const empty = () => ({ requests: 0, single: 0, pipeline: 0, multiExec: 0, commands: 0, connections: 0, resets: 0 });
+  const empty = () => ({ requests: 0, single: 0, pipeline: 0, multiExec: 0, commands: 0, connections: 0, resets: 0, byCommand: {} });
   const book = new Map();
   const get = (tag) => {
     let s = book.get(tag);
@@ -67,6 +67,12 @@ function statsBook() {
     count(tag, field, n = 1) {
       get(tag)[field] += n;
       if (tag !== "") get("")[field] += n;
+    },
+    /** Commands by name (lower case), e.g. to tell a request's EVALSHA from a periodic HGETALL. */
+    countCommands(tag, names) {
+      for (const s of tag === "" ? [get("")] : [get(tag), get("")]) {
+        for (const name of names) s.byCommand[name] = (s.byCommand[name] ?? 0) + 1;
+      }
     },
     clear: () => book.clear(),
   };
@@ -104,8 +110,9 @@ function dataHandler({ state, stats, hung, redis, translate, token, log }) {
       if (!tokenMatches(token, givenToken(req, url))) throw new BridgeError(401, "Unauthorized");
       const body = await readBody(req);
       const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
-      const [status, result, commands] = await execute(redis, translate, path, req.method ?? "POST", body, base64);
+      const [status, result, commands, names] = await execute(redis, translate, path, req.method ?? "POST", body, base64);
       stats.count(tag, "commands", commands);
+      stats.countCommands(tag, names);
       log?.(`${req.method} ${url.pathname} ${commands} command(s) -> ${status}`);
       send(res, status, result);
     } catch (err) {
