@@ -1,5 +1,5 @@
 /** Types for tools/redis-bridge/bridge.mjs. */
-export type FaultMode = "none" | "refuse" | "reset" | "hang" | "error500" | "garbage";
+export type FaultMode = "none" | "refuse" | "reset" | "hang" | "stall" | "error500" | "garbage";
 
 export interface BridgeStats {
   readonly mode: FaultMode;

@@ -10,7 +10,8 @@
 //   Upstash-Encoding: base64 -> every string in a result is base64; numbers and null are not
 //
 // Test-only extras, on a separate control port (so they work while the main port refuses):
-//   POST /fault {"mode": "none|refuse|reset|hang|error500|garbage"}
+//   POST /fault {"mode": "none|refuse|reset|hang|stall|error500|garbage"}
+//   (hang: no answer at all; stall: headers and the first bytes of a 200, then nothing)
 //   GET /stats[?tag=x]  POST /stats/reset   (requests, commands, commands by name, ...)
 // A base URL may carry a tag, http://127.0.0.1:PORT/t/<tag>, so parallel test files count
 // their own round trips.
@@ -28,7 +29,7 @@ import {
   tokenMatches,
 } from "./rest.mjs";
 
-export const FAULT_MODES = ["none", "refuse", "reset", "hang", "error500", "garbage"];
+export const FAULT_MODES = ["none", "refuse", "reset", "hang", "stall", "error500", "garbage"];
 
 function send(res, status, body) {
   res.writeHead(status, { "content-type": "application/json" });
@@ -100,6 +101,11 @@ function dataHandler({ state, stats, hung, redis, translate, token, log }) {
     stats.count(tag, "requests");
     stats.count(tag, kindOf(path));
     if (state.mode === "hang") return hung.hold(res);
+    if (state.mode === "stall") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"result":');
+      return hung.hold(res);
+    }
     if (state.mode === "reset") return req.socket.resetAndDestroy();
     if (state.mode === "error500") return send(res, 500, { error: "ERR bridge fault: internal server error" });
     if (state.mode === "garbage") {
@@ -170,7 +176,7 @@ export async function startBridge({ redisPort, token, port = 0, controlPort = 0,
 
   async function setFault(next) {
     if (!FAULT_MODES.includes(next)) throw new Error(`unknown fault mode ${next}`);
-    if (state.mode === "hang" && next !== "hang") hung.releaseAll();
+    if ((state.mode === "hang" || state.mode === "stall") && next !== state.mode) hung.releaseAll();
     state.mode = next;
     if (next === "refuse" && state.listening) {
       state.listening = false;
