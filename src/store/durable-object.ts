@@ -29,6 +29,7 @@ import { HISTORY_LIMIT, HISTORY_RETENTION_MS, TALLY_EVENT_TTL_MS } from "./port.
 import { rateLimitPrefix } from "./ephemeral.ts";
 import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
 import { parseTallyField } from "./tally.ts";
+import { KeyFilter } from "./key-filter.ts";
 
 /** Distinct members kept per bucket; beyond this the count saturates at the cap. */
 const DISTINCT_CAP = 10_000;
@@ -165,6 +166,8 @@ export class RiskgateStore extends DurableObject<Env> {
   private alarmAt: number | null = null;
   private lastSweep = 0;
   private nearCapLogged = 0;
+  /** Accounts that may have history rows: a reset for one that has none reads no SQL. */
+  private readonly historyKeys = new KeyFilter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -191,6 +194,7 @@ export class RiskgateStore extends DurableObject<Env> {
   /** Merge a confirmed outcome into the account's history (newest `HISTORY_LIMIT` per kind); written through. */
   async recordHistory(update: HistoryUpdate): Promise<void> {
     const expires = update.at + HISTORY_RETENTION_MS;
+    this.historyKeys.add(update.historyKey);
     const values = { device: update.device, country: update.country, asn: update.asn === null ? null : String(update.asn) };
     for (const kind of HISTORY_KINDS) {
       const value = values[kind];
@@ -337,7 +341,7 @@ export class RiskgateStore extends DurableObject<Env> {
     this.alarmAt = next;
   }
 
-  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first). */
+  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first), and which accounts have history. */
   private load(): void {
     const alive = Date.now();
     for (const row of this.sql.exec<{ key: string; bucket: number; n: number; expires: number }>(
@@ -362,6 +366,11 @@ export class RiskgateStore extends DurableObject<Env> {
       "SELECT key, level, until, expires FROM penalties WHERE expires > ? ORDER BY expires", alive,
     )) {
       this.penalties.set(row.key, { level: row.level, until: row.until, expires: row.expires });
+    }
+    for (const row of this.sql.exec<{ key: string }>(
+      "SELECT key FROM history_items UNION SELECT key FROM history_last UNION SELECT key FROM history_tags",
+    )) {
+      this.historyKeys.add(row.key);
     }
     this.evict();
   }
@@ -582,8 +591,9 @@ export class RiskgateStore extends DurableObject<Env> {
     return { level: box.level, until: box.until };
   }
 
-  /** One statement: items, last location and tag of an account. */
+  /** One statement: items, last location and tag of an account; none for an account the filter has never seen. */
   private readHistory(key: string, alive: number): AccountHistory | null {
+    if (!this.historyKeys.mightHave(key)) return null;
     const rows = this.sql
       .exec<{ t: number; kind: string | null; value: string | number | null; lat: number | null; lon: number | null; at: number }>(
         `SELECT 0 AS t, kind, value, NULL AS lat, NULL AS lon, at FROM history_items WHERE key = ?1 AND expires > ?2
