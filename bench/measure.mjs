@@ -20,7 +20,7 @@ export const NOISY_WAIT_SHARE = 0.05;
 /**
  * @typedef {{ port: number, seconds: number, connections: number, offset: number, round: number,
  *   gatewayPid: number, loadCpu: number, ownPids: number[],
- *   counters: () => Promise<{ requests: number, storeCalls: number | null }>,
+ *   counters: () => Promise<{ requests: number, storeCalls: number | null, backgroundCalls: number | null }>,
  *   originCount: () => Promise<{ forwarded: number, connections: number }> }} RoundContext
  */
 
@@ -66,6 +66,9 @@ export async function measureRound(scenario, ctx) {
     gateway_cpu_util: cpu / load.duration_us,
     store_round_trips_per_request:
       after.storeCalls === null || before.storeCalls === null ? null : (after.storeCalls - before.storeCalls) / handled,
+    // Store calls no reset made: the experiment monitor's tally read, per isolate every 10 s.
+    store_background_calls:
+      after.backgroundCalls == null || before.backgroundCalls == null ? null : after.backgroundCalls - before.backgroundCalls,
     forwarded_per_request: origin / handled,
     // New TCP connections to the origin per request: 0 once a gateway reuses connections.
     origin_connections_per_request: (after.connections - before.connections) / handled,

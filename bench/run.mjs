@@ -181,11 +181,13 @@ async function availability({ upstash, portOf }) {
 
 /** Alternating rounds over the active scenarios. */
 function measure(active, { origin, upstash, workerd, portOf }) {
-  // Store round trips: the counting entry's Durable Object calls, or the bridge's requests.
+  // Store round trips: the counting entry's Durable Object calls, or the bridge's requests;
+  // the experiment monitor's periodic tally read apart (background, not per reset).
   const counters = (s) => async () => {
     const w = await workerCounters(portOf(s.worker));
-    if (s.store === "upstash") return { requests: w.requests, storeCalls: upstash.requests() };
-    return { requests: w.requests, storeCalls: s.store === "durable-object" ? w.storeCalls : null };
+    if (s.store === "upstash") return { requests: w.requests, storeCalls: upstash.requests(), backgroundCalls: upstash.backgroundRequests() };
+    if (s.store === "durable-object") return { requests: w.requests, storeCalls: w.storeCalls, backgroundCalls: w.backgroundCalls };
+    return { requests: w.requests, storeCalls: null, backgroundCalls: null };
   };
   const maxRounds = settings.rounds * 2;
   log(

@@ -163,5 +163,5 @@ async function waitForPort(port, child) {
 export async function workerCounters(port) {
   const res = await fetch(`http://127.0.0.1:${port}/__bench/store-calls`, { signal: AbortSignal.timeout(5000) });
   const body = await res.json();
-  return { requests: body.requests, storeCalls: body.storeCalls };
+  return { requests: body.requests, storeCalls: body.storeCalls, backgroundCalls: body.backgroundCalls ?? null };
 }

@@ -1,7 +1,8 @@
 // The entry module every benchmarked worker runs under, baselines and riskgate alike, so
 // they all pay for the same wrapper. It relays to the bundled worker (`./worker.js`)
 // and answers GET /__bench/store-calls with the number of requests it relayed and the
-// number of calls that reached the RiskgateStore Durable Object, both counted inside the
+// number of calls that reached the RiskgateStore Durable Object (the experiment monitor's
+// periodic tally reads apart, as background calls), counted inside the
 // worker so their ratio is exact even when the load stops with requests in flight. Durable Objects of a class defined by the same workerd
 // service run in the same isolate, so one module-level counter sees every store round
 // trip of the gateway. workerd refuses an `undefined` export, so the store subclass is
@@ -10,15 +11,20 @@
 const RELAY = `import worker from "./worker.js";
 let requests = 0;
 let storeCalls = 0;
+let backgroundCalls = 0;
 /** Counts one store round trip (called by the store subclass below, if any). */
 export function countStoreCall() {
   storeCalls++;
+}
+/** Counts one store call no reset made (the experiment monitor's periodic tally read). */
+export function countBackgroundCall() {
+  backgroundCalls++;
 }
 export default {
   fetch(request, env, ctx) {
     // A suffix test instead of URL parsing: the wrapper must cost next to nothing.
     if (request.method === "GET" && request.url.endsWith("/__bench/store-calls")) {
-      return Response.json({ requests, storeCalls });
+      return Response.json({ requests, storeCalls, backgroundCalls });
     }
     requests++;
     return worker.fetch(request, env, ctx);
@@ -27,7 +33,11 @@ export default {
 `;
 
 const STORE = `import { RiskgateStore as Base } from "./worker.js";
-/** The gateway's store class with a counter on every RPC method its adapter calls. */
+/**
+ * The gateway's store class with a counter on every RPC method its adapter calls:
+ * readTallies (the experiment monitor's read, per isolate every 10 s) apart, as a
+ * background call; every other method is a store round trip of the request that made it.
+ */
 export class RiskgateStore extends Base {
   observe(batch) {
     countStoreCall();
@@ -36,6 +46,22 @@ export class RiskgateStore extends Base {
   recordHistory(update) {
     countStoreCall();
     return super.recordHistory(update);
+  }
+  penalize(update) {
+    countStoreCall();
+    return super.penalize(update);
+  }
+  liftPenalty(lift) {
+    countStoreCall();
+    return super.liftPenalty(lift);
+  }
+  tally(...args) {
+    countStoreCall();
+    return super.tally(...args);
+  }
+  readTallies(experiment) {
+    countBackgroundCall();
+    return super.readTallies(experiment);
   }
 }
 `;

@@ -132,6 +132,8 @@ export class DurableObjectStore implements Store {
   private readonly shards: number;
   private readonly timeoutMs: number;
   private readonly cache: BlockCache;
+  /** Each shard's object id (`idFromName` hashes the name), derived on first use. */
+  private readonly ids: DurableObjectId[] = [];
 
   constructor({ namespace, shards = 1, timeoutMs, cache = new BlockCache() }: DurableObjectStoreOptions) {
     if (!Number.isInteger(shards) || shards < 1) throw new Error("shards must be a positive integer");
@@ -248,8 +250,17 @@ export class DurableObjectStore implements Store {
     return states[0] ?? { loaded: false, loadedAt: null };
   }
 
+  /**
+   * A fresh stub per call (a stub that saw an exception fails every later call, and a
+   * stub belongs to the request that made it), from an id derived once per shard.
+   */
   private stub(shard: number): DurableObjectStub<RiskgateStore> {
-    return this.namespace.get(this.namespace.idFromName(`shard-${shard}`));
+    let id = this.ids[shard];
+    if (id === undefined) {
+      id = this.namespace.idFromName(`shard-${shard}`);
+      this.ids[shard] = id;
+    }
+    return this.namespace.get(id);
   }
 
   private async call<T>(what: string, work: () => Promise<T>): Promise<T> {

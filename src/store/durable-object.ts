@@ -32,6 +32,7 @@ import { HISTORY_LIMIT, HISTORY_RETENTION_MS, TALLY_EVENT_TTL_MS } from "./port.
 import { rateLimitPrefix } from "./ephemeral.ts";
 import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
 import { parseTallyField } from "./tally.ts";
+import { KeyFilter } from "./key-filter.ts";
 
 /** Distinct members kept per bucket; beyond this the count saturates at the cap. */
 const DISTINCT_CAP = 10_000;
@@ -48,6 +49,14 @@ export const HISTORY_ROW_CAP = 500_000;
 export const TALLY_EVENT_CAP = 200_000;
 /** Share of a cap at which the shard logs `riskgate.store_near_cap`. */
 const NEAR_CAP = 0.8;
+/**
+ * Share of a cap freed by one eviction pass: a shard over a cap evicts down to 95 % of it.
+ * Each pass walks the Map from its oldest end, over every entry deleted since V8 last
+ * rehashed the table; evicting one request's worth at a time paid that walk on every
+ * request at the cap (~150 µs per request at a 100 000-row cap in a Node micro-benchmark,
+ * ~30 µs with the slack).
+ */
+const EVICT_SLACK = 0.05;
 /** Rows per multi-row INSERT in a flush: 4 parameters each, under the 100 a statement may bind. */
 const ROWS_PER_STATEMENT = 24;
 const HISTORY_KINDS = ["device", "country", "asn"] as const;
@@ -166,6 +175,8 @@ export class RiskgateStore extends DurableObject<Env> {
   private alarmAt: number | null = null;
   private lastSweep = 0;
   private nearCapLogged = 0;
+  /** Accounts that may have history rows: a reset for one that has none reads no SQL. */
+  private readonly historyKeys = new KeyFilter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -193,6 +204,7 @@ export class RiskgateStore extends DurableObject<Env> {
   /** Merge a confirmed outcome into the account's history (newest `HISTORY_LIMIT` per kind); written through. */
   async recordHistory(update: HistoryUpdate): Promise<void> {
     const expires = update.at + HISTORY_RETENTION_MS;
+    this.historyKeys.add(update.historyKey);
     const values = { device: update.device, country: update.country, asn: update.asn === null ? null : String(update.asn) };
     for (const kind of HISTORY_KINDS) {
       const value = values[kind];
@@ -370,7 +382,7 @@ export class RiskgateStore extends DurableObject<Env> {
     this.alarmAt = next;
   }
 
-  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first). */
+  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first), and which accounts have history. */
   private load(): void {
     const alive = Date.now();
     for (const row of this.sql.exec<{ key: string; bucket: number; n: number; expires: number }>(
@@ -395,6 +407,11 @@ export class RiskgateStore extends DurableObject<Env> {
       "SELECT key, level, until, expires FROM penalties WHERE expires > ? ORDER BY expires", alive,
     )) {
       this.penalties.set(row.key, { level: row.level, until: row.until, expires: row.expires });
+    }
+    for (const row of this.sql.exec<{ key: string }>(
+      "SELECT key FROM history_items UNION SELECT key FROM history_last UNION SELECT key FROM history_tags",
+    )) {
+      this.historyKeys.add(row.key);
     }
     this.evict();
   }
@@ -493,11 +510,13 @@ export class RiskgateStore extends DurableObject<Env> {
     return this.sql.exec<{ c: number }>(`SELECT count(*) AS c FROM ${table}`).one().c;
   }
 
-  /** Evict the least recently touched counters (and boxes) until the shard is under its caps. */
+  /** Over a cap, evict the least recently touched counters (and boxes) down to `EVICT_SLACK` under it. */
   private evict(): void {
     let evicted = 0;
+    const counterTarget = this.counterRows > this.caps.counterRows ? Math.floor(this.caps.counterRows * (1 - EVICT_SLACK)) : this.caps.counterRows;
+    const penaltyTarget = this.penalties.size > this.caps.penaltyRows ? Math.floor(this.caps.penaltyRows * (1 - EVICT_SLACK)) : this.caps.penaltyRows;
     for (const [id, entry] of this.counters) {
-      if (this.counterRows <= this.caps.counterRows) break;
+      if (this.counterRows <= counterTarget) break;
       this.counters.delete(id);
       this.dirty.delete(id);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
@@ -505,7 +524,7 @@ export class RiskgateStore extends DurableObject<Env> {
       evicted++;
     }
     for (const key of this.penalties.keys()) {
-      if (this.penalties.size <= this.caps.penaltyRows) break;
+      if (this.penalties.size <= penaltyTarget) break;
       this.penalties.delete(key);
       this.dirtyPenalties.delete(key);
       this.gone.push({ table: "penalties", key });
@@ -613,8 +632,9 @@ export class RiskgateStore extends DurableObject<Env> {
     return { level: box.level, until: box.until };
   }
 
-  /** One statement: items, last location and tag of an account. */
+  /** One statement: items, last location and tag of an account; none for an account the filter has never seen. */
   private readHistory(key: string, alive: number): AccountHistory | null {
+    if (!this.historyKeys.mightHave(key)) return null;
     const rows = this.sql
       .exec<{ t: number; kind: string | null; value: string | number | null; lat: number | null; lon: number | null; at: number }>(
         `SELECT 0 AS t, kind, value, NULL AS lat, NULL AS lon, at FROM history_items WHERE key = ?1 AND expires > ?2

@@ -1,6 +1,6 @@
 /**
- * The production store across regions: Upstash Redis over its REST API, through
- * @upstash/redis.
+ * The production store across regions: Upstash Redis over its REST API (upstash-rest.ts
+ * speaks it directly; why not @upstash/redis is said there).
  *
  * Round trips: `observe` is one EVALSHA of the observe script, which counts the windows
  * and HyperLogLogs, reads history and penalty boxes and decides every rate-limit ladder
@@ -15,14 +15,15 @@
  * wait on another's I/O): about 400 µs of CPU per request in the benchmark
  * (docs/architecture.md, "Performance"). The observe script now decides the steps with
  * @upstash/ratelimit's sliding-window arithmetic on the same keys, and a differential
- * test checks both agree on one Redis. The client is built once per isolate, without
- * auto-pipelining, so no request ever waits on another's fetch.
+ * test checks both agree on one Redis. One fetch per call, never shared with another
+ * request's commands, so no request ever waits on another's fetch.
  *
- * Failure: one timeout (the rule file's `store.timeout`) bounds the whole call and
- * aborts the fetch; the client's retries are off (a retry after a timeout would only
- * add load to a struggling Redis). Every failure is a StoreError.
+ * Failure: one timer (the rule file's `store.timeout`, an `AbortSignal.timeout`) bounds
+ * the whole call and aborts its fetch; nothing is retried (a retry after a timeout would
+ * only add load to a struggling Redis). Every failure is a StoreError: STORE_TIMEOUT at
+ * the timeout, STORE_UNAVAILABLE for a refused connection, an HTTP error or a Redis
+ * error reply, STORE_BAD_RESPONSE for a reply that is not what the script returns.
  */
-import { errors, Redis } from "@upstash/redis/cloudflare";
 import { blockedResult, BlockCache, findCachedBlock, forgetBlocks, rememberBlocks } from "./ephemeral.ts";
 import { checkPenaltyPolicy } from "./penalty.ts";
 import type {
@@ -39,7 +40,7 @@ import type {
   TallyRow,
   TallyUpdate,
 } from "./port.ts";
-import { StoreError, withTimeout } from "./port.ts";
+import { StoreError } from "./port.ts";
 import { checkTally, checkTallyName, sortTallies } from "./tally.ts";
 import {
   historyCall,
@@ -54,6 +55,7 @@ import {
   type ScriptCall,
   tallyCall,
 } from "./upstash-batch.ts";
+import { RedisReplyError, UpstashRest } from "./upstash-rest.ts";
 import { HISTORY_SCRIPT, LIFT_SCRIPT, type LuaScript, OBSERVE_SCRIPT, PENALIZE_SCRIPT, ROSTER_SCRIPT, TALLY_SCRIPT } from "./upstash-scripts.ts";
 
 /** Options for the Upstash adapter. */
@@ -67,20 +69,20 @@ export interface UpstashStoreOptions {
   readonly cache?: BlockCache;
 }
 
-/** EVALSHA, falling back to EVAL when Redis does not have the script yet. */
-function run(redis: Redis, script: LuaScript, { keys, args }: ScriptCall): Promise<unknown> {
-  return redis.evalsha(script.sha1, keys, args).catch((err: unknown) => {
-    if (err instanceof Error && err.message.includes("NOSCRIPT")) return redis.eval(script.source, keys, args);
+/** EVALSHA, falling back to EVAL when Redis does not have the script yet; one signal bounds both. */
+async function run(rest: UpstashRest, script: LuaScript, { keys, args }: ScriptCall, signal: AbortSignal): Promise<unknown> {
+  const tail = [String(keys.length), ...keys, ...args];
+  try {
+    return await rest.command(["EVALSHA", script.sha1, ...tail], signal);
+  } catch (err) {
+    if (err instanceof RedisReplyError && err.message.includes("NOSCRIPT")) return rest.command(["EVAL", script.source, ...tail], signal);
     throw err;
-  });
+  }
 }
 
-/** Map whatever the client threw to a StoreError with a stable code. */
+/** Map whatever a call threw to a StoreError with a stable code. */
 export function storeErrorFrom(err: unknown, what: string): StoreError {
   if (err instanceof StoreError) return err;
-  if (err instanceof errors.UpstashJSONParseError) {
-    return new StoreError("STORE_BAD_RESPONSE", `upstash ${what}: response was not JSON`, { cause: err });
-  }
   const name = (err as { name?: unknown } | null)?.name;
   if (name === "TimeoutError" || name === "AbortError") {
     return new StoreError("STORE_TIMEOUT", `upstash ${what} was aborted at the timeout`, { cause: err });
@@ -93,30 +95,19 @@ export class UpstashStore implements Store {
   readonly name = "upstash";
   private readonly timeoutMs: number;
   private readonly cache: BlockCache;
-  private readonly redis: Redis;
+  private readonly rest: UpstashRest;
 
   constructor({ url, token, timeoutMs, cache = new BlockCache() }: UpstashStoreOptions) {
     this.timeoutMs = timeoutMs;
     this.cache = cache;
-    this.redis = new Redis({
-      url,
-      token,
-      // One command per call: nothing is ever batched with another request's commands.
-      enableAutoPipelining: false,
-      // Replies are parsed strictly by upstash-batch.ts, never guessed as JSON.
-      automaticDeserialization: false,
-      enableTelemetry: false,
-      retry: { retries: 0, backoff: () => 0 },
-      // A fresh signal per HTTP request: a hung request is cut at the timeout, not left open.
-      signal: () => AbortSignal.timeout(this.timeoutMs),
-    });
+    this.rest = new UpstashRest(url, token);
   }
 
   async observe(request: ObserveRequest): Promise<ObserveResult> {
     for (const p of request.penalties ?? []) checkPenaltyPolicy(p.policy);
     const blocked = findCachedBlock(this.cache, request);
     if (blocked !== null) return blockedResult(blocked);
-    const result = await this.call("observe", () => this.observeOnce(request));
+    const result = await this.call("observe", (signal) => this.observeOnce(request, signal));
     rememberBlocks(this.cache, request, result);
     return result;
   }
@@ -126,50 +117,51 @@ export class UpstashStore implements Store {
   }
 
   async recordHistory(update: HistoryUpdate): Promise<void> {
-    await this.call("recordHistory", () => run(this.redis, HISTORY_SCRIPT, historyCall(update)));
+    await this.call("recordHistory", (signal) => run(this.rest, HISTORY_SCRIPT, historyCall(update), signal));
   }
 
   async penalize(update: PenaltyUpdate): Promise<PenaltyState> {
     checkPenaltyPolicy(update.policy);
-    return parsePenalty(await this.call("penalize", () => run(this.redis, PENALIZE_SCRIPT, penalizeCall(update))));
+    return parsePenalty(await this.call("penalize", (signal) => run(this.rest, PENALIZE_SCRIPT, penalizeCall(update), signal)));
   }
 
   async liftPenalty(lift: PenaltyLift): Promise<number> {
     forgetBlocks(this.cache, lift);
     const call = liftCall(lift);
     if (call.keys.length === 0) return 0;
-    const reply = await this.call("liftPenalty", () => run(this.redis, LIFT_SCRIPT, call));
+    const reply = await this.call("liftPenalty", (signal) => run(this.rest, LIFT_SCRIPT, call, signal));
     if (typeof reply !== "number" || !Number.isSafeInteger(reply)) throw new StoreError("STORE_BAD_RESPONSE", "upstash returned an unexpected lift count");
     return reply;
   }
 
   async tally(update: TallyUpdate): Promise<boolean> {
     checkTally(update);
-    const reply = await this.call("tally", () => run(this.redis, TALLY_SCRIPT, tallyCall(update)));
+    const reply = await this.call("tally", (signal) => run(this.rest, TALLY_SCRIPT, tallyCall(update), signal));
     return reply === 1;
   }
 
   async readTallies(experiment: string): Promise<readonly TallyRow[]> {
     checkTallyName(experiment);
-    const reply = await this.call("readTallies", () => this.redis.hgetall(`rg:t:${experiment}`));
+    const reply = await this.call("readTallies", (signal) => this.rest.command(["HGETALL", `rg:t:${experiment}`], signal));
     return sortTallies(parseTallies(reply));
   }
 
   /** One script call: atomic, so a statement is applied whole or not at all. */
   async updateRoster(update: RosterUpdate): Promise<RosterStatus> {
-    return parseRosterStatus(await this.call("updateRoster", () => run(this.redis, ROSTER_SCRIPT, rosterCall(update))));
+    return parseRosterStatus(await this.call("updateRoster", (signal) => run(this.rest, ROSTER_SCRIPT, rosterCall(update), signal)));
   }
 
-  private async observeOnce(request: ObserveRequest): Promise<ObserveResult> {
+  private async observeOnce(request: ObserveRequest, signal: AbortSignal): Promise<ObserveResult> {
     const call = observeCall(request);
     if (call === null) return { counts: [], distinct: [], history: null, penalties: [], limits: [], blocked: null };
-    const reply = await run(this.redis, OBSERVE_SCRIPT, call);
+    const reply = await run(this.rest, OBSERVE_SCRIPT, call, signal);
     return { ...parseObserve(request, reply), blocked: null };
   }
 
-  private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
+  /** One adapter call under one timer: the signal aborts whichever fetch is in flight at the timeout. */
+  private async call<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await withTimeout(work(), this.timeoutMs, `upstash ${what}`);
+      return await work(AbortSignal.timeout(this.timeoutMs));
     } catch (err) {
       throw storeErrorFrom(err, what);
     }

@@ -57,6 +57,20 @@ suite("redis bridge: protocol", () => {
     expect(await r.ping()).toBe("PONG");
   });
 
+  it("counts commands by name per tag, single and pipelined (the benchmark tells round trips from background reads by it)", async () => {
+    const tag = `c${crypto.randomUUID().slice(0, 8)}`;
+    const key = id();
+    const r = client({ tag });
+    await r.incr(key);
+    await r.hgetall(`${key}:h`);
+    const p = r.pipeline();
+    p.incr(key);
+    p.get(key);
+    await p.exec();
+    expect(bridge.stats(tag).byCommand).toEqual({ incr: 2, hgetall: 1, get: 1 });
+    expect(bridge.stats(tag).requests).toBe(3);
+  });
+
   it("base64-encodes every string in a result when asked, and nothing else", async () => {
     const key = id();
     await raw("/", ["RPUSH", key, "a", "b"]);

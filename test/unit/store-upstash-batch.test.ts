@@ -5,7 +5,7 @@ import { StoreError, type ObserveRequest } from "../../src/store/port.ts";
 import { storeErrorFrom } from "../../src/store/upstash.ts";
 import { historyCall, observeCall, parseObserve, parseTallies, tallyCall } from "../../src/store/upstash-batch.ts";
 import { HISTORY_SCRIPT, LIFT_SCRIPT, OBSERVE_SCRIPT, PENALIZE_SCRIPT, ROSTER_SCRIPT, TALLY_SCRIPT } from "../../src/store/upstash-scripts.ts";
-import { errors } from "@upstash/redis/cloudflare";
+import { RedisReplyError } from "../../src/store/upstash-rest.ts";
 
 const W = 60_000;
 const T = 1_800_000_000_000 - (1_800_000_000_000 % W);
@@ -182,9 +182,9 @@ describe("Upstash reply parsing", () => {
 describe("Upstash error mapping", () => {
   it.each([
     ["a StoreError as it is", new StoreError("STORE_TIMEOUT", "x"), "STORE_TIMEOUT"],
-    ["a body that is not JSON", new errors.UpstashJSONParseError("<html>"), "STORE_BAD_RESPONSE"],
+    ["a body that is not JSON (mapped by the REST client)", new StoreError("STORE_BAD_RESPONSE", "x"), "STORE_BAD_RESPONSE"],
     ["an aborted fetch", new DOMException("timed out", "TimeoutError"), "STORE_TIMEOUT"],
-    ["an HTTP error", new errors.UpstashError("ERR bridge fault"), "STORE_UNAVAILABLE"],
+    ["a Redis error reply", new RedisReplyError("ERR bridge fault"), "STORE_UNAVAILABLE"],
     ["a network failure", new TypeError("fetch failed"), "STORE_UNAVAILABLE"],
   ])("maps %s", (_label, err, code) => {
     expect(storeErrorFrom(err, "observe").code).toBe(code);

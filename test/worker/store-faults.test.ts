@@ -5,7 +5,8 @@
 // "Within the timeout" needs no clock: a failure that took longer would carry
 // STORE_TIMEOUT instead of its own code. The timeout is the tests' generous one
 // (TEST_STORE_TIMEOUT_MS), so a slow machine cannot turn a refusal into a timeout; only
-// the hang, which never answers, gets a short one, so waiting for it costs little.
+// the hang and the stall, which never finish answering, get a short one, so waiting for
+// them costs little.
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { FaultMode } from "../../tools/redis-bridge/bridge.mjs";
 import { StoreError } from "../../src/store/port.ts";
@@ -37,12 +38,14 @@ afterEach(async () => {
 });
 
 /** The store timeout for a fault mode: see the top of this file. */
-const timeoutFor = (mode: FaultMode): number => (mode === "hang" ? TEST_HANG_TIMEOUT_MS : TEST_STORE_TIMEOUT_MS);
+const timeoutFor = (mode: FaultMode): number => (mode === "hang" || mode === "stall" ? TEST_HANG_TIMEOUT_MS : TEST_STORE_TIMEOUT_MS);
 
 const FAULTS: ReadonlyArray<readonly [FaultMode, string]> = [
   ["refuse", "STORE_UNAVAILABLE"],
   ["reset", "STORE_UNAVAILABLE"],
   ["hang", "STORE_TIMEOUT"],
+  // Headers arrive, the body never ends: the one timer must bound the body read too.
+  ["stall", "STORE_TIMEOUT"],
   ["error500", "STORE_UNAVAILABLE"],
   ["garbage", "STORE_BAD_RESPONSE"],
 ];

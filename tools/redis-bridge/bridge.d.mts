@@ -1,5 +1,5 @@
 /** Types for tools/redis-bridge/bridge.mjs. */
-export type FaultMode = "none" | "refuse" | "reset" | "hang" | "error500" | "garbage";
+export type FaultMode = "none" | "refuse" | "reset" | "hang" | "stall" | "error500" | "garbage";
 
 export interface BridgeStats {
   readonly mode: FaultMode;
@@ -11,6 +11,8 @@ export interface BridgeStats {
   readonly connections: number;
   /** Connections reset on arrival in "reset" mode (no request was read from them). */
   readonly resets: number;
+  /** Commands run, by lower-case name (EVALSHA, HGETALL, ...). */
+  readonly byCommand: Readonly<Record<string, number>>;
 }
 
 export interface Bridge {

@@ -10,8 +10,9 @@
 //   Upstash-Encoding: base64 -> every string in a result is base64; numbers and null are not
 //
 // Test-only extras, on a separate control port (so they work while the main port refuses):
-//   POST /fault {"mode": "none|refuse|reset|hang|error500|garbage"}
-//   GET /stats[?tag=x]  POST /stats/reset
+//   POST /fault {"mode": "none|refuse|reset|hang|stall|error500|garbage"}
+//   (hang: no answer at all; stall: headers and the first bytes of a 200, then nothing)
+//   GET /stats[?tag=x]  POST /stats/reset   (requests, commands, commands by name, ...)
 // A base URL may carry a tag, http://127.0.0.1:PORT/t/<tag>, so parallel test files count
 // their own round trips.
 import { createServer } from "node:http";
@@ -28,7 +29,7 @@ import {
   tokenMatches,
 } from "./rest.mjs";
 
-export const FAULT_MODES = ["none", "refuse", "reset", "hang", "error500", "garbage"];
+export const FAULT_MODES = ["none", "refuse", "reset", "hang", "stall", "error500", "garbage"];
 
 function send(res, status, body) {
   res.writeHead(status, { "content-type": "application/json" });
@@ -52,7 +53,7 @@ function closeServer(server) {
 
 /** Per-tag counters; tag "" is the total. */
 function statsBook() {
-  const empty = () => ({ requests: 0, single: 0, pipeline: 0, multiExec: 0, commands: 0, connections: 0, resets: 0 });
+  const empty = () => ({ requests: 0, single: 0, pipeline: 0, multiExec: 0, commands: 0, connections: 0, resets: 0, byCommand: {} });
   const book = new Map();
   const get = (tag) => {
     let s = book.get(tag);
@@ -67,6 +68,12 @@ function statsBook() {
     count(tag, field, n = 1) {
       get(tag)[field] += n;
       if (tag !== "") get("")[field] += n;
+    },
+    /** Commands by name (lower case), e.g. to tell a request's EVALSHA from a periodic HGETALL. */
+    countCommands(tag, names) {
+      for (const s of tag === "" ? [get("")] : [get(tag), get("")]) {
+        for (const name of names) s.byCommand[name] = (s.byCommand[name] ?? 0) + 1;
+      }
     },
     clear: () => book.clear(),
   };
@@ -94,6 +101,11 @@ function dataHandler({ state, stats, hung, redis, translate, token, log }) {
     stats.count(tag, "requests");
     stats.count(tag, kindOf(path));
     if (state.mode === "hang") return hung.hold(res);
+    if (state.mode === "stall") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"result":');
+      return hung.hold(res);
+    }
     if (state.mode === "reset") return req.socket.resetAndDestroy();
     if (state.mode === "error500") return send(res, 500, { error: "ERR bridge fault: internal server error" });
     if (state.mode === "garbage") {
@@ -104,8 +116,9 @@ function dataHandler({ state, stats, hung, redis, translate, token, log }) {
       if (!tokenMatches(token, givenToken(req, url))) throw new BridgeError(401, "Unauthorized");
       const body = await readBody(req);
       const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
-      const [status, result, commands] = await execute(redis, translate, path, req.method ?? "POST", body, base64);
+      const [status, result, commands, names] = await execute(redis, translate, path, req.method ?? "POST", body, base64);
       stats.count(tag, "commands", commands);
+      stats.countCommands(tag, names);
       log?.(`${req.method} ${url.pathname} ${commands} command(s) -> ${status}`);
       send(res, status, result);
     } catch (err) {
@@ -163,7 +176,7 @@ export async function startBridge({ redisPort, token, port = 0, controlPort = 0,
 
   async function setFault(next) {
     if (!FAULT_MODES.includes(next)) throw new Error(`unknown fault mode ${next}`);
-    if (state.mode === "hang" && next !== "hang") hung.releaseAll();
+    if ((state.mode === "hang" || state.mode === "stall") && next !== state.mode) hung.releaseAll();
     state.mode = next;
     if (next === "refuse" && state.listening) {
       state.listening = false;

@@ -140,7 +140,7 @@ export function kindOf(path) {
   return "single";
 }
 
-/** Run the request against Redis and produce [status, body, commands run]. */
+/** Run the request against Redis and produce [status, body, commands run, their names (lower case)]. */
 export async function execute(redis, translate, path, method, body, base64) {
   if (path === "/pipeline" || path === "/multi-exec") {
     const list = parseJson(body);
@@ -148,12 +148,13 @@ export async function execute(redis, translate, path, method, body, base64) {
     const prepared = list.map((c) => translate(command(c)));
     const commands = prepared.map((p) => p.args);
     const back = (replies) => replies.map((r, i) => entry(prepared[i]?.reply(r) ?? r, base64));
-    if (path === "/pipeline") return [200, back(await redis.send(commands)), commands.length];
+    const names = commands.map((c) => c[0].toLowerCase());
+    if (path === "/pipeline") return [200, back(await redis.send(commands)), commands.length, names];
     const replies = await redis.send([["MULTI"], ...commands, ["EXEC"]]);
     const exec = replies[replies.length - 1];
-    if (exec instanceof RedisReplyError) return [400, { error: exec.message }, commands.length];
-    if (!Array.isArray(exec)) return [400, { error: "EXECABORT Transaction discarded" }, commands.length];
-    return [200, back(exec), commands.length];
+    if (exec instanceof RedisReplyError) return [400, { error: exec.message }, commands.length, names];
+    if (!Array.isArray(exec)) return [400, { error: "EXECABORT Transaction discarded" }, commands.length, names];
+    return [200, back(exec), commands.length, names];
   }
   let args;
   if (path === "/") {
@@ -167,6 +168,7 @@ export async function execute(redis, translate, path, method, body, base64) {
   const prepared = translate(args);
   const [raw] = await redis.send([prepared.args]);
   const reply = prepared.reply(raw);
-  if (reply instanceof RedisReplyError) return [400, { error: reply.message }, 1];
-  return [200, { result: toJson(reply, base64) }, 1];
+  const names = [args[0].toLowerCase()];
+  if (reply instanceof RedisReplyError) return [400, { error: reply.message }, 1, names];
+  return [200, { result: toJson(reply, base64) }, 1, names];
 }
