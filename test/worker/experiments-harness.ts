@@ -71,15 +71,22 @@ export async function experimentHarness(experiment: ExperimentSpec, options: { s
 
 let counter = 0;
 
-/** One reset for `email` from its own IP and browser build (so velocity rules stay quiet). */
-export async function reset(h: ExperimentHarness, email: string, options: { wait?: boolean; ip?: string } = {}): Promise<{ res: Response; done: Promise<void> }> {
+/**
+ * One reset for `email` from its own IP and browser build (so velocity rules stay quiet);
+ * `browser` pins the build (one script's burst rather than a crowd behind one address).
+ */
+export async function reset(
+  h: ExperimentHarness,
+  email: string,
+  options: { wait?: boolean; ip?: string; browser?: number } = {},
+): Promise<{ res: Response; done: Promise<void> }> {
   counter++;
   const ctx = createExecutionContext();
   const request = new Request("https://gateway.test/password/reset", {
     method: "POST",
     headers: {
       "content-type": "application/json",
-      "user-agent": CHROME.replace("130.0.0.0", `130.0.${counter}.0`),
+      "user-agent": CHROME.replace("130.0.0.0", `130.0.${options.browser ?? counter}.0`),
       // A real Chrome sends its client hints: without them, a request from one of the
       // hosting networks among these addresses meets datacenter-browser-hints' CAPTCHA.
       "sec-ch-ua": '"Chromium";v="130", "Google Chrome";v="130", "Not?A_Brand";v="99"',
