@@ -7,19 +7,26 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { scratchProject } from "../tools/scratch-project.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** wrangler deploy --dry-run of the tree at `root` into `dir`; returns the bundle's path. */
-export function bundleRiskgate(dir, root = ROOT) {
+/**
+ * wrangler deploy --dry-run of the tree at `root` into `dir`; returns the bundle's path.
+ * The deploy build runs in a scratch copy (`${dir}-project`, tools/scratch-project.mjs):
+ * in `root` it would replace the full geo database in root's build/ with none while the
+ * tests or npm start use it. `run` is spawnSync (a test passes its own).
+ */
+export function bundleRiskgate(dir, root = ROOT, run = spawnSync) {
   const rules = benchRules(root, `${dir}-rules`);
-  const run = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], {
-    cwd: root,
+  const project = scratchProject(root, `${dir}-project`);
+  const result = run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], {
+    cwd: project,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...(rules === null ? {} : { RISKGATE_RULES_DIR: rules }) },
     timeout: 120_000,
   });
-  if (run.status !== 0) throw new Error(`wrangler dry-run failed:\n${run.stdout}${run.stderr}`);
+  if (result.status !== 0) throw new Error(`wrangler dry-run failed:\n${result.stdout}${result.stderr}`);
   return join(dir, "index.js");
 }
 

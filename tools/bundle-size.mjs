@@ -5,21 +5,18 @@
 // build/ (the full geo database npm start uses) is left alone.
 // --json prints one JSON line instead of the table.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import { scratchProject } from "./scratch-project.mjs";
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const scratch = mkdtempSync(join(tmpdir(), "riskgate-bundle-"));
 const project = join(scratch, "project");
 const out = join(scratch, "out");
 try {
-  mkdirSync(project);
-  for (const entry of ["src", "rules", "tools", "wrangler.toml", "package.json", "tsconfig.json"]) {
-    cpSync(join(root, entry), join(project, entry), { recursive: true });
-  }
-  symlinkSync(join(root, "node_modules"), join(project, "node_modules"), "dir");
+  scratchProject(root, project);
   const run = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", out], {
     cwd: project,
     encoding: "utf8",

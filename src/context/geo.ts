@@ -77,6 +77,13 @@ export function createGeoResolver(
       `GEO_SOURCE=${source} needs the local geo database, but this build bundled none (build with RISKGATE_GEO_DATA=full)`,
     );
   }
+  // `auto` in development without the database (a build with RISKGATE_GEO_DATA=none, or
+  // one a deploy build left in build/): every request falls back to request.cf, which
+  // wrangler dev and the test pool leave fixed or absent, so geo goes quiet and outcomes
+  // teach history no country or ASN. Not an error (production has request.cf); said once.
+  if (mode === "local-first" && requireLocal && local() === null) {
+    console.warn(JSON.stringify({ type: "riskgate.geo_local_missing", message: "development without the local geo database: geo comes from request.cf only (npm run build bundles it)" }));
+  }
   return function resolveGeo(cf, ip) {
     switch (mode) {
       case "off":

@@ -2,7 +2,7 @@
 // the classification of what a client saw, the aggregation into the summary, and the
 // browser population. The eval itself needs a running gateway; these do not.
 import { describe, expect, it } from "vitest";
-import { accountsOf, aggregate, classify, formatTable, rng, type Result, tools, worst } from "../../tools/eval/core.mjs";
+import { accountsOf, aggregate, classify, formatTable, rng, type Result, teachSetups, tools, worst } from "../../tools/eval/core.mjs";
 import { BROWSERS, browser, browserHeaders, CONSUMER_VPN, PRIVATE_RELAY } from "../../tools/eval/population.mjs";
 import { plan } from "../../tools/eval/scenarios.mjs";
 
@@ -141,5 +141,62 @@ describe("eval account roster (the demo origin's accounts)", () => {
     expect(real.length / guessing.length).toBeGreaterThan(0.2);
     expect(real.length / guessing.length).toBeLessThan(0.4);
     expect(real.every((s) => steps.some((o) => o.email === s.email && o.cls.startsWith("history")))).toBe(true);
+  });
+});
+
+describe("eval history set-up", () => {
+  // The gateway forwards after its answer, so a set-up answered 202 can reach the origin
+  // later than the last answer. Reading the origin once right after the answers (as the
+  // harness did) left such accounts without history: takeover victims scored as new accounts.
+  it("waits for every 202 set-up's forward before reporting its outcomes, and names those that never came", async () => {
+    let clock = 0;
+    let polls = 0;
+    // Forwards arrive by poll: a and b at once, late only at the third read; `denied` never
+    // (a silent deny answers 202 too); `challenged` was answered 403 and is not waited for.
+    const arrivals: Record<string, number> = { a: 0, b: 0, late: 3 };
+    const reported: string[] = [];
+    const result = await teachSetups(
+      [
+        { id: "a", status: 202 },
+        { id: "late", status: 202 },
+        { id: "denied", status: 202 },
+        { id: "challenged", status: 403 },
+        { id: "b", status: 202 },
+      ],
+      [["verified", "completed"], ["verified", "completed"], ["verified"], ["verified"], ["verified"]],
+      {
+        received: async () => {
+          const read = polls++;
+          return new Map(Object.entries(arrivals).filter(([, at]) => at <= read).map(([id]) => [id, { id }]));
+        },
+        report: async (d: { id: string }, event) => {
+          reported.push(`${d.id}:${event}`);
+          return true;
+        },
+        sleep: async (ms) => {
+          clock += ms;
+        },
+        now: () => clock,
+        waitMs: 5_000,
+        pollMs: 250,
+      },
+    );
+    expect([...result.taught].sort()).toEqual(["a", "b", "late"]);
+    expect(reported.filter((r) => r.startsWith("late:"))).toEqual(["late:verified", "late:completed"]);
+    expect(result.missing).toEqual(["denied"]);
+    // It gave up on the one that never came at the deadline, not before.
+    expect(clock).toBeGreaterThanOrEqual(5_000);
+  });
+
+  it("does not count a set-up as taught when an outcome report was refused", async () => {
+    const result = await teachSetups([{ id: "a", status: 202 }], [["verified", "completed"]], {
+      received: async () => new Map([["a", {}]]),
+      report: async (_d, event) => event === "verified",
+      sleep: async () => {},
+      now: () => 0,
+      waitMs: 0,
+    });
+    expect(result.taught.size).toBe(0);
+    expect(result.missing).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import maxmind from "maxmind";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { packageDir } from "../../src/cli/data/geo-build.ts";
 import { countryCentroid } from "../../src/cli/data/centroids.ts";
 import { maskSegments, RESERVED } from "../../src/cli/data/reserved.ts";
@@ -86,6 +86,20 @@ describe("geo sources", () => {
     expect(() => createGeoResolver("local", false, () => null, true)).toThrow(/bundled none/);
     expect(createGeoResolver("auto", true, () => null, true)(cf, ip)?.source).toBe("cf");
     expect(createGeoResolver("auto", true, () => null, true)(undefined, ip)).toBeNull();
+  });
+
+  it("says once, at start-up, when development has no local database to read", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      createGeoResolver("auto", true, () => null, true);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(String(warn.mock.calls[0]?.[0])).type).toBe("riskgate.geo_local_missing");
+      createGeoResolver("auto", true, () => local, true);
+      createGeoResolver("auto", false, () => null, true);
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("reads request.cf defensively", () => {

@@ -55,3 +55,16 @@ export function reasonCounts(results: readonly Result[]): [string, number][];
 export function formatTable(agg: ReturnType<typeof aggregate>): string[];
 /** The accounts the demo origin holds for a plan: every address but the guessed targets. */
 export function accountsOf(plan: { actors: Array<{ setup?: Array<Record<string, unknown>>; steps: Array<Record<string, unknown>> }> }): string[];
+/** Report the history set-ups' outcomes once the origin has received each 202 set-up's forward (polled until `waitMs`). */
+export function teachSetups<D>(
+  results: ReadonlyArray<{ id: string; status: number }>,
+  events: ReadonlyArray<readonly string[]>,
+  io: {
+    received: () => Promise<Map<string, D>>;
+    report: (decision: D, event: string) => Promise<boolean>;
+    sleep: (ms: number) => Promise<void>;
+    now: () => number;
+    waitMs: number;
+    pollMs?: number;
+  },
+): Promise<{ taught: Set<string>; missing: string[] }>;

@@ -205,3 +205,37 @@ export function accountsOf(p) {
   }
   return [...emails];
 }
+
+/**
+ * Teach the history set-ups: report each set-up's outcome events once the demo origin has
+ * received its forward. The gateway forwards after its answer (src/reset/deliver.ts), so a
+ * set-up answered 202 may not have reached the origin yet when the last answer is in:
+ * `received()` (x-eval-id -> { token, claims }) is polled until every 202 set-up is there or
+ * `waitMs` passed. A set-up read only once, right after the answers, lost its history
+ * whenever its forward was slow (the takeover victims then had no history at all).
+ * @param {{ id: string, status: number }[]} results the set-up requests' answers
+ * @param {string[][]} events per set-up, the outcome events to report in order
+ * @param {{ received: () => Promise<Map<string, unknown>>, report: (decision: unknown, event: string) => Promise<boolean>, sleep: (ms: number) => Promise<void>, now: () => number, waitMs: number, pollMs?: number }} io
+ * @returns {Promise<{ taught: Set<string>, missing: string[] }>} ids whose every event was
+ *   accepted; ids of 202 set-ups whose forward never arrived (or was silently denied)
+ */
+export async function teachSetups(results, events, io) {
+  const expected = results.filter((r) => r.status === 202).map((r) => r.id);
+  const deadline = io.now() + io.waitMs;
+  let received = await io.received();
+  while (expected.some((id) => !received.has(id)) && io.now() < deadline) {
+    await io.sleep(io.pollMs ?? 250);
+    received = await io.received();
+  }
+  const taught = new Set();
+  await Promise.all(
+    results.map(async (r, i) => {
+      const d = received.get(r.id);
+      if (d === undefined) return;
+      let ok = true;
+      for (const event of events[i] ?? []) ok = (await io.report(d, event)) && ok;
+      if (ok) taught.add(r.id);
+    }),
+  );
+  return { taught, missing: expected.filter((id) => !received.has(id)) };
+}

@@ -21,12 +21,14 @@ import { join } from "node:path";
 import { publishAccounts, signOutcome, startDemoOrigin } from "../demo-origin.mjs";
 import { freePort, startGateway } from "../gateway.mjs";
 import { startTurnstileStandin } from "../turnstile-standin/server.mjs";
-import { accountsOf, aggregate, classify, formatTable, reasonCounts } from "./core.mjs";
+import { accountsOf, aggregate, classify, formatTable, reasonCounts, teachSetups } from "./core.mjs";
 import { drawer, has, loadNetworks } from "./networks.mjs";
 import { networkNeeds } from "./population.mjs";
 import { plan, SEED_SETS } from "./scenarios.mjs";
 
 const TIMEOUT_MS = 15_000;
+/** How long the set-up waits for its forwards to reach the origin (they run after the answer). */
+const SETUP_FORWARD_WAIT_MS = 30_000;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 function options(argv) {
@@ -148,15 +150,17 @@ async function playSeed(stack, seed, net, o) {
 
   // Setup: history made "weeks ago" (a reset on the usual device, then verified and completed).
   const setups = p.actors.filter((a) => a.setup);
+  // Their forwards reach the origin after the answers: teachSetups waits for each one.
   const setupResults = await Promise.all(setups.map((a) => send(a.setup[0])));
-  const received = await originReceived(stack, originSince);
-  await Promise.all(
-    setupResults.map(async (r, i) => {
-      const d = received.get(r.id);
-      if (d === undefined) return;
-      for (const event of setups[i].setup[1].events) await report(stack, d, event);
-    }),
-  );
+  const { taught, missing } = await teachSetups(setupResults, setups.map((a) => a.setup[1].events), {
+    received: () => originReceived(stack, originSince),
+    report: (d, event) => report(stack, d, event),
+    sleep,
+    now: Date.now,
+    waitMs: SETUP_FORWARD_WAIT_MS,
+  });
+  for (const r of setupResults) r.taught = taught.has(r.id);
+  if (missing.length > 0) stack.untaughtSetups = (stack.untaughtSetups ?? 0) + missing.length;
 
   // The hour, compressed: every actor starts after its first step's delay; steps follow
   // one another with their own delays; at most `concurrency` requests are in flight.
@@ -230,7 +234,8 @@ function printReport(title, results, o) {
   for (const l of formatTable(agg)) console.log(l);
   const setup = results.filter((r) => r.group === "setup");
   const setupFwd = setup.filter((r) => r.outcome === "forwarded").length;
-  console.log(`history set-up (not scored): ${setupFwd}/${setup.length} forwarded and verified`);
+  const setupTaught = setup.filter((r) => r.taught).length;
+  console.log(`history set-up (not scored): ${setupFwd}/${setup.length} forwarded, ${setupTaught}/${setup.length} verified (history taught)`);
   const retries = scored.filter((r) => r.tags.includes("retry"));
   if (retries.length > 0) console.log(`legit retries: ${retries.length} requests, ${retries.filter((r) => r.outcome !== "forwarded").length} with friction`);
   const owners = scored.filter((r) => r.group === "owner").map((r) => `${r.role} ${r.outcome}${r.outcome === "forwarded" ? ` (${r.tier}/${r.channel})` : ""}`);
@@ -297,6 +302,7 @@ try {
 }
 if (o.log) writeFileSync(o.log, [...new Map(logs.map((l) => [l.id, l])).values()].map((l) => JSON.stringify(l)).join("\n") + "\n");
 if (stack.failedOutcomes) console.log(`warning: ${stack.failedOutcomes} outcome reports were refused (history incomplete)`);
+if (stack.untaughtSetups) console.log(`warning: ${stack.untaughtSetups} history set-ups never reached the origin within ${SETUP_FORWARD_WAIT_MS / 1000} s (no history taught)`);
 const scored = everything.filter((r) => r.group !== "setup");
 const overall = o.sets.length > 1 ? printReport("all seeds", everything, o) : summaries[o.sets[0].name];
 console.log(`\n(${((Date.now() - t0) / 1000).toFixed(0)} s; ${scored.length} scored requests)`);
