@@ -174,7 +174,8 @@ async function availability({ upstash, portOf }) {
   const unavailable = {
     upstash: "skipped" in upstash ? upstash.skipped : await probeUpstash(portOf("riskgate-upstash"), upstash),
     blocked: wanted("d") ? await probeBlocked(portOf("riskgate-do")) : "not in BENCH_ONLY",
-    blocked_ref: wanted("d_ref") ? await probeBlocked(portOf("riskgate-do-blocked-ref")) : "not in BENCH_ONLY",
+    // d_ref exists only with BENCH_COMPARE (its worker is then declared).
+    blocked_ref: !wanted("d_ref") ? "not in BENCH_ONLY" : portOf("riskgate-do-blocked-ref") === 0 ? "no BENCH_COMPARE" : await probeBlocked(portOf("riskgate-do-blocked-ref")),
   };
   return (s) => (!wanted(s.id) ? "not in BENCH_ONLY" : s.requires === undefined ? null : unavailable[s.requires]);
 }
