@@ -52,8 +52,8 @@ describe("the rule-test runner", () => {
     expect(waived.results[0]?.failures).toEqual([]);
     const kept = run(one("    rule: rate_limits.account\n    match: true\n    facts: { device: { known: false } }\n"));
     expect(kept.results[0]?.failures).toContain('rule "rate_limits.account" did not match, expected it to match');
-    const noUnless = run(one("    rule: rate_limits.global\n    match: false\n"));
-    expect(noUnless.results[0]?.failures).toContain('no rule, override or rate limit with an unless "rate_limits.global"');
+    const noUnless = run(one("    rule: rate_limits.subnet\n    match: false\n"));
+    expect(noUnless.results[0]?.failures).toContain('no rule, override or rate limit with an unless "rate_limits.subnet"');
   });
 
   it("names each rule that lacks a case, at its definition", () => {
