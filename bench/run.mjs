@@ -9,8 +9,10 @@
 // BENCH_CONNECTIONS (16), BENCH_ONLY (e.g. "a,c": run only these scenarios),
 // BENCH_NICE (-10 as root; 0 leaves priorities alone), BENCH_DO_STORAGE (a directory),
 // BENCH_COMPARE (a git ref: also measure riskgate as committed there, scenarios c_ref, b_ref and d_ref),
-// BENCH_SOAK (1: the full memory soak, 120,000 distinct resets; 0: none; default a short
-// one of BENCH_SOAK_REQUESTS, 20,000), see bench/soak.mjs and `npm run bench:soak`.
+// BENCH_SOAK (default and 1: the memory soak, 120,000 distinct resets after a 10,000-request
+// warm-up, past the store's row cap, as issue 17.6 asks; "short": 20,000, which ends while
+// the store still climbs to its cap; 0: none), BENCH_SOAK_REQUESTS (any other size), see
+// bench/soak.mjs and `npm run bench:soak`.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,13 +48,15 @@ const COMPARE = process.env.BENCH_COMPARE;
 const revParse = (ref) => execFileSync("git", ["rev-parse", "--short", ref], { encoding: "utf8" }).trim();
 const COMMITS = { head: revParse("HEAD"), ...(COMPARE === undefined ? {} : { compare: COMPARE, compare_commit: revParse(`${COMPARE}^{commit}`) }) };
 const extra = COMPARE === undefined ? null : comparison(COMPARE);
-// The soak after the rounds: short by default, full with BENCH_SOAK=1, none with 0 (or BENCH_ONLY).
+// The soak after the rounds: the full one by default (its growth is read once the store
+// has reached its row cap: a shorter soak measures the climb, not a leak), "short" for a
+// quick look, none with 0 (or BENCH_ONLY).
 const SOAK_REQUESTS =
   process.env.BENCH_SOAK === "0" || (process.env.BENCH_ONLY !== undefined && process.env.BENCH_SOAK === undefined)
     ? 0
-    : process.env.BENCH_SOAK === "1"
-      ? 120_000
-      : knob("BENCH_SOAK_REQUESTS", 20_000);
+    : process.env.BENCH_SOAK === "short"
+      ? 20_000
+      : knob("BENCH_SOAK_REQUESTS", 120_000);
 const SOAK_MAX_SECONDS = SOAK_REQUESTS >= 100_000 ? 600 : 150;
 const WORKERS = extra === null ? DECLARED : [...DECLARED, ...extra.workers];
 const SCENARIOS = extra === null ? PLANNED : [...PLANNED, ...extra.scenarios];

@@ -11,7 +11,7 @@
 // read as well (all isolates plus native memory, SQLite's page cache included).
 //
 //   node --experimental-websocket bench/soak.mjs [--requests N] [--bundle path] [--json]
-//     (npm run bench:soak: 120,000 requests; npm run bench runs a short one, BENCH_SOAK_REQUESTS)
+//     (npm run bench:soak and npm run bench: 120,000 requests; BENCH_SOAK_REQUESTS for another size)
 // Prints a table and, with --json, one JSON line last (bench/run.mjs reads it).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
