@@ -135,6 +135,9 @@ export const BLOCKED_REQUEST = {
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
     "accept-language": "en-US,en;q=0.9",
     "cf-connecting-ip": "192.0.2.77",
+    "sec-ch-ua": '"Not)A;Brand";v="8", "Chromium";v="138", "Google Chrome";v="138"',
+    "sec-ch-ua-mobile": "?0",
+    "sec-ch-ua-platform": '"Windows"',
     "cf-blob": JSON.stringify({
       country: "DE",
       regionCode: "BE",
