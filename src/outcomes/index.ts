@@ -131,9 +131,10 @@ async function record(
 }
 
 /**
- * SMS/voice sends and completions per request country and ASN (completion rates,
- * src/scoring/signals/completion.ts). Sets of hashed decision ids: idempotent, so a
- * retried report adds nothing. One store call, only for outcomes about SMS or voice.
+ * Sends and completions per request country and ASN, on any channel and on SMS/voice
+ * (completion rates, src/scoring/signals/completion.ts). Sets of hashed decision ids:
+ * idempotent, so a retried report adds nothing. One store call, for sent, verified and
+ * completed outcomes.
  */
 async function recordCompletion(gateway: Gateway, outcome: VerifiedOutcome): Promise<void> {
   const channel = outcome.reported.channel ?? outcome.decisionChannel;

@@ -2,7 +2,7 @@
 // the classification of what a client saw, the aggregation into the summary, and the
 // browser population. The eval itself needs a running gateway; these do not.
 import { describe, expect, it } from "vitest";
-import { accountsOf, aggregate, classify, formatTable, rng, type Result, teachSetups, tools, worst } from "../../tools/eval/core.mjs";
+import { accountsOf, aggregate, classify, FINISH_SHARE, finishers, formatTable, rng, type Result, teachSetups, tools, worst } from "../../tools/eval/core.mjs";
 import { BROWSERS, browser, browserHeaders, CONSUMER_VPN, PRIVATE_RELAY } from "../../tools/eval/population.mjs";
 import { plan } from "../../tools/eval/scenarios.mjs";
 
@@ -198,5 +198,26 @@ describe("eval history set-up", () => {
     });
     expect(result.taught.size).toBe(0);
     expect(result.missing).toEqual([]);
+  });
+});
+
+describe("eval origin reports: who finishes a reset", () => {
+  const net = { draw: () => "192.0.2.1", has: () => true };
+  type Step = { kind: string; email: string; cls: string; group: string };
+  const p = plan(1, net) as unknown as { actors: Array<{ steps: Step[] }> };
+
+  it("only legitimate users and owners finish, at most their last reset, about FINISH_SHARE of them, the same on every run", () => {
+    const done = finishers(p, 1);
+    expect([...done].every((s) => s.group === "legit" || s.group === "owner")).toBe(true);
+    for (const a of p.actors) {
+      const mine = a.steps.filter((s) => done.has(s));
+      expect(mine.length).toBeLessThanOrEqual(1);
+      if (mine.length === 1) expect(mine[0]).toBe(a.steps.filter((s) => s.group === "legit" || s.group === "owner").at(-1));
+    }
+    const asking = p.actors.filter((a) => a.steps.some((s) => s.group === "legit" || s.group === "owner")).length;
+    expect(done.size / asking).toBeGreaterThan(FINISH_SHARE - 0.12);
+    expect(done.size / asking).toBeLessThan(FINISH_SHARE + 0.12);
+    expect([...finishers(p, 1)].map((s) => s.email)).toEqual([...done].map((s) => s.email));
+    expect([...finishers(p, 2)].map((s) => s.email)).not.toEqual([...done].map((s) => s.email));
   });
 });

@@ -1,4 +1,4 @@
-// SMS pumping (issue #16.4), end to end inside workerd: a simulated pumping run sends SMS
+// SMS pumping (issue #16.4) and campaigns, end to end inside workerd: a simulated pumping run sends SMS
 // codes for requests from one country and never completes one; the origin reports each
 // send with a signed outcome (POST /v1/outcomes). The next reset from that country is no
 // longer offered SMS (channels.sms_otp.when on completion rates), while a country whose
@@ -51,13 +51,13 @@ async function outcome(origin: Received, event: string, channel: string): Promis
   expect(res.status).toBe(200);
 }
 
-/** `runs` resets from `country`, each reported sent by SMS; `complete` of them also completed. */
-async function campaign(label: string, country: string, asn: number, runs: number, complete: number): Promise<void> {
+/** `runs` resets from `country`, each reported sent on `channel`; `complete` of them also completed. */
+async function campaign(label: string, country: string, asn: number, runs: number, complete: number, channel = "sms_otp"): Promise<void> {
   for (let i = 0; i < runs; i++) {
     const origin = await reset(`${label}-${i}-${crypto.randomUUID().slice(0, 6)}@example.com`, country, asn);
     if (origin === null) throw new Error(`${label} reset ${i} was not forwarded`);
-    await outcome(origin, "sent", "sms_otp");
-    if (i < complete) await outcome(origin, "completed", "sms_otp");
+    await outcome(origin, "sent", channel);
+    if (i < complete) await outcome(origin, "completed", channel);
   }
 }
 
@@ -70,12 +70,14 @@ describe("SMS pumping from outcomes", () => {
     expect(channelsOf(await reset("before-nl@example.com", "NL", 33915))).toEqual(["email_otp", "sms_otp"]);
     expect(channelsOf(await reset("before-be@example.com", "BE", 6848))).toEqual(["email_otp", "sms_otp"]);
 
-    await campaign("pump", "NL", 1136, 22, 0); // pumping: 22 codes to NL, none typed back
+    // Pumping: 20 codes to NL, none typed back. (A 21st from that network would meet a
+    // CAPTCHA: network-resets-not-completed, the test below.)
+    await campaign("pump", "NL", 1136, 20, 0);
     await campaign("real", "BE", 5432, 22, 18); // real users: 18 of 22 completed
 
     // Read in the request's own store batch: the facts the rules saw.
     const pumped = await factsFor(request("probe-nl@example.com", "NL", 33915));
-    expect(pumped.facts.completion).toMatchObject({ country_sent: 22, country_completed: 0, country_rate: 0, asn_sent: 0 });
+    expect(pumped.facts.completion).toMatchObject({ country_sent: 20, country_completed: 0, country_rate: 0, asn_sent: 0 });
     const healthy = await factsFor(request("probe-be@example.com", "BE", 6848));
     expect(healthy.facts.completion).toMatchObject({ country_sent: 22, country_completed: 18 });
 
@@ -87,16 +89,19 @@ describe("SMS pumping from outcomes", () => {
   });
 
   it("pumping through one network moves SMS away for that network only", { timeout: 240_000 }, async () => {
+    // The network's email users finish their resets (so its any-channel rate stays healthy
+    // and network-resets-not-completed stays quiet); its SMS codes are never typed back.
+    await campaign("asn-email", "FR", 12322, 20, 16, "email_otp");
     await campaign("asn-pump", "FR", 12322, 20, 0);
     // FR as a whole: 20 sends, 0 completed, so the country rule applies too; a request from
     // another country on the pumping network (Free, AS12322) shows the ASN rule on its own.
     const viaAsn = await factsFor(request("asn-probe@example.com", "DE", 12322));
-    expect(viaAsn.facts.completion).toMatchObject({ asn_sent: 20, asn_completed: 0, country_sent: 0 });
+    expect(viaAsn.facts.completion).toMatchObject({ asn_sent: 20, asn_completed: 0, country_sent: 0, asn_any_sent: 40, asn_any_completed: 16 });
     expect(channelsOf(await reset("asn-after@example.com", "DE", 12322))).toEqual(["email_otp"]);
     expect(channelsOf(await reset("asn-other@example.com", "DE", 3209))).toEqual(["email_otp", "sms_otp"]);
   });
 
-  it("outcomes about email, and a report repeated with the same event id, do not count", { timeout: 120_000 }, async () => {
+  it("outcomes about email do not count towards the SMS rates, and a repeated report counts once", { timeout: 120_000 }, async () => {
     const origin = await reset("email-only@example.com", "IE", 5466);
     if (origin === null) throw new Error("not forwarded");
     await outcome(origin, "sent", "email_otp");
@@ -104,5 +109,30 @@ describe("SMS pumping from outcomes", () => {
     for (let i = 0; i < 3; i++) expect((await postOutcome(await signOutcome(claims))).status).toBe(200);
     const { facts } = await factsFor(request("ie-probe@example.com", "IE", 6830));
     expect(facts.completion).toMatchObject({ country_sent: 1, country_completed: 0, country_rate: 0 });
+    // The email send and the SMS send were one decision: one reset sent, on any channel.
+    expect(facts.completion).toMatchObject({ country_any_sent: 1, country_any_completed: 0 });
+  });
+});
+
+describe("campaigns: resets nobody finishes (network-resets-not-completed)", () => {
+  it("a network whose email resets are never finished asks its next new device for a CAPTCHA, never a silent deny; a network whose users finish theirs is left alone", { timeout: 240_000 }, async () => {
+    await campaign("camp", "AT", 8447, 20, 0, "email_link"); // 20 resets sent, none finished
+    await campaign("fine", "AT", 1901, 20, 15, "email_link"); // 15 of 20 finished
+    const camp = await factsFor(request("camp-probe@example.com", "AT", 8447));
+    expect(camp.facts.completion).toMatchObject({ asn_any_sent: 20, asn_any_completed: 0, asn_any_rate: 0 });
+
+    const req = request("camp-next@example.com", "AT", 8447);
+    const id = req.headers.get("x-test-id");
+    const res = await exports.default.fetch(req);
+    const body = (await res.json()) as { challenge?: { action?: string } };
+    // A CAPTCHA the client sees (the verdict is capped there: the rate is inflatable), not the uniform 202.
+    expect(res.status).toBe(403);
+    expect(body.challenge?.action).toBe("password-reset");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const log = ((await (await fetch(`${env.ORIGIN_URL}/__demo/received`)).json()) as { received: Received[] }).received;
+    expect(log.some((r) => r.headers?.["x-test-id"] === id)).toBe(false);
+
+    // The healthy network's next request goes through as before.
+    expect(await reset("fine-next@example.com", "AT", 1901)).not.toBeNull();
   });
 });

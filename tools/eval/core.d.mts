@@ -55,6 +55,9 @@ export function reasonCounts(results: readonly Result[]): [string, number][];
 export function formatTable(agg: ReturnType<typeof aggregate>): string[];
 /** The accounts the demo origin holds for a plan: every address but the guessed targets. */
 export function accountsOf(plan: { actors: Array<{ setup?: Array<Record<string, unknown>>; steps: Array<Record<string, unknown>> }> }): string[];
+export const FINISH_SHARE: number;
+/** The steps whose reset gets finished (the last a legitimate user or owner asks for, FINISH_SHARE of actors). */
+export function finishers<S extends { kind: string; group: string }>(plan: { actors: Array<{ steps: S[] }> }, seed: number): Set<S>;
 /** Report the history set-ups' outcomes once the origin has received each 202 set-up's forward (polled until `waitMs`). */
 export function teachSetups<D>(
   results: ReadonlyArray<{ id: string; status: number }>,

@@ -206,6 +206,27 @@ export function accountsOf(p) {
   return [...emails];
 }
 
+/** Share of people who finish the reset they asked for (the link or code in their last email). */
+export const FINISH_SHARE = 0.75;
+
+/**
+ * The resets that get finished, as the origin will report them: for each actor, the last
+ * reset a legitimate user (or a flooded account's owner) asks for is finished with
+ * probability FINISH_SHARE, on its own PRNG stream (so the plan plays as before). Nobody
+ * finishes an attack's resets: a pumper does not care, and the owner of an account someone
+ * else asked for never asked. Set-ups are taught separately (teachSetups).
+ * @returns {Set<object>} the finished steps (by identity)
+ */
+export function finishers(p, seed) {
+  const t = tools(rng(seed * 1000 + 13));
+  const out = new Set();
+  for (const actor of p.actors) {
+    const asked = actor.steps.filter((s) => s.kind === "reset" && (s.group === "legit" || s.group === "owner"));
+    if (asked.length > 0 && t.chance(FINISH_SHARE)) out.add(asked[asked.length - 1]);
+  }
+  return out;
+}
+
 /**
  * Teach the history set-ups: report each set-up's outcome events once the demo origin has
  * received its forward. The gateway forwards after its answer (src/reset/deliver.ts), so a

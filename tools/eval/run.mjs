@@ -15,13 +15,14 @@
 //   options: --scale X (traffic size, default 1)  --concurrency N (in-flight requests, 6)
 //            --reasons (print the reason codes behind each class's outcomes)  --log FILE (decision log)
 //            --no-roster (do not publish the origin's account roster: the numbers before #16's roster)
+//            --no-outcomes (the origin reports no sends or completions of scored resets: the numbers before 2026-12-02)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { publishAccounts, signOutcome, startDemoOrigin } from "../demo-origin.mjs";
 import { freePort, startGateway } from "../gateway.mjs";
 import { startTurnstileStandin } from "../turnstile-standin/server.mjs";
-import { accountsOf, aggregate, classify, formatTable, reasonCounts, teachSetups } from "./core.mjs";
+import { accountsOf, aggregate, classify, finishers, formatTable, reasonCounts, teachSetups } from "./core.mjs";
 import { drawer, has, loadNetworks } from "./networks.mjs";
 import { networkNeeds } from "./population.mjs";
 import { plan, SEED_SETS } from "./scenarios.mjs";
@@ -50,6 +51,7 @@ function options(argv) {
     reasons: argv.includes("--reasons"),
     log: arg("log"),
     roster: !argv.includes("--no-roster"),
+    outcomes: !argv.includes("--no-outcomes"),
   };
 }
 
@@ -120,13 +122,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Play one seed's plan through the stack; resolves to the labelled results. */
 async function playSeed(stack, seed, net, o) {
   const p = plan(seed, net, { scale: o.scale });
+  const finished = o.outcomes ? finishers(p, seed) : new Set();
   const limit = limiter(o.concurrency);
   const jars = new Map();
   const results = [];
+  const stepOf = new Map(); // eval id -> step, for the origin's reports
   let n = 0;
   const send = (step) =>
     limit(async () => {
       const id = `eval-${seed}-${++n}`;
+      stepOf.set(id, step);
       const headers = { ...step.headers, "cf-connecting-ip": step.ip, "x-eval-id": id };
       const cookie = step.jar ? jars.get(step.jar) : undefined;
       if (cookie) headers.cookie = cookie;
@@ -162,6 +167,39 @@ async function playSeed(stack, seed, net, o) {
   for (const r of setupResults) r.taught = taught.has(r.id);
   if (missing.length > 0) stack.untaughtSetups = (stack.untaughtSetups ?? 0) + missing.length;
 
+  // The origin's side of the hour (unless --no-outcomes): it reports every reset it sends
+  // (`sent`, on the decision's channel), and FINISH_SHARE of the people who asked finish
+  // their last one a few seconds later (`verified`, `completed`); nobody finishes an
+  // attack's resets. These feed the completion rates (docs/outcomes.md) as a real origin's
+  // reports would; set-ups are taught above.
+  const reported = new Set();
+  const reports = [];
+  const reportForwards = async () => {
+    for (const [id, d] of await originReceived(stack, originSince)) {
+      const step = stepOf.get(id);
+      if (step === undefined || step.group === "setup" || reported.has(id)) continue;
+      reported.add(id);
+      reports.push(
+        (async () => {
+          await report(stack, d, "sent");
+          if (!finished.has(step)) return;
+          await sleep(1000 + Math.floor(Math.random() * 4000));
+          await report(stack, d, "verified");
+          await report(stack, d, "completed");
+        })(),
+      );
+    }
+  };
+  let playing = true;
+  const reporter = o.outcomes
+    ? (async () => {
+        while (playing) {
+          await sleep(500);
+          await reportForwards().catch(() => undefined);
+        }
+      })()
+    : Promise.resolve();
+
   // The hour, compressed: every actor starts after its first step's delay; steps follow
   // one another with their own delays; at most `concurrency` requests are in flight.
   const started = Date.now();
@@ -175,6 +213,12 @@ async function playSeed(stack, seed, net, o) {
   );
   const seconds = (Date.now() - started) / 1000;
   await sleep(1500); // decision log lines are written after the response
+  playing = false;
+  await reporter;
+  if (o.outcomes) {
+    await reportForwards();
+    await Promise.all(reports);
+  }
   const all = await originReceived(stack, originSince);
   const logLines = stack.lines.slice(logSince);
   const byId = new Map(logLines.map((l) => [l.id, l]));

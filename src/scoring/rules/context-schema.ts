@@ -56,6 +56,12 @@ const FIXED: ContextSchema = {
     asn_sent: "int",
     asn_completed: "int",
     asn_rate: "double",
+    country_any_sent: "int",
+    country_any_completed: "int",
+    country_any_rate: "double",
+    asn_any_sent: "int",
+    asn_any_completed: "int",
+    asn_any_rate: "double",
   },
   headers: {
     accept_language_missing: "bool",

@@ -13,7 +13,9 @@
  * - inflatable facts (counts keyed by account: `velocity.<account window>`,
  *   `distinct.<per-account count>`), which anyone can raise by sending resets for the
  *   address, may raise friction up to a CAPTCHA, never a deny or a 429: otherwise a flood
- *   would lock the owner out.
+ *   would lock the owner out. The `completion` rates are inflatable too: anyone who sends
+ *   resets from a country or network and never finishes them lowers its rates, so a rule
+ *   on them may ask that network for a CAPTCHA, never lock its people out.
  */
 import type { RulesetSpec } from "./schema.ts";
 
@@ -36,6 +38,8 @@ export function factReads(spec: Pick<RulesetSpec, "windows" | "distinct">, secti
   switch (section) {
     case "account":
       return { account: true, inflatable: false };
+    case "completion":
+      return { account: false, inflatable: true };
     case "geo":
       return { account: field === null || GEO_FROM_HISTORY.has(field), inflatable: false };
     case "velocity":

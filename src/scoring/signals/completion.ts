@@ -3,12 +3,18 @@
  * fraud (SMS pumping): real people type the code they were sent, pumping never does.
  * Reference: docs/outcomes.md ("Completion rates").
  *
- * Storage: two distinct sets per request country and per request ASN over a sliding
+ * The same rates over every channel (`*_any_*`) say whether resets from a network are
+ * being finished at all: real people finish most of the resets they ask for; a campaign
+ * (pumping on its own accounts, requests for other people's accounts) finishes none.
+ *
+ * Storage: four distinct sets per request country and per request ASN over a sliding
  * window, members being hashed decision ids: `sent` (the origin reported an SMS or voice
- * send) and `done` (the origin reported that decision verified or completed). Outcomes add
- * to them (src/outcomes/); a reset request reads them *in its one store batch* by adding
- * a fixed probe member, which the counts below subtract again. Sets make a repeated
- * report count once; the window keeps them bounded (sends are bounded by the SMS budget).
+ * send), `done` (that decision verified or completed), and `any-sent` / `any-done` (the
+ * same on any channel). Outcomes add to them (src/outcomes/); a reset request reads them
+ * *in its one store batch* by adding a fixed probe member, which the counts below
+ * subtract again. Sets make a repeated report count once; the window keeps them bounded:
+ * SMS sends by the SMS budget, the any-channel sets by one member (a 22-character
+ * hash) per reset the origin sent in the hour, per scope (docs/outcomes.md).
  *
  * Pure: no I/O.
  */
@@ -23,9 +29,14 @@ export const PUMPABLE_CHANNELS: ReadonlySet<string> = new Set(["sms_otp", "voice
 /** The probe member a reset request adds to read a set; never an HMAC (those are 22 chars). */
 export const PROBE_MEMBER = "probe";
 
-/** Store keys of one scope's sets. */
-export function completionKeys(scope: "cc" | "asn", value: string | number): { sent: string; done: string } {
-  return { sent: `completion:sent:${scope}:${value}`, done: `completion:done:${scope}:${value}` };
+/** Store keys of one scope's sets: SMS/voice (`sent`, `done`) and any channel (`anySent`, `anyDone`). */
+export function completionKeys(scope: "cc" | "asn", value: string | number): { sent: string; done: string; anySent: string; anyDone: string } {
+  return {
+    sent: `completion:sent:${scope}:${value}`,
+    done: `completion:done:${scope}:${value}`,
+    anySent: `completion:any-sent:${scope}:${value}`,
+    anyDone: `completion:any-done:${scope}:${value}`,
+  };
 }
 
 /** Facts exposed to rules under `completion.*`. */
@@ -39,9 +50,18 @@ export interface CompletionFacts {
   readonly asn_sent: number;
   readonly asn_completed: number;
   readonly asn_rate: number;
+  /** Resets the origin sent (any channel) for requests from this country in the window. */
+  readonly country_any_sent: number;
+  /** Of those, the ones reported verified or completed. */
+  readonly country_any_completed: number;
+  /** completed / sent over any channel, capped at 1; 1.0 with no sends. */
+  readonly country_any_rate: number;
+  readonly asn_any_sent: number;
+  readonly asn_any_completed: number;
+  readonly asn_any_rate: number;
 }
 
-/** What a reset request adds to its batch, in order: country sent, done; ASN sent, done. */
+/** What a reset request adds to its batch, in order: country sent, done, any-sent, any-done; the same for the ASN. */
 export interface CompletionPlan {
   readonly distinct: readonly DistinctAdd[];
   readonly country: boolean;
@@ -52,16 +72,14 @@ export interface CompletionPlan {
 export function planCompletion(country: string, asn: number): CompletionPlan {
   const distinct: DistinctAdd[] = [];
   const probe = (key: string) => distinct.push({ key, member: PROBE_MEMBER, windowMs: COMPLETION_WINDOW_MS });
-  if (country !== "") {
-    const k = completionKeys("cc", country);
+  const probeAll = (k: ReturnType<typeof completionKeys>) => {
     probe(k.sent);
     probe(k.done);
-  }
-  if (asn > 0) {
-    const k = completionKeys("asn", asn);
-    probe(k.sent);
-    probe(k.done);
-  }
+    probe(k.anySent);
+    probe(k.anyDone);
+  };
+  if (country !== "") probeAll(completionKeys("cc", country));
+  if (asn > 0) probeAll(completionKeys("asn", asn));
   return { distinct, country: country !== "", asn: asn > 0 };
 }
 
@@ -72,14 +90,14 @@ const real = (n: number | undefined) => Math.max(0, (n ?? 1) - 1);
 /** Facts from the probed counts (`counts` aligned with `plan.distinct`; empty when the store failed). */
 export function completionFacts(plan: CompletionPlan, counts: readonly number[]): CompletionFacts {
   let i = 0;
-  const next = (): [number, number] => {
-    const sent = real(counts[i]);
-    const done = real(counts[i + 1]);
-    i += 2;
-    return [sent, done];
+  const next = (): [number, number, number, number] => {
+    const got: [number, number, number, number] = [real(counts[i]), real(counts[i + 1]), real(counts[i + 2]), real(counts[i + 3])];
+    i += 4;
+    return got;
   };
-  const [cs, cd] = plan.country ? next() : [0, 0];
-  const [as, ad] = plan.asn ? next() : [0, 0];
+  const none: [number, number, number, number] = [0, 0, 0, 0];
+  const [cs, cd, cas, cad] = plan.country ? next() : none;
+  const [as, ad, aas, aad] = plan.asn ? next() : none;
   return {
     country_sent: cs,
     country_completed: cd,
@@ -87,6 +105,12 @@ export function completionFacts(plan: CompletionPlan, counts: readonly number[])
     asn_sent: as,
     asn_completed: ad,
     asn_rate: rate(as, ad),
+    country_any_sent: cas,
+    country_any_completed: cad,
+    country_any_rate: rate(cas, cad),
+    asn_any_sent: aas,
+    asn_any_completed: aad,
+    asn_any_rate: rate(aas, aad),
   };
 }
 
@@ -102,14 +126,18 @@ export interface CompletionOutcome {
   readonly decisionKey: string;
 }
 
-/** The set additions for one outcome. */
+/** The set additions for one outcome: the any-channel sets always, the SMS/voice ones for those channels. */
 export function completionAdds(outcome: CompletionOutcome): DistinctAdd[] {
-  if (outcome.channel === null || !PUMPABLE_CHANNELS.has(outcome.channel)) return [];
-  const which = outcome.event === "sent" ? "sent" : outcome.event === "verified" || outcome.event === "completed" ? "done" : null;
-  if (which === null) return [];
+  const sent = outcome.event === "sent";
+  if (!sent && outcome.event !== "verified" && outcome.event !== "completed") return [];
+  const pumpable = outcome.channel !== null && PUMPABLE_CHANNELS.has(outcome.channel);
   const adds: DistinctAdd[] = [];
-  const add = (key: string) => adds.push({ key, member: outcome.decisionKey, windowMs: COMPLETION_WINDOW_MS });
-  if (outcome.country !== null && outcome.country !== "") add(completionKeys("cc", outcome.country)[which]);
-  if (outcome.asn !== null && outcome.asn > 0) add(completionKeys("asn", outcome.asn)[which]);
+  const addTo = (k: ReturnType<typeof completionKeys>) => {
+    const add = (key: string) => adds.push({ key, member: outcome.decisionKey, windowMs: COMPLETION_WINDOW_MS });
+    if (pumpable) add(sent ? k.sent : k.done);
+    add(sent ? k.anySent : k.anyDone);
+  };
+  if (outcome.country !== null && outcome.country !== "") addTo(completionKeys("cc", outcome.country));
+  if (outcome.asn !== null && outcome.asn > 0) addTo(completionKeys("asn", outcome.asn));
   return adds;
 }
