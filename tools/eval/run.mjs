@@ -169,7 +169,7 @@ async function playSeed(stack, seed, net, o) {
 
   // The origin's side of the hour (unless --no-outcomes): it reports every reset it sends
   // (`sent`, on the decision's channel), and FINISH_SHARE of the people who asked finish
-  // their last one a few seconds later (`verified`, `completed`); nobody finishes an
+  // their last one a few seconds later (`completed`); nobody finishes an
   // attack's resets. These feed the completion rates (docs/outcomes.md) as a real origin's
   // reports would; set-ups are taught above.
   const reported = new Set();
@@ -184,7 +184,6 @@ async function playSeed(stack, seed, net, o) {
           await report(stack, d, "sent");
           if (!finished.has(step)) return;
           await sleep(1000 + Math.floor(Math.random() * 4000));
-          await report(stack, d, "verified");
           await report(stack, d, "completed");
         })(),
       );
