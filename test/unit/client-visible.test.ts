@@ -129,6 +129,9 @@ describe("the shipped rules' fact kinds", () => {
     expect(reads["geo-new-country"]).toEqual({ account: true, inflatable: false });
     expect(reads["geo-impossible-travel"]).toEqual({ account: true, inflatable: false });
     expect(reads["device-new-for-account"]).toEqual({ account: true, inflatable: false });
+    // A network's completion rates: anyone lowers them by sending resets from it and never finishing.
+    expect(reads["network-resets-not-completed"]).toEqual({ account: false, inflatable: true });
+    expect(reads["country-resets-not-completed"]).toEqual({ account: false, inflatable: true });
   });
 
   it("counts a whole section, or a condition it cannot read, as reading everything in it", () => {
@@ -177,6 +180,26 @@ describe("the owner is never locked out by what attackers send (16.2)", () => {
         const flooded = decide(merge(req, acct, flood, link), l, c, failed);
         if (calm.verdict !== "deny") expect(flooded.verdict).not.toBe("deny");
         expect(flooded.retryAfter).toBe(calm.retryAfter);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("a network's or country's collapsed completion rates raise friction up to a CAPTCHA, never to a deny or a 429", () => {
+    const rate = fc.double({ min: 0, max: 1, noNaN: true });
+    const collapsed = fc.record({
+      completion: fc.record({
+        country_sent: count, country_completed: count, country_rate: rate, asn_sent: count, asn_completed: count, asn_rate: rate,
+        country_any_sent: count, country_any_completed: count, country_any_rate: rate, asn_any_sent: count, asn_any_completed: count, asn_any_rate: rate,
+      }),
+    });
+    fc.assert(
+      fc.property(requestSide, accountSide, collapsed, fc.boolean(), ladder, captcha, storeFailed, (req, acct, campaign, known, l, c, failed) => {
+        const link = { device: { known } };
+        const calm = decide(merge(req, acct, NO_FLOOD, link), l, c, failed);
+        const pumped = decide(merge(req, acct, NO_FLOOD, campaign, link), l, c, failed);
+        if (calm.verdict !== "deny") expect(pumped.verdict).not.toBe("deny");
+        expect(pumped.retryAfter).toBe(calm.retryAfter);
       }),
       { numRuns: 3000 },
     );
