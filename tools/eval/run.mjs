@@ -345,6 +345,12 @@ try {
 }
 if (o.log) writeFileSync(o.log, [...new Map(logs.map((l) => [l.id, l])).values()].map((l) => JSON.stringify(l)).join("\n") + "\n");
 if (stack.failedOutcomes) console.log(`warning: ${stack.failedOutcomes} outcome reports were refused (history incomplete)`);
+{
+  // Errors count as blocked (a user who got no answer); say what they were.
+  const errs = new Map();
+  for (const r of everything.filter((x) => x.error !== undefined)) errs.set(r.error, (errs.get(r.error) ?? 0) + 1);
+  if (errs.size > 0) console.log(`warning: requests without an answer: ${[...errs].map(([m, k]) => `${k} x ${m}`).join("; ")}`);
+}
 if (stack.untaughtSetups) console.log(`warning: ${stack.untaughtSetups} history set-ups never reached the origin within ${SETUP_FORWARD_WAIT_MS / 1000} s (no history taught)`);
 const scored = everything.filter((r) => r.group !== "setup");
 const overall = o.sets.length > 1 ? printReport("all seeds", everything, o) : summaries[o.sets[0].name];
