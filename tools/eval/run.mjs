@@ -174,6 +174,7 @@ async function playSeed(stack, seed, net, o) {
   // reports would; set-ups are taught above.
   const reported = new Set();
   const reports = [];
+  const reportLimit = limiter(3); // the origin's reporter: a few reports in flight, beside the traffic
   const reportForwards = async () => {
     for (const [id, d] of await originReceived(stack, originSince)) {
       const step = stepOf.get(id);
@@ -181,10 +182,10 @@ async function playSeed(stack, seed, net, o) {
       reported.add(id);
       reports.push(
         (async () => {
-          await report(stack, d, "sent");
+          await reportLimit(() => report(stack, d, "sent"));
           if (!finished.has(step)) return;
           await sleep(1000 + Math.floor(Math.random() * 4000));
-          await report(stack, d, "completed");
+          await reportLimit(() => report(stack, d, "completed"));
         })(),
       );
     }
@@ -348,7 +349,10 @@ if (stack.failedOutcomes) console.log(`warning: ${stack.failedOutcomes} outcome 
 {
   // Errors count as blocked (a user who got no answer); say what they were.
   const errs = new Map();
-  for (const r of everything.filter((x) => x.error !== undefined)) errs.set(r.error, (errs.get(r.error) ?? 0) + 1);
+  for (const r of everything.filter((x) => x.outcome === "error")) {
+    const what = r.error ?? `HTTP ${r.status}`;
+    errs.set(what, (errs.get(what) ?? 0) + 1);
+  }
   if (errs.size > 0) console.log(`warning: requests without an answer: ${[...errs].map(([m, k]) => `${k} x ${m}`).join("; ")}`);
 }
 if (stack.untaughtSetups) console.log(`warning: ${stack.untaughtSetups} history set-ups never reached the origin within ${SETUP_FORWARD_WAIT_MS / 1000} s (no history taught)`);
