@@ -191,6 +191,7 @@ describe("the owner is never locked out by what attackers send (16.2)", () => {
       completion: fc.record({
         country_sent: count, country_completed: count, country_rate: rate, asn_sent: count, asn_completed: count, asn_rate: rate,
         country_any_sent: count, country_any_completed: count, country_any_rate: rate, asn_any_sent: count, asn_any_completed: count, asn_any_rate: rate,
+        site_any_completed: count,
       }),
     });
     fc.assert(

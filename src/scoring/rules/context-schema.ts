@@ -62,6 +62,7 @@ const FIXED: ContextSchema = {
     asn_any_sent: "int",
     asn_any_completed: "int",
     asn_any_rate: "double",
+    site_any_completed: "int",
   },
   headers: {
     accept_language_missing: "bool",

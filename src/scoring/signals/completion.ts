@@ -7,7 +7,8 @@
  * being finished at all: real people finish most of the resets they ask for; a campaign
  * (pumping on its own accounts, requests for other people's accounts) finishes none.
  *
- * Storage: four distinct sets per request country and per request ASN over a sliding
+ * Storage: four distinct sets per request country and per request ASN, and one for the
+ * whole site (finished resets: does the origin report completions at all?), over a sliding
  * window, members being hashed decision ids: `sent` (the origin reported an SMS or voice
  * send), `done` (that decision verified or completed), and `any-sent` / `any-done` (the
  * same on any channel). Outcomes add to them (src/outcomes/); a reset request reads them
@@ -59,9 +60,18 @@ export interface CompletionFacts {
   readonly asn_any_sent: number;
   readonly asn_any_completed: number;
   readonly asn_any_rate: number;
+  /** Resets reported verified or completed across the whole site in the window (any channel): 0 when the origin reports no completions. */
+  readonly site_any_completed: number;
 }
 
-/** What a reset request adds to its batch, in order: country sent, done, any-sent, any-done; the same for the ASN. */
+/**
+ * The site-wide set of finished resets (any channel): it says whether the origin reports
+ * completions at all. An origin that reports only sends would otherwise make every network
+ * read as a campaign once it had enough sends.
+ */
+export const SITE_DONE_KEY = "completion:any-done:site";
+
+/** What a reset request adds to its batch, in order: country sent, done, any-sent, any-done; the same for the ASN; then the site's any-done. */
 export interface CompletionPlan {
   readonly distinct: readonly DistinctAdd[];
   readonly country: boolean;
@@ -80,6 +90,7 @@ export function planCompletion(country: string, asn: number): CompletionPlan {
   };
   if (country !== "") probeAll(completionKeys("cc", country));
   if (asn > 0) probeAll(completionKeys("asn", asn));
+  probe(SITE_DONE_KEY);
   return { distinct, country: country !== "", asn: asn > 0 };
 }
 
@@ -98,6 +109,7 @@ export function completionFacts(plan: CompletionPlan, counts: readonly number[])
   const none: [number, number, number, number] = [0, 0, 0, 0];
   const [cs, cd, cas, cad] = plan.country ? next() : none;
   const [as, ad, aas, aad] = plan.asn ? next() : none;
+  const siteDone = real(counts[i]);
   return {
     country_sent: cs,
     country_completed: cd,
@@ -111,6 +123,7 @@ export function completionFacts(plan: CompletionPlan, counts: readonly number[])
     asn_any_sent: aas,
     asn_any_completed: aad,
     asn_any_rate: rate(aas, aad),
+    site_any_completed: siteDone,
   };
 }
 
@@ -139,5 +152,6 @@ export function completionAdds(outcome: CompletionOutcome): DistinctAdd[] {
   };
   if (outcome.country !== null && outcome.country !== "") addTo(completionKeys("cc", outcome.country));
   if (outcome.asn !== null && outcome.asn > 0) addTo(completionKeys("asn", outcome.asn));
+  if (!sent) adds.push({ key: SITE_DONE_KEY, member: outcome.decisionKey, windowMs: COMPLETION_WINDOW_MS });
   return adds;
 }
