@@ -82,6 +82,17 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard operator actions in Chromium", () => {
     expect(await focused()).toBe("lift-reason");
     expect(await page.getByTestId("lift-reason").inputValue()).toBe("office NAT");
     expect(await page.getByTestId("lift-key").inputValue()).toMatch(/^key:ip:[A-Za-z0-9_-]{22}$/);
+    // A refresh that fails (the admin API answers 503 for a while) says so above the
+    // panels and leaves the form, its text and the focus alone; the next good one clears it.
+    await page.route("**/__riskgate/api/summary**", (route) => route.fulfill({ status: 503, contentType: "application/json", body: '{"error":"unavailable"}' }));
+    await expect.poll(() => page.getByTestId("panel-error").count(), { timeout: 60_000 }).toBe(1);
+    expect(await page.locator("#updated").textContent()).toMatch(/^stale: last updated /);
+    expect(await focused()).toBe("lift-reason");
+    expect(await page.getByTestId("lift-key").inputValue()).toMatch(/^key:ip:[A-Za-z0-9_-]{22}$/);
+    expect(await page.getByTestId("decision-row").count()).toBeGreaterThan(0);
+    await page.unroute("**/__riskgate/api/summary**");
+    await expect.poll(() => page.getByTestId("panel-error").count(), { timeout: 60_000 }).toBe(0);
+    expect(await focused()).toBe("lift-reason");
     await page.keyboard.type(", false positive");
     expect(await page.getByTestId("lift-reason").inputValue()).toBe("office NAT, false positive");
     await page.getByTestId("lift-form").locator("button[type=submit]").click();

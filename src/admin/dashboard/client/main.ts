@@ -3,6 +3,8 @@
  * five seconds so an attack in progress shows up while you watch. A refresh redraws the
  * summary and the decisions only: the lists, sources and actions panels stay mounted, so
  * a form being filled in (a lift's reason after `lift…`) keeps its values and the focus.
+ * A failed refresh says so in its own slot above the panels and leaves them (and the last
+ * data, marked stale) where they are: the next refresh clears it.
  */
 import * as api from "./api.ts";
 import { decisionsPanel, eventViewer } from "./decisions.ts";
@@ -24,9 +26,11 @@ const sources = sourcesPanel();
 const actions = actionsPanel(() => lists.refresh());
 const open = new Set<string>();
 // Grid items laid out in place (`display: contents`), redrawn on every refresh.
+const errorSlot = h("div", { class: "slot" });
 const summarySlot = h("div", { class: "slot" });
 const decisionsSlot = h("div", { class: "slot" });
 let minutes = 60;
+let lastUpdate: string | null = null;
 
 async function showEvent(id: string): Promise<void> {
   try {
@@ -53,15 +57,24 @@ async function refresh(): Promise<void> {
     const deliver = () => void api.deliverNow().then(refresh);
     summarySlot.replaceChildren(...summaryPanels(summary, deliver));
     decisionsSlot.replaceChildren(decisionsPanel(decisions, handlers));
-    // Mounted once (again after an error): moving a node out of the page drops its focus.
-    if (summarySlot.parentNode !== app) app.replaceChildren(summarySlot, lists.element, sources.element, actions.element, decisionsSlot, viewer.element);
+    errorSlot.replaceChildren();
+    mount(app);
     void lists.refresh();
     void sources.refresh();
     app.setAttribute("aria-busy", "false");
-    if (updated !== null) updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+    lastUpdate = new Date().toLocaleTimeString();
+    if (updated !== null) updated.textContent = `updated ${lastUpdate}`;
   } catch (err) {
-    app.replaceChildren(panelsError(String(err)), viewer.element);
+    errorSlot.replaceChildren(panelsError(String(err)));
+    mount(app);
+    if (updated !== null) updated.textContent = lastUpdate === null ? "not loaded" : `stale: last updated ${lastUpdate}`;
   }
+}
+
+/** Mount the slots and panels once: moving a node out of the page drops its focus. */
+function mount(root: HTMLElement): void {
+  if (errorSlot.parentNode === root) return;
+  root.replaceChildren(errorSlot, summarySlot, lists.element, sources.element, actions.element, decisionsSlot, viewer.element);
 }
 
 if (windowSelect instanceof HTMLSelectElement) {
