@@ -61,7 +61,7 @@ export async function attemptForward(job: ForwardJob, gateway: Pick<Gateway, "co
       fetcher: gateway.fetcher,
     },
   );
-  if (origin.ok) await drainResponse(origin.response);
+  if (origin.ok) await drain(origin.response.body);
   return origin;
 }
 
@@ -97,25 +97,6 @@ export async function deliverInRequest(
       }
     }
     await wait(backoffDelay(attempts, IN_REQUEST_BACKOFF));
-  }
-}
-
-/** Answers up to this declared size are read in one call; a larger or undeclared one chunk by chunk. */
-export const DRAIN_WHOLE_BYTES = 64 * 1024;
-
-/**
- * Read the origin's answer to its end (keeps the connection) without keeping it. A small
- * declared body is read by one native call: a reader and a promise per chunk were the
- * forward's largest JS frame in the benchmark's profile (BENCHMARKS.md).
- */
-export async function drainResponse(response: Response): Promise<void> {
-  if (response.body === null) return;
-  const declared = response.headers.get("content-length");
-  if (declared === null || !/^\d+$/.test(declared) || Number(declared) > DRAIN_WHOLE_BYTES) return drain(response.body);
-  try {
-    await response.arrayBuffer();
-  } catch {
-    // As in drain: the origin went away mid-body.
   }
 }
 
