@@ -96,16 +96,16 @@ export function createAuditor(options: AuditorOptions): Auditor {
     if (events.length === 0) return;
     // A synchronous sink (the log) is done when write returns: only the sinks that return
     // a promise are awaited, without a closure and a promise per sink per delivery.
-    let waits: Promise<void>[] | null = null;
+    const waits: Promise<void>[] = [];
     for (const sink of sinks) {
       try {
         const written = sink.write(events);
-        if (written !== undefined) (waits ??= []).push(Promise.resolve(written).catch((err: unknown) => onSinkError(sink.name, err)));
+        if (written !== undefined) waits.push(Promise.resolve(written).catch((err: unknown) => onSinkError(sink.name, err)));
       } catch (err) {
         onSinkError(sink.name, err);
       }
     }
-    if (waits !== null) await Promise.all(waits);
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   return {
