@@ -36,15 +36,16 @@ export interface AuditorOptions {
   readonly onSinkError?: (sink: string, err: unknown) => void;
 }
 
-/** Stamp one input as event number `seq` of `source`. */
+/** Stamp one input as event number `seq` of `source`; `ts` formats an epoch ms (default: ISO 8601). */
 export function stamp(
   input: AuditInput,
   envelope: { source: string; seq: number; id: string; rules: string; now: number },
+  ts: (ms: number) => string = isoTime,
 ): AuditEvent {
   return {
     v: AUDIT_FORMAT_VERSION,
     id: envelope.id,
-    ts: new Date(input.at ?? envelope.now).toISOString(),
+    ts: ts(input.at ?? envelope.now),
     source: envelope.source,
     seq: envelope.seq,
     request_id: input.request_id,
@@ -55,6 +56,24 @@ export function stamp(
   } as AuditEvent;
 }
 
+const isoTime = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * ISO 8601 times, the last one remembered: a request's events share one instant (its
+ * `ctx.now`), so they format it once.
+ */
+function lastTimeFormatter(): (ms: number) => string {
+  let lastMs = Number.NaN;
+  let last = "";
+  return (ms) => {
+    if (ms !== lastMs) {
+      last = isoTime(ms);
+      lastMs = ms;
+    }
+    return last;
+  };
+}
+
 /** Build the per-isolate auditor. */
 export function createAuditor(options: AuditorOptions): Auditor {
   const { source, rules, sinks, now, newId } = options;
@@ -63,23 +82,30 @@ export function createAuditor(options: AuditorOptions): Auditor {
     ((sink: string, err: unknown) =>
       console.error(JSON.stringify({ type: "riskgate.audit_sink_error", sink, message: String(err) })));
   let seq = 0;
-  const next = (input: AuditInput) => stamp(input, { source, seq: ++seq, id: newId(), rules, now: now() });
+  const ts = lastTimeFormatter();
+  const next = (input: AuditInput) => stamp(input, { source, seq: ++seq, id: newId(), rules, now: now() }, ts);
   // Startup events take the first sequence numbers, so a receiver sees an isolate begin at 1.
   let pending: AuditEvent[] = (options.startup ?? []).map(next);
 
   async function deliver(stamped: readonly AuditEvent[]): Promise<void> {
-    const events = [...pending, ...stamped];
-    pending = [];
+    let events = stamped;
+    if (pending.length > 0) {
+      events = [...pending, ...stamped];
+      pending = [];
+    }
     if (events.length === 0) return;
-    await Promise.all(
-      sinks.map(async (sink) => {
-        try {
-          await sink.write(events);
-        } catch (err) {
-          onSinkError(sink.name, err);
-        }
-      }),
-    );
+    // A synchronous sink (the log) is done when write returns: only the sinks that return
+    // a promise are awaited, without a closure and a promise per sink per delivery.
+    const waits: Promise<void>[] = [];
+    for (const sink of sinks) {
+      try {
+        const written = sink.write(events);
+        if (written !== undefined) waits.push(Promise.resolve(written).catch((err: unknown) => onSinkError(sink.name, err)));
+      } catch (err) {
+        onSinkError(sink.name, err);
+      }
+    }
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   return {

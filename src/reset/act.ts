@@ -29,9 +29,17 @@ export interface ActResult {
   readonly job: ForwardJob | null;
 }
 
-/** The uniform 202. */
+const UNIFORM_JSON = JSON.stringify(UNIFORM_BODY);
+/** Made on first use (inside a request) and copied into every 202, which gets its own. */
+let uniformHeaders: Headers | null = null;
+
+/**
+ * The uniform 202: Response.json's bytes and headers, from a body serialised once and a
+ * prepared header set (as the 429 in src/challenge/response.ts), not per allowed reset.
+ */
 export function uniformResponse(): Response {
-  return Response.json(UNIFORM_BODY, { status: 202, headers: { "cache-control": "no-store" } });
+  uniformHeaders ??= new Headers({ "content-type": "application/json", "cache-control": "no-store" });
+  return new Response(UNIFORM_JSON, { status: 202, headers: uniformHeaders });
 }
 
 /**

@@ -46,8 +46,8 @@ export interface RequestRecord {
   readonly captchaProvider?: string | null;
 }
 
-/** The decision event's payload. */
-function decisionData(r: RequestRecord): DecisionData {
+/** The decision event's payload (`facts`: the non-zero ones). */
+function decisionData(r: RequestRecord, facts: Facts): DecisionData {
   const { ctx, decision } = r;
   return {
     route: ctx.route.path,
@@ -71,7 +71,7 @@ function decisionData(r: RequestRecord): DecisionData {
     store: r.storeName,
     store_ms: r.storeMs,
     ms: r.ms,
-    facts: r.facts,
+    facts,
     candidate: r.candidate,
   };
 }
@@ -112,14 +112,13 @@ function outcomeOf(r: RequestRecord): ForwardOutcome | null {
  * The events of one request: decision, the rate-limit steps and the CAPTCHA check that led
  * to it, then forward or challenge.
  */
-export function requestEvents(r: RequestRecord): AuditInput[] {
+function requestEvents(r: RequestRecord, facts: Facts, outcome: ForwardOutcome | null): AuditInput[] {
   const ids = { request_id: r.requestId, decision_id: r.decision.id, at: r.ctx.now } as const;
   const provider = r.captchaProvider ?? null;
-  const events: AuditInput[] = [{ type: "decision", ...ids, data: decisionData(r) }];
+  const events: AuditInput[] = [{ type: "decision", ...ids, data: decisionData(r, facts) }];
   for (const data of rateLimitStepData(r.ladders ?? [])) events.push({ type: "ratelimit.step", ...ids, data });
   const solved = challengeSolvedData(r.captcha, provider);
   if (solved !== null) events.push({ type: "challenge.solved", ...ids, data: solved });
-  const outcome = outcomeOf(r);
   if (outcome?.final === true) events.push({ type: "forward", ...ids, data: forwardData(r.originUrl, r.ctx.route.respond, outcome) });
   if (r.result.action === "challenge") {
     events.push({ type: "challenge.issued", ...ids, data: { kind: "captcha", provider } });
@@ -128,9 +127,9 @@ export function requestEvents(r: RequestRecord): AuditInput[] {
 }
 
 /** The decision log line (replay's input) for a request, naming its audit event. */
-export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLogLine {
+function decisionLogLine(r: RequestRecord, facts: Facts, outcome: ForwardOutcome | null, event: AuditEvent): DecisionLogLine {
   const { ctx, decision, result } = r;
-  const origin = outcomeOf(r)?.origin ?? null;
+  const origin = outcome?.origin ?? null;
   const failed = origin !== null && !originAccepted(origin);
   return {
     type: "riskgate.decision",
@@ -155,7 +154,7 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
     origin_status: origin?.ok ? origin.response.status : null,
     origin_ms: origin?.ms ?? null,
     ms: r.ms,
-    facts: r.facts,
+    facts,
     candidate: r.candidate,
     ...(r.rateLimits === undefined ? {} : { rate_limits: r.rateLimits }),
     ...(r.captcha === undefined ? {} : { captcha: r.captcha }),
@@ -170,10 +169,11 @@ export function decisionLogLine(r: RequestRecord, event: AuditEvent): DecisionLo
 export async function recordRequest(deps: { audit: Auditor; log: LogSink }, request: RequestRecord): Promise<void> {
   // The line and the decision event carry the non-zero facts only: the rules read a
   // missing fact as zero, so replay and explain are unchanged and the record is smaller.
-  const r = { ...request, facts: nonZeroFacts(request.facts) };
-  const events = deps.audit.stamp(...requestEvents(r));
+  const facts = nonZeroFacts(request.facts);
+  const outcome = outcomeOf(request);
+  const events = deps.audit.stamp(...requestEvents(request, facts, outcome));
   const decisionEvent = events[0];
-  if (decisionEvent !== undefined) deps.log(decisionLogLine(r, decisionEvent));
+  if (decisionEvent !== undefined) deps.log(decisionLogLine(request, facts, outcome, decisionEvent));
   await deps.audit.deliver(events);
 }
 

@@ -177,11 +177,17 @@ export class RiskgateStore extends DurableObject<Env> {
   private nearCapLogged = 0;
   /** Accounts that may have history rows: a reset for one that has none reads no SQL. */
   private readonly historyKeys = new KeyFilter();
+  /**
+   * When this shard's roster was loaded (its `roster_state` row), null when none is: only
+   * `updateRoster` changes it, so a reset with the roster off reads no SQL for it.
+   */
+  private rosterLoadedAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    this.rosterLoadedAt = this.readRosterState();
     this.load();
   }
 
@@ -326,19 +332,20 @@ export class RiskgateStore extends DurableObject<Env> {
         this.sql.exec("DELETE FROM roster_state");
       }
     });
-    const loadedAt = this.sql.exec<{ loaded_at: number }>("SELECT loaded_at FROM roster_state WHERE id = 0").toArray()[0]?.loaded_at ?? null;
+    const loadedAt = this.readRosterState();
+    this.rosterLoadedAt = loadedAt;
     return { loaded: loadedAt !== null, loadedAt };
+  }
+
+  /** The roster's `loaded_at` in SQLite (null: none loaded). */
+  private readRosterState(): number | null {
+    return this.sql.exec<{ loaded_at: number }>("SELECT loaded_at FROM roster_state WHERE id = 0").toArray()[0]?.loaded_at ?? null;
   }
 
   /** `off` until a roster is loaded on this shard, then whether it holds the key. */
   private readRoster(key: string): RosterAnswer {
-    const row = this.sql
-      .exec<{ loaded: number | null; listed: number }>(
-        "SELECT (SELECT loaded_at FROM roster_state WHERE id = 0) AS loaded, EXISTS (SELECT 1 FROM roster WHERE key = ?) AS listed",
-        key,
-      )
-      .one();
-    if (row.loaded === null) return "off";
+    if (this.rosterLoadedAt === null) return "off";
+    const row = this.sql.exec<{ listed: number }>("SELECT EXISTS (SELECT 1 FROM roster WHERE key = ?) AS listed", key).one();
     return row.listed === 1 ? "listed" : "absent";
   }
 

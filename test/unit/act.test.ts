@@ -4,7 +4,7 @@
 // it: a cancelled body closes the connection, so every reset paid a new handshake to the
 // origin (found with npm run bench; BENCHMARKS.md).
 import { describe, expect, it } from "vitest";
-import { act } from "../../src/reset/act.ts";
+import { act, UNIFORM_BODY, uniformResponse } from "../../src/reset/act.ts";
 import { attemptForward } from "../../src/reset/deliver.ts";
 import type { Config } from "../../src/gateway/config.ts";
 import { DEV_HMAC_SECRET } from "../../src/gateway/config.ts";
@@ -109,6 +109,17 @@ describe("act: an allowed reset on a uniform-response route", () => {
     expect(calls.n).toBe(0);
     expect(result.origin).toBeNull();
     expect(result.job?.decision.id).toBe("d-1");
+  });
+
+  it("gives every uniform 202 Response.json's body and headers, its own copy (a cookie set on one is not on the next)", async () => {
+    const first = uniformResponse();
+    const reference = Response.json(UNIFORM_BODY, { status: 202, headers: { "cache-control": "no-store" } });
+    expect([...first.headers]).toEqual([...reference.headers]);
+    expect(await first.text()).toBe(await reference.text());
+    first.headers.append("set-cookie", "rg_device=abc");
+    const next = uniformResponse();
+    expect(next.headers.get("set-cookie")).toBeNull();
+    expect([...next.headers.keys()].sort()).toEqual(["cache-control", "content-type"]);
   });
 });
 

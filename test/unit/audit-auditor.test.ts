@@ -46,6 +46,35 @@ describe("createAuditor", () => {
     expect(good.events).toHaveLength(2);
     expect(errors).toEqual(["broken"]);
   });
+
+  it("a sink that throws synchronously is reported like one that rejects, and the others still get the events", async () => {
+    const good = collect();
+    const errors: string[] = [];
+    const throwing: AuditSink = {
+      name: "throwing",
+      write: () => {
+        throw new Error("bad line");
+      },
+    };
+    const rejecting: AuditSink = { name: "rejecting", write: () => Promise.reject(new Error("down")) };
+    await expect(auditorWith([throwing, rejecting, good], errors).emit(input(1))).resolves.toBeUndefined();
+    expect(good.events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(errors.sort()).toEqual(["rejecting", "throwing"]);
+  });
+
+  it("stamps each event with its own instant, whether or not the one before shared it", async () => {
+    const sink = collect();
+    const at = (n: number, ms: number): AuditInput => ({ ...input(n), at: ms });
+    await auditorWith([sink]).emit(at(1, 0), at(2, 0), at(3, 86_400_000), at(4, 0), input(5));
+    expect(sink.events.map((e) => e.ts)).toEqual([
+      "1970-01-01T00:00:01.000Z",
+      "1970-01-01T00:00:00.000Z",
+      "1970-01-01T00:00:00.000Z",
+      "1970-01-02T00:00:00.000Z",
+      "1970-01-01T00:00:00.000Z",
+      "1970-01-01T00:00:01.000Z",
+    ]);
+  });
 });
 
 /** A hub that records batches and fails the first `failures` calls. */

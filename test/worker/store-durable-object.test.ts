@@ -165,6 +165,41 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(again.history?.devices).toEqual(["d1"]);
   });
 
+  it("a roster lookup runs no SQL while the roster is off; a loaded roster is answered, also by a restarted object", async () => {
+    const stub = ownObject("roster-memory");
+    const statements: string[] = [];
+    const watch = () =>
+      runInDurableObject(stub, (instance) => {
+        const target = instance as unknown as { sql: SqlStorage };
+        const sql = target.sql;
+        target.sql = new Proxy(sql, {
+          get: (t, p) =>
+            p === "exec"
+              ? (query: string, ...args: unknown[]) => {
+                  statements.push(query);
+                  return t.exec(query, ...args);
+                }
+              : Reflect.get(t, p),
+        });
+      });
+    await watch();
+    const [member, stranger] = [uniqueKey("m"), uniqueKey("s")];
+    const lookup = async (key: string) => (await stub.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey: key })).roster;
+    expect(await lookup(member)).toBe("off");
+    expect(statements).toHaveLength(0);
+    expect(await stub.updateRoster({ add: [member], remove: [], loaded: true, at: 1_000 })).toEqual({ loaded: true, loadedAt: 1_000 });
+    expect([await lookup(member), await lookup(stranger)]).toEqual(["listed", "absent"]);
+    const restarted = await runInDurableObject(stub, async (instance, state) => {
+      const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
+      const fresh = new Store(state, env);
+      const ask = async (key: string) => (await fresh.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey: key })).roster;
+      return [await ask(member), await ask(stranger)];
+    });
+    expect(restarted).toEqual(["listed", "absent"]);
+    expect(await stub.updateRoster({ add: [], remove: [], loaded: false, at: 2_000 })).toEqual({ loaded: false, loadedAt: null });
+    expect(await lookup(member)).toBe("off");
+  });
+
   it("a restarted object still reads the history a previous instance wrote (its filter of accounts reloads)", async () => {
     const stub = ownObject("history-reload");
     const historyKey = uniqueKey("h");
