@@ -80,8 +80,22 @@ export interface ShardStats {
   readonly databaseSize: number;
 }
 
+/**
+ * What every counter entry carries for the bookkeeping: flags instead of moving the
+ * entry in the Map or adding its id to a set on every request (the Map holds up to
+ * `COUNTER_ROW_CAP` entries; each delete-and-set left a hole and made V8 rehash it).
+ */
+interface EntryFlags {
+  /** Touched since it was last placed at the newest end (second chance on eviction). */
+  used: boolean;
+  /** Queued in `dirty` for the next flush. */
+  dirty: boolean;
+  /** Still in the Map; false once evicted, expired or lifted (the flush skips it). */
+  live: boolean;
+}
+
 /** One window bucket's count. */
-interface HitEntry {
+interface HitEntry extends EntryFlags {
   readonly kind: "h";
   readonly key: string;
   readonly bucket: number;
@@ -90,7 +104,7 @@ interface HitEntry {
 }
 
 /** One distinct set's bucket; `fresh` are members not yet in SQLite. */
-interface SetEntry {
+interface SetEntry extends EntryFlags {
   readonly kind: "m";
   readonly key: string;
   readonly bucket: number;
@@ -160,13 +174,17 @@ export class RiskgateStore extends DurableObject<Env> {
     historyRows: HISTORY_ROW_CAP,
     tallyEvents: TALLY_EVENT_CAP,
   };
-  /** Window buckets and distinct sets, least recently touched first (Map order). */
+  /**
+   * Window buckets and distinct sets, oldest placed first (Map order). A touch only sets
+   * `used`; eviction gives a used entry a second chance (moves it to the newest end, clears
+   * the flag), so the least recently touched go first, as with moving on every touch.
+   */
   private readonly counters = new Map<string, HitEntry | SetEntry>();
   /** Rows `counters` stands for: one per window bucket, one per distinct member. */
   private counterRows = 0;
   private readonly penalties = new Map<string, PenaltyEntry>();
-  /** Entries changed since the last flush. */
-  private readonly dirty = new Set<string>();
+  /** Counter entries changed since the last flush (each once: `dirty` flag). */
+  private readonly dirty: Array<HitEntry | SetEntry> = [];
   private readonly dirtyPenalties = new Set<string>();
   /** Rows evicted from memory that the next flush deletes from SQLite. */
   private readonly gone: Array<{ table: "hits" | "members"; key: string; bucket: number } | { table: "penalties"; key: string }> = [];
@@ -177,6 +195,10 @@ export class RiskgateStore extends DurableObject<Env> {
   private nearCapLogged = 0;
   /** Accounts that may have history rows: a reset for one that has none reads no SQL. */
   private readonly historyKeys = new KeyFilter();
+  /** The roster marker (`roster_state.loaded_at`), mirrored: null while no roster is loaded. */
+  private rosterLoadedAt: number | null = null;
+  /** Keys that may be on the roster (never cleared on remove): a lookup the filter rules out reads no SQL. */
+  private readonly rosterKeys = new KeyFilter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -279,8 +301,9 @@ export class RiskgateStore extends DurableObject<Env> {
       const bucket = bucketOf(lift.now, check.windowMs);
       for (const b of [bucket, bucket - 1]) {
         const id = hitId(key, b);
-        if (!this.counters.delete(id)) continue;
-        this.dirty.delete(id);
+        const entry = this.counters.get(id);
+        if (entry === undefined) continue;
+        this.drop(id, entry);
         this.counterRows--;
         this.gone.push({ table: "hits", key, bucket: b });
       }
@@ -326,20 +349,25 @@ export class RiskgateStore extends DurableObject<Env> {
         this.sql.exec("DELETE FROM roster_state");
       }
     });
-    const loadedAt = this.sql.exec<{ loaded_at: number }>("SELECT loaded_at FROM roster_state WHERE id = 0").toArray()[0]?.loaded_at ?? null;
-    return { loaded: loadedAt !== null, loadedAt };
+    for (const key of update.add) this.rosterKeys.add(key);
+    this.rosterLoadedAt = this.readRosterMarker();
+    return { loaded: this.rosterLoadedAt !== null, loadedAt: this.rosterLoadedAt };
   }
 
-  /** `off` until a roster is loaded on this shard, then whether it holds the key. */
+  private readRosterMarker(): number | null {
+    return this.sql.exec<{ loaded_at: number }>("SELECT loaded_at FROM roster_state WHERE id = 0").toArray()[0]?.loaded_at ?? null;
+  }
+
+  /**
+   * `off` until a roster is loaded on this shard, then whether it holds the key. The marker
+   * is mirrored in memory and a filter rules out most absent keys, so only a key that may
+   * be listed reads SQL (one statement).
+   */
   private readRoster(key: string): RosterAnswer {
-    const row = this.sql
-      .exec<{ loaded: number | null; listed: number }>(
-        "SELECT (SELECT loaded_at FROM roster_state WHERE id = 0) AS loaded, EXISTS (SELECT 1 FROM roster WHERE key = ?) AS listed",
-        key,
-      )
-      .one();
-    if (row.loaded === null) return "off";
-    return row.listed === 1 ? "listed" : "absent";
+    if (this.rosterLoadedAt === null) return "off";
+    if (!this.rosterKeys.mightHave(key)) return "absent";
+    const listed = this.sql.exec<{ listed: number }>("SELECT EXISTS (SELECT 1 FROM roster WHERE key = ?) AS listed", key).one().listed;
+    return listed === 1 ? "listed" : "absent";
   }
 
   /** Every tally row of an experiment. */
@@ -360,7 +388,7 @@ export class RiskgateStore extends DurableObject<Env> {
       penaltyRows: this.penalties.size,
       caps: { ...this.caps },
       evicted: this.evicted,
-      dirty: this.dirty.size + this.dirtyPenalties.size,
+      dirty: this.dirty.length + this.dirtyPenalties.size,
       databaseSize: this.sql.databaseSize,
     };
   }
@@ -376,19 +404,19 @@ export class RiskgateStore extends DurableObject<Env> {
       this.sweep(now);
     }
     // The alarm that is running is spent: set the next one outright (flush or sweep, whichever first).
-    const pending = this.dirty.size > 0 || this.dirtyPenalties.size > 0 || this.gone.length > 0;
+    const pending = this.dirty.length > 0 || this.dirtyPenalties.size > 0 || this.gone.length > 0;
     const next = pending ? Date.now() + FLUSH_EVERY_MS : this.lastSweep + SWEEP_EVERY_MS;
     await this.ctx.storage.setAlarm(next);
     this.alarmAt = next;
   }
 
-  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first), and which accounts have history. */
+  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first), which accounts have history, and the roster's marker and filter. */
   private load(): void {
     const alive = Date.now();
     for (const row of this.sql.exec<{ key: string; bucket: number; n: number; expires: number }>(
       "SELECT key, bucket, n, expires FROM hits WHERE expires > ? ORDER BY expires", alive,
     )) {
-      this.counters.set(hitId(row.key, row.bucket), { kind: "h", key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
+      this.counters.set(hitId(row.key, row.bucket), { used: false, dirty: false, live: true, kind: "h", key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ key: string; bucket: number; member: string; expires: number }>(
@@ -397,7 +425,7 @@ export class RiskgateStore extends DurableObject<Env> {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { kind: "m", key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
         this.counters.set(id, entry);
       }
       entry.members.add(row.member);
@@ -413,18 +441,19 @@ export class RiskgateStore extends DurableObject<Env> {
     )) {
       this.historyKeys.add(row.key);
     }
+    this.rosterLoadedAt = this.readRosterMarker();
+    for (const row of this.sql.exec<{ key: string }>("SELECT key FROM roster")) this.rosterKeys.add(row.key);
     this.evict();
   }
 
   /** Write every changed counter and box to SQLite in one transaction, many rows per statement. */
   private flush(): void {
-    if (this.dirty.size === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
+    if (this.dirty.length === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
     const hits: unknown[][] = [];
     const members: unknown[][] = [];
     const boxes: unknown[][] = [];
-    for (const id of this.dirty) {
-      const entry = this.counters.get(id);
-      if (entry === undefined) continue;
+    for (const entry of this.dirty) {
+      if (!entry.live) continue;
       if (entry.kind === "h") hits.push([entry.key, entry.bucket, entry.n, entry.expires]);
       else {
         for (const member of entry.fresh) members.push([entry.key, entry.bucket, member, entry.expires]);
@@ -448,7 +477,8 @@ export class RiskgateStore extends DurableObject<Env> {
         boxes,
       );
     });
-    this.dirty.clear();
+    for (const entry of this.dirty) entry.dirty = false;
+    this.dirty.length = 0;
     this.dirtyPenalties.clear();
   }
 
@@ -466,7 +496,7 @@ export class RiskgateStore extends DurableObject<Env> {
   private sweep(now: number): void {
     for (const [id, entry] of this.counters) {
       if (entry.expires > now) continue;
-      this.counters.delete(id);
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
     }
     for (const [key, box] of this.penalties) if (box.expires <= now) this.penalties.delete(key);
@@ -510,15 +540,25 @@ export class RiskgateStore extends DurableObject<Env> {
     return this.sql.exec<{ c: number }>(`SELECT count(*) AS c FROM ${table}`).one().c;
   }
 
-  /** Over a cap, evict the least recently touched counters (and boxes) down to `EVICT_SLACK` under it. */
+  /**
+   * Over a cap, evict the least recently touched counters (and boxes) down to `EVICT_SLACK`
+   * under it. A counter touched since it was placed is moved to the newest end instead
+   * (its flag cleared): the walk visits it again only after every entry placed before it.
+   */
   private evict(): void {
     let evicted = 0;
     const counterTarget = this.counterRows > this.caps.counterRows ? Math.floor(this.caps.counterRows * (1 - EVICT_SLACK)) : this.caps.counterRows;
     const penaltyTarget = this.penalties.size > this.caps.penaltyRows ? Math.floor(this.caps.penaltyRows * (1 - EVICT_SLACK)) : this.caps.penaltyRows;
+    const alive = Date.now();
     for (const [id, entry] of this.counters) {
       if (this.counterRows <= counterTarget) break;
-      this.counters.delete(id);
-      this.dirty.delete(id);
+      if (entry.used && entry.expires > alive) {
+        entry.used = false;
+        this.counters.delete(id);
+        this.counters.set(id, entry);
+        continue;
+      }
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
       this.gone.push({ table: entry.kind === "h" ? "hits" : "members", key: entry.key, bucket: entry.bucket });
       evicted++;
@@ -548,17 +588,30 @@ export class RiskgateStore extends DurableObject<Env> {
     }
   }
 
-  /** A live counter entry, moved to the newest end; undefined when absent or expired. */
+  /** A live counter entry, marked used (see `counters`); undefined when absent or expired. */
   private touch<T extends HitEntry | SetEntry>(id: string, alive: number): T | undefined {
     const entry = this.counters.get(id);
     if (entry === undefined) return undefined;
-    this.counters.delete(id);
     if (entry.expires <= alive) {
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
       return undefined;
     }
-    this.counters.set(id, entry);
+    entry.used = true;
     return entry as T;
+  }
+
+  /** Remove a counter entry from memory (the flush then skips it). */
+  private drop(id: string, entry: HitEntry | SetEntry): void {
+    this.counters.delete(id);
+    entry.live = false;
+  }
+
+  /** Queue a changed counter entry for the next flush, once. */
+  private changed(entry: HitEntry | SetEntry): void {
+    if (entry.dirty) return;
+    entry.dirty = true;
+    this.dirty.push(entry);
   }
 
   private count(key: string, bucket: number, alive: number): number {
@@ -571,14 +624,15 @@ export class RiskgateStore extends DurableObject<Env> {
     const entry = this.touch<HitEntry>(id, alive);
     if (entry !== undefined) {
       entry.n++;
-      this.dirty.add(id);
+      this.changed(entry);
       return entry.n;
     }
     // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
     if (expires <= alive) return 1;
-    this.counters.set(id, { kind: "h", key, bucket, n: 1, expires });
+    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", key, bucket, n: 1, expires };
+    this.counters.set(id, created);
     this.counterRows++;
-    this.dirty.add(id);
+    this.changed(created);
     return 1;
   }
 
@@ -605,14 +659,14 @@ export class RiskgateStore extends DurableObject<Env> {
     const id = setId(scoped, bucket);
     let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      entry = { kind: "m", key: scoped, bucket, members: new Set(), fresh: [], expires };
+      entry = { used: false, dirty: false, live: true, kind: "m", key: scoped, bucket, members: new Set(), fresh: [], expires };
       this.counters.set(id, entry);
     }
     if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
       entry.members.add(member);
       entry.fresh.push(member);
       this.counterRows++;
-      this.dirty.add(id);
+      this.changed(entry);
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
     const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
@@ -663,7 +717,7 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** Changed counters reach SQLite within `FLUSH_EVERY_MS`: an alarm, set once per flush. */
   private async scheduleFlush(): Promise<void> {
-    if (this.dirty.size === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
+    if (this.dirty.length === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
     await this.scheduleAlarm(Date.now() + FLUSH_EVERY_MS);
   }
 
@@ -685,6 +739,7 @@ export class RiskgateStore extends DurableObject<Env> {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+
 
 function hitId(key: string, bucket: number): string {
   return `h\u0000${key}\u0000${bucket}`;

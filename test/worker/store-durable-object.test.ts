@@ -165,6 +165,54 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(again.history?.devices).toEqual(["d1"]);
   });
 
+  it("a roster lookup reads SQL only for a key that may be listed: none while the roster is off or for a key never added", async () => {
+    const stub = ownObject("roster-statements");
+    const statements: string[] = [];
+    await runInDurableObject(stub, (instance) => {
+      const target = instance as unknown as { sql: SqlStorage };
+      const sql = target.sql;
+      target.sql = new Proxy(sql, {
+        get: (t, p) =>
+          p === "exec"
+            ? (query: string, ...args: unknown[]) => {
+                statements.push(query);
+                return t.exec(query, ...args);
+              }
+            : Reflect.get(t, p),
+      });
+    });
+    const [member, stranger] = [uniqueKey("listed"), uniqueKey("stranger")];
+    const lookup = async (rosterKey: string) =>
+      (await stub.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
+    expect(await lookup(member)).toBe("off");
+    expect(statements).toHaveLength(0);
+    await stub.updateRoster({ add: [member], remove: [], loaded: true, at: Date.now() });
+    statements.length = 0;
+    expect(await lookup(stranger)).toBe("absent");
+    expect(statements).toHaveLength(0);
+    expect(await lookup(member)).toBe("listed");
+    expect(statements).toHaveLength(1);
+    // Removed: the filter still says "maybe", the statement says absent.
+    await stub.updateRoster({ add: [], remove: [member], loaded: null, at: Date.now() });
+    expect(await lookup(member)).toBe("absent");
+    await stub.updateRoster({ add: [], remove: [], loaded: false, at: Date.now() });
+    expect(await lookup(stranger)).toBe("off");
+  });
+
+  it("a restarted object answers the roster as the previous instance left it (marker and keys reload)", async () => {
+    const stub = ownObject("roster-reload");
+    const [member, stranger] = [uniqueKey("listed"), uniqueKey("stranger")];
+    await stub.updateRoster({ add: [member], remove: [], loaded: true, at: Date.now() });
+    const answers = await runInDurableObject(stub, async (instance, state) => {
+      const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
+      const fresh = new Store(state, env);
+      const lookup = async (rosterKey: string) =>
+        (await fresh.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
+      return [await lookup(member), await lookup(stranger)];
+    });
+    expect(answers).toEqual(["listed", "absent"]);
+  });
+
   it("a restarted object still reads the history a previous instance wrote (its filter of accounts reloads)", async () => {
     const stub = ownObject("history-reload");
     const historyKey = uniqueKey("h");
@@ -226,5 +274,29 @@ describe("Durable Object adapter: in memory, written behind", () => {
     // The newest key is still counted; the oldest starts over.
     expect(await hit(keys.at(-1) ?? "")).toBe(2);
     expect(await hit(keys[0] ?? "")).toBe(1);
+  });
+
+  it("at the row cap a counter still being hit stays, though it was placed before every other", async () => {
+    const stub = ownObject("cap-hot");
+    await runInDurableObject(stub, (instance) => {
+      (instance as RiskgateStore).caps.counterRows = 50;
+    });
+    const now = Date.now();
+    const hot = uniqueKey("hot");
+    const hit = async (key: string) =>
+      (await stub.observe({ now, hits: [{ key, windowMs: 600_000 }], distinct: [], limits: [], penalties: [], historyKey: null })).counts[0];
+    expect(await hit(hot)).toBe(1);
+    const cold = Array.from({ length: 200 }, (_, i) => uniqueKey(`c${i}`));
+    for (const [i, key] of cold.entries()) {
+      await hit(key);
+      // Hit again after every 10 new keys: a pass evicts 4 rows per 4 new keys, and an entry
+      // given its second chance reaches the oldest end again only after ~47 others.
+      if (i % 10 === 9) await hit(hot);
+    }
+    expect((await stub.stats()).evicted).toBeGreaterThanOrEqual(150);
+    expect(await hit(hot)).toBe(2 + cold.length / 10);
+    // The cold keys placed first are gone; the last one is still counted.
+    expect(await hit(cold[0] ?? "")).toBe(1);
+    expect(await hit(cold.at(-1) ?? "")).toBe(2);
   });
 });
