@@ -57,8 +57,8 @@ const NEAR_CAP = 0.8;
  * ~30 µs with the slack).
  */
 const EVICT_SLACK = 0.05;
-/** Rows per multi-row INSERT in a flush: 4 parameters each, under the 100 a statement may bind. */
-const ROWS_PER_STATEMENT = 24;
+/** Bound parameters a statement may carry; a flush's multi-row INSERTs stay under it. */
+const PARAMETERS_PER_STATEMENT = 100;
 const HISTORY_KINDS = ["device", "country", "asn"] as const;
 
 /** A shard's limits; a test may lower them on one object (`runInDurableObject`). */
@@ -94,18 +94,23 @@ interface EntryFlags {
   live: boolean;
 }
 
-/** One window bucket's count. */
+/** One window bucket's count; `id` is its row in `counter_hits`. */
 interface HitEntry extends EntryFlags {
   readonly kind: "h";
+  readonly id: number;
   readonly key: string;
   readonly bucket: number;
   n: number;
   readonly expires: number;
 }
 
-/** One distinct set's bucket; `fresh` are members not yet in SQLite. */
+/**
+ * One distinct set's bucket; `fresh` are members not yet in SQLite. `ids` are the members'
+ * rows in `counter_members`, in the order they were added (the last `fresh.length` are new).
+ */
 interface SetEntry extends EntryFlags {
   readonly kind: "m";
+  readonly ids: number[];
   readonly key: string;
   readonly bucket: number;
   readonly members: Set<string>;
@@ -144,10 +149,14 @@ export interface ShardResult {
 
 // `history (key, body)` was the first layout (one JSON blob per account); its rows are
 // replaced by history_items/history_last, which keep per-value times like Redis's sorted sets.
+// Counter rows are keyed by an id the object assigns (ascending), not by (key, bucket): the
+// object finds them in memory, and a flush of new keys then appends to SQLite's B-trees
+// instead of inserting at random places of a text index (`migrateCounters` moves the
+// first layout's `hits` and `members` rows over).
 const SCHEMA = `
   DROP TABLE IF EXISTS history;
-  CREATE TABLE IF NOT EXISTS hits (key TEXT, bucket INTEGER, n INTEGER, expires INTEGER, PRIMARY KEY (key, bucket));
-  CREATE TABLE IF NOT EXISTS members (key TEXT, bucket INTEGER, member TEXT, expires INTEGER, PRIMARY KEY (key, bucket, member));
+  CREATE TABLE IF NOT EXISTS counter_hits (id INTEGER PRIMARY KEY, key TEXT, bucket INTEGER, n INTEGER, expires INTEGER);
+  CREATE TABLE IF NOT EXISTS counter_members (id INTEGER PRIMARY KEY, key TEXT, bucket INTEGER, member TEXT, expires INTEGER);
   CREATE TABLE IF NOT EXISTS history_items (key TEXT, kind TEXT, value TEXT, at INTEGER, expires INTEGER, PRIMARY KEY (key, kind, value));
   CREATE TABLE IF NOT EXISTS history_last (key TEXT PRIMARY KEY, lat REAL, lon REAL, at INTEGER, expires INTEGER);
   CREATE TABLE IF NOT EXISTS history_tags (key TEXT PRIMARY KEY, privileged INTEGER, at INTEGER, expires INTEGER);
@@ -156,11 +165,11 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS tally_events (key TEXT PRIMARY KEY, expires INTEGER);
   CREATE TABLE IF NOT EXISTS roster (key TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS roster_state (id INTEGER PRIMARY KEY CHECK (id = 0), loaded_at INTEGER);
-  CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires);
-  CREATE INDEX IF NOT EXISTS members_expires ON members (expires);
+  CREATE INDEX IF NOT EXISTS counter_hits_expires ON counter_hits (expires);
+  CREATE INDEX IF NOT EXISTS counter_members_expires ON counter_members (expires);
   CREATE INDEX IF NOT EXISTS history_items_expires ON history_items (expires);
 `;
-const EXPIRING = ["hits", "members", "history_items", "history_last", "history_tags", "penalties", "tally_events"] as const;
+const EXPIRING = ["counter_hits", "counter_members", "history_items", "history_last", "history_tags", "penalties", "tally_events"] as const;
 /** The `expires` of a set privileged tag: it lasts until the origin clears it. */
 const NEVER = Number.MAX_SAFE_INTEGER;
 
@@ -186,8 +195,12 @@ export class RiskgateStore extends DurableObject<Env> {
   /** Counter entries changed since the last flush (each once: `dirty` flag). */
   private readonly dirty: Array<HitEntry | SetEntry> = [];
   private readonly dirtyPenalties = new Set<string>();
-  /** Rows evicted from memory that the next flush deletes from SQLite. */
-  private readonly gone: Array<{ table: "hits" | "members"; key: string; bucket: number } | { table: "penalties"; key: string }> = [];
+  /** Rows evicted from memory (or lifted) that the next flush deletes from SQLite: counter row ids, penalty keys. */
+  private readonly goneHits: number[] = [];
+  private readonly goneMembers: number[] = [];
+  private readonly gonePenalties: string[] = [];
+  /** The next counter row id (`counter_hits`, `counter_members`): above every id in SQLite. */
+  private nextRowId = 1;
   private evicted = 0;
   /** True once an alarm is known to be set for the next flush or sweep. */
   private alarmAt: number | null = null;
@@ -204,6 +217,7 @@ export class RiskgateStore extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    this.migrateCounters();
     this.load();
   }
 
@@ -278,7 +292,7 @@ export class RiskgateStore extends DurableObject<Env> {
       this.penalties.set(update.key, { level: state.level, until: state.until, expires: expiresAt });
       this.dirtyPenalties.add(update.key);
     } else {
-      this.gone.push({ table: "penalties", key: update.key });
+      this.gonePenalties.push(update.key);
     }
     this.evict();
     await this.scheduleFlush();
@@ -293,7 +307,7 @@ export class RiskgateStore extends DurableObject<Env> {
       if ((this.storedPenalty(key, alive)?.until ?? 0) > lift.now) boxed++;
       if (this.penalties.delete(key)) {
         this.dirtyPenalties.delete(key);
-        this.gone.push({ table: "penalties", key });
+        this.gonePenalties.push(key);
       }
     }
     for (const check of lift.limits) {
@@ -305,7 +319,7 @@ export class RiskgateStore extends DurableObject<Env> {
         if (entry === undefined) continue;
         this.drop(id, entry);
         this.counterRows--;
-        this.gone.push({ table: "hits", key, bucket: b });
+        if (entry.kind === "h") this.goneHits.push(entry.id);
       }
     }
     await this.scheduleFlush();
@@ -404,31 +418,57 @@ export class RiskgateStore extends DurableObject<Env> {
       this.sweep(now);
     }
     // The alarm that is running is spent: set the next one outright (flush or sweep, whichever first).
-    const pending = this.dirty.length > 0 || this.dirtyPenalties.size > 0 || this.gone.length > 0;
+    const pending = this.pending();
     const next = pending ? Date.now() + FLUSH_EVERY_MS : this.lastSweep + SWEEP_EVERY_MS;
     await this.ctx.storage.setAlarm(next);
     this.alarmAt = next;
   }
 
+  /**
+   * The first layout kept counters in `hits` and `members`, keyed by (key, bucket[, member]):
+   * move their live rows to the id-keyed tables, once, in one transaction.
+   */
+  private migrateCounters(): void {
+    const old = new Set(
+      this.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('hits', 'members')").toArray().map((r) => r.name),
+    );
+    if (old.size === 0) return;
+    const alive = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      if (old.has("hits")) {
+        this.sql.exec("INSERT INTO counter_hits (key, bucket, n, expires) SELECT key, bucket, n, expires FROM hits WHERE expires > ? ORDER BY expires", alive);
+        this.sql.exec("DROP TABLE hits");
+      }
+      if (old.has("members")) {
+        this.sql.exec("INSERT INTO counter_members (key, bucket, member, expires) SELECT key, bucket, member, expires FROM members WHERE expires > ? ORDER BY expires", alive);
+        this.sql.exec("DROP TABLE members");
+      }
+    });
+  }
+
   /** Reload the live counters and penalty boxes a previous instance flushed (oldest first), which accounts have history, and the roster's marker and filter. */
   private load(): void {
     const alive = Date.now();
-    for (const row of this.sql.exec<{ key: string; bucket: number; n: number; expires: number }>(
-      "SELECT key, bucket, n, expires FROM hits WHERE expires > ? ORDER BY expires", alive,
+    this.nextRowId =
+      this.sql.exec<{ id: number | null }>("SELECT max((SELECT max(id) FROM counter_hits), (SELECT max(id) FROM counter_members)) AS id").one().id ?? 0;
+    this.nextRowId++;
+    for (const row of this.sql.exec<{ id: number; key: string; bucket: number; n: number; expires: number }>(
+      "SELECT id, key, bucket, n, expires FROM counter_hits WHERE expires > ? ORDER BY expires", alive,
     )) {
-      this.counters.set(hitId(row.key, row.bucket), { used: false, dirty: false, live: true, kind: "h", key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
+      this.counters.set(hitId(row.key, row.bucket), { used: false, dirty: false, live: true, kind: "h", id: row.id, key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
       this.counterRows++;
     }
-    for (const row of this.sql.exec<{ key: string; bucket: number; member: string; expires: number }>(
-      "SELECT key, bucket, member, expires FROM members WHERE expires > ? ORDER BY expires", alive,
+    for (const row of this.sql.exec<{ id: number; key: string; bucket: number; member: string; expires: number }>(
+      "SELECT id, key, bucket, member, expires FROM counter_members WHERE expires > ? ORDER BY expires", alive,
     )) {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
         this.counters.set(id, entry);
       }
       entry.members.add(row.member);
+      entry.ids.push(row.id);
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ key: string; level: number; until: number; expires: number }>(
@@ -446,35 +486,42 @@ export class RiskgateStore extends DurableObject<Env> {
     this.evict();
   }
 
+  /** Whether a flush has anything to write or delete. */
+  private pending(): boolean {
+    return this.dirty.length > 0 || this.dirtyPenalties.size > 0 || this.goneHits.length > 0 || this.goneMembers.length > 0 || this.gonePenalties.length > 0;
+  }
+
   /** Write every changed counter and box to SQLite in one transaction, many rows per statement. */
   private flush(): void {
-    if (this.dirty.length === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
-    const hits: unknown[][] = [];
-    const members: unknown[][] = [];
-    const boxes: unknown[][] = [];
+    if (!this.pending()) return;
+    const hits: unknown[] = [];
+    const members: unknown[] = [];
+    const boxes: unknown[] = [];
     for (const entry of this.dirty) {
       if (!entry.live) continue;
-      if (entry.kind === "h") hits.push([entry.key, entry.bucket, entry.n, entry.expires]);
+      if (entry.kind === "h") hits.push(entry.id, entry.key, entry.bucket, entry.n, entry.expires);
       else {
-        for (const member of entry.fresh) members.push([entry.key, entry.bucket, member, entry.expires]);
+        const first = entry.ids.length - entry.fresh.length;
+        entry.fresh.forEach((member, i) => members.push(entry.ids[first + i], entry.key, entry.bucket, member, entry.expires));
         entry.fresh = [];
       }
     }
     for (const key of this.dirtyPenalties) {
       const box = this.penalties.get(key);
-      if (box !== undefined) boxes.push([key, box.level, box.until, box.expires]);
+      if (box !== undefined) boxes.push(key, box.level, box.until, box.expires);
     }
     this.ctx.storage.transactionSync(() => {
-      for (const row of this.gone.splice(0)) {
-        if (row.table === "penalties") this.sql.exec("DELETE FROM penalties WHERE key = ?", row.key);
-        else this.sql.exec(`DELETE FROM ${row.table} WHERE key = ? AND bucket = ?`, row.key, row.bucket);
-      }
-      this.upsert("INSERT INTO hits (key, bucket, n, expires)", "ON CONFLICT (key, bucket) DO UPDATE SET n = excluded.n, expires = excluded.expires", hits);
-      this.upsert("INSERT INTO members (key, bucket, member, expires)", "ON CONFLICT (key, bucket, member) DO UPDATE SET expires = excluded.expires", members);
-      this.upsert(
-        "INSERT INTO penalties (key, level, until, expires)",
-        "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
+      this.deleteWhereIn("counter_hits", "id", this.goneHits.splice(0));
+      this.deleteWhereIn("counter_members", "id", this.goneMembers.splice(0));
+      this.deleteWhereIn("penalties", "key", this.gonePenalties.splice(0));
+      // A hit row's count changes in place; a member row never changes once written.
+      this.insertMany("counter_hits (id, key, bucket, n, expires)", 5, hits, "ON CONFLICT (id) DO UPDATE SET n = excluded.n, expires = excluded.expires");
+      this.insertMany("counter_members (id, key, bucket, member, expires)", 5, members, "ON CONFLICT (id) DO NOTHING");
+      this.insertMany(
+        "penalties (key, level, until, expires)",
+        4,
         boxes,
+        "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
       );
     });
     for (const entry of this.dirty) entry.dirty = false;
@@ -482,13 +529,22 @@ export class RiskgateStore extends DurableObject<Env> {
     this.dirtyPenalties.clear();
   }
 
-  /** Multi-row upsert of 4-column rows, `ROWS_PER_STATEMENT` at a time (bound parameters are limited per statement). */
-  private upsert(insert: string, conflict: string, rows: readonly unknown[][]): void {
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-      // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the VALUES list's join syntax.
-      const values = chunk.map(() => "(?, ?, ?, ?)").join(", ");
-      this.sql.exec(`${insert} SELECT * FROM (VALUES ${values}) WHERE true ${conflict}`, ...chunk.flat());
+  /** Multi-row INSERT of `columns`-wide rows given flat, as many rows per statement as its bound parameters allow. */
+  private insertMany(into: string, columns: number, values: readonly unknown[], conflict: string): void {
+    const step = Math.floor(PARAMETERS_PER_STATEMENT / columns) * columns;
+    const row = `(${new Array(columns).fill("?").join(", ")})`;
+    for (let i = 0; i < values.length; i += step) {
+      const chunk = values.slice(i, i + step);
+      const rows = new Array(chunk.length / columns).fill(row).join(", ");
+      this.sql.exec(`INSERT INTO ${into} VALUES ${rows} ${conflict}`, ...chunk);
+    }
+  }
+
+  /** Delete rows by one column, as many per statement as its bound parameters allow. */
+  private deleteWhereIn(table: string, column: string, values: readonly unknown[]): void {
+    for (let i = 0; i < values.length; i += PARAMETERS_PER_STATEMENT) {
+      const chunk = values.slice(i, i + PARAMETERS_PER_STATEMENT);
+      this.sql.exec(`DELETE FROM ${table} WHERE ${column} IN (${new Array(chunk.length).fill("?").join(", ")})`, ...chunk);
     }
   }
 
@@ -560,14 +616,15 @@ export class RiskgateStore extends DurableObject<Env> {
       }
       this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
-      this.gone.push({ table: entry.kind === "h" ? "hits" : "members", key: entry.key, bucket: entry.bucket });
+      if (entry.kind === "h") this.goneHits.push(entry.id);
+      else this.goneMembers.push(...entry.ids);
       evicted++;
     }
     for (const key of this.penalties.keys()) {
       if (this.penalties.size <= penaltyTarget) break;
       this.penalties.delete(key);
       this.dirtyPenalties.delete(key);
-      this.gone.push({ table: "penalties", key });
+      this.gonePenalties.push(key);
       evicted++;
     }
     if (evicted > 0) {
@@ -629,7 +686,7 @@ export class RiskgateStore extends DurableObject<Env> {
     }
     // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
     if (expires <= alive) return 1;
-    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", key, bucket, n: 1, expires };
+    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, key, bucket, n: 1, expires };
     this.counters.set(id, created);
     this.counterRows++;
     this.changed(created);
@@ -659,11 +716,12 @@ export class RiskgateStore extends DurableObject<Env> {
     const id = setId(scoped, bucket);
     let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      entry = { used: false, dirty: false, live: true, kind: "m", key: scoped, bucket, members: new Set(), fresh: [], expires };
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], key: scoped, bucket, members: new Set(), fresh: [], expires };
       this.counters.set(id, entry);
     }
     if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
       entry.members.add(member);
+      entry.ids.push(this.nextRowId++);
       entry.fresh.push(member);
       this.counterRows++;
       this.changed(entry);
@@ -717,7 +775,7 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** Changed counters reach SQLite within `FLUSH_EVERY_MS`: an alarm, set once per flush. */
   private async scheduleFlush(): Promise<void> {
-    if (this.dirty.length === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
+    if (!this.pending()) return;
     await this.scheduleAlarm(Date.now() + FLUSH_EVERY_MS);
   }
 

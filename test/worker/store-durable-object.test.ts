@@ -108,13 +108,14 @@ describe("Durable Object adapter: expiry", () => {
   it("the alarm deletes expired rows and keeps live ones", async () => {
     const stub = ownObject("expiry");
     const [old, live] = [uniqueKey("old"), uniqueKey("live")];
-    // A row a previous instance flushed and that has since expired.
+    // A row a previous instance flushed and that has since expired (an id far above the
+    // ones this instance hands out: it numbered its rows when it started).
     await runInDurableObject(stub, (_i, state) => {
-      state.storage.sql.exec("INSERT INTO hits (key, bucket, n, expires) VALUES (?, 1, 1, ?)", `${old}:60000`, Date.now() - 1);
+      state.storage.sql.exec("INSERT INTO counter_hits (id, key, bucket, n, expires) VALUES (1e9, ?, 1, 1, ?)", `${old}:60000`, Date.now() - 1);
     });
     await stub.observe({ now: Date.now(), hits: [{ key: live, windowMs: 60_000 }], distinct: [], limits: [], penalties: [], historyKey: null });
     const rows = async () =>
-      (await sqlRows(stub, "SELECT key FROM hits WHERE key IN (?, ?)", `${old}:60000`, `${live}:60000`)).map((r) => r.key);
+      (await sqlRows(stub, "SELECT key FROM counter_hits WHERE key IN (?, ?)", `${old}:60000`, `${live}:60000`)).map((r) => r.key);
     // Write-behind: the live count is still only in memory.
     expect(await rows()).toEqual([`${old}:60000`]);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
@@ -245,6 +246,33 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(second.penalties[0]?.level).toBe(1);
   });
 
+  it("counters of the first layout (hits, members keyed by key and bucket) move to the id-keyed tables when the object starts", async () => {
+    const stub = ownObject("migrate");
+    const [key, dead] = [uniqueKey("m"), uniqueKey("dead")];
+    const now = Date.now();
+    const windowMs = 600_000;
+    const bucket = Math.floor(now / windowMs);
+    const expires = (bucket + 2) * windowMs;
+    await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE hits (key TEXT, bucket INTEGER, n INTEGER, expires INTEGER, PRIMARY KEY (key, bucket))");
+      sql.exec("CREATE TABLE members (key TEXT, bucket INTEGER, member TEXT, expires INTEGER, PRIMARY KEY (key, bucket, member))");
+      sql.exec("INSERT INTO hits VALUES (?, ?, 4, ?), (?, ?, 9, ?)", `${key}:${windowMs}`, bucket, expires, `${dead}:${windowMs}`, bucket, now - 1);
+      sql.exec("INSERT INTO members VALUES (?, ?, 'a', ?), (?, ?, 'b', ?)", `${key}:${windowMs}`, bucket, expires, `${key}:${windowMs}`, bucket, expires);
+    });
+    const answer = await runInDurableObject(stub, async (instance, state) => {
+      const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
+      const fresh = new Store(state, env);
+      return fresh.observe({ now, hits: [{ key, windowMs }], distinct: [{ key, member: "c", windowMs }], limits: [], penalties: [], historyKey: null });
+    });
+    expect(answer.counts).toEqual([5]);
+    expect(answer.distinct).toEqual([3]);
+    const tables = (await sqlRows(stub, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('hits', 'members')")).length;
+    expect(tables).toBe(0);
+    expect((await sqlRows(stub, "SELECT key, n FROM counter_hits")).map((r) => [r.key, r.n])).toEqual([[`${key}:${windowMs}`, 4]]);
+    expect(await sqlRows(stub, "SELECT count(*) AS c FROM counter_members")).toEqual([{ c: 2 }]);
+  });
+
   it("the row cap holds: the least recently touched counters go first, the newest are still counted", async () => {
     const stub = ownObject("cap");
     await runInDurableObject(stub, (instance) => {
@@ -267,7 +295,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(Math.min(...held.slice(50))).toBe(47);
     expect(stats.evicted).toBeGreaterThanOrEqual(70);
     await runDurableObjectAlarm(stub);
-    const stored = (await sqlRows(stub, "SELECT key FROM hits")).map((r) => String(r.key));
+    const stored = (await sqlRows(stub, "SELECT key FROM counter_hits")).map((r) => String(r.key));
     expect(stored.length).toBeLessThanOrEqual(50);
     expect(stored).toContain(`${keys.at(-1)}:600000`);
     expect(stored).not.toContain(`${keys[0]}:600000`);
