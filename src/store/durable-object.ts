@@ -502,7 +502,7 @@ export class RiskgateStore extends DurableObject<Env> {
       if (entry.kind === "h") hits.push(entry.id, entry.key, entry.bucket, entry.n, entry.expires);
       else {
         const first = entry.ids.length - entry.fresh.length;
-        entry.fresh.forEach((member, i) => members.push(entry.ids[first + i], entry.key, entry.bucket, member, entry.expires));
+        for (const [i, member] of entry.fresh.entries()) members.push(entry.ids[first + i], entry.key, entry.bucket, member, entry.expires);
         entry.fresh = [];
       }
     }
