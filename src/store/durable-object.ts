@@ -57,8 +57,6 @@ const NEAR_CAP = 0.8;
  * ~30 µs with the slack).
  */
 const EVICT_SLACK = 0.05;
-/** Bound parameters a statement may carry; a flush's multi-row INSERTs stay under it. */
-const PARAMETERS_PER_STATEMENT = 100;
 const HISTORY_KINDS = ["device", "country", "asn"] as const;
 
 /** A shard's limits; a test may lower them on one object (`runInDurableObject`). */
@@ -491,35 +489,35 @@ export class RiskgateStore extends DurableObject<Env> {
     return this.dirty.length > 0 || this.dirtyPenalties.size > 0 || this.goneHits.length > 0 || this.goneMembers.length > 0 || this.gonePenalties.length > 0;
   }
 
-  /** Write every changed counter and box to SQLite in one transaction, many rows per statement. */
+  /** Write every changed counter and box to SQLite in one transaction, one statement per table. */
   private flush(): void {
     if (!this.pending()) return;
-    const hits: unknown[] = [];
-    const members: unknown[] = [];
-    const boxes: unknown[] = [];
+    const hits: unknown[][] = [];
+    const members: unknown[][] = [];
+    const boxes: unknown[][] = [];
     for (const entry of this.dirty) {
       if (!entry.live) continue;
-      if (entry.kind === "h") hits.push(entry.id, entry.key, entry.bucket, entry.n, entry.expires);
+      if (entry.kind === "h") hits.push([entry.id, entry.key, entry.bucket, entry.n, entry.expires]);
       else {
         const first = entry.ids.length - entry.fresh.length;
-        for (const [i, member] of entry.fresh.entries()) members.push(entry.ids[first + i], entry.key, entry.bucket, member, entry.expires);
+        for (const [i, member] of entry.fresh.entries()) members.push([entry.ids[first + i], entry.key, entry.bucket, member, entry.expires]);
         entry.fresh = [];
       }
     }
     for (const key of this.dirtyPenalties) {
       const box = this.penalties.get(key);
-      if (box !== undefined) boxes.push(key, box.level, box.until, box.expires);
+      if (box !== undefined) boxes.push([key, box.level, box.until, box.expires]);
     }
     this.ctx.storage.transactionSync(() => {
-      this.deleteWhereIn("counter_hits", "id", this.goneHits.splice(0));
-      this.deleteWhereIn("counter_members", "id", this.goneMembers.splice(0));
-      this.deleteWhereIn("penalties", "key", this.gonePenalties.splice(0));
+      this.deleteRows("counter_hits", "id", this.goneHits.splice(0));
+      this.deleteRows("counter_members", "id", this.goneMembers.splice(0));
+      this.deleteRows("penalties", "key", this.gonePenalties.splice(0));
       // A hit row's count changes in place; a member row never changes once written.
-      this.insertMany("counter_hits (id, key, bucket, n, expires)", 5, hits, "ON CONFLICT (id) DO UPDATE SET n = excluded.n, expires = excluded.expires");
-      this.insertMany("counter_members (id, key, bucket, member, expires)", 5, members, "ON CONFLICT (id) DO NOTHING");
-      this.insertMany(
-        "penalties (key, level, until, expires)",
-        4,
+      this.insertRows("counter_hits", ["id", "key", "bucket", "n", "expires"], hits, "ON CONFLICT (id) DO UPDATE SET n = excluded.n, expires = excluded.expires");
+      this.insertRows("counter_members", ["id", "key", "bucket", "member", "expires"], members, "ON CONFLICT (id) DO NOTHING");
+      this.insertRows(
+        "penalties",
+        ["key", "level", "until", "expires"],
         boxes,
         "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
       );
@@ -529,23 +527,22 @@ export class RiskgateStore extends DurableObject<Env> {
     this.dirtyPenalties.clear();
   }
 
-  /** Multi-row INSERT of `columns`-wide rows given flat, as many rows per statement as its bound parameters allow. */
-  private insertMany(into: string, columns: number, values: readonly unknown[], conflict: string): void {
-    const step = Math.floor(PARAMETERS_PER_STATEMENT / columns) * columns;
-    const row = `(${new Array(columns).fill("?").join(", ")})`;
-    for (let i = 0; i < values.length; i += step) {
-      const chunk = values.slice(i, i + step);
-      const rows = new Array(chunk.length / columns).fill(row).join(", ");
-      this.sql.exec(`INSERT INTO ${into} VALUES ${rows} ${conflict}`, ...chunk);
-    }
+  /**
+   * Insert rows (each an array of the columns' values) with one statement: the rows go as
+   * one JSON parameter, so the statement's text is the same for any number of rows and
+   * there is no limit of bound parameters to chunk by.
+   */
+  private insertRows(table: string, columns: readonly string[], rows: readonly unknown[][], conflict: string): void {
+    if (rows.length === 0) return;
+    const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+    // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the join syntax.
+    this.sql.exec(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${conflict}`, JSON.stringify(rows));
   }
 
-  /** Delete rows by one column, as many per statement as its bound parameters allow. */
-  private deleteWhereIn(table: string, column: string, values: readonly unknown[]): void {
-    for (let i = 0; i < values.length; i += PARAMETERS_PER_STATEMENT) {
-      const chunk = values.slice(i, i + PARAMETERS_PER_STATEMENT);
-      this.sql.exec(`DELETE FROM ${table} WHERE ${column} IN (${new Array(chunk.length).fill("?").join(", ")})`, ...chunk);
-    }
+  /** Delete rows by one column's values, with one statement. */
+  private deleteRows(table: string, column: string, values: readonly unknown[]): void {
+    if (values.length === 0) return;
+    this.sql.exec(`DELETE FROM ${table} WHERE ${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(values));
   }
 
   /** Drop expired rows from memory and SQLite, cap the write-through tables, log when near a cap. */
