@@ -675,19 +675,29 @@ export class RiskgateStore extends DurableObject<Env> {
 
   private increment(key: string, bucket: number, expires: number, alive: number): number {
     const id = hitId(key, bucket);
-    const entry = this.touch<HitEntry>(id, alive);
-    if (entry !== undefined) {
+    const entry = this.counters.get(id) as HitEntry | undefined;
+    if (entry !== undefined && entry.expires > alive) {
       entry.n++;
+      entry.used = true;
       this.changed(entry);
       return entry.n;
     }
+    this.place(id, entry, key, bucket, expires, alive);
+    return 1;
+  }
+
+  /** A bucket's first hit: drop the expired entry it replaces, then keep a new one with a count of 1. */
+  private place(id: string, expired: HitEntry | undefined, key: string, bucket: number, expires: number, alive: number): void {
+    if (expired !== undefined) {
+      this.drop(id, expired);
+      this.counterRows--;
+    }
     // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
-    if (expires <= alive) return 1;
+    if (expires <= alive) return;
     const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, key, bucket, n: 1, expires };
     this.counters.set(id, created);
     this.counterRows++;
     this.changed(created);
-    return 1;
   }
 
   private hit(now: number, alive: number, { key, windowMs }: WindowHit): number {
@@ -700,9 +710,19 @@ export class RiskgateStore extends DurableObject<Env> {
   private limit(now: number, alive: number, check: RateLimitCheck): RateLimitResult {
     const key = `${rateLimitPrefix(check)}:${check.key}`;
     const bucket = bucketOf(now, check.windowMs);
-    const current = this.count(key, bucket, alive);
-    const decision = rateLimitDecision(now, check.limit, check.windowMs, current, this.count(key, bucket - 1, alive));
-    if (decision.consume) this.increment(key, bucket, bucketExpiresAt(bucket, check.windowMs), alive);
+    // The current bucket is looked up once, for the count and for consuming a unit.
+    const id = hitId(key, bucket);
+    const entry = this.counters.get(id) as HitEntry | undefined;
+    const current = entry !== undefined && entry.expires > alive ? entry : undefined;
+    const decision = rateLimitDecision(now, check.limit, check.windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
+    if (!decision.consume) return decision.result;
+    if (current !== undefined) {
+      current.n++;
+      current.used = true;
+      this.changed(current);
+    } else {
+      this.place(id, entry, key, bucket, bucketExpiresAt(bucket, check.windowMs), alive);
+    }
     return decision.result;
   }
 
@@ -725,10 +745,10 @@ export class RiskgateStore extends DurableObject<Env> {
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
     const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
-    const live = (e: SetEntry | undefined) => (e !== undefined && e.expires > alive ? e.members : EMPTY);
-    const [a, b] = [live(entry), live(previous)];
+    const a = entry !== undefined && entry.expires > alive ? entry.members : EMPTY;
+    if (previous === undefined || previous.expires <= alive) return a.size;
     let union = a.size;
-    for (const m of b) if (!a.has(m)) union++;
+    for (const m of previous.members) if (!a.has(m)) union++;
     return union;
   }
 
