@@ -92,12 +92,15 @@ interface EntryFlags {
   live: boolean;
 }
 
-/** One window bucket's count; `id` is its row in `counter_hits`. */
+/**
+ * One window bucket's count; `id` is its row in `counter_hits`. `name` is the entry's key
+ * in the Map (`hitId`), the same string: the row's key and bucket are parsed from it when
+ * the row is written, so an entry holds one copy of its ~100-character key, not two.
+ */
 interface HitEntry extends EntryFlags {
   readonly kind: "h";
   readonly id: number;
-  readonly key: string;
-  readonly bucket: number;
+  readonly name: string;
   n: number;
   readonly expires: number;
 }
@@ -109,8 +112,8 @@ interface HitEntry extends EntryFlags {
 interface SetEntry extends EntryFlags {
   readonly kind: "m";
   readonly ids: number[];
-  readonly key: string;
-  readonly bucket: number;
+  /** The entry's key in the Map (`setId`), as for `HitEntry.name`. */
+  readonly name: string;
   readonly members: Set<string>;
   fresh: string[];
   readonly expires: number;
@@ -453,7 +456,8 @@ export class RiskgateStore extends DurableObject<Env> {
     for (const row of this.sql.exec<{ id: number; key: string; bucket: number; n: number; expires: number }>(
       "SELECT id, key, bucket, n, expires FROM counter_hits WHERE expires > ? ORDER BY expires", alive,
     )) {
-      this.counters.set(hitId(row.key, row.bucket), { used: false, dirty: false, live: true, kind: "h", id: row.id, key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
+      const name = hitId(row.key, row.bucket);
+      this.counters.set(name, { used: false, dirty: false, live: true, kind: "h", id: row.id, name, n: row.n, expires: row.expires });
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ id: number; key: string; bucket: number; member: string; expires: number }>(
@@ -462,7 +466,7 @@ export class RiskgateStore extends DurableObject<Env> {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires: row.expires };
         this.counters.set(id, entry);
       }
       entry.members.add(row.member);
@@ -497,10 +501,11 @@ export class RiskgateStore extends DurableObject<Env> {
     const boxes: unknown[][] = [];
     for (const entry of this.dirty) {
       if (!entry.live) continue;
-      if (entry.kind === "h") hits.push([entry.id, entry.key, entry.bucket, entry.n, entry.expires]);
+      const [key, bucket] = keyAndBucket(entry.name);
+      if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
         const first = entry.ids.length - entry.fresh.length;
-        for (const [i, member] of entry.fresh.entries()) members.push([entry.ids[first + i], entry.key, entry.bucket, member, entry.expires]);
+        for (const [i, member] of entry.fresh.entries()) members.push([entry.ids[first + i], key, bucket, member, entry.expires]);
         entry.fresh = [];
       }
     }
@@ -682,19 +687,19 @@ export class RiskgateStore extends DurableObject<Env> {
       this.changed(entry);
       return entry.n;
     }
-    this.place(id, entry, key, bucket, expires, alive);
+    this.place(id, entry, expires, alive);
     return 1;
   }
 
   /** A bucket's first hit: drop the expired entry it replaces, then keep a new one with a count of 1. */
-  private place(id: string, expired: HitEntry | undefined, key: string, bucket: number, expires: number, alive: number): void {
+  private place(id: string, expired: HitEntry | undefined, expires: number, alive: number): void {
     if (expired !== undefined) {
       this.drop(id, expired);
       this.counterRows--;
     }
     // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
     if (expires <= alive) return;
-    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, key, bucket, n: 1, expires };
+    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, name: id, n: 1, expires };
     this.counters.set(id, created);
     this.counterRows++;
     this.changed(created);
@@ -721,7 +726,7 @@ export class RiskgateStore extends DurableObject<Env> {
       current.used = true;
       this.changed(current);
     } else {
-      this.place(id, entry, key, bucket, bucketExpiresAt(bucket, check.windowMs), alive);
+      this.place(id, entry, bucketExpiresAt(bucket, check.windowMs), alive);
     }
     return decision.result;
   }
@@ -733,7 +738,7 @@ export class RiskgateStore extends DurableObject<Env> {
     const id = setId(scoped, bucket);
     let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], key: scoped, bucket, members: new Set(), fresh: [], expires };
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires };
       this.counters.set(id, entry);
     }
     if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
@@ -822,4 +827,10 @@ function hitId(key: string, bucket: number): string {
 
 function setId(key: string, bucket: number): string {
   return `m\u0000${key}\u0000${bucket}`;
+}
+
+/** The key and bucket of a `hitId` or `setId`. */
+function keyAndBucket(name: string): [string, number] {
+  const end = name.lastIndexOf("\u0000");
+  return [name.slice(2, end), Number(name.slice(end + 1))];
 }
