@@ -15,7 +15,7 @@ import {
   forgetBlocks,
   rememberBlocks,
 } from "./ephemeral.ts";
-import type { RiskgateStore, ShardResult } from "./durable-object.ts";
+import type { RiskgateStore, ShardBatch, ShardResult } from "./durable-object.ts";
 import { checkPenaltyPolicy } from "./penalty.ts";
 import type {
   CachedBlock,
@@ -147,6 +147,7 @@ export class DurableObjectStore implements Store {
     for (const p of request.penalties ?? []) checkPenaltyPolicy(p.policy);
     const blocked = findCachedBlock(this.cache, request);
     if (blocked !== null) return blockedResult(blocked);
+    if (this.shards === 1) return this.observeOne(request);
     const plan = planShards(request, this.shards);
     const fill = <T>(n: number, value: T) => new Array<T>(n).fill(value);
     const counts = fill(request.hits.length, 0);
@@ -172,6 +173,24 @@ export class DurableObjectStore implements Store {
         }),
       ),
     );
+    const result: ObserveResult = { counts, distinct, history, limits, penalties, blocked: null, ...(roster === undefined ? {} : { roster }) };
+    rememberBlocks(this.cache, request, result);
+    return result;
+  }
+
+  /** One shard holds every key: the request is its batch, and its answers are already in the request's order. */
+  private async observeOne(request: ObserveRequest): Promise<ObserveResult> {
+    const batch: ShardBatch = {
+      now: request.now,
+      hits: request.hits,
+      distinct: request.distinct,
+      limits: request.limits ?? [],
+      penalties: request.penalties ?? [],
+      historyKey: request.historyKey,
+      ...(request.rosterKey == null ? {} : { rosterKey: request.rosterKey }),
+    };
+    const stub = this.stub(0);
+    const { counts, distinct, limits, penalties, history, roster } = await this.call("observe", () => stub.observe(batch));
     const result: ObserveResult = { counts, distinct, history, limits, penalties, blocked: null, ...(roster === undefined ? {} : { roster }) };
     rememberBlocks(this.cache, request, result);
     return result;

@@ -57,8 +57,6 @@ const NEAR_CAP = 0.8;
  * ~30 µs with the slack).
  */
 const EVICT_SLACK = 0.05;
-/** Rows per multi-row INSERT in a flush: 4 parameters each, under the 100 a statement may bind. */
-const ROWS_PER_STATEMENT = 24;
 const HISTORY_KINDS = ["device", "country", "asn"] as const;
 
 /** A shard's limits; a test may lower them on one object (`runInDurableObject`). */
@@ -80,20 +78,42 @@ export interface ShardStats {
   readonly databaseSize: number;
 }
 
-/** One window bucket's count. */
-interface HitEntry {
+/**
+ * What every counter entry carries for the bookkeeping: flags instead of moving the
+ * entry in the Map or adding its id to a set on every request (the Map holds up to
+ * `COUNTER_ROW_CAP` entries; each delete-and-set left a hole and made V8 rehash it).
+ */
+interface EntryFlags {
+  /** Touched since it was last placed at the newest end (second chance on eviction). */
+  used: boolean;
+  /** Queued in `dirty` for the next flush. */
+  dirty: boolean;
+  /** Still in the Map; false once evicted, expired or lifted (the flush skips it). */
+  live: boolean;
+}
+
+/**
+ * One window bucket's count; `id` is its row in `counter_hits`. `name` is the entry's key
+ * in the Map (`hitId`), the same string: the row's key and bucket are parsed from it when
+ * the row is written, so an entry holds one copy of its ~100-character key, not two.
+ */
+interface HitEntry extends EntryFlags {
   readonly kind: "h";
-  readonly key: string;
-  readonly bucket: number;
+  readonly id: number;
+  readonly name: string;
   n: number;
   readonly expires: number;
 }
 
-/** One distinct set's bucket; `fresh` are members not yet in SQLite. */
-interface SetEntry {
+/**
+ * One distinct set's bucket; `fresh` are members not yet in SQLite. `ids` are the members'
+ * rows in `counter_members`, in the order they were added (the last `fresh.length` are new).
+ */
+interface SetEntry extends EntryFlags {
   readonly kind: "m";
-  readonly key: string;
-  readonly bucket: number;
+  readonly ids: number[];
+  /** The entry's key in the Map (`setId`), as for `HitEntry.name`. */
+  readonly name: string;
   readonly members: Set<string>;
   fresh: string[];
   readonly expires: number;
@@ -130,10 +150,14 @@ export interface ShardResult {
 
 // `history (key, body)` was the first layout (one JSON blob per account); its rows are
 // replaced by history_items/history_last, which keep per-value times like Redis's sorted sets.
+// Counter rows are keyed by an id the object assigns (ascending), not by (key, bucket): the
+// object finds them in memory, and a flush of new keys then appends to SQLite's B-trees
+// instead of inserting at random places of a text index (`migrateCounters` moves the
+// first layout's `hits` and `members` rows over).
 const SCHEMA = `
   DROP TABLE IF EXISTS history;
-  CREATE TABLE IF NOT EXISTS hits (key TEXT, bucket INTEGER, n INTEGER, expires INTEGER, PRIMARY KEY (key, bucket));
-  CREATE TABLE IF NOT EXISTS members (key TEXT, bucket INTEGER, member TEXT, expires INTEGER, PRIMARY KEY (key, bucket, member));
+  CREATE TABLE IF NOT EXISTS counter_hits (id INTEGER PRIMARY KEY, key TEXT, bucket INTEGER, n INTEGER, expires INTEGER);
+  CREATE TABLE IF NOT EXISTS counter_members (id INTEGER PRIMARY KEY, key TEXT, bucket INTEGER, member TEXT, expires INTEGER);
   CREATE TABLE IF NOT EXISTS history_items (key TEXT, kind TEXT, value TEXT, at INTEGER, expires INTEGER, PRIMARY KEY (key, kind, value));
   CREATE TABLE IF NOT EXISTS history_last (key TEXT PRIMARY KEY, lat REAL, lon REAL, at INTEGER, expires INTEGER);
   CREATE TABLE IF NOT EXISTS history_tags (key TEXT PRIMARY KEY, privileged INTEGER, at INTEGER, expires INTEGER);
@@ -142,11 +166,11 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS tally_events (key TEXT PRIMARY KEY, expires INTEGER);
   CREATE TABLE IF NOT EXISTS roster (key TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS roster_state (id INTEGER PRIMARY KEY CHECK (id = 0), loaded_at INTEGER);
-  CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires);
-  CREATE INDEX IF NOT EXISTS members_expires ON members (expires);
+  CREATE INDEX IF NOT EXISTS counter_hits_expires ON counter_hits (expires);
+  CREATE INDEX IF NOT EXISTS counter_members_expires ON counter_members (expires);
   CREATE INDEX IF NOT EXISTS history_items_expires ON history_items (expires);
 `;
-const EXPIRING = ["hits", "members", "history_items", "history_last", "history_tags", "penalties", "tally_events"] as const;
+const EXPIRING = ["counter_hits", "counter_members", "history_items", "history_last", "history_tags", "penalties", "tally_events"] as const;
 /** The `expires` of a set privileged tag: it lasts until the origin clears it. */
 const NEVER = Number.MAX_SAFE_INTEGER;
 
@@ -160,16 +184,24 @@ export class RiskgateStore extends DurableObject<Env> {
     historyRows: HISTORY_ROW_CAP,
     tallyEvents: TALLY_EVENT_CAP,
   };
-  /** Window buckets and distinct sets, least recently touched first (Map order). */
+  /**
+   * Window buckets and distinct sets, oldest placed first (Map order). A touch only sets
+   * `used`; eviction gives a used entry a second chance (moves it to the newest end, clears
+   * the flag), so the least recently touched go first, as with moving on every touch.
+   */
   private readonly counters = new Map<string, HitEntry | SetEntry>();
   /** Rows `counters` stands for: one per window bucket, one per distinct member. */
   private counterRows = 0;
   private readonly penalties = new Map<string, PenaltyEntry>();
-  /** Entries changed since the last flush. */
-  private readonly dirty = new Set<string>();
+  /** Counter entries changed since the last flush (each once: `dirty` flag). */
+  private readonly dirty: Array<HitEntry | SetEntry> = [];
   private readonly dirtyPenalties = new Set<string>();
-  /** Rows evicted from memory that the next flush deletes from SQLite. */
-  private readonly gone: Array<{ table: "hits" | "members"; key: string; bucket: number } | { table: "penalties"; key: string }> = [];
+  /** Rows evicted from memory (or lifted) that the next flush deletes from SQLite: counter row ids, penalty keys. */
+  private readonly goneHits: number[] = [];
+  private readonly goneMembers: number[] = [];
+  private readonly gonePenalties: string[] = [];
+  /** The next counter row id (`counter_hits`, `counter_members`): above every id in SQLite. */
+  private nextRowId = 1;
   private evicted = 0;
   /** True once an alarm is known to be set for the next flush or sweep. */
   private alarmAt: number | null = null;
@@ -177,17 +209,16 @@ export class RiskgateStore extends DurableObject<Env> {
   private nearCapLogged = 0;
   /** Accounts that may have history rows: a reset for one that has none reads no SQL. */
   private readonly historyKeys = new KeyFilter();
-  /**
-   * When this shard's roster was loaded (its `roster_state` row), null when none is: only
-   * `updateRoster` changes it, so a reset with the roster off reads no SQL for it.
-   */
+  /** The roster marker (`roster_state.loaded_at`), mirrored: null while no roster is loaded. */
   private rosterLoadedAt: number | null = null;
+  /** Keys that may be on the roster (never cleared on remove): a lookup the filter rules out reads no SQL. */
+  private readonly rosterKeys = new KeyFilter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
-    this.rosterLoadedAt = this.readRosterState();
+    this.migrateCounters();
     this.load();
   }
 
@@ -262,7 +293,7 @@ export class RiskgateStore extends DurableObject<Env> {
       this.penalties.set(update.key, { level: state.level, until: state.until, expires: expiresAt });
       this.dirtyPenalties.add(update.key);
     } else {
-      this.gone.push({ table: "penalties", key: update.key });
+      this.gonePenalties.push(update.key);
     }
     this.evict();
     await this.scheduleFlush();
@@ -277,7 +308,7 @@ export class RiskgateStore extends DurableObject<Env> {
       if ((this.storedPenalty(key, alive)?.until ?? 0) > lift.now) boxed++;
       if (this.penalties.delete(key)) {
         this.dirtyPenalties.delete(key);
-        this.gone.push({ table: "penalties", key });
+        this.gonePenalties.push(key);
       }
     }
     for (const check of lift.limits) {
@@ -285,10 +316,11 @@ export class RiskgateStore extends DurableObject<Env> {
       const bucket = bucketOf(lift.now, check.windowMs);
       for (const b of [bucket, bucket - 1]) {
         const id = hitId(key, b);
-        if (!this.counters.delete(id)) continue;
-        this.dirty.delete(id);
+        const entry = this.counters.get(id);
+        if (entry === undefined) continue;
+        this.drop(id, entry);
         this.counterRows--;
-        this.gone.push({ table: "hits", key, bucket: b });
+        if (entry.kind === "h") this.goneHits.push(entry.id);
       }
     }
     await this.scheduleFlush();
@@ -332,21 +364,25 @@ export class RiskgateStore extends DurableObject<Env> {
         this.sql.exec("DELETE FROM roster_state");
       }
     });
-    const loadedAt = this.readRosterState();
-    this.rosterLoadedAt = loadedAt;
-    return { loaded: loadedAt !== null, loadedAt };
+    for (const key of update.add) this.rosterKeys.add(key);
+    this.rosterLoadedAt = this.readRosterMarker();
+    return { loaded: this.rosterLoadedAt !== null, loadedAt: this.rosterLoadedAt };
   }
 
-  /** The roster's `loaded_at` in SQLite (null: none loaded). */
-  private readRosterState(): number | null {
+  private readRosterMarker(): number | null {
     return this.sql.exec<{ loaded_at: number }>("SELECT loaded_at FROM roster_state WHERE id = 0").toArray()[0]?.loaded_at ?? null;
   }
 
-  /** `off` until a roster is loaded on this shard, then whether it holds the key. */
+  /**
+   * `off` until a roster is loaded on this shard, then whether it holds the key. The marker
+   * is mirrored in memory and a filter rules out most absent keys, so only a key that may
+   * be listed reads SQL (one statement).
+   */
   private readRoster(key: string): RosterAnswer {
     if (this.rosterLoadedAt === null) return "off";
-    const row = this.sql.exec<{ listed: number }>("SELECT EXISTS (SELECT 1 FROM roster WHERE key = ?) AS listed", key).one();
-    return row.listed === 1 ? "listed" : "absent";
+    if (!this.rosterKeys.mightHave(key)) return "absent";
+    const listed = this.sql.exec<{ listed: number }>("SELECT EXISTS (SELECT 1 FROM roster WHERE key = ?) AS listed", key).one().listed;
+    return listed === 1 ? "listed" : "absent";
   }
 
   /** Every tally row of an experiment. */
@@ -367,7 +403,7 @@ export class RiskgateStore extends DurableObject<Env> {
       penaltyRows: this.penalties.size,
       caps: { ...this.caps },
       evicted: this.evicted,
-      dirty: this.dirty.size + this.dirtyPenalties.size,
+      dirty: this.dirty.length + this.dirtyPenalties.size,
       databaseSize: this.sql.databaseSize,
     };
   }
@@ -383,31 +419,58 @@ export class RiskgateStore extends DurableObject<Env> {
       this.sweep(now);
     }
     // The alarm that is running is spent: set the next one outright (flush or sweep, whichever first).
-    const pending = this.dirty.size > 0 || this.dirtyPenalties.size > 0 || this.gone.length > 0;
+    const pending = this.pending();
     const next = pending ? Date.now() + FLUSH_EVERY_MS : this.lastSweep + SWEEP_EVERY_MS;
     await this.ctx.storage.setAlarm(next);
     this.alarmAt = next;
   }
 
-  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first), and which accounts have history. */
+  /**
+   * The first layout kept counters in `hits` and `members`, keyed by (key, bucket[, member]):
+   * move their live rows to the id-keyed tables, once, in one transaction.
+   */
+  private migrateCounters(): void {
+    const old = new Set(
+      this.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('hits', 'members')").toArray().map((r) => r.name),
+    );
+    if (old.size === 0) return;
+    const alive = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      if (old.has("hits")) {
+        this.sql.exec("INSERT INTO counter_hits (key, bucket, n, expires) SELECT key, bucket, n, expires FROM hits WHERE expires > ? ORDER BY expires", alive);
+        this.sql.exec("DROP TABLE hits");
+      }
+      if (old.has("members")) {
+        this.sql.exec("INSERT INTO counter_members (key, bucket, member, expires) SELECT key, bucket, member, expires FROM members WHERE expires > ? ORDER BY expires", alive);
+        this.sql.exec("DROP TABLE members");
+      }
+    });
+  }
+
+  /** Reload the live counters and penalty boxes a previous instance flushed (oldest first), which accounts have history, and the roster's marker and filter. */
   private load(): void {
     const alive = Date.now();
-    for (const row of this.sql.exec<{ key: string; bucket: number; n: number; expires: number }>(
-      "SELECT key, bucket, n, expires FROM hits WHERE expires > ? ORDER BY expires", alive,
+    this.nextRowId =
+      this.sql.exec<{ id: number | null }>("SELECT max((SELECT max(id) FROM counter_hits), (SELECT max(id) FROM counter_members)) AS id").one().id ?? 0;
+    this.nextRowId++;
+    for (const row of this.sql.exec<{ id: number; key: string; bucket: number; n: number; expires: number }>(
+      "SELECT id, key, bucket, n, expires FROM counter_hits WHERE expires > ? ORDER BY expires", alive,
     )) {
-      this.counters.set(hitId(row.key, row.bucket), { kind: "h", key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
+      const name = hitId(row.key, row.bucket);
+      this.counters.set(name, { used: false, dirty: false, live: true, kind: "h", id: row.id, name, n: row.n, expires: row.expires });
       this.counterRows++;
     }
-    for (const row of this.sql.exec<{ key: string; bucket: number; member: string; expires: number }>(
-      "SELECT key, bucket, member, expires FROM members WHERE expires > ? ORDER BY expires", alive,
+    for (const row of this.sql.exec<{ id: number; key: string; bucket: number; member: string; expires: number }>(
+      "SELECT id, key, bucket, member, expires FROM counter_members WHERE expires > ? ORDER BY expires", alive,
     )) {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { kind: "m", key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires: row.expires };
         this.counters.set(id, entry);
       }
       entry.members.add(row.member);
+      entry.ids.push(row.id);
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ key: string; level: number; until: number; expires: number }>(
@@ -420,21 +483,29 @@ export class RiskgateStore extends DurableObject<Env> {
     )) {
       this.historyKeys.add(row.key);
     }
+    this.rosterLoadedAt = this.readRosterMarker();
+    for (const row of this.sql.exec<{ key: string }>("SELECT key FROM roster")) this.rosterKeys.add(row.key);
     this.evict();
   }
 
-  /** Write every changed counter and box to SQLite in one transaction, many rows per statement. */
+  /** Whether a flush has anything to write or delete. */
+  private pending(): boolean {
+    return this.dirty.length > 0 || this.dirtyPenalties.size > 0 || this.goneHits.length > 0 || this.goneMembers.length > 0 || this.gonePenalties.length > 0;
+  }
+
+  /** Write every changed counter and box to SQLite in one transaction, one statement per table. */
   private flush(): void {
-    if (this.dirty.size === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
+    if (!this.pending()) return;
     const hits: unknown[][] = [];
     const members: unknown[][] = [];
     const boxes: unknown[][] = [];
-    for (const id of this.dirty) {
-      const entry = this.counters.get(id);
-      if (entry === undefined) continue;
-      if (entry.kind === "h") hits.push([entry.key, entry.bucket, entry.n, entry.expires]);
+    for (const entry of this.dirty) {
+      if (!entry.live) continue;
+      const [key, bucket] = keyAndBucket(entry.name);
+      if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
-        for (const member of entry.fresh) members.push([entry.key, entry.bucket, member, entry.expires]);
+        const first = entry.ids.length - entry.fresh.length;
+        for (const [i, member] of entry.fresh.entries()) members.push([entry.ids[first + i], key, bucket, member, entry.expires]);
         entry.fresh = [];
       }
     }
@@ -443,37 +514,47 @@ export class RiskgateStore extends DurableObject<Env> {
       if (box !== undefined) boxes.push([key, box.level, box.until, box.expires]);
     }
     this.ctx.storage.transactionSync(() => {
-      for (const row of this.gone.splice(0)) {
-        if (row.table === "penalties") this.sql.exec("DELETE FROM penalties WHERE key = ?", row.key);
-        else this.sql.exec(`DELETE FROM ${row.table} WHERE key = ? AND bucket = ?`, row.key, row.bucket);
-      }
-      this.upsert("INSERT INTO hits (key, bucket, n, expires)", "ON CONFLICT (key, bucket) DO UPDATE SET n = excluded.n, expires = excluded.expires", hits);
-      this.upsert("INSERT INTO members (key, bucket, member, expires)", "ON CONFLICT (key, bucket, member) DO UPDATE SET expires = excluded.expires", members);
-      this.upsert(
-        "INSERT INTO penalties (key, level, until, expires)",
-        "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
+      this.deleteRows("counter_hits", "id", this.goneHits.splice(0));
+      this.deleteRows("counter_members", "id", this.goneMembers.splice(0));
+      this.deleteRows("penalties", "key", this.gonePenalties.splice(0));
+      // A hit row's count changes in place; a member row never changes once written.
+      this.insertRows("counter_hits", ["id", "key", "bucket", "n", "expires"], hits, "ON CONFLICT (id) DO UPDATE SET n = excluded.n, expires = excluded.expires");
+      this.insertRows("counter_members", ["id", "key", "bucket", "member", "expires"], members, "ON CONFLICT (id) DO NOTHING");
+      this.insertRows(
+        "penalties",
+        ["key", "level", "until", "expires"],
         boxes,
+        "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
       );
     });
-    this.dirty.clear();
+    for (const entry of this.dirty) entry.dirty = false;
+    this.dirty.length = 0;
     this.dirtyPenalties.clear();
   }
 
-  /** Multi-row upsert of 4-column rows, `ROWS_PER_STATEMENT` at a time (bound parameters are limited per statement). */
-  private upsert(insert: string, conflict: string, rows: readonly unknown[][]): void {
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-      // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the VALUES list's join syntax.
-      const values = chunk.map(() => "(?, ?, ?, ?)").join(", ");
-      this.sql.exec(`${insert} SELECT * FROM (VALUES ${values}) WHERE true ${conflict}`, ...chunk.flat());
-    }
+  /**
+   * Insert rows (each an array of the columns' values) with one statement: the rows go as
+   * one JSON parameter, so the statement's text is the same for any number of rows and
+   * there is no limit of bound parameters to chunk by.
+   */
+  private insertRows(table: string, columns: readonly string[], rows: readonly unknown[][], conflict: string): void {
+    if (rows.length === 0) return;
+    const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+    // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the join syntax.
+    this.sql.exec(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${conflict}`, JSON.stringify(rows));
+  }
+
+  /** Delete rows by one column's values, with one statement. */
+  private deleteRows(table: string, column: string, values: readonly unknown[]): void {
+    if (values.length === 0) return;
+    this.sql.exec(`DELETE FROM ${table} WHERE ${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(values));
   }
 
   /** Drop expired rows from memory and SQLite, cap the write-through tables, log when near a cap. */
   private sweep(now: number): void {
     for (const [id, entry] of this.counters) {
       if (entry.expires > now) continue;
-      this.counters.delete(id);
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
     }
     for (const [key, box] of this.penalties) if (box.expires <= now) this.penalties.delete(key);
@@ -517,24 +598,35 @@ export class RiskgateStore extends DurableObject<Env> {
     return this.sql.exec<{ c: number }>(`SELECT count(*) AS c FROM ${table}`).one().c;
   }
 
-  /** Over a cap, evict the least recently touched counters (and boxes) down to `EVICT_SLACK` under it. */
+  /**
+   * Over a cap, evict the least recently touched counters (and boxes) down to `EVICT_SLACK`
+   * under it. A counter touched since it was placed is moved to the newest end instead
+   * (its flag cleared): the walk visits it again only after every entry placed before it.
+   */
   private evict(): void {
     let evicted = 0;
     const counterTarget = this.counterRows > this.caps.counterRows ? Math.floor(this.caps.counterRows * (1 - EVICT_SLACK)) : this.caps.counterRows;
     const penaltyTarget = this.penalties.size > this.caps.penaltyRows ? Math.floor(this.caps.penaltyRows * (1 - EVICT_SLACK)) : this.caps.penaltyRows;
+    const alive = Date.now();
     for (const [id, entry] of this.counters) {
       if (this.counterRows <= counterTarget) break;
-      this.counters.delete(id);
-      this.dirty.delete(id);
+      if (entry.used && entry.expires > alive) {
+        entry.used = false;
+        this.counters.delete(id);
+        this.counters.set(id, entry);
+        continue;
+      }
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
-      this.gone.push({ table: entry.kind === "h" ? "hits" : "members", key: entry.key, bucket: entry.bucket });
+      if (entry.kind === "h") this.goneHits.push(entry.id);
+      else this.goneMembers.push(...entry.ids);
       evicted++;
     }
     for (const key of this.penalties.keys()) {
       if (this.penalties.size <= penaltyTarget) break;
       this.penalties.delete(key);
       this.dirtyPenalties.delete(key);
-      this.gone.push({ table: "penalties", key });
+      this.gonePenalties.push(key);
       evicted++;
     }
     if (evicted > 0) {
@@ -555,17 +647,30 @@ export class RiskgateStore extends DurableObject<Env> {
     }
   }
 
-  /** A live counter entry, moved to the newest end; undefined when absent or expired. */
+  /** A live counter entry, marked used (see `counters`); undefined when absent or expired. */
   private touch<T extends HitEntry | SetEntry>(id: string, alive: number): T | undefined {
     const entry = this.counters.get(id);
     if (entry === undefined) return undefined;
-    this.counters.delete(id);
     if (entry.expires <= alive) {
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
       return undefined;
     }
-    this.counters.set(id, entry);
+    entry.used = true;
     return entry as T;
+  }
+
+  /** Remove a counter entry from memory (the flush then skips it). */
+  private drop(id: string, entry: HitEntry | SetEntry): void {
+    this.counters.delete(id);
+    entry.live = false;
+  }
+
+  /** Queue a changed counter entry for the next flush, once. */
+  private changed(entry: HitEntry | SetEntry): void {
+    if (entry.dirty) return;
+    entry.dirty = true;
+    this.dirty.push(entry);
   }
 
   private count(key: string, bucket: number, alive: number): number {
@@ -575,18 +680,29 @@ export class RiskgateStore extends DurableObject<Env> {
 
   private increment(key: string, bucket: number, expires: number, alive: number): number {
     const id = hitId(key, bucket);
-    const entry = this.touch<HitEntry>(id, alive);
-    if (entry !== undefined) {
+    const entry = this.counters.get(id) as HitEntry | undefined;
+    if (entry !== undefined && entry.expires > alive) {
       entry.n++;
-      this.dirty.add(id);
+      entry.used = true;
+      this.changed(entry);
       return entry.n;
     }
-    // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
-    if (expires <= alive) return 1;
-    this.counters.set(id, { kind: "h", key, bucket, n: 1, expires });
-    this.counterRows++;
-    this.dirty.add(id);
+    this.place(id, entry, expires, alive);
     return 1;
+  }
+
+  /** A bucket's first hit: drop the expired entry it replaces, then keep a new one with a count of 1. */
+  private place(id: string, expired: HitEntry | undefined, expires: number, alive: number): void {
+    if (expired !== undefined) {
+      this.drop(id, expired);
+      this.counterRows--;
+    }
+    // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
+    if (expires <= alive) return;
+    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, name: id, n: 1, expires };
+    this.counters.set(id, created);
+    this.counterRows++;
+    this.changed(created);
   }
 
   private hit(now: number, alive: number, { key, windowMs }: WindowHit): number {
@@ -599,9 +715,19 @@ export class RiskgateStore extends DurableObject<Env> {
   private limit(now: number, alive: number, check: RateLimitCheck): RateLimitResult {
     const key = `${rateLimitPrefix(check)}:${check.key}`;
     const bucket = bucketOf(now, check.windowMs);
-    const current = this.count(key, bucket, alive);
-    const decision = rateLimitDecision(now, check.limit, check.windowMs, current, this.count(key, bucket - 1, alive));
-    if (decision.consume) this.increment(key, bucket, bucketExpiresAt(bucket, check.windowMs), alive);
+    // The current bucket is looked up once, for the count and for consuming a unit.
+    const id = hitId(key, bucket);
+    const entry = this.counters.get(id) as HitEntry | undefined;
+    const current = entry !== undefined && entry.expires > alive ? entry : undefined;
+    const decision = rateLimitDecision(now, check.limit, check.windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
+    if (!decision.consume) return decision.result;
+    if (current !== undefined) {
+      current.n++;
+      current.used = true;
+      this.changed(current);
+    } else {
+      this.place(id, entry, bucketExpiresAt(bucket, check.windowMs), alive);
+    }
     return decision.result;
   }
 
@@ -612,21 +738,22 @@ export class RiskgateStore extends DurableObject<Env> {
     const id = setId(scoped, bucket);
     let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      entry = { kind: "m", key: scoped, bucket, members: new Set(), fresh: [], expires };
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires };
       this.counters.set(id, entry);
     }
     if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
       entry.members.add(member);
+      entry.ids.push(this.nextRowId++);
       entry.fresh.push(member);
       this.counterRows++;
-      this.dirty.add(id);
+      this.changed(entry);
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
     const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
-    const live = (e: SetEntry | undefined) => (e !== undefined && e.expires > alive ? e.members : EMPTY);
-    const [a, b] = [live(entry), live(previous)];
+    const a = entry !== undefined && entry.expires > alive ? entry.members : EMPTY;
+    if (previous === undefined || previous.expires <= alive) return a.size;
     let union = a.size;
-    for (const m of b) if (!a.has(m)) union++;
+    for (const m of previous.members) if (!a.has(m)) union++;
     return union;
   }
 
@@ -670,7 +797,7 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** Changed counters reach SQLite within `FLUSH_EVERY_MS`: an alarm, set once per flush. */
   private async scheduleFlush(): Promise<void> {
-    if (this.dirty.size === 0 && this.dirtyPenalties.size === 0 && this.gone.length === 0) return;
+    if (!this.pending()) return;
     await this.scheduleAlarm(Date.now() + FLUSH_EVERY_MS);
   }
 
@@ -693,10 +820,17 @@ export class RiskgateStore extends DurableObject<Env> {
 
 const EMPTY: ReadonlySet<string> = new Set();
 
+
 function hitId(key: string, bucket: number): string {
   return `h\u0000${key}\u0000${bucket}`;
 }
 
 function setId(key: string, bucket: number): string {
   return `m\u0000${key}\u0000${bucket}`;
+}
+
+/** The key and bucket of a `hitId` or `setId`. */
+function keyAndBucket(name: string): [string, number] {
+  const end = name.lastIndexOf("\u0000");
+  return [name.slice(2, end), Number(name.slice(end + 1))];
 }

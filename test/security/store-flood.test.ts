@@ -35,7 +35,7 @@ describe("store shard size under a flood of distinct requests", () => {
     const now = Date.now();
     const rows = async () =>
       runInDurableObject(stub, (_i, state) =>
-        state.storage.sql.exec<{ c: number }>("SELECT (SELECT count(*) FROM hits) + (SELECT count(*) FROM members) AS c").one().c,
+        state.storage.sql.exec<{ c: number }>("SELECT (SELECT count(*) FROM counter_hits) + (SELECT count(*) FROM counter_members) AS c").one().c,
       );
     const flood = async (n: number) => {
       let last = 0;

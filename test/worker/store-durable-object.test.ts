@@ -108,13 +108,14 @@ describe("Durable Object adapter: expiry", () => {
   it("the alarm deletes expired rows and keeps live ones", async () => {
     const stub = ownObject("expiry");
     const [old, live] = [uniqueKey("old"), uniqueKey("live")];
-    // A row a previous instance flushed and that has since expired.
+    // A row a previous instance flushed and that has since expired (an id far above the
+    // ones this instance hands out: it numbered its rows when it started).
     await runInDurableObject(stub, (_i, state) => {
-      state.storage.sql.exec("INSERT INTO hits (key, bucket, n, expires) VALUES (?, 1, 1, ?)", `${old}:60000`, Date.now() - 1);
+      state.storage.sql.exec("INSERT INTO counter_hits (id, key, bucket, n, expires) VALUES (1e9, ?, 1, 1, ?)", `${old}:60000`, Date.now() - 1);
     });
     await stub.observe({ now: Date.now(), hits: [{ key: live, windowMs: 60_000 }], distinct: [], limits: [], penalties: [], historyKey: null });
     const rows = async () =>
-      (await sqlRows(stub, "SELECT key FROM hits WHERE key IN (?, ?)", `${old}:60000`, `${live}:60000`)).map((r) => r.key);
+      (await sqlRows(stub, "SELECT key FROM counter_hits WHERE key IN (?, ?)", `${old}:60000`, `${live}:60000`)).map((r) => r.key);
     // Write-behind: the live count is still only in memory.
     expect(await rows()).toEqual([`${old}:60000`]);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
@@ -165,39 +166,52 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(again.history?.devices).toEqual(["d1"]);
   });
 
-  it("a roster lookup runs no SQL while the roster is off; a loaded roster is answered, also by a restarted object", async () => {
-    const stub = ownObject("roster-memory");
+  it("a roster lookup reads SQL only for a key that may be listed: none while the roster is off or for a key never added", async () => {
+    const stub = ownObject("roster-statements");
     const statements: string[] = [];
-    const watch = () =>
-      runInDurableObject(stub, (instance) => {
-        const target = instance as unknown as { sql: SqlStorage };
-        const sql = target.sql;
-        target.sql = new Proxy(sql, {
-          get: (t, p) =>
-            p === "exec"
-              ? (query: string, ...args: unknown[]) => {
-                  statements.push(query);
-                  return t.exec(query, ...args);
-                }
-              : Reflect.get(t, p),
-        });
+    await runInDurableObject(stub, (instance) => {
+      const target = instance as unknown as { sql: SqlStorage };
+      const sql = target.sql;
+      target.sql = new Proxy(sql, {
+        get: (t, p) =>
+          p === "exec"
+            ? (query: string, ...args: unknown[]) => {
+                statements.push(query);
+                return t.exec(query, ...args);
+              }
+            : Reflect.get(t, p),
       });
-    await watch();
-    const [member, stranger] = [uniqueKey("m"), uniqueKey("s")];
-    const lookup = async (key: string) => (await stub.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey: key })).roster;
+    });
+    const [member, stranger] = [uniqueKey("listed"), uniqueKey("stranger")];
+    const lookup = async (rosterKey: string) =>
+      (await stub.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
     expect(await lookup(member)).toBe("off");
     expect(statements).toHaveLength(0);
-    expect(await stub.updateRoster({ add: [member], remove: [], loaded: true, at: 1_000 })).toEqual({ loaded: true, loadedAt: 1_000 });
-    expect([await lookup(member), await lookup(stranger)]).toEqual(["listed", "absent"]);
-    const restarted = await runInDurableObject(stub, async (instance, state) => {
+    await stub.updateRoster({ add: [member], remove: [], loaded: true, at: Date.now() });
+    statements.length = 0;
+    expect(await lookup(stranger)).toBe("absent");
+    expect(statements).toHaveLength(0);
+    expect(await lookup(member)).toBe("listed");
+    expect(statements).toHaveLength(1);
+    // Removed: the filter still says "maybe", the statement says absent.
+    await stub.updateRoster({ add: [], remove: [member], loaded: null, at: Date.now() });
+    expect(await lookup(member)).toBe("absent");
+    await stub.updateRoster({ add: [], remove: [], loaded: false, at: Date.now() });
+    expect(await lookup(stranger)).toBe("off");
+  });
+
+  it("a restarted object answers the roster as the previous instance left it (marker and keys reload)", async () => {
+    const stub = ownObject("roster-reload");
+    const [member, stranger] = [uniqueKey("listed"), uniqueKey("stranger")];
+    await stub.updateRoster({ add: [member], remove: [], loaded: true, at: Date.now() });
+    const answers = await runInDurableObject(stub, async (instance, state) => {
       const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
       const fresh = new Store(state, env);
-      const ask = async (key: string) => (await fresh.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey: key })).roster;
-      return [await ask(member), await ask(stranger)];
+      const lookup = async (rosterKey: string) =>
+        (await fresh.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
+      return [await lookup(member), await lookup(stranger)];
     });
-    expect(restarted).toEqual(["listed", "absent"]);
-    expect(await stub.updateRoster({ add: [], remove: [], loaded: false, at: 2_000 })).toEqual({ loaded: false, loadedAt: null });
-    expect(await lookup(member)).toBe("off");
+    expect(answers).toEqual(["listed", "absent"]);
   });
 
   it("a restarted object still reads the history a previous instance wrote (its filter of accounts reloads)", async () => {
@@ -232,6 +246,33 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(second.penalties[0]?.level).toBe(1);
   });
 
+  it("counters of the first layout (hits, members keyed by key and bucket) move to the id-keyed tables when the object starts", async () => {
+    const stub = ownObject("migrate");
+    const [key, dead] = [uniqueKey("m"), uniqueKey("dead")];
+    const now = Date.now();
+    const windowMs = 600_000;
+    const bucket = Math.floor(now / windowMs);
+    const expires = (bucket + 2) * windowMs;
+    await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE hits (key TEXT, bucket INTEGER, n INTEGER, expires INTEGER, PRIMARY KEY (key, bucket))");
+      sql.exec("CREATE TABLE members (key TEXT, bucket INTEGER, member TEXT, expires INTEGER, PRIMARY KEY (key, bucket, member))");
+      sql.exec("INSERT INTO hits VALUES (?, ?, 4, ?), (?, ?, 9, ?)", `${key}:${windowMs}`, bucket, expires, `${dead}:${windowMs}`, bucket, now - 1);
+      sql.exec("INSERT INTO members VALUES (?, ?, 'a', ?), (?, ?, 'b', ?)", `${key}:${windowMs}`, bucket, expires, `${key}:${windowMs}`, bucket, expires);
+    });
+    const answer = await runInDurableObject(stub, async (instance, state) => {
+      const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
+      const fresh = new Store(state, env);
+      return fresh.observe({ now, hits: [{ key, windowMs }], distinct: [{ key, member: "c", windowMs }], limits: [], penalties: [], historyKey: null });
+    });
+    expect(answer.counts).toEqual([5]);
+    expect(answer.distinct).toEqual([3]);
+    const tables = (await sqlRows(stub, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('hits', 'members')")).length;
+    expect(tables).toBe(0);
+    expect((await sqlRows(stub, "SELECT key, n FROM counter_hits")).map((r) => [r.key, r.n])).toEqual([[`${key}:${windowMs}`, 4]]);
+    expect(await sqlRows(stub, "SELECT count(*) AS c FROM counter_members")).toEqual([{ c: 2 }]);
+  });
+
   it("the row cap holds: the least recently touched counters go first, the newest are still counted", async () => {
     const stub = ownObject("cap");
     await runInDurableObject(stub, (instance) => {
@@ -254,12 +295,36 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(Math.min(...held.slice(50))).toBe(47);
     expect(stats.evicted).toBeGreaterThanOrEqual(70);
     await runDurableObjectAlarm(stub);
-    const stored = (await sqlRows(stub, "SELECT key FROM hits")).map((r) => String(r.key));
+    const stored = (await sqlRows(stub, "SELECT key FROM counter_hits")).map((r) => String(r.key));
     expect(stored.length).toBeLessThanOrEqual(50);
     expect(stored).toContain(`${keys.at(-1)}:600000`);
     expect(stored).not.toContain(`${keys[0]}:600000`);
     // The newest key is still counted; the oldest starts over.
     expect(await hit(keys.at(-1) ?? "")).toBe(2);
     expect(await hit(keys[0] ?? "")).toBe(1);
+  });
+
+  it("at the row cap a counter still being hit stays, though it was placed before every other", async () => {
+    const stub = ownObject("cap-hot");
+    await runInDurableObject(stub, (instance) => {
+      (instance as RiskgateStore).caps.counterRows = 50;
+    });
+    const now = Date.now();
+    const hot = uniqueKey("hot");
+    const hit = async (key: string) =>
+      (await stub.observe({ now, hits: [{ key, windowMs: 600_000 }], distinct: [], limits: [], penalties: [], historyKey: null })).counts[0];
+    expect(await hit(hot)).toBe(1);
+    const cold = Array.from({ length: 200 }, (_, i) => uniqueKey(`c${i}`));
+    for (const [i, key] of cold.entries()) {
+      await hit(key);
+      // Hit again after every 10 new keys: a pass evicts 4 rows per 4 new keys, and an entry
+      // given its second chance reaches the oldest end again only after ~47 others.
+      if (i % 10 === 9) await hit(hot);
+    }
+    expect((await stub.stats()).evicted).toBeGreaterThanOrEqual(150);
+    expect(await hit(hot)).toBe(2 + cold.length / 10);
+    // The cold keys placed first are gone; the last one is still counted.
+    expect(await hit(cold[0] ?? "")).toBe(1);
+    expect(await hit(cold.at(-1) ?? "")).toBe(2);
   });
 });
