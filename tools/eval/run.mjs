@@ -119,8 +119,13 @@ function limiter(limit) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Play one seed's plan through the stack; resolves to the labelled results. */
-async function playSeed(stack, seed, net, o) {
+/**
+ * One seed's plan on the stack, in two phases: `setup()` makes the history "weeks ago"
+ * (every seed's set-ups run before any seed's scored traffic, so no set-up meets a
+ * campaign of the scored hour), then `play()` plays the hour and resolves to the
+ * labelled results.
+ */
+async function openSeed(stack, seed, net, o) {
   const p = plan(seed, net, { scale: o.scale });
   const finished = o.outcomes ? finishers(p, seed) : new Set();
   const limit = limiter(o.concurrency);
@@ -154,96 +159,102 @@ async function playSeed(stack, seed, net, o) {
   const logSince = stack.lines.length;
 
   // Setup: history made "weeks ago" (a reset on the usual device, then verified and completed).
-  const setups = p.actors.filter((a) => a.setup);
-  // Their forwards reach the origin after the answers: teachSetups waits for each one.
-  const setupResults = await Promise.all(setups.map((a) => send(a.setup[0])));
-  const { taught, missing } = await teachSetups(setupResults, setups.map((a) => a.setup[1].events), {
-    received: () => originReceived(stack, originSince),
-    report: (d, event) => report(stack, d, event),
-    sleep,
-    now: Date.now,
-    waitMs: SETUP_FORWARD_WAIT_MS,
-  });
-  for (const r of setupResults) r.taught = taught.has(r.id);
-  if (missing.length > 0) stack.untaughtSetups = (stack.untaughtSetups ?? 0) + missing.length;
-
-  // The origin's side of the hour (unless --no-outcomes): it reports every reset it sends
-  // (`sent`, on the decision's channel), and FINISH_SHARE of the people who asked finish
-  // their last one a few seconds later (`completed`); nobody finishes an
-  // attack's resets. These feed the completion rates (docs/outcomes.md) as a real origin's
-  // reports would; set-ups are taught above.
-  const reported = new Set();
-  const reports = [];
-  const reportLimit = limiter(3); // the origin's reporter: a few reports in flight, beside the traffic
-  const reportForwards = async () => {
-    for (const [id, d] of await originReceived(stack, originSince)) {
-      const step = stepOf.get(id);
-      if (step === undefined || step.group === "setup" || reported.has(id)) continue;
-      reported.add(id);
-      reports.push(
-        (async () => {
-          await reportLimit(() => report(stack, d, "sent"));
-          if (!finished.has(step)) return;
-          await sleep(1000 + Math.floor(Math.random() * 4000));
-          await reportLimit(() => report(stack, d, "completed"));
-        })(),
-      );
-    }
+  const setup = async () => {
+    const setups = p.actors.filter((a) => a.setup);
+    // Their forwards reach the origin after the answers: teachSetups waits for each one.
+    const setupResults = await Promise.all(setups.map((a) => send(a.setup[0])));
+    const { taught, missing } = await teachSetups(setupResults, setups.map((a) => a.setup[1].events), {
+      received: () => originReceived(stack, originSince),
+      report: (d, event) => report(stack, d, event),
+      sleep,
+      now: Date.now,
+      waitMs: SETUP_FORWARD_WAIT_MS,
+    });
+    for (const r of setupResults) r.taught = taught.has(r.id);
+    if (missing.length > 0) stack.untaughtSetups = (stack.untaughtSetups ?? 0) + missing.length;
   };
-  let playing = true;
-  const reporter = o.outcomes
-    ? (async () => {
-        while (playing) {
-          await sleep(500);
-          await reportForwards().catch(() => undefined);
-        }
-      })()
-    : Promise.resolve();
 
-  // The hour, compressed: every actor starts after its first step's delay; steps follow
-  // one another with their own delays; at most `concurrency` requests are in flight.
-  const started = Date.now();
-  await Promise.all(
-    p.actors.map(async (a) => {
-      for (const step of a.steps) {
-        if (step.delay) await sleep(step.delay);
-        await send(step);
+  const play = async () => {
+
+    // The origin's side of the hour (unless --no-outcomes): it reports every reset it sends
+    // (`sent`, on the decision's channel), and FINISH_SHARE of the people who asked finish
+    // their last one a few seconds later (`completed`); nobody finishes an
+    // attack's resets. These feed the completion rates (docs/outcomes.md) as a real origin's
+    // reports would; set-ups are taught above.
+    const reported = new Set();
+    const reports = [];
+    const reportLimit = limiter(3); // the origin's reporter: a few reports in flight, beside the traffic
+    const reportForwards = async () => {
+      for (const [id, d] of await originReceived(stack, originSince)) {
+        const step = stepOf.get(id);
+        if (step === undefined || step.group === "setup" || reported.has(id)) continue;
+        reported.add(id);
+        reports.push(
+          (async () => {
+            await reportLimit(() => report(stack, d, "sent"));
+            if (!finished.has(step)) return;
+            await sleep(1000 + Math.floor(Math.random() * 4000));
+            await reportLimit(() => report(stack, d, "completed"));
+          })(),
+        );
       }
-    }),
-  );
-  const seconds = (Date.now() - started) / 1000;
-  await sleep(1500); // decision log lines are written after the response
-  playing = false;
-  await reporter;
-  if (o.outcomes) {
-    await reportForwards();
-    await Promise.all(reports);
-  }
-  const all = await originReceived(stack, originSince);
-  const logLines = stack.lines.slice(logSince);
-  const byId = new Map(logLines.map((l) => [l.id, l]));
-  const denies = logLines.filter((l) => l.action === "silent_deny");
-  const out = [];
-  for (const r of results) {
-    const d = all.get(r.id);
-    const outcome = r.error ? "error" : classify({ status: r.status, forwarded: d !== undefined });
-    const line = d ? byId.get(d.claims.jti) : r.decision ? byId.get(r.decision) : null;
-    const entry = { ...r, outcome, tier: d?.claims.tier, channel: d?.claims.channel, channels: d?.claims.channels, reasons: line?.reasons?.map((x) => x.code ?? x) ?? d?.claims.reasons ?? [], acct: d?.claims.acct ?? line?.account };
-    if (line?.rate_limits?.length) entry.ladders = line.rate_limits.filter((x) => !x.waived).map((x) => `${x.name}:${x.step}`);
-    out.push(entry);
-  }
-  // Silent denies carry no decision id to the client: pair them with the log's silent
-  // denials of the same account when it is known (one per request, in order).
-  const acctOf = new Map(out.filter((r) => r.acct).map((r) => [r.email, r.acct]));
-  for (const r of out.filter((x) => x.outcome === "silently_denied")) {
-    const acct = acctOf.get(r.email);
-    const i = denies.findIndex((l) => acct === undefined || l.account === acct);
-    if (i >= 0 && acct !== undefined) {
-      r.reasons = denies[i].reasons.map((x) => x.code ?? x);
-      denies.splice(i, 1);
+    };
+    let playing = true;
+    const reporter = o.outcomes
+      ? (async () => {
+          while (playing) {
+            await sleep(500);
+            await reportForwards().catch(() => undefined);
+          }
+        })()
+      : Promise.resolve();
+
+    // The hour, compressed: every actor starts after its first step's delay; steps follow
+    // one another with their own delays; at most `concurrency` requests are in flight.
+    const started = Date.now();
+    await Promise.all(
+      p.actors.map(async (a) => {
+        for (const step of a.steps) {
+          if (step.delay) await sleep(step.delay);
+          await send(step);
+        }
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    await sleep(1500); // decision log lines are written after the response
+    playing = false;
+    await reporter;
+    if (o.outcomes) {
+      await reportForwards();
+      await Promise.all(reports);
     }
-  }
-  return { seed, results: out, seconds, requests: results.length, logLines };
+    const all = await originReceived(stack, originSince);
+    const logLines = stack.lines.slice(logSince);
+    const byId = new Map(logLines.map((l) => [l.id, l]));
+    const denies = logLines.filter((l) => l.action === "silent_deny");
+    const out = [];
+    for (const r of results) {
+      const d = all.get(r.id);
+      const outcome = r.error ? "error" : classify({ status: r.status, forwarded: d !== undefined });
+      const line = d ? byId.get(d.claims.jti) : r.decision ? byId.get(r.decision) : null;
+      const entry = { ...r, outcome, tier: d?.claims.tier, channel: d?.claims.channel, channels: d?.claims.channels, reasons: line?.reasons?.map((x) => x.code ?? x) ?? d?.claims.reasons ?? [], acct: d?.claims.acct ?? line?.account };
+      if (line?.rate_limits?.length) entry.ladders = line.rate_limits.filter((x) => !x.waived).map((x) => `${x.name}:${x.step}`);
+      out.push(entry);
+    }
+    // Silent denies carry no decision id to the client: pair them with the log's silent
+    // denials of the same account when it is known (one per request, in order).
+    const acctOf = new Map(out.filter((r) => r.acct).map((r) => [r.email, r.acct]));
+    for (const r of out.filter((x) => x.outcome === "silently_denied")) {
+      const acct = acctOf.get(r.email);
+      const i = denies.findIndex((l) => acct === undefined || l.account === acct);
+      if (i >= 0 && acct !== undefined) {
+        r.reasons = denies[i].reasons.map((x) => x.code ?? x);
+        denies.splice(i, 1);
+      }
+    }
+    return { seed, results: out, seconds, requests: results.length, logLines };
+  };
+  return { seed, setup, play };
 }
 
 /** What the demo origin received since `since`, by our x-eval-id. */
@@ -323,13 +334,21 @@ const summaries = {};
 const everything = [];
 const logs = [];
 try {
-  // Sets run side by side (most of a seed's time is its compressed timeline, not CPU);
-  // seeds within a set run one after the other.
+  // Every seed's history first ("weeks ago"); then the hour: sets run side by side (most
+  // of a seed's time is its compressed timeline, not CPU), seeds within a set one after
+  // the other.
+  const opened = await Promise.all(o.sets.map((set, i) => Promise.all(set.seeds.map((seed) => openSeed(stacks[i], seed, net(), o)))));
+  await Promise.all(
+    opened.map(async (seeds) => {
+      for (const s of seeds) await s.setup();
+    }),
+  );
   const played = await Promise.all(
-    o.sets.map(async (set, i) => {
+    opened.map(async (seeds, i) => {
+      const set = o.sets[i];
       const setResults = [];
-      for (const seed of set.seeds) {
-        const r = await playSeed(stacks[i], seed, net(), o);
+      for (const s of seeds) {
+        const r = await s.play();
         console.log(`seed ${seed} (${set.name}): ${r.requests} requests in ${r.seconds.toFixed(0)} s`);
         setResults.push(...r.results);
         logs.push(...r.logLines);
