@@ -349,7 +349,7 @@ try {
       const setResults = [];
       for (const s of seeds) {
         const r = await s.play();
-        console.log(`seed ${seed} (${set.name}): ${r.requests} requests in ${r.seconds.toFixed(0)} s`);
+        console.log(`seed ${s.seed} (${set.name}): ${r.requests} requests in ${r.seconds.toFixed(0)} s`);
         setResults.push(...r.results);
         logs.push(...r.logLines);
       }
