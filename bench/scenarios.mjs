@@ -16,13 +16,18 @@ export const WORKERS = [
   { name: "answer", build: "baseline" },
   { name: "store-passthrough", build: "baseline", requires: "upstash" },
   { name: "ratelimit-peer", build: "baseline", requires: "upstash" },
-  { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true },
+  // splitDurableObjects: each Durable Object class in an isolate of its own, as on Cloudflare
+  // (bench/workerd.mjs). Sharing the worker's isolate, the store starved the worker's
+  // after-response forwards: hundreds waited at once, each on a new origin connection
+  // (BENCHMARKS.md, "The Durable Object path (dostore2 branch)").
+  { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true, splitDurableObjects: true },
   {
     name: "riskgate-upstash",
     build: "riskgate",
     // The Durable Object class is still exported by the bundle, so the namespace is bound.
     bindings: { ...RISKGATE_VARS, STORE: "upstash" },
     durableObject: true,
+    splitDurableObjects: true,
     requires: "upstash",
   },
 ];
