@@ -4,6 +4,13 @@
 // probe (below) that must pass before it runs, otherwise it reports `skipped` with the
 // probe's reason and its ratios are null.
 
+/**
+ * riskgate's Durable Objects each in an isolate of their own (`splitDurableObjects`), as on
+ * Cloudflare; BENCH_SPLIT_DO=0 puts them back in the worker's isolate (the harness before
+ * 2026-12-02, for comparison).
+ */
+const SPLIT_DO = process.env.BENCH_SPLIT_DO !== "0";
+
 /** Bindings every riskgate worker gets: development mode uses the documented dev secrets. */
 // The reset route's answer floor (RESET_RESPONSE_FLOOR_MS, 250 ms by default, SECURITY.md 12)
 // is a timer: it adds latency, not CPU. With wrk's 16 closed-loop connections it would cap
@@ -20,14 +27,14 @@ export const WORKERS = [
   // (bench/workerd.mjs). Sharing the worker's isolate, the store starved the worker's
   // after-response forwards: hundreds waited at once, each on a new origin connection
   // (BENCHMARKS.md, "The Durable Object path (dostore2 branch)").
-  { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true, splitDurableObjects: true },
+  { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true, splitDurableObjects: SPLIT_DO },
   {
     name: "riskgate-upstash",
     build: "riskgate",
     // The Durable Object class is still exported by the bundle, so the namespace is bound.
     bindings: { ...RISKGATE_VARS, STORE: "upstash" },
     durableObject: true,
-    splitDurableObjects: true,
+    splitDurableObjects: SPLIT_DO,
     requires: "upstash",
   },
 ];
