@@ -5,11 +5,13 @@
 // probe's reason and its ratios are null.
 
 /**
- * riskgate's Durable Objects each in an isolate of their own (`splitDurableObjects`), as on
- * Cloudflare; BENCH_SPLIT_DO=0 puts them back in the worker's isolate (the harness before
- * 2026-12-02, for comparison).
+ * BENCH_SPLIT_DO=1: riskgate's Durable Objects each in an isolate of their own
+ * (`splitDurableObjects`), as on Cloudflare. Off by default: every earlier (c) number was
+ * measured with them in the worker's isolate, and no CPU difference between the layouts
+ * stood out of this machine's noise (BENCHMARKS.md, "The Durable Object path (dostore2
+ * branch)").
  */
-const SPLIT_DO = process.env.BENCH_SPLIT_DO !== "0";
+const SPLIT_DO = process.env.BENCH_SPLIT_DO === "1";
 
 /** Bindings every riskgate worker gets: development mode uses the documented dev secrets. */
 // The reset route's answer floor (RESET_RESPONSE_FLOOR_MS, 250 ms by default, SECURITY.md 12)
@@ -23,10 +25,6 @@ export const WORKERS = [
   { name: "answer", build: "baseline" },
   { name: "store-passthrough", build: "baseline", requires: "upstash" },
   { name: "ratelimit-peer", build: "baseline", requires: "upstash" },
-  // splitDurableObjects: each Durable Object class in an isolate of its own, as on Cloudflare
-  // (bench/workerd.mjs). Sharing the worker's isolate, the store starved the worker's
-  // after-response forwards: hundreds waited at once, each on a new origin connection
-  // (BENCHMARKS.md, "The Durable Object path (dostore2 branch)").
   { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true, splitDurableObjects: SPLIT_DO },
   {
     name: "riskgate-upstash",

@@ -8,8 +8,8 @@
 //   429, then profiles the blocked stream: the refusal path of the screen stage)
 //   (--ref: profile riskgate as committed at that ref, e.g. the table before a change)
 //   (STAGES_TOP=n: how many frames to list by self time, 40 by default)
-//   (STAGES_SPLIT=1: the Durable Objects in isolates of their own, as the benchmark runs
-//   them; only the worker's isolate is profiled)
+//   (STAGES_SPLIT=1: the Durable Objects in isolates of their own, as on Cloudflare and
+//   with BENCH_SPLIT_DO=1; only the worker's isolate is profiled)
 //
 // Stages come from the bundle's module markers (wrangler's esbuild writes `// src/x.ts`
 // before each module), so a function moving between files moves its samples with it.
@@ -140,12 +140,10 @@ async function profileWorker(name, seconds, bundle, mode = "unique") {
   if (declared === undefined) throw new Error(`unknown worker ${name}`);
   const upstash = declared.requires === "upstash" ? await startUpstash({ cpu: 1 }) : null;
   if (upstash !== null && "skipped" in upstash) throw new Error(upstash.skipped);
-  // One isolate, so that one profile holds the worker, the store and the audit hub: the
-  // benchmark splits them (scenarios.mjs), but each isolate's profiler also samples while
-  // the others run (three profiles summed to twice workerd's CPU). Shared, the store delays
-  // the worker's forwards, so the forward stage here reads higher than in the benchmark.
-  // STAGES_SPLIT=1: the benchmark's layout; the table then holds the worker's isolate only
-  // (the store and the hub run in theirs), so "store call" is the adapter's side alone.
+  // One isolate, so that one profile holds the worker, the store and the audit hub (each
+  // isolate's profiler also samples while the others run: three profiles summed to twice
+  // workerd's CPU). STAGES_SPLIT=1: each Durable Object in its own isolate (BENCH_SPLIT_DO=1);
+  // only the worker's isolate is profiled.
   const shared = { ...declared, splitDurableObjects: process.env.STAGES_SPLIT === "1" };
   const spec = upstash === null ? shared : { ...shared, bindings: { ...shared.bindings, ...upstash.bindings } };
   const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "riskgate-stages-"));
