@@ -4,6 +4,15 @@
 // probe (below) that must pass before it runs, otherwise it reports `skipped` with the
 // probe's reason and its ratios are null.
 
+/**
+ * BENCH_SPLIT_DO=1: riskgate's Durable Objects each in an isolate of their own
+ * (`splitDurableObjects`), as on Cloudflare. Off by default: every earlier (c) number was
+ * measured with them in the worker's isolate, and no CPU difference between the layouts
+ * stood out of this machine's noise (BENCHMARKS.md, "The Durable Object path (dostore2
+ * branch)").
+ */
+const SPLIT_DO = process.env.BENCH_SPLIT_DO === "1";
+
 /** Bindings every riskgate worker gets: development mode uses the documented dev secrets. */
 // The reset route's answer floor (RESET_RESPONSE_FLOOR_MS, 250 ms by default, SECURITY.md 12)
 // is a timer: it adds latency, not CPU. With wrk's 16 closed-loop connections it would cap
@@ -16,13 +25,14 @@ export const WORKERS = [
   { name: "answer", build: "baseline" },
   { name: "store-passthrough", build: "baseline", requires: "upstash" },
   { name: "ratelimit-peer", build: "baseline", requires: "upstash" },
-  { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true },
+  { name: "riskgate-do", build: "riskgate", bindings: { ...RISKGATE_VARS, STORE: "durable-object" }, durableObject: true, splitDurableObjects: SPLIT_DO },
   {
     name: "riskgate-upstash",
     build: "riskgate",
     // The Durable Object class is still exported by the bundle, so the namespace is bound.
     bindings: { ...RISKGATE_VARS, STORE: "upstash" },
     durableObject: true,
+    splitDurableObjects: SPLIT_DO,
     requires: "upstash",
   },
 ];

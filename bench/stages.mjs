@@ -8,6 +8,8 @@
 //   429, then profiles the blocked stream: the refusal path of the screen stage)
 //   (--ref: profile riskgate as committed at that ref, e.g. the table before a change)
 //   (STAGES_TOP=n: how many frames to list by self time, 40 by default)
+//   (STAGES_SPLIT=1: the Durable Objects in isolates of their own, as on Cloudflare and
+//   with BENCH_SPLIT_DO=1; only the worker's isolate is profiled)
 //
 // Stages come from the bundle's module markers (wrangler's esbuild writes `// src/x.ts`
 // before each module), so a function moving between files moves its samples with it.
@@ -138,7 +140,12 @@ async function profileWorker(name, seconds, bundle, mode = "unique") {
   if (declared === undefined) throw new Error(`unknown worker ${name}`);
   const upstash = declared.requires === "upstash" ? await startUpstash({ cpu: 1 }) : null;
   if (upstash !== null && "skipped" in upstash) throw new Error(upstash.skipped);
-  const spec = upstash === null ? declared : { ...declared, bindings: { ...declared.bindings, ...upstash.bindings } };
+  // One isolate, so that one profile holds the worker, the store and the audit hub (each
+  // isolate's profiler also samples while the others run: three profiles summed to twice
+  // workerd's CPU). STAGES_SPLIT=1: each Durable Object in its own isolate (BENCH_SPLIT_DO=1);
+  // only the worker's isolate is profiled.
+  const shared = { ...declared, splitDurableObjects: process.env.STAGES_SPLIT === "1" };
+  const spec = upstash === null ? shared : { ...shared, bindings: { ...shared.bindings, ...upstash.bindings } };
   const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "riskgate-stages-"));
   const origin = await startBenchOrigin();
   const port = await freePort();
@@ -220,7 +227,11 @@ export function printTable(t) {
 /** A minimal CDP client over the inspector's WebSocket for the service `target`. */
 async function connect(port, target) {
   const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-  const entry = list.find((t) => t.title === target || t.id === target || String(t.url).includes(target)) ?? list[0];
+  // The service's own isolate first: split, `riskgate-do-store` also contains the name.
+  const entry =
+    list.find((t) => t.title === target || String(t.title).endsWith(` ${target}`) || t.id === target) ??
+    list.find((t) => String(t.url).includes(target)) ??
+    list[0];
   const ws = new WebSocket(entry.webSocketDebuggerUrl.replace("localhost", "127.0.0.1"));
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;

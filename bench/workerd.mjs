@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pinned } from "./cpu.mjs";
-import { entrySource } from "./workers/entry.mjs";
+import { entrySource, hostedEntrySource } from "./workers/entry.mjs";
 
 const require = createRequire(import.meta.url);
 const COMPATIBILITY_DATE = "2026-04-20"; // wrangler.toml's, for every worker alike
@@ -53,6 +53,8 @@ export function writeConfig(dir, workers, { originPort, storageDir, v8Flags = []
     const classes = w.durableObject === true ? [["RiskgateStore", "RISKGATE_STORE", `bench-${w.name}`, "store"]] : [];
     if (auditHub) classes.push(["RiskgateAuditHub", "RISKGATE_AUDIT", `bench-audit-${w.name}`, "audit"]);
     const host = (suffix) => (split ? `${w.name}-${suffix}` : w.name);
+    // Split, the store counts its calls in its own isolate; the worker's entry asks it.
+    const counters = split && classes.some(([cls]) => cls === "RiskgateStore") ? [`(name = "BENCH_STORE", service = ${text(host("store"))})`] : [];
     const bindings = [
       ...vars,
       ...classes.map(
@@ -77,7 +79,7 @@ export function writeConfig(dir, workers, { originPort, storageDir, v8Flags = []
       (name = "worker.js", esModule = embed ${text(`${w.name}/worker.js`)}),
 ${dataModules.map((f) => `      (name = ${text(f)}, data = embed ${text(`${w.name}/${f}`)}),\n`).join("")}    ],
     compatibilityDate = ${text(COMPATIBILITY_DATE)},
-    bindings = [${bindings.join(", ")}],
+    bindings = [${(service === w.name ? [...bindings, ...counters] : bindings).join(", ")}],
     globalOutbound = "loopback",
     ${durable}
   );`);
@@ -85,7 +87,7 @@ ${dataModules.map((f) => `      (name = ${text(f)}, data = embed ${text(`${w.nam
     };
     if (split) {
       define(w.name, entrySource({ durableObject: false }), []);
-      for (const c of classes) define(host(c[3]), hostedEntry(c[0]), [c]);
+      for (const c of classes) define(host(c[3]), hostedEntrySource(c[0]), [c]);
     } else {
       define(w.name, entrySource({ durableObject: w.durableObject === true, auditHub }), classes);
     }
@@ -107,13 +109,6 @@ ${definitions.join("\n")}
   const path = join(dir, "bench.capnp");
   writeFileSync(path, config);
   return path;
-}
-
-/** Entry of a service that only hosts one Durable Object class of the bundle. */
-function hostedEntry(className) {
-  return `export { ${className} } from "./worker.js";
-export default { fetch: () => new Response("not served here", { status: 404 }) };
-`;
 }
 
 /**

@@ -24,7 +24,9 @@ export default {
   fetch(request, env, ctx) {
     // A suffix test instead of URL parsing: the wrapper must cost next to nothing.
     if (request.method === "GET" && request.url.endsWith("/__bench/store-calls")) {
-      return Response.json({ requests, storeCalls, backgroundCalls });
+      // A store hosted in an isolate of its own counts there; it answers through BENCH_STORE.
+      if (env.BENCH_STORE === undefined) return Response.json({ requests, storeCalls, backgroundCalls });
+      return env.BENCH_STORE.fetch(request).then((r) => r.json()).then((store) => Response.json({ requests, ...store }));
     }
     requests++;
     return worker.fetch(request, env, ctx);
@@ -66,9 +68,32 @@ export class RiskgateStore extends Base {
 }
 `;
 
+/**
+ * The entry of a service that hosts only the store class (`splitDurableObjects`): the same
+ * counting subclass, and its counters answered to the worker's entry (binding BENCH_STORE).
+ */
+const HOSTED_STORE = `let storeCalls = 0;
+let backgroundCalls = 0;
+function countStoreCall() {
+  storeCalls++;
+}
+function countBackgroundCall() {
+  backgroundCalls++;
+}
+export default { fetch: () => Response.json({ storeCalls, backgroundCalls }) };
+${STORE}`;
+
 /** The audit hub Durable Object class, re-exported as is when the bundle has it. */
 const AUDIT_HUB = `export { RiskgateAuditHub } from "./worker.js";
 `;
+
+/** The entry of a service that hosts one Durable Object class (`splitDurableObjects`). */
+export function hostedEntrySource(className) {
+  if (className === "RiskgateStore") return HOSTED_STORE;
+  return `export { ${className} } from "./worker.js";
+export default { fetch: () => new Response("not served here", { status: 404 }) };
+`;
+}
 
 /**
  * The entry module's source.

@@ -15,7 +15,8 @@ import {
   forgetBlocks,
   rememberBlocks,
 } from "./ephemeral.ts";
-import type { RiskgateStore, ShardBatch, ShardResult } from "./durable-object.ts";
+import type { RiskgateStore } from "./durable-object.ts";
+import { packBatch, type ShardBatch, type ShardResult, unpackResult } from "./shard-wire.ts";
 import { checkPenaltyPolicy } from "./penalty.ts";
 import type {
   CachedBlock,
@@ -159,7 +160,7 @@ export class DurableObjectStore implements Store {
     await this.call("observe", () =>
       Promise.all(
         [...plan].map(async ([shard, { batch, index }]) => {
-          const result: ShardResult = await this.stub(shard).observe(batch);
+          const result: ShardResult = unpackResult(batch, await this.stub(shard).observe(packBatch(batch)));
           const put = <T>(target: T[], from: readonly T[], at: number[]) =>
             from.forEach((v, j) => {
               target[at[j] ?? 0] = v;
@@ -190,7 +191,8 @@ export class DurableObjectStore implements Store {
       ...(request.rosterKey == null ? {} : { rosterKey: request.rosterKey }),
     };
     const stub = this.stub(0);
-    const { counts, distinct, limits, penalties, history, roster } = await this.call("observe", () => stub.observe(batch));
+    const wire = packBatch(batch);
+    const { counts, distinct, limits, penalties, history, roster } = unpackResult(batch, await this.call("observe", () => stub.observe(wire)));
     const result: ObserveResult = { counts, distinct, history, limits, penalties, blocked: null, ...(roster === undefined ? {} : { roster }) };
     rememberBlocks(this.cache, request, result);
     return result;

@@ -13,9 +13,7 @@ import type { Env } from "../shared/env.ts";
 import { escalate, readPenalty, type StoredPenalty } from "./penalty.ts";
 import type {
   AccountHistory,
-  DistinctAdd,
   HistoryUpdate,
-  PenaltyCheck,
   PenaltyLift,
   PenaltyState,
   RosterAnswer,
@@ -23,16 +21,15 @@ import type {
   RosterUpdate,
   PenaltyUpdate,
   PrivilegedTag,
-  RateLimitCheck,
   RateLimitResult,
   TallyRow,
-  WindowHit,
 } from "./port.ts";
 import { HISTORY_LIMIT, HISTORY_RETENTION_MS, TALLY_EVENT_TTL_MS } from "./port.ts";
 import { rateLimitPrefix } from "./ephemeral.ts";
 import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
 import { parseTallyField } from "./tally.ts";
 import { KeyFilter } from "./key-filter.ts";
+import type { WireBatch, WireResult } from "./shard-wire.ts";
 
 /** Distinct members kept per bucket; beyond this the count saturates at the cap. */
 const DISTINCT_CAP = 10_000;
@@ -125,29 +122,6 @@ interface PenaltyEntry {
   readonly expires: number;
 }
 
-/** One shard's part of an observe batch (the adapter keeps the original order). */
-export interface ShardBatch {
-  readonly now: number;
-  readonly hits: readonly WindowHit[];
-  readonly distinct: readonly DistinctAdd[];
-  readonly limits: readonly RateLimitCheck[];
-  readonly penalties: readonly PenaltyCheck[];
-  readonly historyKey: string | null;
-  /** The roster key to look up on this shard (`ObserveRequest.rosterKey`); absent: none. */
-  readonly rosterKey?: string | null;
-}
-
-/** One shard's answers, in the batch's order. */
-export interface ShardResult {
-  readonly counts: number[];
-  readonly distinct: number[];
-  readonly limits: RateLimitResult[];
-  readonly penalties: PenaltyState[];
-  readonly history: AccountHistory | null;
-  /** The roster's answer when the batch asked (`rosterKey`). */
-  readonly roster?: RosterAnswer;
-}
-
 // `history (key, body)` was the first layout (one JSON blob per account); its rows are
 // replaced by history_items/history_last, which keep per-value times like Redis's sorted sets.
 // Counter rows are keyed by an id the object assigns (ascending), not by (key, bucket): the
@@ -222,16 +196,33 @@ export class RiskgateStore extends DurableObject<Env> {
     this.load();
   }
 
-  /** Apply one request's operations for this shard; single-threaded, so no lost counts. */
-  async observe(batch: ShardBatch): Promise<ShardResult> {
+  /**
+   * Apply one request's operations for this shard (`packBatch`; answers for `unpackResult`);
+   * single-threaded, so no lost counts.
+   */
+  async observe(batch: WireBatch): Promise<WireResult> {
     const alive = Date.now();
-    const result: ShardResult = {
-      counts: batch.hits.map((hit) => this.hit(batch.now, alive, hit)),
-      distinct: batch.distinct.map((add) => this.add(batch.now, alive, add)),
-      limits: batch.limits.map((check) => this.limit(batch.now, alive, check)),
-      penalties: batch.penalties.map((p) => readPenalty(this.storedPenalty(p.key, alive), batch.now, p.policy)),
+    const { now, keys, members, numbers: n } = batch;
+    const [hits, distinct, limits, penalties] = batch.sizes;
+    const out: number[] = [];
+    let k = 0;
+    let i = 0;
+    for (let j = 0; j < hits; j++) out.push(this.hit(now, alive, keys[k++] ?? "", n[i++] ?? 0));
+    for (let j = 0; j < distinct; j++) out.push(this.add(now, alive, keys[k++] ?? "", members[j] ?? "", n[i++] ?? 0));
+    for (let j = 0; j < limits; j++) {
+      const limit = n[i++] ?? 0;
+      const r = this.limit(now, alive, keys[k++] ?? "", limit, n[i++] ?? 0);
+      out.push(r.success ? 1 : 0, r.remaining, r.reset);
+    }
+    for (let j = 0; j < penalties; j++) {
+      const policy = { baseMs: n[i++] ?? 0, factor: n[i++] ?? 0, maxMs: n[i++] ?? 0, decayMs: n[i++] ?? 0 };
+      const state = readPenalty(this.storedPenalty(keys[k++] ?? "", alive), now, policy);
+      out.push(state.level, state.until);
+    }
+    const result: WireResult = {
+      numbers: out,
       history: batch.historyKey === null ? null : this.readHistory(batch.historyKey, alive),
-      ...(batch.rosterKey == null ? {} : { roster: this.readRoster(batch.rosterKey) }),
+      roster: batch.rosterKey === null ? null : this.readRoster(batch.rosterKey),
     };
     this.evict();
     await this.scheduleFlush();
@@ -608,7 +599,9 @@ export class RiskgateStore extends DurableObject<Env> {
     const counterTarget = this.counterRows > this.caps.counterRows ? Math.floor(this.caps.counterRows * (1 - EVICT_SLACK)) : this.caps.counterRows;
     const penaltyTarget = this.penalties.size > this.caps.penaltyRows ? Math.floor(this.caps.penaltyRows * (1 - EVICT_SLACK)) : this.caps.penaltyRows;
     const alive = Date.now();
-    for (const [id, entry] of this.counters) {
+    // Under the caps no walk starts: even its first step skips every hole that deletes
+    // left at the Map's oldest end (storedPenalty moves a box on every read).
+    if (this.counterRows > this.caps.counterRows) for (const [id, entry] of this.counters) {
       if (this.counterRows <= counterTarget) break;
       if (entry.used && entry.expires > alive) {
         entry.used = false;
@@ -622,7 +615,7 @@ export class RiskgateStore extends DurableObject<Env> {
       else this.goneMembers.push(...entry.ids);
       evicted++;
     }
-    for (const key of this.penalties.keys()) {
+    if (this.penalties.size > this.caps.penaltyRows) for (const key of this.penalties.keys()) {
       if (this.penalties.size <= penaltyTarget) break;
       this.penalties.delete(key);
       this.dirtyPenalties.delete(key);
@@ -705,33 +698,33 @@ export class RiskgateStore extends DurableObject<Env> {
     this.changed(created);
   }
 
-  private hit(now: number, alive: number, { key, windowMs }: WindowHit): number {
+  private hit(now: number, alive: number, key: string, windowMs: number): number {
     const scoped = `${key}:${windowMs}`;
     const bucket = bucketOf(now, windowMs);
     const current = this.increment(scoped, bucket, bucketExpiresAt(bucket, windowMs), alive);
     return slidingCount(now, windowMs, current, this.count(scoped, bucket - 1, alive));
   }
 
-  private limit(now: number, alive: number, check: RateLimitCheck): RateLimitResult {
-    const key = `${rateLimitPrefix(check)}:${check.key}`;
-    const bucket = bucketOf(now, check.windowMs);
+  private limit(now: number, alive: number, checkKey: string, limit: number, windowMs: number): RateLimitResult {
+    const key = `${rateLimitPrefix({ limit, windowMs })}:${checkKey}`;
+    const bucket = bucketOf(now, windowMs);
     // The current bucket is looked up once, for the count and for consuming a unit.
     const id = hitId(key, bucket);
     const entry = this.counters.get(id) as HitEntry | undefined;
     const current = entry !== undefined && entry.expires > alive ? entry : undefined;
-    const decision = rateLimitDecision(now, check.limit, check.windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
+    const decision = rateLimitDecision(now, limit, windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
     if (!decision.consume) return decision.result;
     if (current !== undefined) {
       current.n++;
       current.used = true;
       this.changed(current);
     } else {
-      this.place(id, entry, bucketExpiresAt(bucket, check.windowMs), alive);
+      this.place(id, entry, bucketExpiresAt(bucket, windowMs), alive);
     }
     return decision.result;
   }
 
-  private add(now: number, alive: number, { key, member, windowMs }: DistinctAdd): number {
+  private add(now: number, alive: number, key: string, member: string, windowMs: number): number {
     const bucket = bucketOf(now, windowMs);
     const scoped = `${key}:${windowMs}`;
     const expires = bucketExpiresAt(bucket, windowMs);

@@ -271,15 +271,22 @@ export const TALLY_EVENT_TTL_MS = 7 * 86_400_000;
 /** The alphabet of experiment, arm and counter names. */
 export const TALLY_NAME = /^[a-z0-9_.-]{1,64}$/;
 
-/** Reject with STORE_TIMEOUT when `work` does not settle within `ms`. */
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreError("STORE_TIMEOUT", `${what} took over ${ms} ms`)), ms);
+/**
+ * Reject with STORE_TIMEOUT when `work` does not settle within `ms`. One promise and one
+ * timer per call (no `Promise.race`, no async frame): it wraps every store call.
+ */
+export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreError("STORE_TIMEOUT", `${what} took over ${ms} ms`)), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
 }

@@ -7,6 +7,7 @@ import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
 import type { RiskgateStore } from "../../src/store/durable-object.ts";
 import type { StoreNamespace } from "../../src/store/durable-object-store.ts";
 import type { ObserveRequest } from "../../src/store/port.ts";
+import { packBatch, type ShardBatch, type ShardResult, unpackResult, type WireBatch, type WireResult } from "../../src/store/shard-wire.ts";
 import { postReset, testGateway } from "./gateway-harness.ts";
 import { alignedFuture, durableObjectHarness, uniqueKey } from "./store-harness.ts";
 
@@ -97,6 +98,11 @@ describe("Durable Object adapter: sharding and subrequests", () => {
 });
 
 /** A store object of its own (not `shard-N`), so a test can lower its caps without touching other tests. */
+/** One shard's observe as the adapter makes it: packed for the wire, answers unpacked. */
+async function observeShard(target: { observe(batch: WireBatch): Promise<WireResult> }, batch: ShardBatch): Promise<ShardResult> {
+  return unpackResult(batch, await target.observe(packBatch(batch)));
+}
+
 function ownObject(label: string): DurableObjectStub<RiskgateStore> {
   return env.RISKGATE_STORE.get(env.RISKGATE_STORE.idFromName(`${label}-${crypto.randomUUID()}`));
 }
@@ -113,7 +119,7 @@ describe("Durable Object adapter: expiry", () => {
     await runInDurableObject(stub, (_i, state) => {
       state.storage.sql.exec("INSERT INTO counter_hits (id, key, bucket, n, expires) VALUES (1e9, ?, 1, 1, ?)", `${old}:60000`, Date.now() - 1);
     });
-    await stub.observe({ now: Date.now(), hits: [{ key: live, windowMs: 60_000 }], distinct: [], limits: [], penalties: [], historyKey: null });
+    await observeShard(stub, { now: Date.now(), hits: [{ key: live, windowMs: 60_000 }], distinct: [], limits: [], penalties: [], historyKey: null });
     const rows = async () =>
       (await sqlRows(stub, "SELECT key FROM counter_hits WHERE key IN (?, ?)", `${old}:60000`, `${live}:60000`)).map((r) => r.key);
     // Write-behind: the live count is still only in memory.
@@ -152,7 +158,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     });
     const shaped = { ...resetShapedBatch(), now: Date.now(), limits: [], penalties: [] };
     // An account with no history (a new one, or a made-up one in a flood): no SQL at all.
-    await stub.observe(shaped);
+    await observeShard(stub, shaped);
     expect(statements).toHaveLength(0);
     await runDurableObjectAlarm(stub);
     // 6 windows in one INSERT, 5 distinct members in another, plus the first sweep's statements.
@@ -161,7 +167,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     const historyKey = shaped.historyKey ?? "";
     await stub.recordHistory({ historyKey, device: "d1", country: "DE", asn: 3320, location: null, at: Date.now() });
     statements.length = 0;
-    const again = await stub.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey });
+    const again = await observeShard(stub, { now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey });
     expect(statements).toHaveLength(1);
     expect(again.history?.devices).toEqual(["d1"]);
   });
@@ -184,7 +190,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     });
     const [member, stranger] = [uniqueKey("listed"), uniqueKey("stranger")];
     const lookup = async (rosterKey: string) =>
-      (await stub.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
+      (await observeShard(stub, { now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
     expect(await lookup(member)).toBe("off");
     expect(statements).toHaveLength(0);
     await stub.updateRoster({ add: [member], remove: [], loaded: true, at: Date.now() });
@@ -208,7 +214,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
       const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
       const fresh = new Store(state, env);
       const lookup = async (rosterKey: string) =>
-        (await fresh.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
+        (await observeShard(fresh, { now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey: null, rosterKey })).roster;
       return [await lookup(member), await lookup(stranger)];
     });
     expect(answers).toEqual(["listed", "absent"]);
@@ -221,7 +227,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     const history = await runInDurableObject(stub, async (instance, state) => {
       const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
       const fresh = new Store(state, env);
-      return (await fresh.observe({ now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey })).history;
+      return (await observeShard(fresh, { now: Date.now(), hits: [], distinct: [], limits: [], penalties: [], historyKey })).history;
     });
     expect(history?.countries).toEqual(["NL"]);
   });
@@ -230,15 +236,15 @@ describe("Durable Object adapter: in memory, written behind", () => {
     const stub = ownObject("reload");
     const key = uniqueKey("r");
     const now = Date.now();
-    await stub.observe(batch(now, key, "a"));
-    await stub.observe(batch(now, key, "b"));
+    await observeShard(stub, batch(now, key, "a"));
+    await observeShard(stub, batch(now, key, "b"));
     await stub.penalize({ key, now, policy });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     // A new instance over the same storage, as after eviction or a deploy.
     const second = await runInDurableObject(stub, async (instance, state) => {
       const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
       const fresh = new Store(state, env);
-      return fresh.observe({ ...batch(now, key, "c"), limits: [{ key, limit: 10, windowMs: 600_000, cache: false }] });
+      return observeShard(fresh, { ...batch(now, key, "c"), limits: [{ key, limit: 10, windowMs: 600_000, cache: false }] });
     });
     expect(second.counts).toEqual([3]);
     expect(second.distinct).toEqual([3]);
@@ -263,7 +269,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     const answer = await runInDurableObject(stub, async (instance, state) => {
       const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
       const fresh = new Store(state, env);
-      return fresh.observe({ now, hits: [{ key, windowMs }], distinct: [{ key, member: "c", windowMs }], limits: [], penalties: [], historyKey: null });
+      return observeShard(fresh, { now, hits: [{ key, windowMs }], distinct: [{ key, member: "c", windowMs }], limits: [], penalties: [], historyKey: null });
     });
     expect(answer.counts).toEqual([5]);
     expect(answer.distinct).toEqual([3]);
@@ -281,7 +287,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     const now = Date.now();
     const keys = Array.from({ length: 120 }, (_, i) => uniqueKey(`k${i}`));
     const hit = async (key: string) =>
-      (await stub.observe({ now, hits: [{ key, windowMs: 600_000 }], distinct: [], limits: [], penalties: [], historyKey: null })).counts[0];
+      (await observeShard(stub, { now, hits: [{ key, windowMs: 600_000 }], distinct: [], limits: [], penalties: [], historyKey: null })).counts[0];
     const held: number[] = [];
     for (const key of keys) {
       expect(await hit(key)).toBe(1);
@@ -312,7 +318,7 @@ describe("Durable Object adapter: in memory, written behind", () => {
     const now = Date.now();
     const hot = uniqueKey("hot");
     const hit = async (key: string) =>
-      (await stub.observe({ now, hits: [{ key, windowMs: 600_000 }], distinct: [], limits: [], penalties: [], historyKey: null })).counts[0];
+      (await observeShard(stub, { now, hits: [{ key, windowMs: 600_000 }], distinct: [], limits: [], penalties: [], historyKey: null })).counts[0];
     expect(await hit(hot)).toBe(1);
     const cold = Array.from({ length: 200 }, (_, i) => uniqueKey(`c${i}`));
     for (const [i, key] of cold.entries()) {
