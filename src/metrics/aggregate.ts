@@ -4,6 +4,7 @@
  * dashboard work under `npm start` and on Cloudflare without a metrics backend;
  * Workers Analytics Engine gets the same data points for long-term queries.
  */
+import { MAX_BOUND_VALUES, rowsOf } from "../shared/sql-rows.ts";
 import type { Increment } from "./from-event.ts";
 
 /** SQL schema; idempotent. */
@@ -30,6 +31,16 @@ export interface MinuteValue extends SeriesValue {
   readonly minute: number;
 }
 
+/** Run `statement(n)` over `rows` in as few statements as the bound-value limit allows. */
+function upsert(sql: SqlStorage, rows: readonly SqlStorageValue[][], statement: (n: number) => string): void {
+  const width = rows[0]?.length ?? 1;
+  const per = Math.floor(MAX_BOUND_VALUES / width);
+  for (let start = 0; start < rows.length; start += per) {
+    const chunk = rows.slice(start, start + per);
+    sql.exec(statement(chunk.length), ...chunk.flat());
+  }
+}
+
 /** Canonical label key: JSON with sorted keys. */
 export function labelKey(labels: Readonly<Record<string, string>>): string {
   // Most label sets are written in key order (src/metrics/from-event.ts): serialised as they are.
@@ -51,32 +62,38 @@ export class MetricStore {
 
   constructor(private readonly sql: SqlStorage) {}
 
-  /** Add increments observed at time `at`; same series are merged first. */
-  apply(increments: readonly Increment[], at: number): void {
-    const merged = new Map<string, { name: string; labels: string; value: number }>();
-    for (const i of increments) {
-      const labels = this.keyFor(i.name, labelKey(i.labels));
-      const id = `${i.name}\u0000${labels}`;
-      const current = merged.get(id);
-      if (current === undefined) merged.set(id, { name: i.name, labels, value: i.value });
-      else current.value += i.value;
+  /**
+   * Add a batch's increments, grouped by the time they were observed at (ms; each counts in
+   * its minute). Same series are merged first, then written in multi-row upserts: an
+   * ingest's metrics are a few statements, not two per series.
+   */
+  apply(byTime: ReadonlyMap<number, readonly Increment[]>): void {
+    const minutes = new Map<string, { minute: number; name: string; labels: string; value: number }>();
+    const totals = new Map<string, { name: string; labels: string; value: number }>();
+    for (const [at, increments] of byTime) {
+      const minute = minuteOf(at);
+      for (const i of increments) {
+        const labels = this.keyFor(i.name, labelKey(i.labels));
+        const series = `${i.name}\u0000${labels}`;
+        const total = totals.get(series);
+        if (total === undefined) totals.set(series, { name: i.name, labels, value: i.value });
+        else total.value += i.value;
+        const key = `${minute}\u0000${series}`;
+        const row = minutes.get(key);
+        if (row === undefined) minutes.set(key, { minute, name: i.name, labels, value: i.value });
+        else row.value += i.value;
+      }
     }
-    const minute = minuteOf(at);
-    for (const { name, labels, value } of merged.values()) {
-      this.sql.exec(
-        "INSERT INTO metric_minutes (minute, name, labels, value) VALUES (?, ?, ?, ?) ON CONFLICT (minute, name, labels) DO UPDATE SET value = value + excluded.value",
-        minute,
-        name,
-        labels,
-        value,
-      );
-      this.sql.exec(
-        "INSERT INTO metric_totals (name, labels, value) VALUES (?, ?, ?) ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value",
-        name,
-        labels,
-        value,
-      );
-    }
+    upsert(
+      this.sql,
+      [...minutes.values()].map((r) => [r.minute, r.name, r.labels, r.value]),
+      (n) => `INSERT INTO metric_minutes (minute, name, labels, value) VALUES ${rowsOf(n, 4)} ON CONFLICT (minute, name, labels) DO UPDATE SET value = value + excluded.value`,
+    );
+    upsert(
+      this.sql,
+      [...totals.values()].map((r) => [r.name, r.labels, r.value]),
+      (n) => `INSERT INTO metric_totals (name, labels, value) VALUES ${rowsOf(n, 3)} ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value`,
+    );
   }
 
   /** Running totals (for Prometheus), sorted by name then labels. */

@@ -98,6 +98,31 @@ describe("hub", () => {
     expect(once).not.toBe(before);
   });
 
+  it("stores and counts a batch larger than one statement once, with a repeat inside it and a retry over it", async () => {
+    // 45 events with a series each: more rows than one multi-row INSERT (20) or upsert (25, 33) takes.
+    const run = crypto.randomUUID();
+    const events = Array.from({ length: 45 }, (_, i) => {
+      const input: AuditInput = {
+        type: "ratelimit.step",
+        request_id: null,
+        decision_id: null,
+        data: { ladder: `bulk-${run}-${i}`, step: 2, action: "deny", key: "ip", retry_after_s: 60 },
+      };
+      return stamp(input, { source: `bulk-${run}`, seq: i + 1, id: crypto.randomUUID(), rules: "r", now: Date.now() });
+    });
+    const entries = events.map((event) => ({ event, deliver: [] }));
+    await hub().ingest([...entries.slice(0, 30), entries[0] as (typeof entries)[number]]);
+    // A retry that overlaps the first batch and brings the rest.
+    await hub().ingest(entries);
+    const text = await hub().prometheus();
+    const total = (i: number) => new RegExp(`^riskgate_rate_limit_steps_total\\{[^}]*ladder="bulk-${run}-${i}"[^}]*\\} (\\S+)$`, "m").exec(text)?.[1];
+    expect(events.map((_, i) => total(i))).toEqual(events.map(() => "1"));
+    const { rows } = await hub().summaryParts(5);
+    const minutes = rows.filter((r) => r.name === "riskgate_rate_limit_steps_total" && r.labels.ladder?.startsWith(`bulk-${run}-`));
+    expect(minutes.reduce((n, r) => n + r.value, 0)).toBe(45);
+    for (const event of events) expect(((await hub().event(event.id)) as EventView | null)?.event.id).toBe(event.id);
+  });
+
   it("records a signing key seen for the first time after another as a rotation", async () => {
     const count = async () => Number(/riskgate_audit_events_total\{type="key.rotated"\} (\d+)/.exec(await hub().prometheus())?.[1] ?? 0);
     const start = await count();

@@ -5,6 +5,7 @@
  * grow one hub shard toward the 10 GB per-object limit between sweeps. The durable copy
  * for auditors is the SIEM (webhook/queue) and the log. Sizing: docs/store.md.
  */
+import { MAX_BOUND_VALUES, rowsOf } from "../../shared/sql-rows.ts";
 import type { AuditEvent } from "../events.ts";
 
 /** How long and how many events (per hub shard) the hub keeps for the dashboard. */
@@ -12,6 +13,9 @@ export const EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const EVENT_RETENTION_ROWS = 50_000;
 /** Share of the row cap at which the shard logs `riskgate.audit_hub_near_cap`. */
 export const EVENT_NEAR_CAP = 0.8;
+
+/** Events per INSERT: five values each, and a Durable Object statement binds at most 100. */
+export const INSERT_ROWS = MAX_BOUND_VALUES / 5;
 
 /** SQL schema; idempotent. */
 export const EVENT_SCHEMA = `
@@ -54,18 +58,23 @@ export class EventStore {
     return over;
   }
 
-  /** Insert; false when the id was already there (a retried ingest), so callers skip it. */
-  insert(event: AuditEvent): boolean {
-    const cursor = this.sql.exec(
-      "INSERT OR IGNORE INTO events (id, type, decision_id, at, body) VALUES (?, ?, ?, ?, ?)",
-      event.id,
-      event.type,
-      event.decision_id,
-      Date.parse(event.ts),
-      JSON.stringify(event),
-    );
-    const inserted = cursor.rowsWritten > 0;
-    if (inserted) this.count += 1;
+  /**
+   * Insert a batch; returns the ids newly stored. An id already there (a retried ingest)
+   * is left alone and not returned, so callers neither count nor queue it again. Up to
+   * INSERT_ROWS events go in one statement (`RETURNING` names the rows it inserted): a
+   * statement per event was most of an ingest's SQLite time (BENCHMARKS.md, "The audit
+   * hub's ingest").
+   */
+  insert(events: readonly AuditEvent[]): Set<string> {
+    const inserted = new Set<string>();
+    for (let start = 0; start < events.length; start += INSERT_ROWS) {
+      const chunk = events.slice(start, start + INSERT_ROWS);
+      const values: SqlStorageValue[] = [];
+      for (const event of chunk) values.push(event.id, event.type, event.decision_id, Date.parse(event.ts), JSON.stringify(event));
+      const cursor = this.sql.exec<{ id: string }>(`INSERT OR IGNORE INTO events (id, type, decision_id, at, body) VALUES ${rowsOf(chunk.length, 5)} RETURNING id`, ...values);
+      for (const row of cursor) inserted.add(row.id);
+    }
+    this.count += inserted.size;
     return inserted;
   }
 

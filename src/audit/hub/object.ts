@@ -116,23 +116,28 @@ export class RiskgateAuditHub extends DurableObject<Env> {
   async ingest(entries: readonly HubEntry[]): Promise<void> {
     const now = Date.now();
     const derived: AuditEvent[] = [];
-    // Increments of the whole batch, merged per minute: one upsert per series, not per event.
+    // Increments of the whole batch by minute: merged per series, then upserted in a few statements.
     const byMinute = new Map<number, Increment[]>();
     const bySink = new Map<RemoteSink, AuditEvent[]>();
-    const record = (event: AuditEvent, deliver: readonly RemoteSink[]) => {
-      // A retried batch: already stored, counted and queued.
-      if (!this.events.insert(event)) return false;
-      const minute = minuteOf(Date.parse(event.ts));
-      append(byMinute, minute, incrementsFor(event));
+    // Count and queue the events stored now; an id already stored (a retried batch) is
+    // already counted and queued. Each id is taken once, so a repeat within a batch is skipped too.
+    const record = (event: AuditEvent, deliver: readonly RemoteSink[], stored: Set<string>) => {
+      if (!stored.delete(event.id)) return false;
+      append(byMinute, minuteOf(Date.parse(event.ts)), incrementsFor(event));
       for (const sink of deliver) append(bySink, sink, [event]);
       return true;
     };
     this.ctx.storage.transactionSync(() => {
+      const stored = this.events.insert(entries.map((e) => e.event));
       for (const { event, deliver } of entries) {
-        if (record(event, deliver)) derived.push(...this.derive(event, now));
+        if (record(event, deliver, stored)) derived.push(...this.derive(event, now));
       }
-      for (const event of derived) record(event, this.hubSinks());
-      for (const [minute, increments] of byMinute) this.metrics.apply(increments, minute);
+      if (derived.length > 0) {
+        const storedDerived = this.events.insert(derived);
+        const sinks = this.hubSinks();
+        for (const event of derived) record(event, sinks, storedDerived);
+      }
+      this.metrics.apply(byMinute);
       for (const [sink, events] of bySink) this.outbox.append(sink, events, now, now + GATHER_MS);
       this.events.enforceCap();
     });
