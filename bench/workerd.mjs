@@ -156,7 +156,17 @@ async function waitForPort(port, child) {
 
 /** Requests relayed and store calls seen by the entry module of the worker on `port`. */
 export async function workerCounters(port) {
-  const res = await fetch(`http://127.0.0.1:${port}/__bench/store-calls`, { signal: AbortSignal.timeout(5000) });
-  const body = await res.json();
-  return { requests: body.requests, storeCalls: body.storeCalls, backgroundCalls: body.backgroundCalls ?? null };
+  // Read after a round, when the worker may still be working through the forwards it
+  // queued in waitUntil (a saturated core): give it time, and a second try, rather than
+  // lose the run (5 s once timed out here; no request arrives meanwhile, so a late read
+  // counts the same requests).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/__bench/store-calls`, { signal: AbortSignal.timeout(20_000) });
+      const body = await res.json();
+      return { requests: body.requests, storeCalls: body.storeCalls, backgroundCalls: body.backgroundCalls ?? null };
+    } catch (err) {
+      if (attempt >= 2) throw err;
+    }
+  }
 }
