@@ -48,8 +48,8 @@ export const TALLY_EVENT_CAP = 200_000;
 const NEAR_CAP = 0.8;
 /**
  * Share of a cap freed by one eviction pass: a shard over a cap evicts down to 95 % of it.
- * Each pass walks the Map from its oldest end, over every entry deleted since V8 last
- * rehashed the table; evicting one request's worth at a time paid that walk on every
+ * Each pass walks the counters (an insertion-ordered Set) from their oldest end, over
+ * every entry deleted since V8 last rehashed the table; evicting one request's worth at a time paid that walk on every
  * request at the cap (~150 µs per request at a 100 000-row cap in a Node micro-benchmark,
  * ~30 µs with the slack).
  */
@@ -77,7 +77,7 @@ export interface ShardStats {
 
 /**
  * What every counter entry carries for the bookkeeping: flags instead of moving the
- * entry in the Map or adding its id to a set on every request (the Map holds up to
+ * entry in `counters` or adding its id to a set on every request (it holds up to
  * `COUNTER_ROW_CAP` entries; each delete-and-set left a hole and made V8 rehash it).
  */
 interface EntryFlags {
@@ -85,7 +85,7 @@ interface EntryFlags {
   used: boolean;
   /** Queued in `dirty` for the next flush. */
   dirty: boolean;
-  /** Still in the Map; false once evicted, expired or lifted (the flush skips it). */
+  /** Still in `counters` and its key's list; false once evicted, expired or lifted (the flush skips it). */
   live: boolean;
 }
 
@@ -605,7 +605,7 @@ export class RiskgateStore extends DurableObject<Env> {
     const penaltyTarget = this.penalties.size > this.caps.penaltyRows ? Math.floor(this.caps.penaltyRows * (1 - EVICT_SLACK)) : this.caps.penaltyRows;
     const alive = Date.now();
     // Under the caps no walk starts: even its first step skips every hole that deletes
-    // left at the Map's oldest end (storedPenalty moves a box on every read).
+    // left at a collection's oldest end (storedPenalty moves a box on every read).
     if (this.counterRows > this.caps.counterRows) for (const entry of this.counters) {
       if (this.counterRows <= counterTarget) break;
       if (entry.used && entry.expires > alive) {
