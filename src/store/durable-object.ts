@@ -48,8 +48,8 @@ export const TALLY_EVENT_CAP = 200_000;
 const NEAR_CAP = 0.8;
 /**
  * Share of a cap freed by one eviction pass: a shard over a cap evicts down to 95 % of it.
- * Each pass walks the counters (an insertion-ordered Set) from their oldest end, over
- * every entry deleted since V8 last rehashed the table; evicting one request's worth at a time paid that walk on every
+ * Each pass walks the Map from its oldest end, over every entry deleted since V8 last
+ * rehashed the table; evicting one request's worth at a time paid that walk on every
  * request at the cap (~150 µs per request at a 100 000-row cap in a Node micro-benchmark,
  * ~30 µs with the slack).
  */
@@ -77,7 +77,7 @@ export interface ShardStats {
 
 /**
  * What every counter entry carries for the bookkeeping: flags instead of moving the
- * entry in `counters` or adding its id to a set on every request (it holds up to
+ * entry in the Map or adding its id to a set on every request (the Map holds up to
  * `COUNTER_ROW_CAP` entries; each delete-and-set left a hole and made V8 rehash it).
  */
 interface EntryFlags {
@@ -85,20 +85,19 @@ interface EntryFlags {
   used: boolean;
   /** Queued in `dirty` for the next flush. */
   dirty: boolean;
-  /** Still in `counters` and its key's list; false once evicted, expired or lifted (the flush skips it). */
+  /** Still in the Map; false once evicted, expired or lifted (the flush skips it). */
   live: boolean;
 }
 
 /**
- * One window bucket's count; `id` is its row in `counter_hits`. `key` is the row's key, the
- * same string the lookup map (`hitKeys`) holds it under: a key's buckets share one copy of
- * its ~100-character key.
+ * One window bucket's count; `id` is its row in `counter_hits`. `name` is the entry's key
+ * in the Map (`hitId`), the same string: the row's key and bucket are parsed from it when
+ * the row is written, so an entry holds one copy of its ~100-character key, not two.
  */
 interface HitEntry extends EntryFlags {
   readonly kind: "h";
   readonly id: number;
-  readonly key: string;
-  readonly bucket: number;
+  readonly name: string;
   n: number;
   readonly expires: number;
 }
@@ -110,9 +109,8 @@ interface HitEntry extends EntryFlags {
 interface SetEntry extends EntryFlags {
   readonly kind: "m";
   readonly ids: number[];
-  /** The rows' key and bucket, as for `HitEntry` (`setKeys`). */
-  readonly key: string;
-  readonly bucket: number;
+  /** The entry's key in the Map (`setId`), as for `HitEntry.name`. */
+  readonly name: string;
   readonly members: Set<string>;
   fresh: string[];
   readonly expires: number;
@@ -161,18 +159,11 @@ export class RiskgateStore extends DurableObject<Env> {
     tallyEvents: TALLY_EVENT_CAP,
   };
   /**
-   * Window buckets and distinct sets, oldest placed first (Set order). A touch only sets
+   * Window buckets and distinct sets, oldest placed first (Map order). A touch only sets
    * `used`; eviction gives a used entry a second chance (moves it to the newest end, clears
    * the flag), so the least recently touched go first, as with moving on every touch.
    */
-  private readonly counters = new Set<HitEntry | SetEntry>();
-  /**
-   * The lookups: a key's bucket entries (a few at most: the current, the previous, expired
-   * ones until the sweep), window buckets and distinct sets apart. One string lookup finds
-   * both buckets a sliding window reads, and no per-bucket key string is built.
-   */
-  private readonly hitKeys = new Map<string, HitEntry[]>();
-  private readonly setKeys = new Map<string, SetEntry[]>();
+  private readonly counters = new Map<string, HitEntry | SetEntry>();
   /** Rows `counters` stands for: one per window bucket, one per distinct member. */
   private counterRows = 0;
   private readonly penalties = new Map<string, PenaltyEntry>();
@@ -314,11 +305,13 @@ export class RiskgateStore extends DurableObject<Env> {
     for (const check of lift.limits) {
       const key = `${rateLimitPrefix(check)}:${check.key}`;
       const bucket = bucketOf(lift.now, check.windowMs);
-      for (const entry of [...(this.hitKeys.get(key) ?? [])]) {
-        if (entry.bucket !== bucket && entry.bucket !== bucket - 1) continue;
-        this.drop(entry);
+      for (const b of [bucket, bucket - 1]) {
+        const id = hitId(key, b);
+        const entry = this.counters.get(id);
+        if (entry === undefined) continue;
+        this.drop(id, entry);
         this.counterRows--;
-        this.goneHits.push(entry.id);
+        if (entry.kind === "h") this.goneHits.push(entry.id);
       }
     }
     await this.scheduleFlush();
@@ -454,16 +447,18 @@ export class RiskgateStore extends DurableObject<Env> {
     for (const row of this.sql.exec<{ id: number; key: string; bucket: number; n: number; expires: number }>(
       "SELECT id, key, bucket, n, expires FROM counter_hits WHERE expires > ? ORDER BY expires", alive,
     )) {
-      this.keep({ used: false, dirty: false, live: true, kind: "h", id: row.id, key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
+      const name = hitId(row.key, row.bucket);
+      this.counters.set(name, { used: false, dirty: false, live: true, kind: "h", id: row.id, name, n: row.n, expires: row.expires });
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ id: number; key: string; bucket: number; member: string; expires: number }>(
       "SELECT id, key, bucket, member, expires FROM counter_members WHERE expires > ? ORDER BY expires", alive,
     )) {
-      let entry = inBucket(this.setKeys.get(row.key), row.bucket);
+      const id = setId(row.key, row.bucket);
+      let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], key: row.key, bucket: row.bucket, members: new Set(), fresh: [], expires: row.expires };
-        this.keep(entry);
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires: row.expires };
+        this.counters.set(id, entry);
       }
       entry.members.add(row.member);
       entry.ids.push(row.id);
@@ -497,7 +492,7 @@ export class RiskgateStore extends DurableObject<Env> {
     const boxes: unknown[][] = [];
     for (const entry of this.dirty) {
       if (!entry.live) continue;
-      const { key, bucket } = entry;
+      const [key, bucket] = keyAndBucket(entry.name);
       if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
         const first = entry.ids.length - entry.fresh.length;
@@ -548,9 +543,9 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** Drop expired rows from memory and SQLite, cap the write-through tables, log when near a cap. */
   private sweep(now: number): void {
-    for (const entry of this.counters) {
+    for (const [id, entry] of this.counters) {
       if (entry.expires > now) continue;
-      this.drop(entry);
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
     }
     for (const [key, box] of this.penalties) if (box.expires <= now) this.penalties.delete(key);
@@ -605,16 +600,16 @@ export class RiskgateStore extends DurableObject<Env> {
     const penaltyTarget = this.penalties.size > this.caps.penaltyRows ? Math.floor(this.caps.penaltyRows * (1 - EVICT_SLACK)) : this.caps.penaltyRows;
     const alive = Date.now();
     // Under the caps no walk starts: even its first step skips every hole that deletes
-    // left at a collection's oldest end (storedPenalty moves a box on every read).
-    if (this.counterRows > this.caps.counterRows) for (const entry of this.counters) {
+    // left at the Map's oldest end (storedPenalty moves a box on every read).
+    if (this.counterRows > this.caps.counterRows) for (const [id, entry] of this.counters) {
       if (this.counterRows <= counterTarget) break;
       if (entry.used && entry.expires > alive) {
         entry.used = false;
-        this.counters.delete(entry);
-        this.counters.add(entry);
+        this.counters.delete(id);
+        this.counters.set(id, entry);
         continue;
       }
-      this.drop(entry);
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
       if (entry.kind === "h") this.goneHits.push(entry.id);
       else this.goneMembers.push(...entry.ids);
@@ -645,37 +640,23 @@ export class RiskgateStore extends DurableObject<Env> {
     }
   }
 
-  /** `entry` if it is live, marked used (see `counters`); undefined when absent or expired (then dropped). */
-  private touch<T extends HitEntry | SetEntry>(entry: T | undefined, alive: number): T | undefined {
+  /** A live counter entry, marked used (see `counters`); undefined when absent or expired. */
+  private touch<T extends HitEntry | SetEntry>(id: string, alive: number): T | undefined {
+    const entry = this.counters.get(id);
     if (entry === undefined) return undefined;
     if (entry.expires <= alive) {
-      this.drop(entry);
+      this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
       return undefined;
     }
     entry.used = true;
-    return entry;
-  }
-
-  /** Keep a new counter entry: at the newest end, and in its key's list (`list`: the one `entry.key` maps to, if known). */
-  private keep(entry: HitEntry | SetEntry, list?: Array<HitEntry | SetEntry>): void {
-    this.counters.add(entry);
-    const index: Map<string, Array<HitEntry | SetEntry>> = entry.kind === "h" ? this.hitKeys : this.setKeys;
-    const entries = list !== undefined && list.length > 0 ? list : index.get(entry.key);
-    if (entries === undefined) index.set(entry.key, [entry]);
-    else entries.push(entry);
+    return entry as T;
   }
 
   /** Remove a counter entry from memory (the flush then skips it). */
-  private drop(entry: HitEntry | SetEntry): void {
-    this.counters.delete(entry);
+  private drop(id: string, entry: HitEntry | SetEntry): void {
+    this.counters.delete(id);
     entry.live = false;
-    const index: Map<string, Array<HitEntry | SetEntry>> = entry.kind === "h" ? this.hitKeys : this.setKeys;
-    const entries = index.get(entry.key);
-    if (entries === undefined) return;
-    const at = entries.indexOf(entry);
-    if (at >= 0) entries.splice(at, 1);
-    if (entries.length === 0) index.delete(entry.key);
   }
 
   /** Queue a changed counter entry for the next flush, once. */
@@ -685,29 +666,34 @@ export class RiskgateStore extends DurableObject<Env> {
     this.dirty.push(entry);
   }
 
-  /** Count one hit in `key`'s bucket; its entries (`list`) are looked up by the caller. */
-  private increment(key: string, list: HitEntry[] | undefined, bucket: number, expires: number, alive: number): number {
-    const entry = inBucket(list, bucket);
+  private count(key: string, bucket: number, alive: number): number {
+    const entry = this.counters.get(hitId(key, bucket)) as HitEntry | undefined;
+    return entry !== undefined && entry.expires > alive ? entry.n : 0;
+  }
+
+  private increment(key: string, bucket: number, expires: number, alive: number): number {
+    const id = hitId(key, bucket);
+    const entry = this.counters.get(id) as HitEntry | undefined;
     if (entry !== undefined && entry.expires > alive) {
       entry.n++;
       entry.used = true;
       this.changed(entry);
       return entry.n;
     }
-    this.place(key, list, bucket, entry, expires, alive);
+    this.place(id, entry, expires, alive);
     return 1;
   }
 
   /** A bucket's first hit: drop the expired entry it replaces, then keep a new one with a count of 1. */
-  private place(key: string, list: HitEntry[] | undefined, bucket: number, expired: HitEntry | undefined, expires: number, alive: number): void {
+  private place(id: string, expired: HitEntry | undefined, expires: number, alive: number): void {
     if (expired !== undefined) {
-      this.drop(expired);
+      this.drop(id, expired);
       this.counterRows--;
     }
     // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
     if (expires <= alive) return;
-    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, key, bucket, n: 1, expires };
-    this.keep(created, list);
+    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, name: id, n: 1, expires };
+    this.counters.set(id, created);
     this.counterRows++;
     this.changed(created);
   }
@@ -715,26 +701,25 @@ export class RiskgateStore extends DurableObject<Env> {
   private hit(now: number, alive: number, key: string, windowMs: number): number {
     const scoped = `${key}:${windowMs}`;
     const bucket = bucketOf(now, windowMs);
-    const list = this.hitKeys.get(scoped);
-    const current = this.increment(scoped, list, bucket, bucketExpiresAt(bucket, windowMs), alive);
-    return slidingCount(now, windowMs, current, liveCount(list, bucket - 1, alive));
+    const current = this.increment(scoped, bucket, bucketExpiresAt(bucket, windowMs), alive);
+    return slidingCount(now, windowMs, current, this.count(scoped, bucket - 1, alive));
   }
 
   private limit(now: number, alive: number, checkKey: string, limit: number, windowMs: number): RateLimitResult {
     const key = `${rateLimitPrefix({ limit, windowMs })}:${checkKey}`;
     const bucket = bucketOf(now, windowMs);
-    // The key's buckets are looked up once, for the counts and for consuming a unit.
-    const list = this.hitKeys.get(key);
-    const entry = inBucket(list, bucket);
+    // The current bucket is looked up once, for the count and for consuming a unit.
+    const id = hitId(key, bucket);
+    const entry = this.counters.get(id) as HitEntry | undefined;
     const current = entry !== undefined && entry.expires > alive ? entry : undefined;
-    const decision = rateLimitDecision(now, limit, windowMs, current?.n ?? 0, liveCount(list, bucket - 1, alive));
+    const decision = rateLimitDecision(now, limit, windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
     if (!decision.consume) return decision.result;
     if (current !== undefined) {
       current.n++;
       current.used = true;
       this.changed(current);
     } else {
-      this.place(key, list, bucket, entry, bucketExpiresAt(bucket, windowMs), alive);
+      this.place(id, entry, bucketExpiresAt(bucket, windowMs), alive);
     }
     return decision.result;
   }
@@ -743,13 +728,11 @@ export class RiskgateStore extends DurableObject<Env> {
     const bucket = bucketOf(now, windowMs);
     const scoped = `${key}:${windowMs}`;
     const expires = bucketExpiresAt(bucket, windowMs);
-    const list = this.setKeys.get(scoped);
-    // The previous bucket first: placing the current one may replace `list` (when touch empties it).
-    const previous = inBucket(list, bucket - 1);
-    let entry = this.touch(inBucket(list, bucket), alive);
+    const id = setId(scoped, bucket);
+    let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], key: scoped, bucket, members: new Set(), fresh: [], expires };
-      this.keep(entry, list);
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires };
+      this.counters.set(id, entry);
     }
     if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
       entry.members.add(member);
@@ -759,8 +742,9 @@ export class RiskgateStore extends DurableObject<Env> {
       this.changed(entry);
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
+    const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
     const a = entry !== undefined && entry.expires > alive ? entry.members : EMPTY;
-    if (previous === undefined || !previous.live || previous.expires <= alive) return a.size;
+    if (previous === undefined || previous.expires <= alive) return a.size;
     let union = a.size;
     for (const m of previous.members) if (!a.has(m)) union++;
     return union;
@@ -830,15 +814,16 @@ export class RiskgateStore extends DurableObject<Env> {
 const EMPTY: ReadonlySet<string> = new Set();
 
 
-/** The entry of `bucket` among a key's entries. */
-function inBucket<T extends HitEntry | SetEntry>(list: readonly T[] | undefined, bucket: number): T | undefined {
-  if (list === undefined) return undefined;
-  for (const entry of list) if (entry.bucket === bucket) return entry;
-  return undefined;
+function hitId(key: string, bucket: number): string {
+  return `h\u0000${key}\u0000${bucket}`;
 }
 
-/** The count of `bucket` among a key's entries; 0 when absent or expired. */
-function liveCount(list: readonly HitEntry[] | undefined, bucket: number, alive: number): number {
-  const entry = inBucket(list, bucket);
-  return entry?.live === true && entry.expires > alive ? entry.n : 0;
+function setId(key: string, bucket: number): string {
+  return `m\u0000${key}\u0000${bucket}`;
+}
+
+/** The key and bucket of a `hitId` or `setId`. */
+function keyAndBucket(name: string): [string, number] {
+  const end = name.lastIndexOf("\u0000");
+  return [name.slice(2, end), Number(name.slice(end + 1))];
 }
