@@ -63,6 +63,9 @@ const FIXED: ContextSchema = {
     asn_any_completed: "int",
     asn_any_rate: "double",
     site_any_completed: "int",
+    site_any_sent: "int",
+    country_any_surprise: "double",
+    asn_any_surprise: "double",
   },
   headers: {
     accept_language_missing: "bool",

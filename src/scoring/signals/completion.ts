@@ -62,6 +62,17 @@ export interface CompletionFacts {
   readonly asn_any_rate: number;
   /** Resets reported verified or completed across the whole site in the window (any channel): 0 when the origin reports no completions. */
   readonly site_any_completed: number;
+  /** Resets the origin reported sent across the whole site in the window (any channel). */
+  readonly site_any_sent: number;
+  /**
+   * How unlikely this country's finished resets are if its people finished them as the rest
+   * of the site does: −log10 of the binomial tail P(X ≤ completed | sent, the rest of the
+   * site's rate), 0 when the country's rate is not below the rest's or there is too little
+   * to compare with (surprise()). 3 means a one-in-a-thousand shortfall.
+   */
+  readonly country_any_surprise: number;
+  /** The same for the request's network (ASN). */
+  readonly asn_any_surprise: number;
 }
 
 /**
@@ -71,7 +82,10 @@ export interface CompletionFacts {
  */
 export const SITE_DONE_KEY = "completion:any-done:site";
 
-/** What a reset request adds to its batch, in order: country sent, done, any-sent, any-done; the same for the ASN; then the site's any-done. */
+/** The site-wide set of resets sent (any channel): the rate a country or network is compared with. */
+export const SITE_SENT_KEY = "completion:any-sent:site";
+
+/** What a reset request adds to its batch, in order: country sent, done, any-sent, any-done; the same for the ASN; then the site's any-done and any-sent. */
 export interface CompletionPlan {
   readonly distinct: readonly DistinctAdd[];
   readonly country: boolean;
@@ -91,6 +105,7 @@ export function planCompletion(country: string, asn: number): CompletionPlan {
   if (country !== "") probeAll(completionKeys("cc", country));
   if (asn > 0) probeAll(completionKeys("asn", asn));
   probe(SITE_DONE_KEY);
+  probe(SITE_SENT_KEY);
   return { distinct, country: country !== "", asn: asn > 0 };
 }
 
@@ -110,6 +125,7 @@ export function completionFacts(plan: CompletionPlan, counts: readonly number[])
   const [cs, cd, cas, cad] = plan.country ? next() : none;
   const [as, ad, aas, aad] = plan.asn ? next() : none;
   const siteDone = real(counts[i]);
+  const siteSent = real(counts[i + 1]);
   return {
     country_sent: cs,
     country_completed: cd,
@@ -124,7 +140,45 @@ export function completionFacts(plan: CompletionPlan, counts: readonly number[])
     asn_any_completed: aad,
     asn_any_rate: rate(aas, aad),
     site_any_completed: siteDone,
+    site_any_sent: siteSent,
+    country_any_surprise: surprise(cas, cad, siteSent, siteDone),
+    asn_any_surprise: surprise(aas, aad, siteSent, siteDone),
   };
+}
+
+/** Fewest sends elsewhere on the site for a rate to compare with. */
+export const SURPRISE_MIN_REST = 20;
+/** The largest surprise reported (a tail below 1e-30 is "never" for any rule). */
+export const SURPRISE_MAX = 30;
+
+/**
+ * −log10 P(X ≤ done) for X ~ Binomial(sent, p), p the finish rate of the rest of the site
+ * (its sends and finishes minus this scope's): how unlikely so few finished resets are if
+ * this scope's people behaved like everyone else's. Why a test rather than a fixed floor
+ * of sends: a campaign in a country with little real traffic shows itself after a handful
+ * of sends none of which is finished (8 at a rest rate of 0.6 reach 3), while a big
+ * network's ordinary dip never does; the level is a stated false-alarm rate, not a count.
+ * 0 when this scope finishes at least as often as the rest, when the rest has fewer than
+ * SURPRISE_MIN_REST sends, or when nothing was sent. The rest's rate is capped at 0.95:
+ * finishes without a reported send (an origin that reports only completions for some
+ * resets) must not make any shortfall look impossible.
+ */
+export function surprise(sent: number, done: number, siteSent: number, siteDone: number): number {
+  const restSent = siteSent - sent;
+  if (sent <= 0 || restSent < SURPRISE_MIN_REST) return 0;
+  const p = Math.min(0.95, Math.max(0, siteDone - done) / restSent);
+  const k = Math.min(done, sent);
+  if (p <= 0 || k / sent >= p) return 0;
+  // log P(X = i) from i = 0 upwards, summed in log space (a big network's terms underflow).
+  const logQ = Math.log1p(-p);
+  const step = Math.log(p) - logQ;
+  let term = sent * logQ;
+  let total = term;
+  for (let i = 0; i < k; i++) {
+    term += Math.log((sent - i) / (i + 1)) + step;
+    total = total > term ? total + Math.log1p(Math.exp(term - total)) : term + Math.log1p(Math.exp(total - term));
+  }
+  return Math.min(SURPRISE_MAX, Math.max(0, -total / Math.LN10));
 }
 
 /** What an outcome adds (none when it says nothing about an SMS or voice code). */
@@ -152,6 +206,6 @@ export function completionAdds(outcome: CompletionOutcome): DistinctAdd[] {
   };
   if (outcome.country !== null && outcome.country !== "") addTo(completionKeys("cc", outcome.country));
   if (outcome.asn !== null && outcome.asn > 0) addTo(completionKeys("asn", outcome.asn));
-  if (!sent) adds.push({ key: SITE_DONE_KEY, member: outcome.decisionKey, windowMs: COMPLETION_WINDOW_MS });
+  adds.push({ key: sent ? SITE_SENT_KEY : SITE_DONE_KEY, member: outcome.decisionKey, windowMs: COMPLETION_WINDOW_MS });
   return adds;
 }
