@@ -10,12 +10,15 @@
  *
  * The line is also the log record of the decision's audit event (src/reset/record.ts):
  * `event` carries that event's id, source and sequence number, so log-based pipelines
- * can trace it and detect gaps like any other audit event.
+ * can trace it and detect gaps like any other audit event. When the request's forward
+ * finished before the record stage (an allowed reset), `forward` carries the `forward`
+ * event's id, sequence number and payload too, and the log sink writes no line of its
+ * own for it: one line per reset (docs/audit.md, "Structured log").
  */
 import type { CaptchaState } from "../captcha/gate.ts";
 import type { CandidateSummary, Decision, Reason } from "../shared/decision.ts";
 import type { Facts } from "../scoring/rules/context-schema.ts";
-import type { OutcomeKind } from "./events.ts";
+import type { ForwardData, OutcomeKind } from "./events.ts";
 
 /** The fields of a decision log line. */
 export interface DecisionLogLine {
@@ -57,6 +60,13 @@ export interface DecisionLogLine {
   /** The decision's audit event (docs/audit.md). */
   readonly event?: { readonly id: string; readonly source: string; readonly seq: number };
   /**
+   * The request's `forward` audit event when it was recorded with the decision (same
+   * source, `ts`, `decision_id` and `rules` as the decision's): this line is its log
+   * record. Absent when there was no forward, when the queue's consumer emits it later
+   * (it gets a `riskgate.forward` line of its own), and in lines written before the field.
+   */
+  readonly forward?: LoggedForward;
+  /**
    * Rate-limit ladders that were not at `allow` (or whose CAPTCHA step was waived).
    * `level` (the penalty level) is absent in `riskgate decisions export` lines: the
    * `ratelimit.step` audit event they are rebuilt from does not carry it.
@@ -77,6 +87,13 @@ export interface OutcomeLogLine {
   readonly decision: string;
   readonly event: OutcomeKind;
   readonly account: string | null;
+}
+
+/** A `forward` event as a decision log line carries it: its id, sequence number and payload. */
+export interface LoggedForward {
+  readonly id: string;
+  readonly seq: number;
+  readonly data: ForwardData;
 }
 
 /** A sink for log lines; the default writes to the Workers log (console), one JSON per line. */

@@ -126,8 +126,11 @@ function requestEvents(r: RequestRecord, facts: Facts, outcome: ForwardOutcome |
   return events;
 }
 
-/** The decision log line (replay's input) for a request, naming its audit event. */
-function decisionLogLine(r: RequestRecord, facts: Facts, outcome: ForwardOutcome | null, event: AuditEvent): DecisionLogLine {
+/**
+ * The decision log line (replay's input) for a request, naming its audit event and the
+ * `forward` event stamped with it (that event's log record: the log sink skips it).
+ */
+function decisionLogLine(r: RequestRecord, facts: Facts, outcome: ForwardOutcome | null, event: AuditEvent, forward: AuditEvent | undefined): DecisionLogLine {
   const { ctx, decision, result } = r;
   const origin = outcome?.origin ?? null;
   const failed = origin !== null && !originAccepted(origin);
@@ -159,12 +162,16 @@ function decisionLogLine(r: RequestRecord, facts: Facts, outcome: ForwardOutcome
     ...(r.rateLimits === undefined ? {} : { rate_limits: r.rateLimits }),
     ...(r.captcha === undefined ? {} : { captcha: r.captcha }),
     event: { id: event.id, source: event.source, seq: event.seq },
+    ...(forward?.type === "forward" ? { forward: { id: forward.id, seq: forward.seq, data: forward.data } } : {}),
   };
 }
 
 /**
  * Record one request after its response: number its events, write the decision log
- * line (with the decision event's id and sequence number), then deliver the events.
+ * line (with the ids and sequence numbers of the decision event and of the `forward`
+ * event stamped with it), then deliver the events. The log sink writes no line for a
+ * `forward` delivered in the same batch as its decision (src/audit/sinks/log.ts): this
+ * line is its record, so an allowed reset costs one log line.
  */
 export async function recordRequest(deps: { audit: Auditor; log: LogSink }, request: RequestRecord): Promise<void> {
   // The line and the decision event carry the non-zero facts only: the rules read a
@@ -173,7 +180,8 @@ export async function recordRequest(deps: { audit: Auditor; log: LogSink }, requ
   const outcome = outcomeOf(request);
   const events = deps.audit.stamp(...requestEvents(request, facts, outcome));
   const decisionEvent = events[0];
-  if (decisionEvent !== undefined) deps.log(decisionLogLine(request, facts, outcome, decisionEvent));
+  const forwardEvent = outcome?.final === true ? events.find((e) => e.type === "forward") : undefined;
+  if (decisionEvent !== undefined) deps.log(decisionLogLine(request, facts, outcome, decisionEvent, forwardEvent));
   await deps.audit.deliver(events);
 }
 

@@ -22,6 +22,9 @@ import { emptyReport, replayLine } from "../../src/cli/replay.ts";
 import { decisionExport } from "../../src/audit/hub/views.ts";
 import type { ExperimentArm } from "../../src/shared/decision.ts";
 import { recordRequest } from "../../src/reset/record.ts";
+import type { ForwardOutcome } from "../../src/reset/forward-job.ts";
+import { logSink } from "../../src/audit/sinks/log.ts";
+import { findGaps } from "../../src/audit/sequence.ts";
 import { outcomeFor } from "../../src/scoring/verdict.ts";
 import { compileShipped, compileYaml } from "./support/rulesets.ts";
 
@@ -201,15 +204,24 @@ describe("decide", () => {
   describe("the record of a decision (log line and decision event)", () => {
     const headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36";
 
-    /** Decide a request, then run the record stage on it; the log line and the stamped events. */
-    async function recorded(ctx: RequestContext, experiment?: ExperimentArm) {
+    /**
+     * Decide a request, then run the record stage on it; the decision log line, the stamped
+     * events and the Workers log as written (the decision line and the real log sink's lines).
+     */
+    async function recorded(ctx: RequestContext, experiment?: ExperimentArm, forward?: ForwardOutcome) {
       const store = new MemoryStore();
       const made = await decide(ctx, deps(live, store));
       const decided = experiment === undefined ? made : { ...made, decision: { ...made.decision, experiment } };
       const lines: DecisionLogLine[] = [];
       const events: AuditEvent[] = [];
-      const audit = createAuditor({ source: "test", rules: live.version, sinks: [{ name: "capture", write: (e) => void events.push(...e) }], now: () => ctx.now, newId: () => `ev-${++ids}` });
-      await recordRequest({ audit, log: (line) => lines.push(line) }, {
+      const workersLog: string[] = [];
+      const sinks = [{ name: "capture", write: (e: readonly AuditEvent[]) => void events.push(...e) }, logSink((l) => workersLog.push(l))];
+      const audit = createAuditor({ source: "test", rules: live.version, sinks, now: () => ctx.now, newId: () => `ev-${++ids}` });
+      const log = (line: DecisionLogLine) => {
+        lines.push(line);
+        workersLog.push(JSON.stringify(line));
+      };
+      await recordRequest({ audit, log }, {
         requestId: "req-1",
         method: "POST",
         ctx,
@@ -222,9 +234,58 @@ describe("decide", () => {
         result: { response: new Response(null, { status: 202 }), action: "forwarded", origin: null, job: null },
         originUrl: new URL("https://origin.example"),
         ms: 1,
+        forward: forward ?? null,
       });
-      return { decided, line: lines[0] as DecisionLogLine, event: events.find((e) => e.type === "decision") };
+      return { decided, line: lines[0] as DecisionLogLine, event: events.find((e) => e.type === "decision"), events, workersLog, audit };
     }
+
+    /** Every (source, seq) a log-based pipeline finds in Workers log lines. */
+    function loggedSequence(workersLog: readonly string[]): { source: string; seq: number }[] {
+      return workersLog.flatMap((text) => {
+        const line = JSON.parse(text) as { type: string; event: { source: string; seq: number }; forward?: { seq: number } };
+        const own = { source: line.event.source, seq: line.event.seq };
+        return line.type === "riskgate.decision" && line.forward !== undefined ? [own, { source: own.source, seq: line.forward.seq }] : [own];
+      });
+    }
+
+    const delivered = (ms: number): ForwardOutcome => ({ origin: { ok: true, response: new Response(null, { status: 200 }), ms }, attempts: 1, final: true });
+
+    it("an allowed reset is one log line, carrying its decision and forward events; every sequence number is in the log", async () => {
+      const { line, events, workersLog } = await recorded(context("US"), undefined, delivered(12));
+      expect(events.map((e) => [e.seq, e.type])).toEqual([[1, "decision"], [2, "forward"]]);
+      const forward = events[1];
+      if (forward?.type !== "forward") throw new Error("no forward event");
+      // One line: the decision log line, which names both events.
+      expect(workersLog).toHaveLength(1);
+      expect(JSON.parse(workersLog[0] ?? "")).toEqual(JSON.parse(JSON.stringify(line)));
+      expect(line.event).toEqual({ id: events[0]?.id, source: "test", seq: 1 });
+      expect(line.forward).toEqual({ id: forward.id, seq: 2, data: forward.data });
+      expect(line).toMatchObject({ origin_status: 200, origin_ms: 12, forward: { data: { ok: true, status: 200, ms: 12, attempts: 1, lost: false, respond: "uniform" } } });
+      // Gap detection over the log alone sees both numbers.
+      expect(loggedSequence(workersLog)).toEqual(events.map((e) => ({ source: "test", seq: e.seq })));
+      expect(findGaps(loggedSequence(workersLog))).toEqual([]);
+      // `decisions export` rebuilds the same line from the two events.
+      const decision = events[0];
+      if (decision?.type !== "decision") throw new Error("no decision event");
+      expect(decisionExport(decision, [forward]).line).toEqual({ ...line, rate_limits: [], captcha: null });
+    });
+
+    it("a forward the queue's consumer reports later has a line of its own, and no number is missing", async () => {
+      const { line, events, workersLog, audit } = await recorded(context("US"), undefined, { ...delivered(5), final: false });
+      expect(events.map((e) => e.type)).toEqual(["decision"]);
+      expect(line.forward).toBeUndefined();
+      // The consumer's event, emitted on its own (src/reset/deliver.ts).
+      const forward = { type: "forward", request_id: "req-1", decision_id: line.id, data: { origin: "https://origin.example", ok: true, status: 200, error: null, ms: 5, respond: "uniform", attempts: 2, lost: false } } as const;
+      await audit.emit(forward);
+      expect(workersLog.map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(["riskgate.decision", "riskgate.forward"]);
+      expect(loggedSequence(workersLog)).toEqual([{ source: "test", seq: 1 }, { source: "test", seq: 2 }]);
+      // A forward batched with another decision is not that decision's to carry.
+      const other: string[] = [];
+      const [d, f] = audit.stamp({ type: "decision", request_id: "r", decision_id: "other", data: events[0]?.data as DecisionData }, forward);
+      if (d === undefined || f === undefined) throw new Error("not stamped");
+      logSink((l) => other.push(l)).write([d, f]);
+      expect(other.map((l) => (JSON.parse(l) as { event: { seq: number } }).event.seq)).toEqual([f.seq]);
+    });
 
     it.each([["an ordinary browser", context("US")], ["a headless browser", context("US", headless)], ["a new country", context("JP")]])(
       "carries only the non-zero facts, and replay decides %s as recorded",

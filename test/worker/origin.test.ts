@@ -10,6 +10,7 @@ import { createGateway, type Gateway } from "../../src/gateway/gateway.ts";
 import { DEV_SIGNING_KEY } from "../../src/origin/signing-keys.ts";
 import type { AuditEvent } from "../../src/audit/events.ts";
 import { incrementsFor } from "../../src/metrics/from-event.ts";
+import { findGaps } from "../../src/audit/sequence.ts";
 import { UNIFORM_BODY } from "../../src/reset/act.ts";
 import { type ForwardJob, IN_REQUEST_ATTEMPTS, QUEUE_ATTEMPTS, QUEUE_MESSAGE_UNREADABLE, type QueuedForward, retryForwards } from "../../src/reset/deliver.ts";
 import { sealJob } from "../../src/reset/queue-seal.ts";
@@ -271,5 +272,29 @@ describe("decision log", () => {
     for (const secret of [/frank/i, /secret@/i, /hunter2/, /top-secret-token/, /192\.0\.2\.44/]) {
       expect(line).not.toMatch(secret);
     }
+  });
+
+  it("an allowed reset is one line, and the log alone holds every sequence number the isolate used", async () => {
+    const spy = vi.spyOn(console, "log").mockImplementation(() => {});
+    const base = await gatewayWith({});
+    const delivered: AuditEvent[] = [];
+    // The production auditor and sinks; every stamped batch is also kept, to compare.
+    const gateway: Gateway = { ...base, audit: { ...base.audit, deliver: (batch) => {
+      delivered.push(...batch);
+      return base.audit.deliver(batch);
+    } } };
+    for (const email of ["gap-one@example.com", "gap-two@example.com", "gap-three@example.com"]) expect((await send(gateway, {}, email)).status).toBe(202);
+    const lines = spy.mock.calls
+      .map((c) => JSON.parse(String(c[0])) as { type: string; event: { source: string; seq: number }; forward?: { seq: number } })
+      .filter((l) => l.event?.source === gateway.audit.source);
+    expect(lines.filter((l) => l.type === "riskgate.decision")).toHaveLength(3);
+    // The forwards are in their decisions' lines, not lines of their own.
+    expect(lines.filter((l) => l.type === "riskgate.forward")).toEqual([]);
+    expect(lines.filter((l) => l.forward !== undefined)).toHaveLength(delivered.filter((e) => e.type === "forward").length);
+    expect(delivered.filter((e) => e.type === "forward")).toHaveLength(3);
+    const seqs = lines.flatMap((l) => (l.forward === undefined ? [l.event.seq] : [l.event.seq, l.forward.seq])).sort((a, b) => a - b);
+    // 1 and 2 are the isolate's start-up events (rule set, signing key), then every request's events.
+    expect(seqs).toEqual(Array.from({ length: 2 + delivered.length }, (_, i) => i + 1));
+    expect(findGaps(seqs.map((seq) => ({ source: gateway.audit.source, seq })))).toEqual([]);
   });
 });

@@ -141,6 +141,7 @@ export function decisionExport(event: Extract<AuditEvent, { type: "decision" }>,
     ),
     captcha: captchaOf(solved),
     event: { id: event.id, source: event.source, seq: event.seq },
+    ...(forward === undefined ? {} : { forward: { id: forward.id, seq: forward.seq, data: forward.data } }),
   };
   const outcomes = received.map((e): OutcomeLogLine => ({ type: "riskgate.outcome", ts: e.ts, decision: id, event: e.data.outcome, account: e.data.account }));
   return { line, outcomes };
