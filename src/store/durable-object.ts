@@ -21,12 +21,11 @@ import type {
   RosterUpdate,
   PenaltyUpdate,
   PrivilegedTag,
-  RateLimitResult,
   TallyRow,
 } from "./port.ts";
 import { HISTORY_LIMIT, HISTORY_RETENTION_MS, TALLY_EVENT_TTL_MS } from "./port.ts";
 import { rateLimitPrefix } from "./ephemeral.ts";
-import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
+import { bucketExpiresAt, bucketOf, rateLimitRemaining, slidingCount } from "./window.ts";
 import { parseTallyField } from "./tally.ts";
 import { KeyFilter } from "./key-filter.ts";
 import type { WireBatch, WireResult } from "./shard-wire.ts";
@@ -204,6 +203,8 @@ export class RiskgateStore extends DurableObject<Env> {
     const alive = Date.now();
     const { now, keys, members, numbers: n } = batch;
     const [hits, distinct, limits, penalties] = batch.sizes;
+    // Filled by push, not sized up front: an array made by `new Array(n)` stays holey, and
+    // the RPC's structured clone writes a holey array as a sparse one, index by index.
     const out: number[] = [];
     let k = 0;
     let i = 0;
@@ -211,8 +212,7 @@ export class RiskgateStore extends DurableObject<Env> {
     for (let j = 0; j < distinct; j++) out.push(this.add(now, alive, keys[k++] ?? "", members[j] ?? "", n[i++] ?? 0));
     for (let j = 0; j < limits; j++) {
       const limit = n[i++] ?? 0;
-      const r = this.limit(now, alive, keys[k++] ?? "", limit, n[i++] ?? 0);
-      out.push(r.success ? 1 : 0, r.remaining, r.reset);
+      this.limit(now, alive, keys[k++] ?? "", limit, n[i++] ?? 0, out);
     }
     for (let j = 0; j < penalties; j++) {
       const policy = { baseMs: n[i++] ?? 0, factor: n[i++] ?? 0, maxMs: n[i++] ?? 0, decayMs: n[i++] ?? 0 };
@@ -457,7 +457,7 @@ export class RiskgateStore extends DurableObject<Env> {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: NO_MEMBERS, expires: row.expires };
         this.counters.set(id, entry);
       }
       entry.members.add(row.member);
@@ -487,22 +487,30 @@ export class RiskgateStore extends DurableObject<Env> {
   /** Write every changed counter and box to SQLite in one transaction, one statement per table. */
   private flush(): void {
     if (!this.pending()) return;
-    const hits: unknown[][] = [];
-    const members: unknown[][] = [];
-    const boxes: unknown[][] = [];
+    // Each table's rows as the JSON text of an array of rows, written as it goes: no array
+    // per row and no second walk by JSON.stringify (a key is quoted by JSON.stringify alone).
+    let hits = "";
+    let members = "";
+    let boxes = "";
     for (const entry of this.dirty) {
       if (!entry.live) continue;
-      const [key, bucket] = keyAndBucket(entry.name);
-      if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
+      const name = entry.name;
+      const end = name.lastIndexOf("\u0000");
+      // The key between the kind's prefix and the bucket; the bucket as `hitId` wrote it (an integer's text).
+      const key = JSON.stringify(name.slice(2, end));
+      const bucket = name.slice(end + 1);
+      if (entry.kind === "h") hits += `${hits === "" ? "" : ","}[${entry.id},${key},${bucket},${entry.n},${entry.expires}]`;
       else {
         const first = entry.ids.length - entry.fresh.length;
-        for (const [i, member] of entry.fresh.entries()) members.push([entry.ids[first + i], key, bucket, member, entry.expires]);
-        entry.fresh = [];
+        for (let i = 0; i < entry.fresh.length; i++) {
+          members += `${members === "" ? "" : ","}[${entry.ids[first + i]},${key},${bucket},${JSON.stringify(entry.fresh[i])},${entry.expires}]`;
+        }
+        entry.fresh = NO_MEMBERS;
       }
     }
     for (const key of this.dirtyPenalties) {
       const box = this.penalties.get(key);
-      if (box !== undefined) boxes.push([key, box.level, box.until, box.expires]);
+      if (box !== undefined) boxes += `${boxes === "" ? "" : ","}[${JSON.stringify(key)},${box.level},${box.until},${box.expires}]`;
     }
     this.ctx.storage.transactionSync(() => {
       this.deleteRows("counter_hits", "id", this.goneHits.splice(0));
@@ -524,15 +532,15 @@ export class RiskgateStore extends DurableObject<Env> {
   }
 
   /**
-   * Insert rows (each an array of the columns' values) with one statement: the rows go as
-   * one JSON parameter, so the statement's text is the same for any number of rows and
-   * there is no limit of bound parameters to chunk by.
+   * Insert rows with one statement: `rows` is the JSON text of the rows, comma-separated
+   * (each an array of the columns' values), bound as one parameter, so the statement's text
+   * is the same for any number of rows and there is no limit of bound parameters to chunk by.
    */
-  private insertRows(table: string, columns: readonly string[], rows: readonly unknown[][], conflict: string): void {
-    if (rows.length === 0) return;
+  private insertRows(table: string, columns: readonly string[], rows: string, conflict: string): void {
+    if (rows === "") return;
     const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
     // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the join syntax.
-    this.sql.exec(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${conflict}`, JSON.stringify(rows));
+    this.sql.exec(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${conflict}`, `[${rows}]`);
   }
 
   /** Delete rows by one column's values, with one statement. */
@@ -705,15 +713,17 @@ export class RiskgateStore extends DurableObject<Env> {
     return slidingCount(now, windowMs, current, this.count(scoped, bucket - 1, alive));
   }
 
-  private limit(now: number, alive: number, checkKey: string, limit: number, windowMs: number): RateLimitResult {
+  /** A rate-limit check, its answer pushed onto `out`: success (1 or 0), remaining, reset (no answer object). */
+  private limit(now: number, alive: number, checkKey: string, limit: number, windowMs: number, out: number[]): void {
     const key = `${rateLimitPrefix({ limit, windowMs })}:${checkKey}`;
     const bucket = bucketOf(now, windowMs);
     // The current bucket is looked up once, for the count and for consuming a unit.
     const id = hitId(key, bucket);
     const entry = this.counters.get(id) as HitEntry | undefined;
     const current = entry !== undefined && entry.expires > alive ? entry : undefined;
-    const decision = rateLimitDecision(now, limit, windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
-    if (!decision.consume) return decision.result;
+    const remaining = rateLimitRemaining(now, limit, windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
+    out.push(remaining < 0 ? 0 : 1, remaining < 0 ? 0 : remaining, (bucket + 1) * windowMs);
+    if (remaining < 0) return;
     if (current !== undefined) {
       current.n++;
       current.used = true;
@@ -721,7 +731,6 @@ export class RiskgateStore extends DurableObject<Env> {
     } else {
       this.place(id, entry, bucketExpiresAt(bucket, windowMs), alive);
     }
-    return decision.result;
   }
 
   private add(now: number, alive: number, key: string, member: string, windowMs: number): number {
@@ -731,13 +740,17 @@ export class RiskgateStore extends DurableObject<Env> {
     const id = setId(scoped, bucket);
     let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires };
+      // Created with its first member: an array literal holds one element, where a push
+      // onto [] reserves 17 (most sets of a flood of new keys never get a second member).
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: [this.nextRowId++], name: id, members: new Set<string>().add(member), fresh: [member], expires };
       this.counters.set(id, entry);
-    }
-    if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
+      this.counterRows++;
+      this.changed(entry);
+    } else if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
       entry.members.add(member);
       entry.ids.push(this.nextRowId++);
-      entry.fresh.push(member);
+      if (entry.fresh === NO_MEMBERS) entry.fresh = [member];
+      else entry.fresh.push(member);
       this.counterRows++;
       this.changed(entry);
     }
@@ -812,6 +825,8 @@ export class RiskgateStore extends DurableObject<Env> {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+/** A set's `fresh` once flushed: shared, never pushed to (the next new member gets an array of its own). */
+const NO_MEMBERS: string[] = Object.freeze([]) as unknown as string[];
 
 
 function hitId(key: string, bucket: number): string {
@@ -820,10 +835,4 @@ function hitId(key: string, bucket: number): string {
 
 function setId(key: string, bucket: number): string {
   return `m\u0000${key}\u0000${bucket}`;
-}
-
-/** The key and bucket of a `hitId` or `setId`. */
-function keyAndBucket(name: string): [string, number] {
-  const end = name.lastIndexOf("\u0000");
-  return [name.slice(2, end), Number(name.slice(end + 1))];
 }
