@@ -487,30 +487,22 @@ export class RiskgateStore extends DurableObject<Env> {
   /** Write every changed counter and box to SQLite in one transaction, one statement per table. */
   private flush(): void {
     if (!this.pending()) return;
-    // Each table's rows as the JSON text of an array of rows, written as it goes: no array
-    // per row and no second walk by JSON.stringify (a key is quoted by JSON.stringify alone).
-    let hits = "";
-    let members = "";
-    let boxes = "";
+    const hits: unknown[][] = [];
+    const members: unknown[][] = [];
+    const boxes: unknown[][] = [];
     for (const entry of this.dirty) {
       if (!entry.live) continue;
-      const name = entry.name;
-      const end = name.lastIndexOf("\u0000");
-      // The key between the kind's prefix and the bucket; the bucket as `hitId` wrote it (an integer's text).
-      const key = JSON.stringify(name.slice(2, end));
-      const bucket = name.slice(end + 1);
-      if (entry.kind === "h") hits += `${hits === "" ? "" : ","}[${entry.id},${key},${bucket},${entry.n},${entry.expires}]`;
+      const [key, bucket] = keyAndBucket(entry.name);
+      if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
         const first = entry.ids.length - entry.fresh.length;
-        for (let i = 0; i < entry.fresh.length; i++) {
-          members += `${members === "" ? "" : ","}[${entry.ids[first + i]},${key},${bucket},${JSON.stringify(entry.fresh[i])},${entry.expires}]`;
-        }
+        for (let i = 0; i < entry.fresh.length; i++) members.push([entry.ids[first + i], key, bucket, entry.fresh[i], entry.expires]);
         entry.fresh = NO_MEMBERS;
       }
     }
     for (const key of this.dirtyPenalties) {
       const box = this.penalties.get(key);
-      if (box !== undefined) boxes += `${boxes === "" ? "" : ","}[${JSON.stringify(key)},${box.level},${box.until},${box.expires}]`;
+      if (box !== undefined) boxes.push([key, box.level, box.until, box.expires]);
     }
     this.ctx.storage.transactionSync(() => {
       this.deleteRows("counter_hits", "id", this.goneHits.splice(0));
@@ -532,15 +524,15 @@ export class RiskgateStore extends DurableObject<Env> {
   }
 
   /**
-   * Insert rows with one statement: `rows` is the JSON text of the rows, comma-separated
-   * (each an array of the columns' values), bound as one parameter, so the statement's text
-   * is the same for any number of rows and there is no limit of bound parameters to chunk by.
+   * Insert rows (each an array of the columns' values) with one statement: the rows go as
+   * one JSON parameter, so the statement's text is the same for any number of rows and
+   * there is no limit of bound parameters to chunk by.
    */
-  private insertRows(table: string, columns: readonly string[], rows: string, conflict: string): void {
-    if (rows === "") return;
+  private insertRows(table: string, columns: readonly string[], rows: readonly unknown[][], conflict: string): void {
+    if (rows.length === 0) return;
     const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
     // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the join syntax.
-    this.sql.exec(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${conflict}`, `[${rows}]`);
+    this.sql.exec(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${conflict}`, JSON.stringify(rows));
   }
 
   /** Delete rows by one column's values, with one statement. */
@@ -835,4 +827,10 @@ function hitId(key: string, bucket: number): string {
 
 function setId(key: string, bucket: number): string {
   return `m\u0000${key}\u0000${bucket}`;
+}
+
+/** The key and bucket of a `hitId` or `setId`. */
+function keyAndBucket(name: string): [string, number] {
+  const end = name.lastIndexOf("\u0000");
+  return [name.slice(2, end), Number(name.slice(end + 1))];
 }
