@@ -110,7 +110,12 @@ interface SetEntry extends EntryFlags {
   readonly ids: number[];
   /** The entry's key in the Map (`setId`), as for `HitEntry.name`. */
   readonly name: string;
-  readonly members: Set<string>;
+  /**
+   * The members: the one member itself until a second arrives, then a Set. Most sets of a
+   * flood of new keys never get a second member, and a one-member Set costs ~100 bytes
+   * (the object and its hash table) where the string is already held by `fresh` or nothing.
+   */
+  members: string | Set<string>;
   fresh: string[];
   readonly expires: number;
 }
@@ -457,10 +462,11 @@ export class RiskgateStore extends DurableObject<Env> {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: NO_MEMBERS, expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
         this.counters.set(id, entry);
+      } else {
+        entry.members = withMember(entry.members, row.member);
       }
-      entry.members.add(row.member);
       entry.ids.push(row.id);
       this.counterRows++;
     }
@@ -546,7 +552,7 @@ export class RiskgateStore extends DurableObject<Env> {
     for (const [id, entry] of this.counters) {
       if (entry.expires > now) continue;
       this.drop(id, entry);
-      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
     }
     for (const [key, box] of this.penalties) if (box.expires <= now) this.penalties.delete(key);
     for (const table of EXPIRING) this.sql.exec(`DELETE FROM ${table} WHERE expires <= ?`, now);
@@ -610,7 +616,7 @@ export class RiskgateStore extends DurableObject<Env> {
         continue;
       }
       this.drop(id, entry);
-      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       if (entry.kind === "h") this.goneHits.push(entry.id);
       else this.goneMembers.push(...entry.ids);
       evicted++;
@@ -646,7 +652,7 @@ export class RiskgateStore extends DurableObject<Env> {
     if (entry === undefined) return undefined;
     if (entry.expires <= alive) {
       this.drop(id, entry);
-      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       return undefined;
     }
     entry.used = true;
@@ -734,12 +740,12 @@ export class RiskgateStore extends DurableObject<Env> {
     if (entry === undefined && expires > alive) {
       // Created with its first member: an array literal holds one element, where a push
       // onto [] reserves 17 (most sets of a flood of new keys never get a second member).
-      entry = { used: false, dirty: false, live: true, kind: "m", ids: [this.nextRowId++], name: id, members: new Set<string>().add(member), fresh: [member], expires };
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: [this.nextRowId++], name: id, members: member, fresh: [member], expires };
       this.counters.set(id, entry);
       this.counterRows++;
       this.changed(entry);
-    } else if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
-      entry.members.add(member);
+    } else if (entry !== undefined && memberCount(entry.members) < DISTINCT_CAP && !hasMember(entry.members, member)) {
+      entry.members = withMember(entry.members, member);
       entry.ids.push(this.nextRowId++);
       if (entry.fresh === NO_MEMBERS) entry.fresh = [member];
       else entry.fresh.push(member);
@@ -749,9 +755,11 @@ export class RiskgateStore extends DurableObject<Env> {
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
     const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
     const a = entry !== undefined && entry.expires > alive ? entry.members : EMPTY;
-    if (previous === undefined || previous.expires <= alive) return a.size;
-    let union = a.size;
-    for (const m of previous.members) if (!a.has(m)) union++;
+    if (previous === undefined || previous.expires <= alive) return memberCount(a);
+    let union = memberCount(a);
+    const before = previous.members;
+    if (typeof before === "string") return hasMember(a, before) ? union : union + 1;
+    for (const m of before) if (!hasMember(a, m)) union++;
     return union;
   }
 
@@ -817,6 +825,21 @@ export class RiskgateStore extends DurableObject<Env> {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+/** How many members a set's `members` holds. */
+function memberCount(members: string | ReadonlySet<string>): number {
+  return typeof members === "string" ? 1 : members.size;
+}
+
+function hasMember(members: string | ReadonlySet<string>, member: string): boolean {
+  return typeof members === "string" ? members === member : members.has(member);
+}
+
+/** `members` with `member` added (a second member turns the one member into a Set). */
+function withMember(members: string | Set<string>, member: string): string | Set<string> {
+  if (typeof members !== "string") return members.add(member);
+  return members === member ? members : new Set<string>().add(members).add(member);
+}
+
 /** A set's `fresh` once flushed: shared, never pushed to (the next new member gets an array of its own). */
 const NO_MEMBERS: string[] = Object.freeze([]) as unknown as string[];
 
