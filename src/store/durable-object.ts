@@ -107,13 +107,15 @@ interface HitEntry extends EntryFlags {
  */
 interface SetEntry extends EntryFlags {
   readonly kind: "m";
-  readonly ids: number[];
+  /** The members' row ids as `members` holds them: the one id until a second member, then an array. */
+  ids: number | number[];
   /** The entry's key in the Map (`setId`), as for `HitEntry.name`. */
   readonly name: string;
   /**
    * The members: the one member itself until a second arrives, then a Set. Most sets of a
-   * flood of new keys never get a second member, and a one-member Set costs ~100 bytes
-   * (the object and its hash table) where the string is already held by `fresh` or nothing.
+   * flood of new keys never get a second member; a one-member Set is two more heap objects
+   * (the Set and its hash table) for every major GC to mark (BENCHMARKS.md, "The Durable
+   * Object's garbage").
    */
   members: string | Set<string>;
   fresh: string[];
@@ -462,12 +464,12 @@ export class RiskgateStore extends DurableObject<Env> {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: row.id, name: id, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
         this.counters.set(id, entry);
       } else {
         entry.members = withMember(entry.members, row.member);
+        entry.ids = withId(entry.ids, row.id);
       }
-      entry.ids.push(row.id);
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ key: string; level: number; until: number; expires: number }>(
@@ -501,8 +503,14 @@ export class RiskgateStore extends DurableObject<Env> {
       const [key, bucket] = keyAndBucket(entry.name);
       if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
-        const first = entry.ids.length - entry.fresh.length;
-        for (let i = 0; i < entry.fresh.length; i++) members.push([entry.ids[first + i], key, bucket, entry.fresh[i], entry.expires]);
+        const ids = entry.ids;
+        if (typeof ids === "number") {
+          // One member: it is the fresh one, if any.
+          if (entry.fresh.length === 1) members.push([ids, key, bucket, entry.fresh[0], entry.expires]);
+        } else {
+          const first = ids.length - entry.fresh.length;
+          for (let i = 0; i < entry.fresh.length; i++) members.push([ids[first + i], key, bucket, entry.fresh[i], entry.expires]);
+        }
         entry.fresh = NO_MEMBERS;
       }
     }
@@ -618,6 +626,7 @@ export class RiskgateStore extends DurableObject<Env> {
       this.drop(id, entry);
       this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       if (entry.kind === "h") this.goneHits.push(entry.id);
+      else if (typeof entry.ids === "number") this.goneMembers.push(entry.ids);
       else this.goneMembers.push(...entry.ids);
       evicted++;
     }
@@ -738,15 +747,15 @@ export class RiskgateStore extends DurableObject<Env> {
     const id = setId(scoped, bucket);
     let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      // Created with its first member: an array literal holds one element, where a push
-      // onto [] reserves 17 (most sets of a flood of new keys never get a second member).
-      entry = { used: false, dirty: false, live: true, kind: "m", ids: [this.nextRowId++], name: id, members: member, fresh: [member], expires };
+      // Created with its first member, held as itself (`members`, `ids`): most sets of a
+      // flood of new keys never get a second member.
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: this.nextRowId++, name: id, members: member, fresh: [member], expires };
       this.counters.set(id, entry);
       this.counterRows++;
       this.changed(entry);
     } else if (entry !== undefined && memberCount(entry.members) < DISTINCT_CAP && !hasMember(entry.members, member)) {
       entry.members = withMember(entry.members, member);
-      entry.ids.push(this.nextRowId++);
+      entry.ids = withId(entry.ids, this.nextRowId++);
       if (entry.fresh === NO_MEMBERS) entry.fresh = [member];
       else entry.fresh.push(member);
       this.counterRows++;
@@ -838,6 +847,13 @@ function hasMember(members: string | ReadonlySet<string>, member: string): boole
 function withMember(members: string | Set<string>, member: string): string | Set<string> {
   if (typeof members !== "string") return members.add(member);
   return members === member ? members : new Set<string>().add(members).add(member);
+}
+
+/** `ids` with `id` appended (a second id turns the one id into an array). */
+function withId(ids: number | number[], id: number): number | number[] {
+  if (typeof ids === "number") return [ids, id];
+  ids.push(id);
+  return ids;
 }
 
 /** A set's `fresh` once flushed: shared, never pushed to (the next new member gets an array of its own). */
