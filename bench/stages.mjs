@@ -8,6 +8,8 @@
 //   429, then profiles the blocked stream: the refusal path of the screen stage)
 //   (--ref: profile riskgate as committed at that ref, e.g. the table before a change)
 //   (STAGES_TOP=n: how many frames to list by self time, 40 by default)
+//   (STAGES_HEAP=1: also a sampling heap profile over the same seconds, collected objects
+//   included, listed as bytes allocated per request by function and caller)
 //   (STAGES_SPLIT=1: the Durable Objects in isolates of their own, as on Cloudflare and
 //   with BENCH_SPLIT_DO=1; only the worker's isolate is profiled)
 //
@@ -163,16 +165,28 @@ async function profileWorker(name, seconds, bundle, mode = "unique") {
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 100 });
     const before = { cpu: cpuMicros(workerd.pid), wait: waitMicros(workerd.pid), handled: (await workerCounters(port)).requests };
+    const heap = process.env.STAGES_HEAP === "1";
+    if (heap) {
+      await session.send("HeapProfiler.enable");
+      // Every allocation sampled, including what the GC has already collected: where the garbage comes from.
+      await session.send("HeapProfiler.startSampling", {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
     await session.send("Profiler.start");
     const result = await load(seconds, 2 ** 21 + (name === "riskgate-do" ? 2 ** 19 : 0));
     // Let the after-response work of the last requests (forward, record) finish inside the window.
     await new Promise((r) => setTimeout(r, 300));
     const { profile } = await session.send("Profiler.stop");
+    const heapProfile = heap ? (await session.send("HeapProfiler.stopSampling")).profile : null;
     const after = { cpu: cpuMicros(workerd.pid), wait: waitMicros(workerd.pid), handled: (await workerCounters(port)).requests };
     session.close();
     const requests = after.handled - before.handled;
     return {
       profile,
+      heapProfile,
       requests,
       rps: Math.round(result.requests / (result.duration_us / 1e6)),
       cpu_us_per_request: (after.cpu - before.cpu) / requests,
@@ -195,6 +209,7 @@ export function stageTable(name, run, fileOf) {
   const total = rows.reduce((a, r) => a + r.us_per_request, 0);
   return {
     worker: name,
+    ...(run.heapProfile == null ? {} : { allocations: allocationTable(run.heapProfile, run.requests, fileOf) }),
     requests: run.requests,
     rps: run.rps,
     wait_share: Number(run.wait_share.toFixed(3)),
@@ -209,6 +224,36 @@ export function stageTable(name, run, fileOf) {
   };
 }
 
+/**
+ * Bytes allocated per request by function (self), from a sampling heap profile that keeps
+ * collected objects (STAGES_HEAP=1): where the garbage comes from.
+ */
+export function allocationTable(profile, requests, fileOf) {
+  const bytes = new Map();
+  let total = 0;
+  const walk = (node, stack) => {
+    const f = node.callFrame;
+    const where = f.url.endsWith("worker.js") ? (fileOf(f.lineNumber) ?? "?") : f.url.split("/").pop() || "native";
+    const frame = `${f.functionName || "(anonymous)"} ${where}`;
+    const caller = stack.length > 0 ? stack[stack.length - 1] : "";
+    const self = node.selfSize ?? 0;
+    if (self > 0) {
+      const key = `${frame} <- ${caller}`;
+      bytes.set(key, (bytes.get(key) ?? 0) + self);
+      total += self;
+    }
+    for (const c of node.children ?? []) walk(c, [...stack, frame]);
+  };
+  walk(profile.head, []);
+  return {
+    bytes_per_request: Math.round(total / requests),
+    top: [...bytes]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, Number(process.env.STAGES_TOP ?? 40))
+      .map(([frame, b]) => ({ frame, bytes_per_request: Math.round(b / requests) })),
+  };
+}
+
 export function printTable(t) {
   const lines = [
     `${t.worker}: ${t.requests} requests (${t.rps} req/s, profiler attached; workerd waited for its core ${(100 * t.wait_share).toFixed(0)}% of the time)`,
@@ -220,6 +265,13 @@ export function printTable(t) {
     "",
     "top frames by self time (stage: function file, µs/request):",
     ...t.top.filter((f) => f.stage !== "idle").map((f) => `  ${String(f.us_per_request).padStart(5)}  ${f.stage}: ${f.frame}`),
+    ...(t.allocations === undefined
+      ? []
+      : [
+          "",
+          `allocations (sampled, collected included): ${t.allocations.bytes_per_request} bytes/request; top by self (function file <- caller):`,
+          ...t.allocations.top.map((a) => `  ${String(a.bytes_per_request).padStart(7)}  ${a.frame}`),
+        ]),
   ];
   return lines.join("\n");
 }

@@ -21,12 +21,11 @@ import type {
   RosterUpdate,
   PenaltyUpdate,
   PrivilegedTag,
-  RateLimitResult,
   TallyRow,
 } from "./port.ts";
 import { HISTORY_LIMIT, HISTORY_RETENTION_MS, TALLY_EVENT_TTL_MS } from "./port.ts";
 import { rateLimitPrefix } from "./ephemeral.ts";
-import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
+import { bucketExpiresAt, bucketOf, rateLimitRemaining, slidingCount } from "./window.ts";
 import { parseTallyField } from "./tally.ts";
 import { KeyFilter } from "./key-filter.ts";
 import type { WireBatch, WireResult } from "./shard-wire.ts";
@@ -108,10 +107,17 @@ interface HitEntry extends EntryFlags {
  */
 interface SetEntry extends EntryFlags {
   readonly kind: "m";
-  readonly ids: number[];
+  /** The members' row ids as `members` holds them: the one id until a second member, then an array. */
+  ids: number | number[];
   /** The entry's key in the Map (`setId`), as for `HitEntry.name`. */
   readonly name: string;
-  readonly members: Set<string>;
+  /**
+   * The members: the one member itself until a second arrives, then a Set. Most sets of a
+   * flood of new keys never get a second member; a one-member Set is two more heap objects
+   * (the Set and its hash table) for every major GC to mark (BENCHMARKS.md, "The Durable
+   * Object's garbage").
+   */
+  members: string | Set<string>;
   fresh: string[];
   readonly expires: number;
 }
@@ -204,6 +210,8 @@ export class RiskgateStore extends DurableObject<Env> {
     const alive = Date.now();
     const { now, keys, members, numbers: n } = batch;
     const [hits, distinct, limits, penalties] = batch.sizes;
+    // Filled by push, not sized up front: an array made by `new Array(n)` stays holey, and
+    // the RPC's structured clone writes a holey array as a sparse one, index by index.
     const out: number[] = [];
     let k = 0;
     let i = 0;
@@ -211,8 +219,7 @@ export class RiskgateStore extends DurableObject<Env> {
     for (let j = 0; j < distinct; j++) out.push(this.add(now, alive, keys[k++] ?? "", members[j] ?? "", n[i++] ?? 0));
     for (let j = 0; j < limits; j++) {
       const limit = n[i++] ?? 0;
-      const r = this.limit(now, alive, keys[k++] ?? "", limit, n[i++] ?? 0);
-      out.push(r.success ? 1 : 0, r.remaining, r.reset);
+      this.limit(now, alive, keys[k++] ?? "", limit, n[i++] ?? 0, out);
     }
     for (let j = 0; j < penalties; j++) {
       const policy = { baseMs: n[i++] ?? 0, factor: n[i++] ?? 0, maxMs: n[i++] ?? 0, decayMs: n[i++] ?? 0 };
@@ -457,11 +464,12 @@ export class RiskgateStore extends DurableObject<Env> {
       const id = setId(row.key, row.bucket);
       let entry = this.counters.get(id) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires: row.expires };
+        entry = { used: false, dirty: false, live: true, kind: "m", ids: row.id, name: id, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
         this.counters.set(id, entry);
+      } else {
+        entry.members = withMember(entry.members, row.member);
+        entry.ids = withId(entry.ids, row.id);
       }
-      entry.members.add(row.member);
-      entry.ids.push(row.id);
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ key: string; level: number; until: number; expires: number }>(
@@ -495,9 +503,15 @@ export class RiskgateStore extends DurableObject<Env> {
       const [key, bucket] = keyAndBucket(entry.name);
       if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
-        const first = entry.ids.length - entry.fresh.length;
-        for (const [i, member] of entry.fresh.entries()) members.push([entry.ids[first + i], key, bucket, member, entry.expires]);
-        entry.fresh = [];
+        const ids = entry.ids;
+        if (typeof ids === "number") {
+          // One member: it is the fresh one, if any.
+          if (entry.fresh.length === 1) members.push([ids, key, bucket, entry.fresh[0], entry.expires]);
+        } else {
+          const first = ids.length - entry.fresh.length;
+          for (let i = 0; i < entry.fresh.length; i++) members.push([ids[first + i], key, bucket, entry.fresh[i], entry.expires]);
+        }
+        entry.fresh = NO_MEMBERS;
       }
     }
     for (const key of this.dirtyPenalties) {
@@ -546,7 +560,7 @@ export class RiskgateStore extends DurableObject<Env> {
     for (const [id, entry] of this.counters) {
       if (entry.expires > now) continue;
       this.drop(id, entry);
-      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
     }
     for (const [key, box] of this.penalties) if (box.expires <= now) this.penalties.delete(key);
     for (const table of EXPIRING) this.sql.exec(`DELETE FROM ${table} WHERE expires <= ?`, now);
@@ -610,8 +624,9 @@ export class RiskgateStore extends DurableObject<Env> {
         continue;
       }
       this.drop(id, entry);
-      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       if (entry.kind === "h") this.goneHits.push(entry.id);
+      else if (typeof entry.ids === "number") this.goneMembers.push(entry.ids);
       else this.goneMembers.push(...entry.ids);
       evicted++;
     }
@@ -646,7 +661,7 @@ export class RiskgateStore extends DurableObject<Env> {
     if (entry === undefined) return undefined;
     if (entry.expires <= alive) {
       this.drop(id, entry);
-      this.counterRows -= entry.kind === "h" ? 1 : entry.members.size;
+      this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       return undefined;
     }
     entry.used = true;
@@ -705,15 +720,17 @@ export class RiskgateStore extends DurableObject<Env> {
     return slidingCount(now, windowMs, current, this.count(scoped, bucket - 1, alive));
   }
 
-  private limit(now: number, alive: number, checkKey: string, limit: number, windowMs: number): RateLimitResult {
+  /** A rate-limit check, its answer pushed onto `out`: success (1 or 0), remaining, reset (no answer object). */
+  private limit(now: number, alive: number, checkKey: string, limit: number, windowMs: number, out: number[]): void {
     const key = `${rateLimitPrefix({ limit, windowMs })}:${checkKey}`;
     const bucket = bucketOf(now, windowMs);
     // The current bucket is looked up once, for the count and for consuming a unit.
     const id = hitId(key, bucket);
     const entry = this.counters.get(id) as HitEntry | undefined;
     const current = entry !== undefined && entry.expires > alive ? entry : undefined;
-    const decision = rateLimitDecision(now, limit, windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
-    if (!decision.consume) return decision.result;
+    const remaining = rateLimitRemaining(now, limit, windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
+    out.push(remaining < 0 ? 0 : 1, remaining < 0 ? 0 : remaining, (bucket + 1) * windowMs);
+    if (remaining < 0) return;
     if (current !== undefined) {
       current.n++;
       current.used = true;
@@ -721,7 +738,6 @@ export class RiskgateStore extends DurableObject<Env> {
     } else {
       this.place(id, entry, bucketExpiresAt(bucket, windowMs), alive);
     }
-    return decision.result;
   }
 
   private add(now: number, alive: number, key: string, member: string, windowMs: number): number {
@@ -731,22 +747,28 @@ export class RiskgateStore extends DurableObject<Env> {
     const id = setId(scoped, bucket);
     let entry = this.touch<SetEntry>(id, alive);
     if (entry === undefined && expires > alive) {
-      entry = { used: false, dirty: false, live: true, kind: "m", ids: [], name: id, members: new Set(), fresh: [], expires };
+      // Created with its first member, held as itself (`members`, `ids`): most sets of a
+      // flood of new keys never get a second member.
+      entry = { used: false, dirty: false, live: true, kind: "m", ids: this.nextRowId++, name: id, members: member, fresh: [member], expires };
       this.counters.set(id, entry);
-    }
-    if (entry !== undefined && entry.members.size < DISTINCT_CAP && !entry.members.has(member)) {
-      entry.members.add(member);
-      entry.ids.push(this.nextRowId++);
-      entry.fresh.push(member);
+      this.counterRows++;
+      this.changed(entry);
+    } else if (entry !== undefined && memberCount(entry.members) < DISTINCT_CAP && !hasMember(entry.members, member)) {
+      entry.members = withMember(entry.members, member);
+      entry.ids = withId(entry.ids, this.nextRowId++);
+      if (entry.fresh === NO_MEMBERS) entry.fresh = [member];
+      else entry.fresh.push(member);
       this.counterRows++;
       this.changed(entry);
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
     const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
     const a = entry !== undefined && entry.expires > alive ? entry.members : EMPTY;
-    if (previous === undefined || previous.expires <= alive) return a.size;
-    let union = a.size;
-    for (const m of previous.members) if (!a.has(m)) union++;
+    if (previous === undefined || previous.expires <= alive) return memberCount(a);
+    let union = memberCount(a);
+    const before = previous.members;
+    if (typeof before === "string") return hasMember(a, before) ? union : union + 1;
+    for (const m of before) if (!hasMember(a, m)) union++;
     return union;
   }
 
@@ -812,6 +834,30 @@ export class RiskgateStore extends DurableObject<Env> {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+/** How many members a set's `members` holds. */
+function memberCount(members: string | ReadonlySet<string>): number {
+  return typeof members === "string" ? 1 : members.size;
+}
+
+function hasMember(members: string | ReadonlySet<string>, member: string): boolean {
+  return typeof members === "string" ? members === member : members.has(member);
+}
+
+/** `members` with `member` added (a second member turns the one member into a Set). */
+function withMember(members: string | Set<string>, member: string): string | Set<string> {
+  if (typeof members !== "string") return members.add(member);
+  return members === member ? members : new Set<string>().add(members).add(member);
+}
+
+/** `ids` with `id` appended (a second id turns the one id into an array). */
+function withId(ids: number | number[], id: number): number | number[] {
+  if (typeof ids === "number") return [ids, id];
+  ids.push(id);
+  return ids;
+}
+
+/** A set's `fresh` once flushed: shared, never pushed to (the next new member gets an array of its own). */
+const NO_MEMBERS: string[] = Object.freeze([]) as unknown as string[];
 
 
 function hitId(key: string, bucket: number): string {

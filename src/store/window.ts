@@ -41,9 +41,19 @@ export function rateLimitDecision(
   current: number,
   previous: number,
 ): { readonly consume: boolean; readonly result: RateLimitResult } {
-  const bucket = bucketOf(now, windowMs);
-  const reset = (bucket + 1) * windowMs;
+  const reset = (bucketOf(now, windowMs) + 1) * windowMs;
+  const remaining = rateLimitRemaining(now, limit, windowMs, current, previous);
+  if (remaining < 0) return { consume: false, result: { success: false, remaining: 0, reset } };
+  return { consume: true, result: { success: true, remaining, reset } };
+}
+
+/**
+ * `rateLimitDecision` as one number, for a caller that writes the answer into an array:
+ * -1 when the check fails (nothing consumed), else what remains after consuming a unit.
+ * The reset is `(bucketOf(now, windowMs) + 1) * windowMs` either way.
+ */
+export function rateLimitRemaining(now: number, limit: number, windowMs: number, current: number, previous: number): number {
   const weighted = weightedPrevious(now, windowMs, previous);
-  if (weighted + current >= limit) return { consume: false, result: { success: false, remaining: 0, reset } };
-  return { consume: true, result: { success: true, remaining: Math.max(0, limit - (current + 1 + weighted)), reset } };
+  if (weighted + current >= limit) return -1;
+  return Math.max(0, limit - (current + 1 + weighted));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "../../src/store/window.ts";
+import { bucketExpiresAt, bucketOf, rateLimitDecision, rateLimitRemaining, slidingCount } from "../../src/store/window.ts";
 
 const W = 60_000;
 const T = 1_800_000_000_000 - (1_800_000_000_000 % W); // a bucket start
@@ -34,5 +34,21 @@ describe("sliding window arithmetic", () => {
 
   it("reports what is left after consuming", () => {
     expect(rateLimitDecision(T, 10, W, 3, 0).result.remaining).toBe(6);
+  });
+
+  it("gives the same answer as one number (the Durable Object writes it into its answer array)", () => {
+    let refused = 0;
+    for (const now of [T, T + W / 4, T + W / 2, T + W - 1]) {
+      for (let current = 0; current <= 6; current++) {
+        for (let previous = 0; previous <= 8; previous++) {
+          const { consume, result } = rateLimitDecision(now, 5, W, current, previous);
+          const remaining = rateLimitRemaining(now, 5, W, current, previous);
+          expect(remaining >= 0).toBe(consume);
+          if (consume) expect(remaining).toBe(result.remaining);
+          else refused++;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 });

@@ -83,6 +83,25 @@ describe.each(harnesses)("store contract: $name", (harness) => {
     expect(await add(t0 + 3 * MIN, "c")).toBe(1); // both old buckets are gone
   });
 
+  run("counts the union of the buckets when either holds a single member", async () => {
+    const s = store();
+    const key = uniqueKey("d1");
+    const t0 = alignedFuture();
+    const add = async (now: number, member: string) =>
+      (await s.observe({ ...nothing, now, distinct: [{ key, member, windowMs: MIN }] })).distinct[0];
+    expect(await add(t0, "a")).toBe(1);
+    expect(await add(t0 + MIN + 1, "a")).toBe(1); // one member in each bucket, the same one
+    const other = uniqueKey("d2");
+    const addOther = async (now: number, member: string) =>
+      (await s.observe({ ...nothing, now, distinct: [{ key: other, member, windowMs: MIN }] })).distinct[0];
+    expect(await addOther(t0, "a")).toBe(1);
+    expect(await addOther(t0 + MIN + 1, "b")).toBe(2); // one member each, different
+    expect(await addOther(t0 + MIN + 2, "a")).toBe(2); // the current bucket now holds both
+    expect(await addOther(t0 + MIN + 3, "c")).toBe(3);
+    expect(await addOther(t0 + 2 * MIN + 1, "d")).toBe(4); // previous {a, b, c}, current {d}
+    expect(await addOther(t0 + 2 * MIN + 2, "b")).toBe(4);
+  });
+
   run("estimates a large distinct count within HyperLogLog's error bound", async () => {
     const s = store();
     const key = uniqueKey("hll");

@@ -252,6 +252,34 @@ describe("Durable Object adapter: in memory, written behind", () => {
     expect(second.penalties[0]?.level).toBe(1);
   });
 
+  it("a set's members added after a flush, and after a restart, are each written once and reload", async () => {
+    const stub = ownObject("members");
+    // A key that needs JSON escaping in the flush's rows.
+    const key = `${uniqueKey("m")}"\\é`;
+    const now = Date.now();
+    const members = () =>
+      sqlRows(stub, "SELECT key, member FROM counter_members ORDER BY id").then((rows) => rows.map((r) => `${String(r.key)}|${String(r.member)}`));
+    const hits = () => sqlRows(stub, "SELECT key, n FROM counter_hits ORDER BY id").then((rows) => rows.map((r) => `${String(r.key)}|${String(r.n)}`));
+    await observeShard(stub, batch(now, key, "a"));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await members()).toEqual([`${key}:600000|a`]);
+    // The set was flushed: its next member is the only new row, and "a" is not written again.
+    expect((await observeShard(stub, batch(now, key, "b"))).distinct).toEqual([2]);
+    expect((await observeShard(stub, batch(now, key, "a"))).distinct).toEqual([2]);
+    await runDurableObjectAlarm(stub);
+    expect(await members()).toEqual([`${key}:600000|a`, `${key}:600000|b`]);
+    expect(await hits()).toEqual([`${key}:600000|3`, `rg:rl:10:600000:${key}|3`]);
+    // A new instance: the reloaded set takes a new member, which the next flush writes.
+    await runInDurableObject(stub, async (instance, state) => {
+      const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
+      const fresh = new Store(state, env);
+      expect((await observeShard(fresh, batch(now, key, "c"))).distinct).toEqual([3]);
+      await (fresh as unknown as { alarm(): Promise<void> }).alarm();
+    });
+    expect(await members()).toEqual([`${key}:600000|a`, `${key}:600000|b`, `${key}:600000|c`]);
+    expect(await hits()).toEqual([`${key}:600000|4`, `rg:rl:10:600000:${key}|4`]);
+  });
+
   it("counters of the first layout (hits, members keyed by key and bucket) move to the id-keyed tables when the object starts", async () => {
     const stub = ownObject("migrate");
     const [key, dead] = [uniqueKey("m"), uniqueKey("dead")];
