@@ -45,7 +45,7 @@ import { checkTally, checkTallyName, sortTallies } from "./tally.ts";
 import {
   historyCall,
   liftCall,
-  observeCall,
+  observeJson,
   parseObserve,
   parseRosterStatus,
   parsePenalty,
@@ -70,12 +70,17 @@ export interface UpstashStoreOptions {
 }
 
 /** EVALSHA, falling back to EVAL when Redis does not have the script yet; one signal bounds both. */
-async function run(rest: UpstashRest, script: LuaScript, { keys, args }: ScriptCall, signal: AbortSignal): Promise<unknown> {
-  const tail = [String(keys.length), ...keys, ...args];
+function run(rest: UpstashRest, script: LuaScript, { keys, args }: ScriptCall, signal: AbortSignal): Promise<unknown> {
+  return runJson(rest, script, JSON.stringify([String(keys.length), ...keys, ...args]), signal);
+}
+
+/** `run` for a call already written as JSON, `["<key count>", ...keys, ...args]`. */
+async function runJson(rest: UpstashRest, script: LuaScript, call: string, signal: AbortSignal): Promise<unknown> {
+  const tail = call.slice(1);
   try {
-    return await rest.command(["EVALSHA", script.sha1, ...tail], signal);
+    return await rest.send(`["EVALSHA","${script.sha1}",${tail}`, signal);
   } catch (err) {
-    if (err instanceof RedisReplyError && err.message.includes("NOSCRIPT")) return rest.command(["EVAL", script.source, ...tail], signal);
+    if (err instanceof RedisReplyError && err.message.includes("NOSCRIPT")) return rest.send(`["EVAL",${JSON.stringify(script.source)},${tail}`, signal);
     throw err;
   }
 }
@@ -152,9 +157,9 @@ export class UpstashStore implements Store {
   }
 
   private async observeOnce(request: ObserveRequest, signal: AbortSignal): Promise<ObserveResult> {
-    const call = observeCall(request);
+    const call = observeJson(request);
     if (call === null) return { counts: [], distinct: [], history: null, penalties: [], limits: [], blocked: null };
-    const reply = await run(this.rest, OBSERVE_SCRIPT, call, signal);
+    const reply = await runJson(this.rest, OBSERVE_SCRIPT, call, signal);
     return { ...parseObserve(request, reply), blocked: null };
   }
 
