@@ -94,7 +94,7 @@ export function observeCall(request: ObserveRequest): ScriptCall | null {
 }
 
 /** Printable ASCII without `"` and `\`: what JSON.stringify writes unchanged. */
-const PLAIN = /^[^"\\\u0000-\u001f\u007f-\uffff]*$/;
+const PLAIN = /^[ !#-[\]-~]*$/;
 /** `s` as it appears between the quotes of a JSON string (JSON.stringify's escaping). */
 function inner(s: string): string {
   return PLAIN.test(s) ? s : JSON.stringify(s).slice(1, -1);
