@@ -28,6 +28,7 @@ import { rateLimitPrefix } from "./ephemeral.ts";
 import { bucketExpiresAt, bucketOf, rateLimitRemaining, slidingCount } from "./window.ts";
 import { parseTallyField } from "./tally.ts";
 import { KeyFilter } from "./key-filter.ts";
+import { HASH_SEED, hashChars, isRowKey, rowKeyHash, slotOf } from "./counter-slot.ts";
 import type { WireBatch, WireResult } from "./shard-wire.ts";
 
 /** Distinct members kept per bucket; beyond this the count saturates at the cap. */
@@ -743,15 +744,18 @@ export class RiskgateStore extends DurableObject<Env> {
   /** Remove a counter entry from memory (the flush then skips it). */
   private drop(entry: HitEntry | SetEntry): void {
     entry.live = false;
+    const list = this.collided.get(entry.slot);
     if (this.counters.get(entry.slot) === entry) {
       this.counters.delete(entry.slot);
-      return;
+      // A collided entry takes the freed slot (at the Map's newest end): it is then evicted
+      // by the walk like any other, not held until it expires.
+      const next = list?.shift();
+      if (next !== undefined) this.counters.set(entry.slot, next);
+    } else if (list !== undefined) {
+      const at = list.indexOf(entry);
+      if (at >= 0) list.splice(at, 1);
     }
-    const list = this.collided.get(entry.slot);
-    if (list === undefined) return;
-    const at = list.indexOf(entry);
-    if (at >= 0) list.splice(at, 1);
-    if (list.length === 0) this.collided.delete(entry.slot);
+    if (list !== undefined && list.length === 0) this.collided.delete(entry.slot);
   }
 
   /** Queue a changed counter entry for the next flush, once. */
@@ -943,42 +947,3 @@ function withId(ids: number | number[], id: number): number | number[] {
 
 /** A set's `fresh` once flushed: shared, never pushed to (the next new member gets an array of its own). */
 const NO_MEMBERS: string[] = Object.freeze([]) as unknown as string[];
-
-
-/** FNV-1a's offset basis: the start of every row key's hash. */
-const HASH_SEED = 0x811c9dc5;
-const COLON = 58;
-
-/** FNV-1a (32 bit) over `text`'s UTF-16 code units, continuing from `hash`. */
-function hashChars(hash: number, text: string): number {
-  let h = hash;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h;
-}
-
-/** `hashChars` of the row key `a:b`, without building it. */
-function rowKeyHash(a: string, b: string): number {
-  return hashChars(Math.imul(hashChars(HASH_SEED, a) ^ COLON, 0x01000193), b);
-}
-
-/**
- * An entry's key in `counters`: its kind, row key (`hash`) and bucket mixed (murmur3's
- * finaliser) into 30 bits, a small integer V8 keeps in the Map's table itself.
- */
-function slotOf(kind: "h" | "m", hash: number, bucket: number): number {
-  let h = Math.imul(hash ^ (bucket | 0), 0x01000193) ^ (kind === "h" ? 0 : 0x5bd1e995) ^ Math.floor(bucket / 0x100000000);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 2;
-}
-
-/** Whether `key` is `a:b`. */
-function isRowKey(key: string, a: string, b: string): boolean {
-  return key.length === a.length + 1 + b.length && key.charCodeAt(a.length) === COLON && key.startsWith(a) && key.endsWith(b);
-}
