@@ -79,25 +79,26 @@ export interface ShardStats {
  * What every counter entry carries for the bookkeeping: flags instead of moving the
  * entry in the Map or adding its id to a set on every request (the Map holds up to
  * `COUNTER_ROW_CAP` entries; each delete-and-set left a hole and made V8 rehash it).
+ * One small integer (`USED`, `DIRTY`, `DEAD`), not three booleans: 8 bytes less per entry.
  */
 interface EntryFlags {
-  /** Touched since it was last placed at the newest end (second chance on eviction). */
-  used: boolean;
-  /** Queued in `dirty` for the next flush. */
-  dirty: boolean;
-  /** Still in the Map; false once evicted, expired or lifted (the flush skips it). */
-  live: boolean;
+  flags: number;
 }
+/** Touched since it was last placed at the newest end (second chance on eviction). */
+const USED = 1;
+/** Queued in `dirty` for the next flush. */
+const DIRTY = 2;
+/** No longer in memory: evicted, expired or lifted (the flush skips it). */
+const DEAD = 4;
 
 /**
- * Where a counter entry is in memory: `slot` is its key in `counters` (a 30-bit hash of
- * its kind, row key and bucket, `slotOf`), `key` and `bucket` are its row's as written to
- * SQLite. The Map is keyed by the number, not by a ~120-character string built per lookup:
+ * Where a counter entry is in memory: its key in `counters` is its slot (a 30-bit hash of
+ * its kind, row key and bucket, `slotOf`; not stored: the walks have it, the rare other
+ * paths hash the key again), `key` and `bucket` are its row's as written to SQLite. The Map is keyed by the number, not by a ~120-character string built per lookup:
  * a lookup hashes the request's key once and builds no string (BENCHMARKS.md, "The Durable
  * Object's keys"). Two entries with one slot: the second goes to `collided`.
  */
 interface EntryPlace {
-  readonly slot: number;
   /** The row's key: `<key>:<windowMs>` (window buckets, distinct sets) or the rate-limit key. */
   readonly key: string;
   readonly bucket: number;
@@ -474,7 +475,7 @@ export class RiskgateStore extends DurableObject<Env> {
         this.counterRows--;
       }
       const slot = slotOf("h", hash, row.bucket);
-      this.keep({ used: false, dirty: false, live: true, kind: "h", id: row.id, slot, key: row.key, bucket: row.bucket, n: row.n, expires: row.expires });
+      this.keep({ flags: 0, kind: "h", id: row.id, key: row.key, bucket: row.bucket, n: row.n, expires: row.expires }, slot);
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ id: number; key: string; bucket: number; member: string; expires: number }>(
@@ -484,8 +485,8 @@ export class RiskgateStore extends DurableObject<Env> {
       let entry = this.findRow("m", hash, row.key, row.bucket) as SetEntry | undefined;
       if (entry === undefined) {
         const slot = slotOf("m", hash, row.bucket);
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: row.id, slot, key: row.key, bucket: row.bucket, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
-        this.keep(entry);
+        entry = { flags: 0, kind: "m", ids: row.id, key: row.key, bucket: row.bucket, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
+        this.keep(entry, slot);
       } else {
         entry.members = withMember(entry.members, row.member);
         entry.ids = withId(entry.ids, row.id);
@@ -519,7 +520,7 @@ export class RiskgateStore extends DurableObject<Env> {
     const members: unknown[][] = [];
     const boxes: unknown[][] = [];
     for (const entry of this.dirty) {
-      if (!entry.live) continue;
+      if ((entry.flags & DEAD) !== 0) continue;
       const { key, bucket } = entry;
       if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
@@ -552,7 +553,7 @@ export class RiskgateStore extends DurableObject<Env> {
         "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
       );
     });
-    for (const entry of this.dirty) entry.dirty = false;
+    for (const entry of this.dirty) entry.flags &= ~DIRTY;
     this.dirty.length = 0;
     this.dirtyPenalties.clear();
   }
@@ -577,15 +578,15 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** Drop expired rows from memory and SQLite, cap the write-through tables, log when near a cap. */
   private sweep(now: number): void {
-    for (const entry of this.counters.values()) {
+    for (const [slot, entry] of this.counters) {
       if (entry.expires > now) continue;
-      this.drop(entry);
+      this.drop(entry, slot);
       this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
     }
-    for (const list of [...this.collided.values()]) {
+    for (const [slot, list] of [...this.collided]) {
       for (const entry of [...list]) {
         if (entry.expires > now) continue;
-        this.drop(entry);
+        this.drop(entry, slot);
         this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       }
     }
@@ -644,21 +645,21 @@ export class RiskgateStore extends DurableObject<Env> {
     // left at the Map's oldest end (storedPenalty moves a box on every read).
     if (this.counterRows > this.caps.counterRows) for (const [slot, entry] of this.counters) {
       if (this.counterRows <= counterTarget) break;
-      if (entry.used && entry.expires > alive) {
-        entry.used = false;
+      if ((entry.flags & USED) !== 0 && entry.expires > alive) {
+        entry.flags &= ~USED;
         this.counters.delete(slot);
         this.counters.set(slot, entry);
         continue;
       }
-      this.evictEntry(entry);
+      this.evictEntry(entry, slot);
       evicted++;
     }
     // The few collided entries go only when the Map's walk could not free enough.
     if (this.counterRows > counterTarget && this.collided.size > 0) {
-      for (const list of [...this.collided.values()]) {
+      for (const [slot, list] of [...this.collided]) {
         for (const entry of [...list]) {
           if (this.counterRows <= counterTarget) break;
-          this.evictEntry(entry);
+          this.evictEntry(entry, slot);
           evicted++;
         }
       }
@@ -689,8 +690,8 @@ export class RiskgateStore extends DurableObject<Env> {
   }
 
   /** An evicted counter leaves memory, and the next flush deletes its rows. */
-  private evictEntry(entry: HitEntry | SetEntry): void {
-    this.drop(entry);
+  private evictEntry(entry: HitEntry | SetEntry, slot: number): void {
+    this.drop(entry, slot);
     this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
     if (entry.kind === "h") this.goneHits.push(entry.id);
     else if (typeof entry.ids === "number") this.goneMembers.push(entry.ids);
@@ -719,13 +720,13 @@ export class RiskgateStore extends DurableObject<Env> {
   }
 
   /** Put a new entry in memory: in its slot, or among the collided when the slot is taken. */
-  private keep(entry: HitEntry | SetEntry): void {
-    if (!this.counters.has(entry.slot)) {
-      this.counters.set(entry.slot, entry);
+  private keep(entry: HitEntry | SetEntry, slot: number): void {
+    if (!this.counters.has(slot)) {
+      this.counters.set(slot, entry);
       return;
     }
-    const list = this.collided.get(entry.slot);
-    if (list === undefined) this.collided.set(entry.slot, [entry]);
+    const list = this.collided.get(slot);
+    if (list === undefined) this.collided.set(slot, [entry]);
     else list.push(entry);
   }
 
@@ -737,31 +738,31 @@ export class RiskgateStore extends DurableObject<Env> {
       this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       return undefined;
     }
-    entry.used = true;
+    entry.flags |= USED;
     return entry as T;
   }
 
-  /** Remove a counter entry from memory (the flush then skips it). */
-  private drop(entry: HitEntry | SetEntry): void {
-    entry.live = false;
-    const list = this.collided.get(entry.slot);
-    if (this.counters.get(entry.slot) === entry) {
-      this.counters.delete(entry.slot);
+  /** Remove a counter entry from memory (the flush then skips it); `slot` is its key in `counters`. */
+  private drop(entry: HitEntry | SetEntry, slot = slotOf(entry.kind, hashChars(HASH_SEED, entry.key), entry.bucket)): void {
+    entry.flags |= DEAD;
+    const list = this.collided.get(slot);
+    if (this.counters.get(slot) === entry) {
+      this.counters.delete(slot);
       // A collided entry takes the freed slot (at the Map's newest end): it is then evicted
       // by the walk like any other, not held until it expires.
       const next = list?.shift();
-      if (next !== undefined) this.counters.set(entry.slot, next);
+      if (next !== undefined) this.counters.set(slot, next);
     } else if (list !== undefined) {
       const at = list.indexOf(entry);
       if (at >= 0) list.splice(at, 1);
     }
-    if (list !== undefined && list.length === 0) this.collided.delete(entry.slot);
+    if (list !== undefined && list.length === 0) this.collided.delete(slot);
   }
 
   /** Queue a changed counter entry for the next flush, once. */
   private changed(entry: HitEntry | SetEntry): void {
-    if (entry.dirty) return;
-    entry.dirty = true;
+    if ((entry.flags & DIRTY) !== 0) return;
+    entry.flags |= DIRTY;
     this.dirty.push(entry);
   }
 
@@ -774,7 +775,7 @@ export class RiskgateStore extends DurableObject<Env> {
     const entry = this.find("h", hash, a, b, bucket) as HitEntry | undefined;
     if (entry !== undefined && entry.expires > alive) {
       entry.n++;
-      entry.used = true;
+      entry.flags |= USED;
       this.changed(entry);
       return entry.n;
     }
@@ -791,9 +792,9 @@ export class RiskgateStore extends DurableObject<Env> {
     // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
     if (expires <= alive) return;
     const created: HitEntry = {
-      used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, slot: slotOf("h", hash, bucket), key, bucket, n: 1, expires,
+      flags: 0, kind: "h", id: this.nextRowId++, key, bucket, n: 1, expires,
     };
-    this.keep(created);
+    this.keep(created, slotOf("h", hash, bucket));
     this.counterRows++;
     this.changed(created);
   }
@@ -819,7 +820,7 @@ export class RiskgateStore extends DurableObject<Env> {
     if (remaining < 0) return;
     if (current !== undefined) {
       current.n++;
-      current.used = true;
+      current.flags |= USED;
       this.changed(current);
     } else {
       this.place(hash, `${prefix}:${checkKey}`, bucket, entry, bucketExpiresAt(bucket, windowMs), alive);
@@ -836,10 +837,10 @@ export class RiskgateStore extends DurableObject<Env> {
       // Created with its first member, held as itself (`members`, `ids`): most sets of a
       // flood of new keys never get a second member.
       entry = {
-        used: false, dirty: false, live: true, kind: "m", ids: this.nextRowId++,
-        slot: slotOf("m", hash, bucket), key: `${key}:${window}`, bucket, members: member, fresh: [member], expires,
+        flags: 0, kind: "m", ids: this.nextRowId++,
+        key: `${key}:${window}`, bucket, members: member, fresh: [member], expires,
       };
-      this.keep(entry);
+      this.keep(entry, slotOf("m", hash, bucket));
       this.counterRows++;
       this.changed(entry);
     } else if (entry !== undefined && memberCount(entry.members) < DISTINCT_CAP && !hasMember(entry.members, member)) {
