@@ -28,6 +28,7 @@ import { rateLimitPrefix } from "./ephemeral.ts";
 import { bucketExpiresAt, bucketOf, rateLimitRemaining, slidingCount } from "./window.ts";
 import { parseTallyField } from "./tally.ts";
 import { KeyFilter } from "./key-filter.ts";
+import { HASH_SEED, hashChars, isRowKey, rowKeyHash, slotOf } from "./counter-slot.ts";
 import type { WireBatch, WireResult } from "./shard-wire.ts";
 
 /** Distinct members kept per bucket; beyond this the count saturates at the cap. */
@@ -78,25 +79,35 @@ export interface ShardStats {
  * What every counter entry carries for the bookkeeping: flags instead of moving the
  * entry in the Map or adding its id to a set on every request (the Map holds up to
  * `COUNTER_ROW_CAP` entries; each delete-and-set left a hole and made V8 rehash it).
+ * One small integer (`USED`, `DIRTY`, `DEAD`), not three booleans: 8 bytes less per entry.
  */
 interface EntryFlags {
-  /** Touched since it was last placed at the newest end (second chance on eviction). */
-  used: boolean;
-  /** Queued in `dirty` for the next flush. */
-  dirty: boolean;
-  /** Still in the Map; false once evicted, expired or lifted (the flush skips it). */
-  live: boolean;
+  flags: number;
 }
+/** Touched since it was last placed at the newest end (second chance on eviction). */
+const USED = 1;
+/** Queued in `dirty` for the next flush. */
+const DIRTY = 2;
+/** No longer in memory: evicted, expired or lifted (the flush skips it). */
+const DEAD = 4;
 
 /**
- * One window bucket's count; `id` is its row in `counter_hits`. `name` is the entry's key
- * in the Map (`hitId`), the same string: the row's key and bucket are parsed from it when
- * the row is written, so an entry holds one copy of its ~100-character key, not two.
+ * Where a counter entry is in memory: its key in `counters` is its slot (a 30-bit hash of
+ * its kind, row key and bucket, `slotOf`; not stored: the walks have it, the rare other
+ * paths hash the key again), `key` and `bucket` are its row's as written to SQLite. The Map is keyed by the number, not by a ~120-character string built per lookup:
+ * a lookup hashes the request's key once and builds no string (BENCHMARKS.md, "The Durable
+ * Object's keys"). Two entries with one slot: the second goes to `collided`.
  */
-interface HitEntry extends EntryFlags {
+interface EntryPlace {
+  /** The row's key: `<key>:<windowMs>` (window buckets, distinct sets) or the rate-limit key. */
+  readonly key: string;
+  readonly bucket: number;
+}
+
+/** One window bucket's count; `id` is its row in `counter_hits`. */
+interface HitEntry extends EntryFlags, EntryPlace {
   readonly kind: "h";
   readonly id: number;
-  readonly name: string;
   n: number;
   readonly expires: number;
 }
@@ -105,12 +116,10 @@ interface HitEntry extends EntryFlags {
  * One distinct set's bucket; `fresh` are members not yet in SQLite. `ids` are the members'
  * rows in `counter_members`, in the order they were added (the last `fresh.length` are new).
  */
-interface SetEntry extends EntryFlags {
+interface SetEntry extends EntryFlags, EntryPlace {
   readonly kind: "m";
   /** The members' row ids as `members` holds them: the one id until a second member, then an array. */
   ids: number | number[];
-  /** The entry's key in the Map (`setId`), as for `HitEntry.name`. */
-  readonly name: string;
   /**
    * The members: the one member itself until a second arrives, then a Set. Most sets of a
    * flood of new keys never get a second member; a one-member Set is two more heap objects
@@ -169,7 +178,12 @@ export class RiskgateStore extends DurableObject<Env> {
    * `used`; eviction gives a used entry a second chance (moves it to the newest end, clears
    * the flag), so the least recently touched go first, as with moving on every touch.
    */
-  private readonly counters = new Map<string, HitEntry | SetEntry>();
+  private readonly counters = new Map<number, HitEntry | SetEntry>();
+  /**
+   * Entries whose slot another entry already held when they were placed, by slot (a
+   * 30-bit hash: a few at a 200,000-row cap). Checked only when `counters` has no match.
+   */
+  private readonly collided = new Map<number, Array<HitEntry | SetEntry>>();
   /** Rows `counters` stands for: one per window bucket, one per distinct member. */
   private counterRows = 0;
   private readonly penalties = new Map<string, PenaltyEntry>();
@@ -310,13 +324,13 @@ export class RiskgateStore extends DurableObject<Env> {
       }
     }
     for (const check of lift.limits) {
-      const key = `${rateLimitPrefix(check)}:${check.key}`;
+      const prefix = rateLimitPrefix(check);
+      const hash = rowKeyHash(prefix, check.key);
       const bucket = bucketOf(lift.now, check.windowMs);
       for (const b of [bucket, bucket - 1]) {
-        const id = hitId(key, b);
-        const entry = this.counters.get(id);
+        const entry = this.find("h", hash, prefix, check.key, b);
         if (entry === undefined) continue;
-        this.drop(id, entry);
+        this.drop(entry);
         this.counterRows--;
         if (entry.kind === "h") this.goneHits.push(entry.id);
       }
@@ -454,18 +468,25 @@ export class RiskgateStore extends DurableObject<Env> {
     for (const row of this.sql.exec<{ id: number; key: string; bucket: number; n: number; expires: number }>(
       "SELECT id, key, bucket, n, expires FROM counter_hits WHERE expires > ? ORDER BY expires", alive,
     )) {
-      const name = hitId(row.key, row.bucket);
-      this.counters.set(name, { used: false, dirty: false, live: true, kind: "h", id: row.id, name, n: row.n, expires: row.expires });
+      const hash = hashChars(HASH_SEED, row.key);
+      const twin = this.findRow("h", hash, row.key, row.bucket);
+      if (twin !== undefined) {
+        this.drop(twin);
+        this.counterRows--;
+      }
+      const slot = slotOf("h", hash, row.bucket);
+      this.keep({ flags: 0, kind: "h", id: row.id, key: row.key, bucket: row.bucket, n: row.n, expires: row.expires }, slot);
       this.counterRows++;
     }
     for (const row of this.sql.exec<{ id: number; key: string; bucket: number; member: string; expires: number }>(
       "SELECT id, key, bucket, member, expires FROM counter_members WHERE expires > ? ORDER BY expires", alive,
     )) {
-      const id = setId(row.key, row.bucket);
-      let entry = this.counters.get(id) as SetEntry | undefined;
+      const hash = hashChars(HASH_SEED, row.key);
+      let entry = this.findRow("m", hash, row.key, row.bucket) as SetEntry | undefined;
       if (entry === undefined) {
-        entry = { used: false, dirty: false, live: true, kind: "m", ids: row.id, name: id, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
-        this.counters.set(id, entry);
+        const slot = slotOf("m", hash, row.bucket);
+        entry = { flags: 0, kind: "m", ids: row.id, key: row.key, bucket: row.bucket, members: row.member, fresh: NO_MEMBERS, expires: row.expires };
+        this.keep(entry, slot);
       } else {
         entry.members = withMember(entry.members, row.member);
         entry.ids = withId(entry.ids, row.id);
@@ -499,8 +520,8 @@ export class RiskgateStore extends DurableObject<Env> {
     const members: unknown[][] = [];
     const boxes: unknown[][] = [];
     for (const entry of this.dirty) {
-      if (!entry.live) continue;
-      const [key, bucket] = keyAndBucket(entry.name);
+      if ((entry.flags & DEAD) !== 0) continue;
+      const { key, bucket } = entry;
       if (entry.kind === "h") hits.push([entry.id, key, bucket, entry.n, entry.expires]);
       else {
         const ids = entry.ids;
@@ -532,7 +553,7 @@ export class RiskgateStore extends DurableObject<Env> {
         "ON CONFLICT (key) DO UPDATE SET level = excluded.level, until = excluded.until, expires = excluded.expires",
       );
     });
-    for (const entry of this.dirty) entry.dirty = false;
+    for (const entry of this.dirty) entry.flags &= ~DIRTY;
     this.dirty.length = 0;
     this.dirtyPenalties.clear();
   }
@@ -557,10 +578,17 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /** Drop expired rows from memory and SQLite, cap the write-through tables, log when near a cap. */
   private sweep(now: number): void {
-    for (const [id, entry] of this.counters) {
+    for (const [slot, entry] of this.counters) {
       if (entry.expires > now) continue;
-      this.drop(id, entry);
+      this.drop(entry, slot);
       this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
+    }
+    for (const [slot, list] of [...this.collided]) {
+      for (const entry of [...list]) {
+        if (entry.expires > now) continue;
+        this.drop(entry, slot);
+        this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
+      }
     }
     for (const [key, box] of this.penalties) if (box.expires <= now) this.penalties.delete(key);
     for (const table of EXPIRING) this.sql.exec(`DELETE FROM ${table} WHERE expires <= ?`, now);
@@ -615,20 +643,26 @@ export class RiskgateStore extends DurableObject<Env> {
     const alive = Date.now();
     // Under the caps no walk starts: even its first step skips every hole that deletes
     // left at the Map's oldest end (storedPenalty moves a box on every read).
-    if (this.counterRows > this.caps.counterRows) for (const [id, entry] of this.counters) {
+    if (this.counterRows > this.caps.counterRows) for (const [slot, entry] of this.counters) {
       if (this.counterRows <= counterTarget) break;
-      if (entry.used && entry.expires > alive) {
-        entry.used = false;
-        this.counters.delete(id);
-        this.counters.set(id, entry);
+      if ((entry.flags & USED) !== 0 && entry.expires > alive) {
+        entry.flags &= ~USED;
+        this.counters.delete(slot);
+        this.counters.set(slot, entry);
         continue;
       }
-      this.drop(id, entry);
-      this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
-      if (entry.kind === "h") this.goneHits.push(entry.id);
-      else if (typeof entry.ids === "number") this.goneMembers.push(entry.ids);
-      else this.goneMembers.push(...entry.ids);
+      this.evictEntry(entry, slot);
       evicted++;
+    }
+    // The few collided entries go only when the Map's walk could not free enough.
+    if (this.counterRows > counterTarget && this.collided.size > 0) {
+      for (const [slot, list] of [...this.collided]) {
+        for (const entry of [...list]) {
+          if (this.counterRows <= counterTarget) break;
+          this.evictEntry(entry, slot);
+          evicted++;
+        }
+      }
     }
     if (this.penalties.size > this.caps.penaltyRows) for (const key of this.penalties.keys()) {
       if (this.penalties.size <= penaltyTarget) break;
@@ -655,102 +689,158 @@ export class RiskgateStore extends DurableObject<Env> {
     }
   }
 
+  /** An evicted counter leaves memory, and the next flush deletes its rows. */
+  private evictEntry(entry: HitEntry | SetEntry, slot: number): void {
+    this.drop(entry, slot);
+    this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
+    if (entry.kind === "h") this.goneHits.push(entry.id);
+    else if (typeof entry.ids === "number") this.goneMembers.push(entry.ids);
+    else this.goneMembers.push(...entry.ids);
+  }
+
+  /**
+   * The entry of kind `kind`, row key `a:b` (not built: `hash` is `rowKeyHash(a, b)`) and
+   * `bucket`, live or expired; undefined when absent.
+   */
+  private find(kind: "h" | "m", hash: number, a: string, b: string, bucket: number): HitEntry | SetEntry | undefined {
+    const entry = this.counters.get(slotOf(kind, hash, bucket));
+    if (entry !== undefined && entry.kind === kind && entry.bucket === bucket && isRowKey(entry.key, a, b)) return entry;
+    if (this.collided.size === 0) return undefined;
+    const list = this.collided.get(slotOf(kind, hash, bucket));
+    if (list !== undefined) for (const other of list) if (other.kind === kind && other.bucket === bucket && isRowKey(other.key, a, b)) return other;
+    return undefined;
+  }
+
+  /** `find` for a row key held whole (`load`). */
+  private findRow(kind: "h" | "m", hash: number, key: string, bucket: number): HitEntry | SetEntry | undefined {
+    const slot = slotOf(kind, hash, bucket);
+    const entry = this.counters.get(slot);
+    if (entry !== undefined && entry.kind === kind && entry.bucket === bucket && entry.key === key) return entry;
+    return this.collided.get(slot)?.find((other) => other.kind === kind && other.bucket === bucket && other.key === key);
+  }
+
+  /** Put a new entry in memory: in its slot, or among the collided when the slot is taken. */
+  private keep(entry: HitEntry | SetEntry, slot: number): void {
+    if (!this.counters.has(slot)) {
+      this.counters.set(slot, entry);
+      return;
+    }
+    const list = this.collided.get(slot);
+    if (list === undefined) this.collided.set(slot, [entry]);
+    else list.push(entry);
+  }
+
   /** A live counter entry, marked used (see `counters`); undefined when absent or expired. */
-  private touch<T extends HitEntry | SetEntry>(id: string, alive: number): T | undefined {
-    const entry = this.counters.get(id);
+  private touch<T extends HitEntry | SetEntry>(entry: HitEntry | SetEntry | undefined, alive: number): T | undefined {
     if (entry === undefined) return undefined;
     if (entry.expires <= alive) {
-      this.drop(id, entry);
+      this.drop(entry);
       this.counterRows -= entry.kind === "h" ? 1 : memberCount(entry.members);
       return undefined;
     }
-    entry.used = true;
+    entry.flags |= USED;
     return entry as T;
   }
 
-  /** Remove a counter entry from memory (the flush then skips it). */
-  private drop(id: string, entry: HitEntry | SetEntry): void {
-    this.counters.delete(id);
-    entry.live = false;
+  /** Remove a counter entry from memory (the flush then skips it); `slot` is its key in `counters`. */
+  private drop(entry: HitEntry | SetEntry, slot = slotOf(entry.kind, hashChars(HASH_SEED, entry.key), entry.bucket)): void {
+    entry.flags |= DEAD;
+    const list = this.collided.get(slot);
+    if (this.counters.get(slot) === entry) {
+      this.counters.delete(slot);
+      // A collided entry takes the freed slot (at the Map's newest end): it is then evicted
+      // by the walk like any other, not held until it expires.
+      const next = list?.shift();
+      if (next !== undefined) this.counters.set(slot, next);
+    } else if (list !== undefined) {
+      const at = list.indexOf(entry);
+      if (at >= 0) list.splice(at, 1);
+    }
+    if (list !== undefined && list.length === 0) this.collided.delete(slot);
   }
 
   /** Queue a changed counter entry for the next flush, once. */
   private changed(entry: HitEntry | SetEntry): void {
-    if (entry.dirty) return;
-    entry.dirty = true;
+    if ((entry.flags & DIRTY) !== 0) return;
+    entry.flags |= DIRTY;
     this.dirty.push(entry);
   }
 
-  private count(key: string, bucket: number, alive: number): number {
-    const entry = this.counters.get(hitId(key, bucket)) as HitEntry | undefined;
+  private count(hash: number, a: string, b: string, bucket: number, alive: number): number {
+    const entry = this.find("h", hash, a, b, bucket) as HitEntry | undefined;
     return entry !== undefined && entry.expires > alive ? entry.n : 0;
   }
 
-  private increment(key: string, bucket: number, expires: number, alive: number): number {
-    const id = hitId(key, bucket);
-    const entry = this.counters.get(id) as HitEntry | undefined;
+  private increment(hash: number, a: string, b: string, bucket: number, expires: number, alive: number): number {
+    const entry = this.find("h", hash, a, b, bucket) as HitEntry | undefined;
     if (entry !== undefined && entry.expires > alive) {
       entry.n++;
-      entry.used = true;
+      entry.flags |= USED;
       this.changed(entry);
       return entry.n;
     }
-    this.place(id, entry, expires, alive);
+    this.place(hash, `${a}:${b}`, bucket, entry, expires, alive);
     return 1;
   }
 
   /** A bucket's first hit: drop the expired entry it replaces, then keep a new one with a count of 1. */
-  private place(id: string, expired: HitEntry | undefined, expires: number, alive: number): void {
+  private place(hash: number, key: string, bucket: number, expired: HitEntry | undefined, expires: number, alive: number): void {
     if (expired !== undefined) {
-      this.drop(id, expired);
+      this.drop(expired);
       this.counterRows--;
     }
     // A bucket already dead by the object's clock counts once and is not kept (as SQL's dead row was ignored).
     if (expires <= alive) return;
-    const created: HitEntry = { used: false, dirty: false, live: true, kind: "h", id: this.nextRowId++, name: id, n: 1, expires };
-    this.counters.set(id, created);
+    const created: HitEntry = {
+      flags: 0, kind: "h", id: this.nextRowId++, key, bucket, n: 1, expires,
+    };
+    this.keep(created, slotOf("h", hash, bucket));
     this.counterRows++;
     this.changed(created);
   }
 
   private hit(now: number, alive: number, key: string, windowMs: number): number {
-    const scoped = `${key}:${windowMs}`;
+    const window = String(windowMs);
+    const hash = rowKeyHash(key, window);
     const bucket = bucketOf(now, windowMs);
-    const current = this.increment(scoped, bucket, bucketExpiresAt(bucket, windowMs), alive);
-    return slidingCount(now, windowMs, current, this.count(scoped, bucket - 1, alive));
+    const current = this.increment(hash, key, window, bucket, bucketExpiresAt(bucket, windowMs), alive);
+    return slidingCount(now, windowMs, current, this.count(hash, key, window, bucket - 1, alive));
   }
 
   /** A rate-limit check, its answer pushed onto `out`: success (1 or 0), remaining, reset (no answer object). */
   private limit(now: number, alive: number, checkKey: string, limit: number, windowMs: number, out: number[]): void {
-    const key = `${rateLimitPrefix({ limit, windowMs })}:${checkKey}`;
+    const prefix = rateLimitPrefix({ limit, windowMs });
+    const hash = rowKeyHash(prefix, checkKey);
     const bucket = bucketOf(now, windowMs);
     // The current bucket is looked up once, for the count and for consuming a unit.
-    const id = hitId(key, bucket);
-    const entry = this.counters.get(id) as HitEntry | undefined;
+    const entry = this.find("h", hash, prefix, checkKey, bucket) as HitEntry | undefined;
     const current = entry !== undefined && entry.expires > alive ? entry : undefined;
-    const remaining = rateLimitRemaining(now, limit, windowMs, current?.n ?? 0, this.count(key, bucket - 1, alive));
+    const remaining = rateLimitRemaining(now, limit, windowMs, current?.n ?? 0, this.count(hash, prefix, checkKey, bucket - 1, alive));
     out.push(remaining < 0 ? 0 : 1, remaining < 0 ? 0 : remaining, (bucket + 1) * windowMs);
     if (remaining < 0) return;
     if (current !== undefined) {
       current.n++;
-      current.used = true;
+      current.flags |= USED;
       this.changed(current);
     } else {
-      this.place(id, entry, bucketExpiresAt(bucket, windowMs), alive);
+      this.place(hash, `${prefix}:${checkKey}`, bucket, entry, bucketExpiresAt(bucket, windowMs), alive);
     }
   }
 
   private add(now: number, alive: number, key: string, member: string, windowMs: number): number {
     const bucket = bucketOf(now, windowMs);
-    const scoped = `${key}:${windowMs}`;
+    const window = String(windowMs);
+    const hash = rowKeyHash(key, window);
     const expires = bucketExpiresAt(bucket, windowMs);
-    const id = setId(scoped, bucket);
-    let entry = this.touch<SetEntry>(id, alive);
+    let entry = this.touch<SetEntry>(this.find("m", hash, key, window, bucket), alive);
     if (entry === undefined && expires > alive) {
       // Created with its first member, held as itself (`members`, `ids`): most sets of a
       // flood of new keys never get a second member.
-      entry = { used: false, dirty: false, live: true, kind: "m", ids: this.nextRowId++, name: id, members: member, fresh: [member], expires };
-      this.counters.set(id, entry);
+      entry = {
+        flags: 0, kind: "m", ids: this.nextRowId++,
+        key: `${key}:${window}`, bucket, members: member, fresh: [member], expires,
+      };
+      this.keep(entry, slotOf("m", hash, bucket));
       this.counterRows++;
       this.changed(entry);
     } else if (entry !== undefined && memberCount(entry.members) < DISTINCT_CAP && !hasMember(entry.members, member)) {
@@ -762,7 +852,7 @@ export class RiskgateStore extends DurableObject<Env> {
       this.changed(entry);
     }
     // Distinct over the current and previous bucket, as PFCOUNT of both keys does on Redis.
-    const previous = this.counters.get(setId(scoped, bucket - 1)) as SetEntry | undefined;
+    const previous = this.find("m", hash, key, window, bucket - 1) as SetEntry | undefined;
     const a = entry !== undefined && entry.expires > alive ? entry.members : EMPTY;
     if (previous === undefined || previous.expires <= alive) return memberCount(a);
     let union = memberCount(a);
@@ -858,18 +948,3 @@ function withId(ids: number | number[], id: number): number | number[] {
 
 /** A set's `fresh` once flushed: shared, never pushed to (the next new member gets an array of its own). */
 const NO_MEMBERS: string[] = Object.freeze([]) as unknown as string[];
-
-
-function hitId(key: string, bucket: number): string {
-  return `h\u0000${key}\u0000${bucket}`;
-}
-
-function setId(key: string, bucket: number): string {
-  return `m\u0000${key}\u0000${bucket}`;
-}
-
-/** The key and bucket of a `hitId` or `setId`. */
-function keyAndBucket(name: string): [string, number] {
-  const end = name.lastIndexOf("\u0000");
-  return [name.slice(2, end), Number(name.slice(end + 1))];
-}

@@ -64,6 +64,9 @@ export function penaltyCacheKey(check: Pick<PenaltyCheck, "key">): string {
 
 /** The first key of `request` this isolate already knows to be blocked, if any. */
 export function findCachedBlock(cache: BlockCache, request: Pick<ObserveRequest, "now" | "limits" | "penalties">): CachedBlock | null {
+  // Nothing blocked (an isolate's usual state): no key to build. It runs twice per reset
+  // (the screen, then the store's observe), ~35 keys of ~100 characters each time.
+  if (cache.size === 0) return null;
   for (const check of request.limits ?? []) {
     if (!check.cache) continue;
     const until = cache.blockedUntil(rateLimitCacheKey(check), request.now);

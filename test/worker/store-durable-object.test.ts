@@ -7,6 +7,7 @@ import type { WorkerEnv as Env } from "../../src/gateway/env.ts";
 import type { RiskgateStore } from "../../src/store/durable-object.ts";
 import type { StoreNamespace } from "../../src/store/durable-object-store.ts";
 import type { ObserveRequest } from "../../src/store/port.ts";
+import { rowKeyHash, slotOf } from "../../src/store/counter-slot.ts";
 import { packBatch, type ShardBatch, type ShardResult, unpackResult, type WireBatch, type WireResult } from "../../src/store/shard-wire.ts";
 import { postReset, testGateway } from "./gateway-harness.ts";
 import { alignedFuture, durableObjectHarness, uniqueKey } from "./store-harness.ts";
@@ -336,6 +337,75 @@ describe("Durable Object adapter: in memory, written behind", () => {
     // The newest key is still counted; the oldest starts over.
     expect(await hit(keys.at(-1) ?? "")).toBe(2);
     expect(await hit(keys[0] ?? "")).toBe(1);
+  });
+
+  it("counters whose 30-bit slots collide count apart, flush, reload and are evicted like any other", async () => {
+    const stub = ownObject("collide");
+    const now = alignedFuture();
+    const windowMs = 600_000;
+    const bucket = Math.floor(now / windowMs);
+    const window = String(windowMs);
+    // Two keys of each kind whose entries share a slot in `counters` (a birthday search: ~40,000 keys).
+    const collide = (kind: "h" | "m", label: string, rowKey: (key: string) => [string, string]): [string, string] => {
+      const seen = new Map<number, string>();
+      const base = uniqueKey(label);
+      for (let i = 0; ; i++) {
+        const key = `${base}:${i}`;
+        const slot = slotOf(kind, rowKeyHash(...rowKey(key)), bucket);
+        const other = seen.get(slot);
+        if (other !== undefined) return [other, key];
+        seen.set(slot, key);
+      }
+    };
+    const [hitA, hitB] = collide("h", "hit", (key) => [key, window]);
+    const [setA, setB] = collide("m", "set", (key) => [key, window]);
+    const [limitA, limitB] = collide("h", "limit", (key) => [`rg:rl:10:${window}`, key]);
+    const shard = (members: [string, string]) => ({
+      now,
+      hits: [hitA, hitB].map((key) => ({ key, windowMs })),
+      distinct: [
+        { key: setA, member: members[0], windowMs },
+        { key: setB, member: members[1], windowMs },
+      ],
+      limits: [limitA, limitB].map((key) => ({ key, limit: 10, windowMs, cache: false })),
+      penalties: [],
+      historyKey: null,
+    });
+    const collided = (instance: RiskgateStore) => (instance as unknown as { collided: Map<number, unknown[]> }).collided.size;
+    const first = await observeShard(stub, shard(["x", "y"]));
+    expect([first.counts, first.distinct, first.limits.map((l) => l.remaining)]).toEqual([[1, 1], [1, 1], [9, 9]]);
+    expect(await runInDurableObject(stub, (instance) => collided(instance as RiskgateStore))).toBe(3);
+    const second = await observeShard(stub, shard(["y", "x"]));
+    expect([second.counts, second.distinct, second.limits.map((l) => l.remaining)]).toEqual([[2, 2], [2, 2], [8, 8]]);
+    expect((await stub.stats()).counterRows).toBe(2 + 4 + 2);
+    // Each entry is its own row, under its own key.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const hits = await sqlRows(stub, "SELECT key, bucket, n FROM counter_hits ORDER BY key");
+    expect(hits.map((r) => [r.key, r.bucket, r.n])).toEqual(
+      [`${hitA}:${window}`, `${hitB}:${window}`, `rg:rl:10:${window}:${limitA}`, `rg:rl:10:${window}:${limitB}`].sort().map((key) => [key, bucket, 2]),
+    );
+    const members = await sqlRows(stub, "SELECT key, member FROM counter_members ORDER BY key, member");
+    expect(members.map((r) => `${String(r.key)}|${String(r.member)}`)).toEqual(
+      [`${setA}:${window}|x`, `${setA}:${window}|y`, `${setB}:${window}|x`, `${setB}:${window}|y`].sort(),
+    );
+    // A new instance over the same storage reloads both entries of every slot.
+    const reloaded = await runInDurableObject(stub, async (instance, state) => {
+      const Store = instance.constructor as new (ctx: DurableObjectState, env: unknown) => RiskgateStore;
+      const fresh = new Store(state, env);
+      return { answer: await observeShard(fresh, shard(["z", "x"])), collided: collided(fresh) };
+    });
+    expect(reloaded.collided).toBe(3);
+    expect([reloaded.answer.counts, reloaded.answer.distinct, reloaded.answer.limits.map((l) => l.remaining)]).toEqual([[3, 3], [3, 2], [7, 7]]);
+    // At the row cap the collided entries leave too (each takes its slot when the holder
+    // goes, then is walked like any other): all of them start over.
+    await runInDurableObject(stub, (instance) => {
+      (instance as RiskgateStore).caps.counterRows = 20;
+    });
+    for (let i = 0; i < 100; i++) await observeShard(stub, { now, hits: [{ key: uniqueKey(`fill${i}`), windowMs }], distinct: [], limits: [], penalties: [], historyKey: null });
+    expect(await runInDurableObject(stub, (instance) => collided(instance as RiskgateStore))).toBe(0);
+    expect((await stub.stats()).counterRows).toBeLessThanOrEqual(20);
+    const after = await observeShard(stub, shard(["x", "y"]));
+    expect([after.counts, after.distinct, after.limits.map((l) => l.remaining)]).toEqual([[1, 1], [1, 1], [9, 9]]);
   });
 
   it("at the row cap a counter still being hit stays, though it was placed before every other", async () => {
