@@ -93,62 +93,6 @@ export function observeCall(request: ObserveRequest): ScriptCall | null {
   return { keys, args };
 }
 
-/** Printable ASCII without `"` and `\`: what JSON.stringify writes unchanged. */
-const PLAIN = /^[ !#-[\]-~]*$/;
-/** `s` as it appears between the quotes of a JSON string (JSON.stringify's escaping). */
-function inner(s: string): string {
-  return PLAIN.test(s) ? s : JSON.stringify(s).slice(1, -1);
-}
-
-/**
- * The observe call's `[key count, ...keys, ...args]` as JSON text: exactly
- * `JSON.stringify([String(keys.length), ...keys, ...args])` of `observeCall(request)`
- * (a property test holds the two equal, hostile strings included), or null when that
- * is null. Written straight into one string: building the 75 key strings of an
- * ordinary reset as an array, spreading it into the command and then serialising it
- * was ~3x the CPU of this (BENCHMARKS.md, "The Upstash call"). Each caller-given part
- * is escaped once (`inner`), however many keys it appears in.
- */
-export function observeJson(request: ObserveRequest): string | null {
-  const { now, hits, distinct, historyKey } = request;
-  const penalties = request.penalties ?? [];
-  const limits = request.limits ?? [];
-  const rosterKey = request.rosterKey ?? null;
-  if (hits.length + distinct.length + penalties.length + limits.length === 0 && historyKey === null && rosterKey === null) return null;
-  const keyCount = 2 * hits.length + 2 * distinct.length + (historyKey === null ? 0 : 5) + penalties.length + 2 * limits.length + (rosterKey === null ? 0 : 2);
-  let keys = "";
-  let args = `,"${hits.length}","${distinct.length}","${historyKey === null ? 0 : 1}","${penalties.length}","${HISTORY_LIMIT}","${limits.length}","${now}","${rosterKey === null ? 0 : 1}"`;
-  for (const { key, windowMs } of hits) {
-    const bucket = bucketOf(now, windowMs);
-    const head = `,"rg:w:${windowMs}:${inner(key)}:`;
-    keys += `${head}${bucket}"${head}${bucket - 1}"`;
-    args += `,"${bucketExpiresAt(bucket, windowMs)}"`;
-  }
-  for (const { key, member, windowMs } of distinct) {
-    const bucket = bucketOf(now, windowMs);
-    const head = `,"rg:d:${windowMs}:${inner(key)}:`;
-    keys += `${head}${bucket}"${head}${bucket - 1}"`;
-    args += `,"${inner(member)}","${bucketExpiresAt(bucket, windowMs)}"`;
-  }
-  if (historyKey !== null) {
-    const head = `,"rg:h:${inner(historyKey)}:`;
-    keys += `${head}dev"${head}cc"${head}asn"${head}last"${head}tag"`;
-  }
-  for (const p of penalties) keys += `,"rg:p:${inner(p.key)}"`;
-  for (const check of limits) {
-    const bucket = bucketOf(now, check.windowMs);
-    const head = `,"${rateLimitPrefix(check)}:${inner(check.key)}:`;
-    keys += `${head}${bucket}"${head}${bucket - 1}"`;
-    args += `,"${check.limit}","${check.windowMs}","${bucketExpiresAt(bucket, check.windowMs)}"`;
-  }
-  if (rosterKey !== null) {
-    const { bucket, field } = rosterSlot(rosterKey);
-    keys += `,"${inner(bucket)}","${ROSTER_MARKER}"`;
-    args += `,"${inner(field)}"`;
-  }
-  return `["${keyCount}"${keys}${args}]`;
-}
-
 /** The roster script's call: added keys' buckets, removed keys' buckets, the marker. */
 export function rosterCall(update: RosterUpdate): ScriptCall {
   const slots = [...update.add, ...update.remove].map(rosterSlot);

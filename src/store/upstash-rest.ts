@@ -39,23 +39,18 @@ export class UpstashRest {
   }
 
   /** Run one command; its reply's `result`, or a thrown RedisReplyError / StoreError / fetch error. */
-  command(command: readonly string[], signal: AbortSignal): Promise<unknown> {
-    return this.send(JSON.stringify(command), signal);
-  }
-
-  /** The same for a command already written as a JSON array of strings (`body`). */
-  async send(body: string, signal: AbortSignal): Promise<unknown> {
-    const res = await fetch(this.url, { method: "POST", headers: this.headers, body, signal });
-    let reply: unknown;
+  async command(command: readonly string[], signal: AbortSignal): Promise<unknown> {
+    const res = await fetch(this.url, { method: "POST", headers: this.headers, body: JSON.stringify(command), signal });
+    let body: unknown;
     try {
-      reply = await res.json();
+      body = await res.json();
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (!res.ok) throw new StoreError("STORE_UNAVAILABLE", `upstash answered HTTP ${res.status}`, { cause: err });
       throw new StoreError("STORE_BAD_RESPONSE", "upstash response was not JSON", { cause: err });
     }
-    if (typeof reply !== "object" || reply === null) throw new StoreError("STORE_BAD_RESPONSE", "upstash response was not an object");
-    const { result, error } = reply as { result?: unknown; error?: unknown };
+    if (typeof body !== "object" || body === null) throw new StoreError("STORE_BAD_RESPONSE", "upstash response was not an object");
+    const { result, error } = body as { result?: unknown; error?: unknown };
     if (typeof error === "string") throw new RedisReplyError(error);
     if (!res.ok) throw new StoreError("STORE_UNAVAILABLE", `upstash answered HTTP ${res.status}`);
     if (result === undefined) throw new StoreError("STORE_BAD_RESPONSE", "upstash response had no result");

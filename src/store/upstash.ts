@@ -45,7 +45,7 @@ import { checkTally, checkTallyName, sortTallies } from "./tally.ts";
 import {
   historyCall,
   liftCall,
-  observeJson,
+  observeCall,
   parseObserve,
   parseRosterStatus,
   parsePenalty,
@@ -70,17 +70,12 @@ export interface UpstashStoreOptions {
 }
 
 /** EVALSHA, falling back to EVAL when Redis does not have the script yet; one signal bounds both. */
-function run(rest: UpstashRest, script: LuaScript, { keys, args }: ScriptCall, signal: AbortSignal): Promise<unknown> {
-  return runJson(rest, script, JSON.stringify([String(keys.length), ...keys, ...args]), signal);
-}
-
-/** `run` for a call already written as JSON, `["<key count>", ...keys, ...args]`. */
-async function runJson(rest: UpstashRest, script: LuaScript, call: string, signal: AbortSignal): Promise<unknown> {
-  const tail = call.slice(1);
+async function run(rest: UpstashRest, script: LuaScript, { keys, args }: ScriptCall, signal: AbortSignal): Promise<unknown> {
+  const tail = [String(keys.length), ...keys, ...args];
   try {
-    return await rest.send(`["EVALSHA","${script.sha1}",${tail}`, signal);
+    return await rest.command(["EVALSHA", script.sha1, ...tail], signal);
   } catch (err) {
-    if (err instanceof RedisReplyError && err.message.includes("NOSCRIPT")) return rest.send(`["EVAL",${JSON.stringify(script.source)},${tail}`, signal);
+    if (err instanceof RedisReplyError && err.message.includes("NOSCRIPT")) return rest.command(["EVAL", script.source, ...tail], signal);
     throw err;
   }
 }
@@ -112,16 +107,7 @@ export class UpstashStore implements Store {
     for (const p of request.penalties ?? []) checkPenaltyPolicy(p.policy);
     const blocked = findCachedBlock(this.cache, request);
     if (blocked !== null) return blockedResult(blocked);
-    const call = observeJson(request);
-    if (call === null) return { counts: [], distinct: [], history: null, penalties: [], limits: [], blocked: null };
-    // `call` inlined: one async layer less on every allowed reset's path.
-    let result: ObserveResult;
-    try {
-      const reply = await runJson(this.rest, OBSERVE_SCRIPT, call, AbortSignal.timeout(this.timeoutMs));
-      result = { ...parseObserve(request, reply), blocked: null };
-    } catch (err) {
-      throw storeErrorFrom(err, "observe");
-    }
+    const result = await this.call("observe", (signal) => this.observeOnce(request, signal));
     rememberBlocks(this.cache, request, result);
     return result;
   }
@@ -163,6 +149,13 @@ export class UpstashStore implements Store {
   /** One script call: atomic, so a statement is applied whole or not at all. */
   async updateRoster(update: RosterUpdate): Promise<RosterStatus> {
     return parseRosterStatus(await this.call("updateRoster", (signal) => run(this.rest, ROSTER_SCRIPT, rosterCall(update), signal)));
+  }
+
+  private async observeOnce(request: ObserveRequest, signal: AbortSignal): Promise<ObserveResult> {
+    const call = observeCall(request);
+    if (call === null) return { counts: [], distinct: [], history: null, penalties: [], limits: [], blocked: null };
+    const reply = await run(this.rest, OBSERVE_SCRIPT, call, signal);
+    return { ...parseObserve(request, reply), blocked: null };
   }
 
   /** One adapter call under one timer: the signal aborts whichever fetch is in flight at the timeout. */
