@@ -6,9 +6,9 @@
 
 /**
  * Riskgate's Durable Objects each in an isolate of their own (`splitDurableObjects`), as
- * on Cloudflare, by default; BENCH_SPLIT_DO=0 puts them in the worker's isolate, as every
- * (b), (c) and (d) number before 2026-12-03 was measured. In that shared layout, once the
- * 16 connections saturate workerd's core, workerd takes no new I/O until the load stops:
+ * on Cloudflare, by default; BENCH_SPLIT_DO=0 puts them in the worker's isolate, the default
+ * before 2026-12-03. In that shared layout, once the 16 connections saturate workerd's core,
+ * workerd starves new I/O until the load stops:
  * (c)'s forwards reach the origin only after the round, each on a new connection (0.98–0.99
  * per request), and a trivial worker in its own isolate of the same process waits 1.4 s
  * median to be answered (BENCHMARKS.md, "Origin connections in (c): the shared isolate").
