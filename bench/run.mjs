@@ -12,8 +12,8 @@
 // BENCH_SOAK (default and 1: the memory soak, 120,000 distinct resets after a 10,000-request
 // warm-up, past the store's row cap, as issue 17.6 asks; "short": 20,000, which ends while
 // the store still climbs to its cap; 0: none), BENCH_SOAK_REQUESTS (any other size), see
-// bench/soak.mjs and `npm run bench:soak`. BENCH_SPLIT_DO=1: riskgate's Durable Objects each
-// in an isolate of their own, as on Cloudflare (bench/scenarios.mjs).
+// bench/soak.mjs and `npm run bench:soak`. BENCH_SPLIT_DO=0: riskgate's Durable Objects in
+// the worker's isolate instead of each in an isolate of its own as on Cloudflare (bench/scenarios.mjs).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +37,7 @@ const settings = {
   seconds: knob("BENCH_SECONDS", 3),
   warmup_seconds: knob("BENCH_WARMUP_SECONDS", 2),
   connections: knob("BENCH_CONNECTIONS", 16),
-  split_durable_objects: process.env.BENCH_SPLIT_DO === "1",
+  split_durable_objects: process.env.BENCH_SPLIT_DO !== "0",
 };
 // Read before this process pins itself to one core (nproc honours the affinity mask).
 const nproc = Number(execFileSync("nproc", { encoding: "utf8" }).trim()) || 1;

@@ -5,13 +5,15 @@
 // probe's reason and its ratios are null.
 
 /**
- * BENCH_SPLIT_DO=1: riskgate's Durable Objects each in an isolate of their own
- * (`splitDurableObjects`), as on Cloudflare. Off by default: every earlier (c) number was
- * measured with them in the worker's isolate, and no CPU difference between the layouts
- * stood out of this machine's noise (BENCHMARKS.md, "The Durable Object path (dostore2
- * branch)").
+ * Riskgate's Durable Objects each in an isolate of their own (`splitDurableObjects`), as
+ * on Cloudflare, by default; BENCH_SPLIT_DO=0 puts them in the worker's isolate, the default
+ * before 2026-12-03. In that shared layout, once the 16 connections saturate workerd's core,
+ * workerd starves new I/O until the load stops:
+ * (c)'s forwards reach the origin only after the round, each on a new connection (0.98–0.99
+ * per request), and a trivial worker in its own isolate of the same process waits 1.4 s
+ * median to be answered (BENCHMARKS.md, "Origin connections in (c): the shared isolate").
  */
-const SPLIT_DO = process.env.BENCH_SPLIT_DO === "1";
+const SPLIT_DO = process.env.BENCH_SPLIT_DO !== "0";
 
 /** Bindings every riskgate worker gets: development mode uses the documented dev secrets. */
 // The reset route's answer floor (RESET_RESPONSE_FLOOR_MS, 250 ms by default, SECURITY.md 12)

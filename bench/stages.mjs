@@ -11,7 +11,7 @@
 //   (STAGES_HEAP=1: also a sampling heap profile over the same seconds, collected objects
 //   included, listed as bytes allocated per request by function and caller)
 //   (STAGES_SPLIT=1: the Durable Objects in isolates of their own, as on Cloudflare and
-//   with BENCH_SPLIT_DO=1; only the worker's isolate is profiled)
+//   as the benchmark hosts them by default; only the worker's isolate is profiled)
 //
 // Stages come from the bundle's module markers (wrangler's esbuild writes `// src/x.ts`
 // before each module), so a function moving between files moves its samples with it.
@@ -144,7 +144,7 @@ async function profileWorker(name, seconds, bundle, mode = "unique") {
   if (upstash !== null && "skipped" in upstash) throw new Error(upstash.skipped);
   // One isolate, so that one profile holds the worker, the store and the audit hub (each
   // isolate's profiler also samples while the others run: three profiles summed to twice
-  // workerd's CPU). STAGES_SPLIT=1: each Durable Object in its own isolate (BENCH_SPLIT_DO=1);
+  // workerd's CPU). STAGES_SPLIT=1: each Durable Object in its own isolate (the benchmark's default);
   // only the worker's isolate is profiled.
   const shared = { ...declared, splitDurableObjects: process.env.STAGES_SPLIT === "1" };
   const spec = upstash === null ? shared : { ...shared, bindings: { ...shared.bindings, ...upstash.bindings } };
