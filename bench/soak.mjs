@@ -42,9 +42,9 @@ const JSON_OUT = process.argv.includes("--json");
 /**
  * --no-snapshot: take no heap snapshots (so force no GC); read each isolate's heap as V8
  * reports it (committed, garbage included). A heap snapshot is not free: V8 builds it in
- * malloc'd memory (HeapEntry/edge deques, a StringsStorage and a HeapObjectsMap that
- * outlive it), and workerd's tcmalloc keeps those pages, so with snapshots most of
- * workerd's RSS is the snapshots' (BENCHMARKS.md, "Where workerd's memory goes").
+ * malloc'd memory (HeapEntry/edge deques, hash maps of tens of MB), and workerd's
+ * tcmalloc keeps the freed pages, so with snapshots most of workerd's RSS is the
+ * snapshots' (BENCHMARKS.md, "Where workerd's memory goes").
  */
 const NO_SNAPSHOT = process.argv.includes("--no-snapshot");
 const log = (msg) => console.log(`soak: ${msg}`);
