@@ -8,9 +8,11 @@
 // For the soak each Durable Object class is hosted by a service of its own (workerd.mjs,
 // splitDurableObjects), so the worker, the store and the audit hub are three isolates
 // (three inspector targets) and growth is attributed to one of them. workerd's RSS is
-// read as well (all isolates plus native memory, SQLite's page cache included).
+// read as well (all isolates plus native memory, SQLite's page cache included), with its
+// anonymous memory and largest anonymous mappings: mostly tcmalloc's region (holding the
+// snapshots' memory) and V8's heap pages, not riskgate's state.
 //
-//   node --experimental-websocket bench/soak.mjs [--requests N] [--bundle path] [--json]
+//   node --experimental-websocket bench/soak.mjs [--requests N] [--bundle path] [--no-snapshot] [--json]
 //     (npm run bench:soak and npm run bench: 120,000 requests; BENCH_SOAK_REQUESTS for another size)
 // Prints a table and, with --json, one JSON line last (bench/run.mjs reads it).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -37,6 +39,14 @@ const MAX_SECONDS = Number(arg("max-seconds", 600));
 const GATEWAY_CPU = 0;
 const LOAD_CPU = 1;
 const JSON_OUT = process.argv.includes("--json");
+/**
+ * --no-snapshot: take no heap snapshots (so force no GC); read each isolate's heap as V8
+ * reports it (committed, garbage included). A heap snapshot is not free: V8 builds it in
+ * malloc'd memory (HeapEntry/edge deques, hash maps of tens of MB), and workerd's
+ * tcmalloc keeps the freed pages, so with snapshots most of workerd's RSS is the
+ * snapshots' (BENCHMARKS.md, "Where workerd's memory goes").
+ */
+const NO_SNAPSHOT = process.argv.includes("--no-snapshot");
 const log = (msg) => console.log(`soak: ${msg}`);
 
 const ROLE = { worker: "the worker (gateway)", store: "store DO (RiskgateStore)", audit: "audit hub DO (RiskgateAuditHub)" };
@@ -104,14 +114,14 @@ async function soak() {
     for (const [name, s] of sessions) {
       // workerd's inspector never answers HeapProfiler.collectGarbage, and Runtime.evaluate
       // finds no context; a heap snapshot forces a full GC first (its chunks are dropped).
-      await s.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+      if (!NO_SNAPSHOT) await s.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
       const { usedSize, totalSize } = await s.send("Runtime.getHeapUsage");
       heaps[name] = { used_kb: Math.round(usedSize / 1024), total_kb: Math.round(totalSize / 1024) };
     }
-    const s = { phase, requests: counters.requests, forwarded, heaps, rss_kb: rssKb(workerd.pid), at_s: Math.round((performance.now() - started) / 1000) };
+    const s = { phase, requests: counters.requests, forwarded, heaps, rss_kb: rssKb(workerd.pid), ...anonKb(workerd.pid), at_s: Math.round((performance.now() - started) / 1000) };
     samples.push(s);
     const used = Object.entries(heaps).map(([n, h]) => `${n} ${h.used_kb} KB`).join(", ");
-    log(`${phase} at ${s.requests} requests (${forwarded} forwarded): ${used}; workerd RSS ${s.rss_kb} KB`);
+    log(`${phase} at ${s.requests} requests (${forwarded} forwarded): ${used}${NO_SNAPSHOT ? ` (no GC; committed ${Object.values(heaps).reduce((sum, h) => sum + h.total_kb, 0)} KB)` : ""}; workerd RSS ${s.rss_kb} KB (anonymous ${s.anon_kb} KB, largest anonymous mappings ${s.anon_largest_kb.join(", ")} KB resident)`);
     return s;
   };
 
@@ -144,7 +154,7 @@ async function soak() {
       },
     ]),
   );
-  const total = per10k((s) => Object.values(s.heaps).reduce((sum, h) => sum + h.used_kb, 0));
+  const total = NO_SNAPSHOT ? null : per10k((s) => Object.values(s.heaps).reduce((sum, h) => sum + h.used_kb, 0));
   const distinct = after.requests - before.requests;
   const grows = Object.entries(isolates).sort((a, b) => b[1].heap_growth_kb_per_10k - a[1].heap_growth_kb_per_10k)[0];
   return {
@@ -161,6 +171,10 @@ async function soak() {
     rss_growth_kb_per_10k_workerd: per10k((s) => s.rss_kb),
     rss_kb_before: before.rss_kb,
     rss_kb_after: after.rss_kb,
+    anon_kb_before: before.anon_kb,
+    anon_kb_after: after.anon_kb,
+    heaps_after_gc: !NO_SNAPSHOT,
+    heap_committed_kb_after: NO_SNAPSHOT ? Object.values(after.heaps).reduce((sum, h) => sum + h.total_kb, 0) : null,
     isolates,
     samples,
   };
@@ -202,6 +216,27 @@ async function connect(url) {
   };
 }
 
+/**
+ * workerd's anonymous resident memory and its largest anonymous mappings (resident KB), from
+ * /proc/<pid>/smaps: a fallback measure. Most of it is tcmalloc's: one reservation per size
+ * region, so one mapping holds whatever malloc'd memory tcmalloc has not given back.
+ */
+function anonKb(pid) {
+  try {
+    const sizes = [];
+    let anonymous = false;
+    for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head !== null) anonymous = head[1] === "";
+      else if (anonymous && line.startsWith("Rss:")) sizes.push(Number(line.split(/\s+/)[1]));
+    }
+    sizes.sort((a, b) => b - a);
+    return { anon_kb: sizes.reduce((sum, kb) => sum + kb, 0), anon_largest_kb: sizes.slice(0, 3) };
+  } catch {
+    return { anon_kb: 0, anon_largest_kb: [] };
+  }
+}
+
 function rssKb(pid) {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
@@ -239,8 +274,8 @@ function describe(r) {
   );
   return [
     `${r.requests_measured} distinct resets once warm (${r.requests_total} in all, ${r.forwarded_share} forwarded, ~${r.rps_median} req/s, ${r.seconds} s)`,
-    `${"isolate: JS heap after GC, KB".padEnd(50)} ${"before".padStart(8)} ${"end".padStart(8)} ${"after".padStart(8)} ${"KB/10k".padStart(10)}`,
+    `${(r.heaps_after_gc ? "isolate: JS heap after GC, KB" : "isolate: JS heap used, no GC (--no-snapshot), KB").padEnd(50)} ${"before".padStart(8)} ${"end".padStart(8)} ${"after".padStart(8)} ${"KB/10k".padStart(10)}`,
     ...rows,
-    `all isolates: ${r.heap_growth_kb_per_10k} KB per 10k; workerd RSS ${r.rss_kb_before} -> ${r.rss_kb_after} KB (${r.rss_growth_kb_per_10k_workerd} KB per 10k, fallback measure)`,
+    `all isolates: ${r.heap_growth_kb_per_10k} KB per 10k; workerd RSS ${r.rss_kb_before} -> ${r.rss_kb_after} KB (${r.rss_growth_kb_per_10k_workerd} KB per 10k, fallback measure); anonymous ${r.anon_kb_before} -> ${r.anon_kb_after} KB${r.heaps_after_gc ? "" : `; JS heaps committed at the end ${r.heap_committed_kb_after} KB`}`,
   ].join("\n");
 }
