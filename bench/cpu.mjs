@@ -84,3 +84,30 @@ export function waitMicros(pid) {
     return 0;
   }
 }
+
+/**
+ * CPU time (user + system) of each live thread of `pid`, in microseconds, by thread id,
+ * with the thread's name (`comm`, e.g. "workerd" or V8's profiler thread "v8:ProfEvntProc").
+ * A thread that has exited is no longer listed (its time stays in the process's total).
+ * @returns {Map<string, { name: string, us: number }>}
+ */
+export function threadCpuMicros(pid) {
+  const threads = new Map();
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+      threads.set(tid, { name, us: tickMicros((f[11] ?? 0) + (f[12] ?? 0)) });
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return threads;
+}
