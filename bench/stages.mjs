@@ -380,6 +380,13 @@ async function profileWorker(name, seconds, bundle, mode = "unique") {
       threads_us_per_request: Object.fromEntries([...threads].map(([n, us]) => [n, us / requests])),
       profiler_us_per_request: (threads.get(PROFILER_THREAD) ?? 0) / requests,
       wait_share: (after.wait - before.wait) / window,
+      // The main thread (tid = pid: workerd's event loop, where every isolate runs) over the
+      // same seconds: CPU, time waiting for its core, and the rest of the window, idle.
+      main: {
+        cpu_us: (after.threads.get(String(workerd.pid))?.us ?? 0) - (before.threads.get(String(workerd.pid))?.us ?? 0),
+        wait_us: after.wait - before.wait,
+        window_us: window,
+      },
     };
   } finally {
     await workerd.stop();
@@ -402,11 +409,20 @@ export function rowOrder(isolates) {
 /** The stage table of one profiled run. */
 export function stageTable(name, run, fileOf, { maxGap = MAX_GAP } = {}) {
   const us = attributeIsolates(run.profiles, fileOf, { maxGap });
-  us.delete("idle");
   const isolates = run.profiles.map(({ isolate }) => isolate);
   const rows = rowOrder(isolates).map((stage) => ({ stage, us_per_request: Math.round((us.get(stage) ?? 0) / run.requests) }));
   const total = rows.reduce((a, r) => a + r.us_per_request, 0);
   const profiler = Math.round(run.profiler_us_per_request ?? 0);
+  // "(idle)" samples: the sampled isolate ran no JS. On a saturated core that is workerd's
+  // own work outside every isolate's JS (the event loop: HTTP, the RPC between isolates,
+  // timers), not idleness: the main thread was busy or waiting for its core. What of it was
+  // truly idle is the window less the main thread's CPU and wait (derived, approximate).
+  const main = run.main === undefined ? null : {
+    cpu_us: Math.round(run.main.cpu_us / run.requests),
+    wait_us: Math.round(run.main.wait_us / run.requests),
+    idle_us: Math.round(Math.max(0, run.main.window_us - run.main.cpu_us - run.main.wait_us) / run.requests),
+  };
+  const idle = Math.round((us.get("idle") ?? 0) / run.requests);
   const measured = Math.round(run.cpu_us_per_request);
   return {
     worker: name,
@@ -420,6 +436,8 @@ export function stageTable(name, run, fileOf, { maxGap = MAX_GAP } = {}) {
     rows,
     isolates: Object.fromEntries(isolates.map((i) => [i, Math.round((us.byIsolate.get(i) ?? 0) / run.requests)])),
     profile_total_us: total,
+    idle_samples_us: idle,
+    main_thread: main,
     // V8's sampling threads: CPU of workerd that no sample can show.
     profiler_thread_us: profiler,
     threads_us: Object.fromEntries(Object.entries(run.threads_us_per_request ?? {}).map(([n, v]) => [n, Math.round(v)])),
@@ -477,6 +495,17 @@ export function printTable(t) {
     `| measured: V8 profiler threads (${PROFILER_THREAD}, /proc), no samples | ${t.profiler_thread_us} | ${ofMeasured(t.profiler_thread_us)} |`,
     `| **stages + profiler threads** | **${t.profile_total_us + t.profiler_thread_us}** | |`,
     `| measured: workerd CPU (/proc utime+stime, all threads; ${other.map(([n, us]) => `${n} ${us}`).join(", ")}) | ${t.measured_cpu_us} | gap ${(100 * t.gap).toFixed(1)}% |`,
+    "",
+    "| not in the stages | µs/request | |",
+    "| --- | ---: | --- |",
+    `| (idle) samples: no JS running in the sampled isolate (workerd's event loop: HTTP, the RPC between isolates; or truly idle) | ${t.idle_samples_us} | |`,
+    ...(t.main_thread === null || t.main_thread === undefined
+      ? []
+      : [
+          `| measured: main thread CPU (/proc, tid = pid) | ${t.main_thread.cpu_us} | stages ${t.profile_total_us}: ${((100 * t.profile_total_us) / t.main_thread.cpu_us - 100).toFixed(1)}% |`,
+          `| measured: main thread waiting for its core (schedstat) | ${t.main_thread.wait_us} | |`,
+          `| derived: main thread idle (window − CPU − wait) | ${t.main_thread.idle_us} | so ~${Math.max(0, t.idle_samples_us - t.main_thread.idle_us)} of the (idle) samples were busy outside JS |`,
+        ]),
     "",
     "top frames by self time (stage: function file, µs/request):",
     ...t.top.filter((f) => f.stage !== "idle").map((f) => `  ${String(f.us_per_request).padStart(5)}  ${f.stage}: ${f.frame}`),
