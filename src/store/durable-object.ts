@@ -218,11 +218,9 @@ export class RiskgateStore extends DurableObject<Env> {
 
   /**
    * Apply one request's operations for this shard (`packBatch`; answers for `unpackResult`);
-   * single-threaded, so no lost counts. Answered as a value, not a promise, unless the
-   * flush's alarm must be set first (once per flush): an async method's answer would wait
-   * for its promise's turn before the RPC could send it.
+   * single-threaded, so no lost counts.
    */
-  observe(batch: WireBatch): WireResult | Promise<WireResult> {
+  async observe(batch: WireBatch): Promise<WireResult> {
     const alive = Date.now();
     const { now, keys, members, numbers: n } = batch;
     const [hits, distinct, limits, penalties] = batch.sizes;
@@ -248,8 +246,8 @@ export class RiskgateStore extends DurableObject<Env> {
       roster: batch.rosterKey === null ? null : this.readRoster(batch.rosterKey),
     };
     this.evict();
-    if (!this.alarmNeeded()) return result;
-    return this.scheduleFlush().then(() => result);
+    await this.scheduleFlush();
+    return result;
   }
 
   /** Merge a confirmed outcome into the account's history (newest `HISTORY_LIMIT` per kind); written through. */
@@ -900,11 +898,6 @@ export class RiskgateStore extends DurableObject<Env> {
       lastVerified: last === undefined ? null : { lat: last.lat ?? 0, lon: last.lon ?? 0, at: last.at },
       privileged,
     };
-  }
-
-  /** Whether `scheduleFlush` has an alarm to set (or to ask storage about). */
-  private alarmNeeded(): boolean {
-    return this.pending() && (this.alarmAt === null || this.alarmAt > Date.now() + FLUSH_EVERY_MS);
   }
 
   /** Changed counters reach SQLite within `FLUSH_EVERY_MS`: an alarm, set once per flush. */

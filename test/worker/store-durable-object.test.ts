@@ -100,7 +100,7 @@ describe("Durable Object adapter: sharding and subrequests", () => {
 
 /** A store object of its own (not `shard-N`), so a test can lower its caps without touching other tests. */
 /** One shard's observe as the adapter makes it: packed for the wire, answers unpacked. */
-async function observeShard(target: { observe(batch: WireBatch): WireResult | Promise<WireResult> }, batch: ShardBatch): Promise<ShardResult> {
+async function observeShard(target: { observe(batch: WireBatch): Promise<WireResult> }, batch: ShardBatch): Promise<ShardResult> {
   return unpackResult(batch, await target.observe(packBatch(batch)));
 }
 
