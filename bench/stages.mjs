@@ -530,6 +530,8 @@ async function connectIsolates(port, name, split) {
   const sessions = [];
   for (const [isolate, svc] of wanted) {
     const target = list.find((t) => service(t) === svc || t.id === svc);
+    // A tree from before the audit hub (--ref) has no hub service: its isolate is not there to profile.
+    if (target === undefined && isolate === "audit") continue;
     if (target === undefined) throw new Error(`no inspector target for ${svc} (targets: ${list.map(service).join(", ")})`);
     sessions.push({ isolate, session: await connect(target.webSocketDebuggerUrl.replace("localhost", "127.0.0.1")) });
   }
