@@ -5,6 +5,7 @@
  * "blocked while reset >= now" rule (as its `ephemeralCache` does), and the cache is
  * bounded so that a flood of distinct keys cannot grow an isolate's memory.
  */
+import { makeRoom } from "./make-room.ts";
 import type { CachedBlock, ObserveRequest, ObserveResult, PenaltyCheck, PenaltyLift, RateLimitCheck } from "./port.ts";
 
 /** Default number of blocked keys remembered per isolate. */
@@ -21,7 +22,11 @@ export class BlockCache extends Map<string, number> {
 
   /** Insert, evicting expired entries and then the oldest when full. */
   override set(key: string, until: number): this {
-    if (this.capacity !== undefined && !this.has(key) && this.size >= this.capacity) this.evict(Date.now());
+    // `capacity` is unset while Map's constructor runs.
+    if (this.capacity !== undefined && !this.has(key) && this.size >= this.capacity) {
+      const now = Date.now();
+      makeRoom(this, this.capacity, (until) => until < now);
+    }
     return super.set(key, until);
   }
 
@@ -34,16 +39,6 @@ export class BlockCache extends Map<string, number> {
       return null;
     }
     return until;
-  }
-
-  private evict(now: number): void {
-    for (const [key, until] of this) if (until < now) this.delete(key);
-    // Map iterates in insertion order: the first key is the oldest.
-    while (this.size >= this.capacity) {
-      const oldest = this.keys().next();
-      if (oldest.done === true) break;
-      this.delete(oldest.value);
-    }
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import { escalate, readPenalty, type StoredPenalty } from "./penalty.ts";
 import type { ObserveRequest, PenaltyLift, PenaltyState, PenaltyUpdate, RateLimitResult } from "./port.ts";
+import { makeRoom } from "./make-room.ts";
 import { bucketExpiresAt, bucketOf, rateLimitDecision, slidingCount } from "./window.ts";
 
 /** Default number of entries one isolate keeps. */
@@ -117,17 +118,7 @@ export class LocalCounters {
   /** Insert or refresh (most recently used last), evicting when full. */
   private put(key: string, entry: Entry, now: number): void {
     this.entries.delete(key);
-    if (this.entries.size >= this.capacity) this.evict(now);
+    if (this.entries.size >= this.capacity) makeRoom(this.entries, this.capacity, (entry) => entry.expiresAt <= now);
     this.entries.set(key, entry);
-  }
-
-  private evict(now: number): void {
-    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
-    // Map iterates in insertion order and `put` re-inserts: the first key is the least recently used.
-    while (this.entries.size >= this.capacity) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
   }
 }
