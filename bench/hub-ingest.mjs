@@ -211,7 +211,9 @@ async function profileCase(side, requests, seconds, top) {
   session.close();
   const events = run.calls * 2 * requests * FLUSHES_PER_CALL;
   const self = new Map();
-  profile.samples.forEach((nodeId, i) => self.set(nodeId, (self.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((nodeId, i) => {
+    self.set(nodeId, (self.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
