@@ -9,6 +9,9 @@
 // and rounds alternate between the two (tree, ref; then ref, tree; ...) under the same load.
 //
 //   node bench/hub-ingest.mjs [--ref <git ref>[,<git ref>...]] [--rounds 4] [--seconds 3] [--requests 1,25] [--cap 5000]
+// --ids v7 (v7all): the events' ids (and decision ids) time-ordered UUIDv7 instead of random;
+// a list gives each side its own (tree first, then the refs; the last repeats): --ref main --ids v7,v4
+// measures the tree with the ids its gateway makes against main with the ids main's gateway made.
 //   node --experimental-websocket bench/hub-ingest.mjs --profile [--seconds 6] [--requests 25,100]
 //     (--profile: no rounds; a V8 CPU profile through workerd's inspector over the below-cap
 //     case of each batch size, its frames listed by self time in µs per event, each with the
@@ -35,6 +38,7 @@ const { values: opts } = parseArgs({
     cap: { type: "string", default: "5000" },
     profile: { type: "boolean", default: false },
     top: { type: "string", default: "40" },
+    ids: { type: "string", default: "v4" },
   },
 });
 
@@ -114,7 +118,7 @@ async function start(label, bundle, dir, inspectorPort) {
   const base = (await mf.ready).toString().replace(/\/$/, "");
   const pid = [...workerdChildren()].find((p) => !before.has(p));
   if (pid === undefined) throw new Error(`${label}: workerd not found`);
-  return { label, mf, base, pid, seq: 1, bundle, inspectorPort };
+  return { label, mf, base, pid, seq: 1, bundle, inspectorPort, ids: "v4" };
 }
 
 /** Sequential calls for `seconds`: workerd CPU µs per call. */
@@ -131,7 +135,7 @@ async function drive(side, seconds, once) {
 
 /** One call: FLUSHES_PER_CALL flushes of `requests` requests' events to `shard` (dry: built, not sent). */
 async function flushes(side, shard, requests, dry = false) {
-  const res = await post(`${side.base}/ingest?shard=${shard}&requests=${requests}&flushes=${FLUSHES_PER_CALL}&seq=${side.seq}${dry ? "&dry=1" : ""}`);
+  const res = await post(`${side.base}/ingest?shard=${shard}&requests=${requests}&flushes=${FLUSHES_PER_CALL}&seq=${side.seq}&ids=${side.ids}${dry ? "&dry=1" : ""}`);
   side.seq = res.seq;
 }
 
@@ -281,6 +285,11 @@ for (const [i, ref] of (opts.ref?.split(",") ?? []).entries()) {
   mkdirSync(join(at, "bundle"), { recursive: true });
   sides.push(await start(`ref ${ref}`, await bundleWorker(treeAt(ref, at), join(at, "bundle")), join(at, "bundle"), await inspect()));
 }
+const idModes = opts.ids.split(",");
+sides.forEach((side, i) => {
+  side.ids = idModes[Math.min(i, idModes.length - 1)];
+  if (side.ids !== "v4") side.label += `, ${side.ids} ids`;
+});
 const perFlush = opts.requests.split(",").map(Number);
 const rounds = [];
 if (opts.profile) {
@@ -336,7 +345,7 @@ const summary = sides.flatMap((side) =>
 );
 console.log("\nmedian workerd CPU µs per event (building the events subtracted):");
 for (const s of summary) console.log(`  ${s.side}: ${s.case}, ${s.requestsPerFlush} request(s) per flush: ${s.medianUsPerEvent}`);
-const result = { at: new Date().toISOString(), head, dirty, ref: opts.ref ?? null, cap: Number(opts.cap), seconds: Number(opts.seconds), load_average: loadavg(), summary, rounds };
+const result = { at: new Date().toISOString(), head, dirty, ref: opts.ref ?? null, ids: opts.ids, cap: Number(opts.cap), seconds: Number(opts.seconds), load_average: loadavg(), summary, rounds };
 const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-hub-ingest${opts.ref === undefined ? "" : `-vs-${opts.ref}`}.json`);
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`written to ${out}`);
