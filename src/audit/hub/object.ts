@@ -10,6 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../shared/env.ts";
+import { eventId } from "../../shared/event-id.ts";
 import { METRIC_SCHEMA, type MinuteValue, MetricStore, minuteOf, type SeriesValue } from "../../metrics/aggregate.ts";
 import { type Increment, incrementsFor } from "../../metrics/from-event.ts";
 import { renderPrometheus } from "../../metrics/prometheus.ts";
@@ -377,7 +378,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     this.setMeta("seq", seq);
     const input = { type: "key.rotated", request_id: null, decision_id: null, at, data: { kid: event.data.kid, previous } } as const;
     // Shard 0 is `hub`; were another shard ever to see a key, its sequence stays its own.
-    return [stamp(input, { source: this.shardName(), seq, id: crypto.randomUUID(), rules: event.rules, now })];
+    return [stamp(input, { source: this.shardName(), seq, id: eventId(now), rules: event.rules, now })];
   }
 
   private shardName(): string {
