@@ -68,6 +68,25 @@ describe("tracing a decision", () => {
     expect(summary.dependencies.find((d) => d.name === "store")?.requests).toBeGreaterThanOrEqual(6);
   });
 
+  it("the gateway's events carry time-ordered ids (UUIDv7 of their time) and read back through the admin API as emitted", async () => {
+    const gateway = await createGateway(env);
+    const marker = crypto.randomUUID();
+    const inputs: AuditInput[] = [
+      { type: "admin.login", request_id: marker, decision_id: null, data: { success: false } },
+      { type: "admin.login", request_id: marker, decision_id: null, data: { success: true } },
+    ];
+    // The gateway's own auditor stamps them (the ids a deployment makes) and its sinks deliver them to the hub.
+    const events = gateway.audit.stamp(...inputs);
+    await gateway.audit.deliver(events);
+    for (const event of events) {
+      expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(Number.parseInt(event.id.slice(0, 8) + event.id.slice(9, 13), 16)).toBe(Date.parse(event.ts));
+      const view = await api<EventView>(gateway, `events/${event.id}`);
+      expect(view.event).toEqual(event);
+      expect(view.ocsf).toMatchObject({ metadata: { uid: event.id } });
+    }
+  });
+
   it("an unknown event id is a 404, a malformed one a 400", async () => {
     const gateway = await createGateway(env);
     expect((await call(gateway, "/__riskgate/api/events/00000000-0000-0000-0000-000000000000", auth)).status).toBe(404);
