@@ -12,6 +12,7 @@
 // --ids v7 (v7all): the events' ids (and decision ids) time-ordered UUIDv7 instead of random;
 // a list gives each side its own (tree first, then the refs; the last repeats): --ref main --ids v7,v4
 // measures the tree with the ids its gateway makes against main with the ids main's gateway made.
+// --deliver webhook: every event queued in the outbox too (a deployment with AUDIT_WEBHOOK_URL).
 //   node --experimental-websocket bench/hub-ingest.mjs --profile [--seconds 6] [--requests 25,100]
 //     (--profile: no rounds; a V8 CPU profile through workerd's inspector over the below-cap
 //     case of each batch size, its frames listed by self time in µs per event, each with the
@@ -39,6 +40,7 @@ const { values: opts } = parseArgs({
     profile: { type: "boolean", default: false },
     top: { type: "string", default: "40" },
     ids: { type: "string", default: "v4" },
+    deliver: { type: "string", default: "" },
   },
 });
 
@@ -135,7 +137,7 @@ async function drive(side, seconds, once) {
 
 /** One call: FLUSHES_PER_CALL flushes of `requests` requests' events to `shard` (dry: built, not sent). */
 async function flushes(side, shard, requests, dry = false) {
-  const res = await post(`${side.base}/ingest?shard=${shard}&requests=${requests}&flushes=${FLUSHES_PER_CALL}&seq=${side.seq}&ids=${side.ids}${dry ? "&dry=1" : ""}`);
+  const res = await post(`${side.base}/ingest?shard=${shard}&requests=${requests}&flushes=${FLUSHES_PER_CALL}&seq=${side.seq}&ids=${side.ids}${opts.deliver === "" ? "" : `&deliver=${opts.deliver}`}${dry ? "&dry=1" : ""}`);
   side.seq = res.seq;
 }
 
@@ -345,7 +347,7 @@ const summary = sides.flatMap((side) =>
 );
 console.log("\nmedian workerd CPU µs per event (building the events subtracted):");
 for (const s of summary) console.log(`  ${s.side}: ${s.case}, ${s.requestsPerFlush} request(s) per flush: ${s.medianUsPerEvent}`);
-const result = { at: new Date().toISOString(), head, dirty, ref: opts.ref ?? null, ids: opts.ids, cap: Number(opts.cap), seconds: Number(opts.seconds), load_average: loadavg(), summary, rounds };
+const result = { at: new Date().toISOString(), head, dirty, ref: opts.ref ?? null, ids: opts.ids, deliver: opts.deliver || null, cap: Number(opts.cap), seconds: Number(opts.seconds), load_average: loadavg(), summary, rounds };
 const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-hub-ingest${opts.ref === undefined ? "" : `-vs-${opts.ref}`}.json`);
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`written to ${out}`);

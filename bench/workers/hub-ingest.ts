@@ -1,9 +1,9 @@
 // The audit hub ingest bench's worker (bench/hub-ingest.mjs): the real audit hub Durable
 // Object, fed flushes of allowed resets' events from inside workerd, so the HTTP call that
 // starts a run is a small share of it.
-//   POST /ingest?shard=NAME&requests=R&flushes=F&seq=Q[&dry=1][&ids=v4|v7|v7all]  F flushes of R
+//   POST /ingest?shard=NAME&requests=R&flushes=F&seq=Q[&dry=1][&ids=v4|v7|v7all][&deliver=webhook]  F flushes of R
 //        requests' events (decision + forward each) to hub NAME, one after the other; dry=1: build
-//        them only; ids: random event ids (v4, default) or time-ordered ones (v7; v7all: decision ids too)
+//        them only; deliver=webhook: into the outbox too; ids: random event ids (v4, default) or time-ordered ones (v7; v7all: decision ids too)
 //   POST /cap?shard=NAME&cap=N                                   lower the shard's row cap
 //   GET  /stats?shard=NAME                                       the shard's stats()
 import { stamp } from "../../src/audit/auditor.ts";
@@ -87,12 +87,15 @@ export default {
     const hub = env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName(q("shard", "hub")));
     if (url.pathname === "/ingest" && request.method === "POST") {
       const requests = Number(q("requests", "1"));
+      // deliver=webhook: every event also queued in the outbox for the SIEM webhook, as with AUDIT_WEBHOOK_URL set
+      // (none is configured here, so the alarm's attempts fail and back off: the rows stay, as for a sink that is down).
+      const deliver: ("webhook" | "queue")[] = q("deliver") === "webhook" ? ["webhook"] : [];
       let seq = Number(q("seq", "1"));
       for (let f = 0; f < Number(q("flushes", "1")); f++) {
         const now = Date.now();
         const events = Array.from({ length: requests }, (_, i) => requestEvents(seq + 2 * i, now)).flat();
         seq += 2 * requests;
-        if (q("dry") !== "1") await hub.ingest(events.map((event) => ({ event, deliver: [] })));
+        if (q("dry") !== "1") await hub.ingest(events.map((event) => ({ event, deliver })));
       }
       return Response.json({ seq });
     }
