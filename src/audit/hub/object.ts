@@ -119,13 +119,16 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     const derived: AuditEvent[] = [];
     // Increments of the whole batch by minute: merged per series, then upserted in a few statements.
     const byMinute = new Map<number, Increment[]>();
-    const bySink = new Map<RemoteSink, AuditEvent[]>();
+    // The outbox gets the JSON text the events table stored: each event is serialised once.
+    const bySink = new Map<RemoteSink, string[]>();
     // Count and queue the events stored now; an id already stored (a retried batch) is
     // already counted and queued. Each id is taken once, so a repeat within a batch is skipped too.
-    const record = (event: AuditEvent, deliver: readonly RemoteSink[], stored: Set<string>) => {
-      if (!stored.delete(event.id)) return false;
+    const record = (event: AuditEvent, deliver: readonly RemoteSink[], stored: Map<string, string>) => {
+      const body = stored.get(event.id);
+      if (body === undefined) return false;
+      stored.delete(event.id);
       append(byMinute, minuteOf(Date.parse(event.ts)), incrementsFor(event));
-      for (const sink of deliver) append(bySink, sink, [event]);
+      for (const sink of deliver) append(bySink, sink, [body]);
       return true;
     };
     this.ctx.storage.transactionSync(() => {
@@ -139,7 +142,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
         for (const event of derived) record(event, sinks, storedDerived);
       }
       this.metrics.apply(byMinute);
-      for (const [sink, events] of bySink) this.outbox.append(sink, events, now, now + GATHER_MS);
+      for (const [sink, bodies] of bySink) this.outbox.append(sink, bodies, now, now + GATHER_MS);
       this.events.enforceCap();
     });
     this.warnNearCap(now);
