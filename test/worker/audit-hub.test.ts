@@ -142,6 +142,42 @@ describe("hub", () => {
     for (const event of events) expect(((await hub().event(event.id)) as EventView | null)?.event.id).toBe(event.id);
   });
 
+  it("counts a batch spanning two minutes in each event's minute, and its totals once", async () => {
+    const run = crypto.randomUUID();
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    // Two ladders: `a` has steps in both minutes, `b` only in the second; one retry over all.
+    const steps = [
+      ["a", t0 + 1_000],
+      ["a", t0 + 2_000],
+      ["a", t0 + 61_000],
+      ["b", t0 + 62_000],
+      ["b", t0 + 63_000],
+      ["b", t0 + 64_000],
+    ] as const;
+    const events = steps.map(([ladder, at], i) =>
+      stamp(
+        { type: "ratelimit.step", request_id: null, decision_id: null, at, data: { ladder: `min-${run}-${ladder}`, step: 2, action: "deny", key: "ip", retry_after_s: 60 } },
+        { source: `min-${run}`, seq: i + 1, id: crypto.randomUUID(), rules: "r", now: at },
+      ),
+    );
+    const entries = events.map((event) => ({ event, deliver: [] }));
+    await hub().ingest(entries);
+    await hub().ingest(entries);
+    const { rows } = await hub().summaryParts(10);
+    const mine = rows
+      .filter((r) => r.name === "riskgate_rate_limit_steps_total" && r.labels.ladder?.startsWith(`min-${run}-`))
+      .map((r) => [r.labels.ladder?.slice(-1), r.minute - t0, r.value])
+      .sort((x, y) => String(x).localeCompare(String(y)));
+    expect(mine).toEqual([
+      ["a", 0, 2],
+      ["a", 60_000, 1],
+      ["b", 60_000, 3],
+    ]);
+    const text = await hub().prometheus();
+    const total = (ladder: string) => new RegExp(`^riskgate_rate_limit_steps_total\\{[^}]*ladder="min-${run}-${ladder}"[^}]*\\} (\\S+)$`, "m").exec(text)?.[1];
+    expect([total("a"), total("b")]).toEqual(["3", "3"]);
+  });
+
   it("records a signing key seen for the first time after another as a rotation", async () => {
     const count = async () => Number(/riskgate_audit_events_total\{type="key.rotated"\} (\d+)/.exec(await hub().prometheus())?.[1] ?? 0);
     const start = await count();
