@@ -68,49 +68,30 @@ export class MetricStore {
    * ingest's metrics are a few statements, not two per series.
    */
   apply(byTime: ReadonlyMap<number, readonly Increment[]>): void {
-    // Series by name, then by canonical labels: two lookups by strings whose hashes are
-    // cached (the names are constants, the label key is one string per increment), with no
-    // concatenated key to build, flatten and hash per increment.
-    const byName = new Map<string, Map<string, { total: number; minutes: Map<number, number> }>>();
-    let minuteRows = 0;
+    const minutes = new Map<string, { minute: number; name: string; labels: string; value: number }>();
+    const totals = new Map<string, { name: string; labels: string; value: number }>();
     for (const [at, increments] of byTime) {
       const minute = minuteOf(at);
       for (const i of increments) {
         const labels = this.keyFor(i.name, labelKey(i.labels));
-        let series = byName.get(i.name);
-        if (series === undefined) {
-          series = new Map();
-          byName.set(i.name, series);
-        }
-        const s = series.get(labels);
-        if (s === undefined) {
-          series.set(labels, { total: i.value, minutes: new Map([[minute, i.value]]) });
-          minuteRows++;
-          continue;
-        }
-        s.total += i.value;
-        const m = s.minutes.get(minute);
-        if (m === undefined) minuteRows++;
-        s.minutes.set(minute, (m ?? 0) + i.value);
-      }
-    }
-    const minutes: SqlStorageValue[][] = new Array(minuteRows);
-    const totals: SqlStorageValue[][] = [];
-    let n = 0;
-    for (const [name, series] of byName) {
-      for (const [labels, s] of series) {
-        totals.push([name, labels, s.total]);
-        for (const [minute, value] of s.minutes) minutes[n++] = [minute, name, labels, value];
+        const series = `${i.name}\u0000${labels}`;
+        const total = totals.get(series);
+        if (total === undefined) totals.set(series, { name: i.name, labels, value: i.value });
+        else total.value += i.value;
+        const key = `${minute}\u0000${series}`;
+        const row = minutes.get(key);
+        if (row === undefined) minutes.set(key, { minute, name: i.name, labels, value: i.value });
+        else row.value += i.value;
       }
     }
     upsert(
       this.sql,
-      minutes,
+      [...minutes.values()].map((r) => [r.minute, r.name, r.labels, r.value]),
       (n) => `INSERT INTO metric_minutes (minute, name, labels, value) VALUES ${rowsOf(n, 4)} ON CONFLICT (minute, name, labels) DO UPDATE SET value = value + excluded.value`,
     );
     upsert(
       this.sql,
-      totals,
+      [...totals.values()].map((r) => [r.name, r.labels, r.value]),
       (n) => `INSERT INTO metric_totals (name, labels, value) VALUES ${rowsOf(n, 3)} ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value`,
     );
   }
