@@ -193,7 +193,8 @@ function moduleMap(bundleText) {
   const starts = [];
   bundleText.split("\n").forEach((line, i) => {
     const m = /^\/\/ ((?:src|bench|node_modules|\.\.\/)[^\s]*\.(?:ts|js|mjs|cjs|json))$/.exec(line);
-    if (m !== null) starts.push([i, m[1].replace(/^(\.\.\/)+/, "").replace(/^.*?\/node_modules\//, "node_modules/")]);
+    // A ref's tree is bundled from a temporary directory: its files are named from their src/ or bench/ on.
+    if (m !== null) starts.push([i, m[1].replace(/^(\.\.\/)+/, "").replace(/^.*?\/node_modules\//, "node_modules/").replace(/^.*?\/tree\/(src|bench)\//, "$1/")]);
   });
   return (line) => {
     let found = null;
