@@ -8,7 +8,15 @@
 // With --ref, the same worker runs against the hub as committed at <ref> in a second workerd,
 // and rounds alternate between the two (tree, ref; then ref, tree; ...) under the same load.
 //
-//   node bench/hub-ingest.mjs [--ref <git ref>] [--rounds 4] [--seconds 3] [--requests 1,25] [--cap 5000]
+//   node bench/hub-ingest.mjs [--ref <git ref>[,<git ref>...]] [--rounds 4] [--seconds 3] [--requests 1,25] [--cap 5000]
+// --ids v7 (v7all): the events' ids (and decision ids) time-ordered UUIDv7 instead of random;
+// a list gives each side its own (tree first, then the refs; the last repeats): --ref main --ids v7,v4
+// measures the tree with the ids its gateway makes against main with the ids main's gateway made.
+// --deliver webhook: every event queued in the outbox too (a deployment with AUDIT_WEBHOOK_URL).
+//   node --experimental-websocket bench/hub-ingest.mjs --profile [--seconds 6] [--requests 25,100]
+//     (--profile: no rounds; a V8 CPU profile through workerd's inspector over the below-cap
+//     case of each batch size, its frames listed by self time in µs per event, each with the
+//     source file the bundle's module markers name; the event building is in it, labelled)
 //
 // Results go to bench/results/experiments/<time>-hub-ingest[-vs-<ref>].json.
 import { execFileSync } from "node:child_process";
@@ -19,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { freePort } from "./upstash.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const { values: opts } = parseArgs({
@@ -28,6 +37,10 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "3" },
     requests: { type: "string", default: "1,25" },
     cap: { type: "string", default: "5000" },
+    profile: { type: "boolean", default: false },
+    top: { type: "string", default: "40" },
+    ids: { type: "string", default: "v4" },
+    deliver: { type: "string", default: "" },
   },
 });
 
@@ -91,9 +104,10 @@ async function post(url) {
   return res.json();
 }
 
-async function start(label, bundle, dir) {
+async function start(label, bundle, dir, inspectorPort) {
   const before = workerdChildren();
   const mf = new Miniflare({
+    ...(inspectorPort === undefined ? {} : { inspectorPort }),
     modules: true,
     scriptPath: bundle,
     modulesRoot: dir,
@@ -106,7 +120,7 @@ async function start(label, bundle, dir) {
   const base = (await mf.ready).toString().replace(/\/$/, "");
   const pid = [...workerdChildren()].find((p) => !before.has(p));
   if (pid === undefined) throw new Error(`${label}: workerd not found`);
-  return { label, mf, base, pid, seq: 1 };
+  return { label, mf, base, pid, seq: 1, bundle, inspectorPort, ids: "v4" };
 }
 
 /** Sequential calls for `seconds`: workerd CPU µs per call. */
@@ -123,7 +137,7 @@ async function drive(side, seconds, once) {
 
 /** One call: FLUSHES_PER_CALL flushes of `requests` requests' events to `shard` (dry: built, not sent). */
 async function flushes(side, shard, requests, dry = false) {
-  const res = await post(`${side.base}/ingest?shard=${shard}&requests=${requests}&flushes=${FLUSHES_PER_CALL}&seq=${side.seq}${dry ? "&dry=1" : ""}`);
+  const res = await post(`${side.base}/ingest?shard=${shard}&requests=${requests}&flushes=${FLUSHES_PER_CALL}&seq=${side.seq}&ids=${side.ids}${opts.deliver === "" ? "" : `&deliver=${opts.deliver}`}${dry ? "&dry=1" : ""}`);
   side.seq = res.seq;
 }
 
@@ -147,6 +161,116 @@ async function round(side, r, seconds, perFlush, cap) {
   return out;
 }
 
+/** A minimal CDP client over the inspector's WebSocket (the worker's isolate: the hub runs in it under Miniflare). */
+async function cdp(port) {
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const entry = list.find((t) => !String(t.title).includes("miniflare") && !String(t.title).includes("loopback")) ?? list[0];
+  const ws = new WebSocket(entry.webSocketDebuggerUrl.replace("localhost", "127.0.0.1"));
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(String(event.data));
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  };
+  return {
+    title: entry.title,
+    send: (method, params = {}) =>
+      new Promise((resolve) => {
+        id++;
+        pending.set(id, resolve);
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** Line of the bundle → source file, from esbuild's module markers (`// src/x.ts`, `// bench/workers/x.ts`). */
+function moduleMap(bundleText) {
+  const starts = [];
+  bundleText.split("\n").forEach((line, i) => {
+    const m = /^\/\/ ((?:src|bench|node_modules|\.\.\/)[^\s]*\.(?:ts|js|mjs|cjs|json))$/.exec(line);
+    // A ref's tree is bundled from a temporary directory: its files are named from their src/ or bench/ on.
+    if (m !== null) starts.push([i, m[1].replace(/^(\.\.\/)+/, "").replace(/^.*?\/node_modules\//, "node_modules/").replace(/^.*?\/tree\/(src|bench)\//, "$1/")]);
+  });
+  return (line) => {
+    let found = null;
+    for (const [start, file] of starts) {
+      if (start > line) break;
+      found = file;
+    }
+    return found;
+  };
+}
+
+/** Profile the below-cap case of one batch size: frames by self time, per event. */
+async function profileCase(side, requests, seconds, top) {
+  const fileOf = moduleMap(readFileSync(side.bundle, "utf8"));
+  const session = await cdp(side.inspectorPort);
+  await session.send("Profiler.enable");
+  await session.send("Profiler.setSamplingInterval", { interval: 100 });
+  await session.send("Profiler.start");
+  const run = await drive(side, seconds, () => flushes(side, `profile-${requests}`, requests));
+  const { profile } = await session.send("Profiler.stop");
+  session.close();
+  const events = run.calls * 2 * requests * FLUSHES_PER_CALL;
+  const self = new Map();
+  profile.samples.forEach((nodeId, i) => {
+    self.set(nodeId, (self.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const fileOfNode = (n) => (n.callFrame.url === "" ? null : fileOf(n.callFrame.lineNumber) ?? "bundle");
+  const label = (n) => `${n.callFrame.functionName || "(anonymous)"} ${fileOfNode(n) ?? "(native)"}`;
+  const selfBy = new Map();
+  const fileBy = new Map();
+  const inclusiveBy = new Map();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const us = self.get(n.id) ?? 0;
+    if (us === 0 || n.callFrame.functionName === "(idle)") continue;
+    total += us;
+    // A native frame (SQLite's exec, JSON, the RPC) is named with its caller.
+    const callerNode = n.callFrame.url === "" ? nodes.get(parent.get(n.id)) : undefined;
+    const key = callerNode === undefined ? label(n) : `${label(n)} <- ${label(callerNode)}`;
+    selfBy.set(key, (selfBy.get(key) ?? 0) + us);
+    // By file: the innermost frame with a file.
+    let file = "(runtime: no JS caller)";
+    for (let id = n.id; id !== undefined; id = parent.get(id)) {
+      const f = fileOfNode(nodes.get(id));
+      if (f !== null) {
+        file = f;
+        break;
+      }
+    }
+    fileBy.set(file, (fileBy.get(file) ?? 0) + us);
+    const seen = new Set();
+    for (let id = n.id; id !== undefined; id = parent.get(id)) {
+      const k = label(nodes.get(id));
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusiveBy.set(k, (inclusiveBy.get(k) ?? 0) + us);
+    }
+  }
+  const per = (us) => Math.round((10 * us) / events) / 10;
+  const sorted = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return {
+    side: side.label,
+    target: session.title,
+    requestsPerFlush: requests,
+    events,
+    cpuUsPerEvent: per(run.cpuUsPerCall * run.calls),
+    profiledUsPerEvent: per(total),
+    byFile: sorted(fileBy, 30).map(([file, us]) => ({ file, us: per(us) })),
+    top: sorted(selfBy, top).map(([frame, us]) => ({ frame, us: per(us) })),
+    inclusive: sorted(inclusiveBy, top).map(([frame, us]) => ({ frame, us: per(us) })),
+  };
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? null : s[Math.floor((s.length - 1) / 2)] + (s.length % 2 === 0 ? (s[s.length / 2] - s[s.length / 2 - 1]) / 2 : 0);
@@ -156,13 +280,47 @@ const dir = mkdtempSync(join(tmpdir(), "riskgate-hub-ingest-"));
 const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
 const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "bench/workers/hub-ingest.ts"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
 mkdirSync(join(dir, "tree-bundle"));
-const sides = [await start(`tree (${head}${dirty ? ", uncommitted changes" : ""})`, await bundleWorker(ROOT, join(dir, "tree-bundle")), join(dir, "tree-bundle"))];
-if (opts.ref !== undefined) {
-  mkdirSync(join(dir, "ref-bundle"));
-  sides.push(await start(`ref ${opts.ref}`, await bundleWorker(treeAt(opts.ref, dir), join(dir, "ref-bundle")), join(dir, "ref-bundle")));
+const inspect = async () => (opts.profile ? await freePort() : undefined);
+const sides = [await start(`tree (${head}${dirty ? ", uncommitted changes" : ""})`, await bundleWorker(ROOT, join(dir, "tree-bundle")), join(dir, "tree-bundle"), await inspect())];
+// --ref a,b: one side per ref (ablations: scratch commits measured against the tree in the same rounds).
+for (const [i, ref] of (opts.ref?.split(",") ?? []).entries()) {
+  const at = join(dir, `ref-${i}`);
+  mkdirSync(join(at, "bundle"), { recursive: true });
+  sides.push(await start(`ref ${ref}`, await bundleWorker(treeAt(ref, at), join(at, "bundle")), join(at, "bundle"), await inspect()));
 }
+const idModes = opts.ids.split(",");
+sides.forEach((side, i) => {
+  side.ids = idModes[Math.min(i, idModes.length - 1)];
+  if (side.ids !== "v4") side.label += `, ${side.ids} ids`;
+});
 const perFlush = opts.requests.split(",").map(Number);
 const rounds = [];
+if (opts.profile) {
+  const profiles = [];
+  try {
+    for (const side of sides) {
+      for (const requests of perFlush) await drive(side, 2, () => flushes(side, `warm-${requests}`, requests));
+      for (const requests of perFlush) {
+        const p = await profileCase(side, requests, Number(opts.seconds), Number(opts.top));
+        profiles.push(p);
+        console.log(`\n${side.label}, below cap, ${requests} req/flush: ${p.events} events, workerd CPU ${p.cpuUsPerEvent} µs/event (profiler attached), profile ${p.profiledUsPerEvent} µs/event`);
+        console.log("  by file (self, µs/event):");
+        for (const f of p.byFile) console.log(`    ${String(f.us).padStart(7)}  ${f.file}`);
+        console.log("  top frames (self, µs/event):");
+        for (const f of p.top) console.log(`    ${String(f.us).padStart(7)}  ${f.frame}`);
+        console.log("  inclusive (µs/event):");
+        for (const f of p.inclusive) console.log(`    ${String(f.us).padStart(7)}  ${f.frame}`);
+      }
+    }
+  } finally {
+    for (const side of sides) await side.mf.dispose();
+  }
+  const result = { at: new Date().toISOString(), head, dirty, ref: opts.ref ?? null, seconds: Number(opts.seconds), load_average: loadavg(), profiles };
+  const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-hub-profile${opts.ref === undefined ? "" : `-vs-${opts.ref}`}.json`);
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`written to ${out}`);
+  process.exit(0);
+}
 try {
   // Warm up (JIT, the objects' first start) outside the measured rounds.
   for (const side of sides) {
@@ -190,7 +348,7 @@ const summary = sides.flatMap((side) =>
 );
 console.log("\nmedian workerd CPU µs per event (building the events subtracted):");
 for (const s of summary) console.log(`  ${s.side}: ${s.case}, ${s.requestsPerFlush} request(s) per flush: ${s.medianUsPerEvent}`);
-const result = { at: new Date().toISOString(), head, dirty, ref: opts.ref ?? null, cap: Number(opts.cap), seconds: Number(opts.seconds), load_average: loadavg(), summary, rounds };
+const result = { at: new Date().toISOString(), head, dirty, ref: opts.ref ?? null, ids: opts.ids, deliver: opts.deliver || null, cap: Number(opts.cap), seconds: Number(opts.seconds), load_average: loadavg(), summary, rounds };
 const out = join(ROOT, "bench", "results", "experiments", `${result.at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}-hub-ingest${opts.ref === undefined ? "" : `-vs-${opts.ref}`}.json`);
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`written to ${out}`);

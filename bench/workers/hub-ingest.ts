@@ -1,8 +1,9 @@
 // The audit hub ingest bench's worker (bench/hub-ingest.mjs): the real audit hub Durable
 // Object, fed flushes of allowed resets' events from inside workerd, so the HTTP call that
 // starts a run is a small share of it.
-//   POST /ingest?shard=NAME&requests=R&flushes=F&seq=Q[&dry=1]  F flushes of R requests' events
-//        (decision + forward each) to hub NAME, one after the other; dry=1: build them only
+//   POST /ingest?shard=NAME&requests=R&flushes=F&seq=Q[&dry=1][&ids=v4|v7|v7all][&deliver=webhook]  F flushes of R
+//        requests' events (decision + forward each) to hub NAME, one after the other; dry=1: build
+//        them only; deliver=webhook: into the outbox too; ids: random event ids (v4, default) or time-ordered ones (v7; v7all: decision ids too)
 //   POST /cap?shard=NAME&cap=N                                   lower the shard's row cap
 //   GET  /stats?shard=NAME                                       the shard's stats()
 import { stamp } from "../../src/audit/auditor.ts";
@@ -18,9 +19,21 @@ interface BenchEnv extends Env {
 
 const hex = () => crypto.randomUUID().replace(/-/g, "");
 
+/** A UUIDv7 as src/shared/event-id.ts makes them (copied: a ref's tree may predate that file). */
+function uuidv7(ms: number): string {
+  const random = crypto.randomUUID();
+  const hex = Math.floor(ms).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${random.slice(15)}`;
+}
+
+/** How the bench makes ids: random UUIDs (v4, as the gateway made event ids before hubev), or time-ordered UUIDv7 for event ids (`v7`) and decision ids too (`v7all`). */
+let idMode = "v4";
+const eventId = (now: number) => (idMode === "v4" ? crypto.randomUUID() : uuidv7(now));
+const decisionId = (now: number) => (idMode === "v7all" ? uuidv7(now) : crypto.randomUUID());
+
 /** One allowed reset's events as the gateway emits them (decision, forward); timings vary as traffic's do. */
 function requestEvents(seq: number, now: number): AuditEvent[] {
-  const ids = { request_id: crypto.randomUUID(), decision_id: crypto.randomUUID() };
+  const ids = { request_id: crypto.randomUUID(), decision_id: decisionId(now) };
   const decision: AuditInput = {
     type: "decision",
     ...ids,
@@ -61,8 +74,8 @@ function requestEvents(seq: number, now: number): AuditEvent[] {
     data: { origin: "https://origin.example", ok: true, status: 200, error: null, ms: 1 + (seq % 13), respond: "uniform", attempts: 1, lost: false },
   };
   return [
-    stamp(decision, { source: "bench", seq, id: crypto.randomUUID(), rules: "bench", now }),
-    stamp(forward, { source: "bench", seq: seq + 1, id: crypto.randomUUID(), rules: "bench", now }),
+    stamp(decision, { source: "bench", seq, id: eventId(now), rules: "bench", now }),
+    stamp(forward, { source: "bench", seq: seq + 1, id: eventId(now), rules: "bench", now }),
   ];
 }
 
@@ -70,15 +83,19 @@ export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const url = new URL(request.url);
     const q = (name: string, fallback = "") => url.searchParams.get(name) ?? fallback;
+    idMode = q("ids", "v4");
     const hub = env.RISKGATE_AUDIT.get(env.RISKGATE_AUDIT.idFromName(q("shard", "hub")));
     if (url.pathname === "/ingest" && request.method === "POST") {
       const requests = Number(q("requests", "1"));
+      // deliver=webhook: every event also queued in the outbox for the SIEM webhook, as with AUDIT_WEBHOOK_URL set
+      // (none is configured here, so the alarm's attempts fail and back off: the rows stay, as for a sink that is down).
+      const deliver: ("webhook" | "queue")[] = q("deliver") === "webhook" ? ["webhook"] : [];
       let seq = Number(q("seq", "1"));
       for (let f = 0; f < Number(q("flushes", "1")); f++) {
         const now = Date.now();
         const events = Array.from({ length: requests }, (_, i) => requestEvents(seq + 2 * i, now)).flat();
         seq += 2 * requests;
-        if (q("dry") !== "1") await hub.ingest(events.map((event) => ({ event, deliver: [] })));
+        if (q("dry") !== "1") await hub.ingest(events.map((event) => ({ event, deliver })));
       }
       return Response.json({ seq });
     }

@@ -30,7 +30,8 @@ export interface AuditorOptions {
   readonly rules: string;
   readonly sinks: readonly AuditSink[];
   readonly now: () => number;
-  readonly newId: () => string;
+  /** An event's id, given its stamping time in ms (the gateway: a time-ordered UUIDv7, src/shared/event-id.ts). */
+  readonly newId: (now: number) => string;
   /** Events describing the isolate itself (rule set, key), sent with the first emit. */
   readonly startup?: readonly AuditInput[];
   readonly onSinkError?: (sink: string, err: unknown) => void;
@@ -83,7 +84,10 @@ export function createAuditor(options: AuditorOptions): Auditor {
       console.error(JSON.stringify({ type: "riskgate.audit_sink_error", sink, message: String(err) })));
   let seq = 0;
   const ts = lastTimeFormatter();
-  const next = (input: AuditInput) => stamp(input, { source, seq: ++seq, id: newId(), rules, now: now() }, ts);
+  const next = (input: AuditInput) => {
+    const at = now();
+    return stamp(input, { source, seq: ++seq, id: newId(at), rules, now: at }, ts);
+  };
   // Startup events take the first sequence numbers, so a receiver sees an isolate begin at 1.
   let pending: AuditEvent[] = (options.startup ?? []).map(next);
 

@@ -14,6 +14,7 @@ import { AuditHubs, hubName } from "../audit/hub/shards.ts";
 import { startupEvents } from "../audit/startup.ts";
 import { durableSink } from "../audit/sinks/hub.ts";
 import { logSink } from "../audit/sinks/log.ts";
+import { eventId } from "../shared/event-id.ts";
 
 /** Audit hub shard 0 (`hub`): the live lists' one home, and the whole hub with one shard. */
 export function auditHub(env: WorkerEnv): DurableObjectStub<RiskgateAuditHub> {
@@ -46,7 +47,8 @@ export function createGatewayAuditor(
     source: deps.newId(),
     rules: deps.ruleset.version,
     now: deps.now,
-    newId: deps.newId,
+    // Event ids are time-ordered (the hub's id index grows at its end); the source stays a random UUID.
+    newId: eventId,
     startup: startupEvents(deps.ruleset, deps.keys),
     sinks,
   });

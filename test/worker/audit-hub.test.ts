@@ -68,6 +68,25 @@ describe("tracing a decision", () => {
     expect(summary.dependencies.find((d) => d.name === "store")?.requests).toBeGreaterThanOrEqual(6);
   });
 
+  it("the gateway's events carry time-ordered ids (UUIDv7 of their time) and read back through the admin API as emitted", async () => {
+    const gateway = await createGateway(env);
+    const marker = crypto.randomUUID();
+    const inputs: AuditInput[] = [
+      { type: "admin.login", request_id: marker, decision_id: null, data: { success: false } },
+      { type: "admin.login", request_id: marker, decision_id: null, data: { success: true } },
+    ];
+    // The gateway's own auditor stamps them (the ids a deployment makes) and its sinks deliver them to the hub.
+    const events = gateway.audit.stamp(...inputs);
+    await gateway.audit.deliver(events);
+    for (const event of events) {
+      expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(Number.parseInt(event.id.slice(0, 8) + event.id.slice(9, 13), 16)).toBe(Date.parse(event.ts));
+      const view = await api<EventView>(gateway, `events/${event.id}`);
+      expect(view.event).toEqual(event);
+      expect(view.ocsf).toMatchObject({ metadata: { uid: event.id } });
+    }
+  });
+
   it("an unknown event id is a 404, a malformed one a 400", async () => {
     const gateway = await createGateway(env);
     expect((await call(gateway, "/__riskgate/api/events/00000000-0000-0000-0000-000000000000", auth)).status).toBe(404);
@@ -121,6 +140,42 @@ describe("hub", () => {
     const minutes = rows.filter((r) => r.name === "riskgate_rate_limit_steps_total" && r.labels.ladder?.startsWith(`bulk-${run}-`));
     expect(minutes.reduce((n, r) => n + r.value, 0)).toBe(45);
     for (const event of events) expect(((await hub().event(event.id)) as EventView | null)?.event.id).toBe(event.id);
+  });
+
+  it("counts a batch spanning two minutes in each event's minute, and its totals once", async () => {
+    const run = crypto.randomUUID();
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    // Two ladders: `a` has steps in both minutes, `b` only in the second; one retry over all.
+    const steps = [
+      ["a", t0 + 1_000],
+      ["a", t0 + 2_000],
+      ["a", t0 + 61_000],
+      ["b", t0 + 62_000],
+      ["b", t0 + 63_000],
+      ["b", t0 + 64_000],
+    ] as const;
+    const events = steps.map(([ladder, at], i) =>
+      stamp(
+        { type: "ratelimit.step", request_id: null, decision_id: null, at, data: { ladder: `min-${run}-${ladder}`, step: 2, action: "deny", key: "ip", retry_after_s: 60 } },
+        { source: `min-${run}`, seq: i + 1, id: crypto.randomUUID(), rules: "r", now: at },
+      ),
+    );
+    const entries = events.map((event) => ({ event, deliver: [] }));
+    await hub().ingest(entries);
+    await hub().ingest(entries);
+    const { rows } = await hub().summaryParts(10);
+    const mine = rows
+      .filter((r) => r.name === "riskgate_rate_limit_steps_total" && r.labels.ladder?.startsWith(`min-${run}-`))
+      .map((r) => [r.labels.ladder?.slice(-1), r.minute - t0, r.value])
+      .sort((x, y) => String(x).localeCompare(String(y)));
+    expect(mine).toEqual([
+      ["a", 0, 2],
+      ["a", 60_000, 1],
+      ["b", 60_000, 3],
+    ]);
+    const text = await hub().prometheus();
+    const total = (ladder: string) => new RegExp(`^riskgate_rate_limit_steps_total\\{[^}]*ladder="min-${run}-${ladder}"[^}]*\\} (\\S+)$`, "m").exec(text)?.[1];
+    expect([total("a"), total("b")]).toEqual(["3", "3"]);
   });
 
   it("records a signing key seen for the first time after another as a rotation", async () => {

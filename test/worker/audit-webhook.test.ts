@@ -3,11 +3,12 @@
 // per-source sequence numbers is detectable. Time is passed to the hub explicitly.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SinkStatus } from "../../src/audit/api-types.ts";
+import type { EventView, SinkStatus } from "../../src/audit/api-types.ts";
 import { createAuditor } from "../../src/audit/auditor.ts";
 import { findGaps } from "../../src/audit/sequence.ts";
 import { durableSink } from "../../src/audit/sinks/hub.ts";
 import { createGateway } from "../../src/gateway/gateway.ts";
+import { eventId } from "../../src/shared/event-id.ts";
 import { hub, receiver, reset } from "./support/http.ts";
 
 interface OcsfOut {
@@ -62,6 +63,41 @@ describe("audit webhook", () => {
     expect(findGaps(lost.map((e) => ({ source: gateway.audit.source, seq: e.metadata.sequence })))).toEqual([
       { source: gateway.audit.source, from: 5, to: 5 },
     ]);
+  });
+
+  it("a batch larger than one outbox statement is queued once, in order, and delivered as it was stored", async () => {
+    await receiver.mode("ok");
+    const source = `outbox-${crypto.randomUUID()}`;
+    const audit = createAuditor({ source, rules: "r", now: Date.now, newId: eventId, sinks: [] });
+    // 70 events: more rows than one outbox INSERT takes (33), with data that differs per event.
+    const events = audit.stamp(
+      ...Array.from({ length: 70 }, (_, i) => ({
+        type: "ratelimit.step" as const,
+        request_id: `r-${i}`,
+        decision_id: null,
+        data: { ladder: `outbox-${i}`, step: 2, action: "deny" as const, key: "ip", retry_after_s: i },
+      })),
+    );
+    const entries = events.map((event) => ({ event, deliver: ["webhook" as const] }));
+    const pending = async () => webhook(await hub().deliver(0))?.pending ?? 0;
+    const before = await pending();
+    await hub().ingest(entries);
+    expect(await pending()).toBe(before + 70);
+    // A retried batch (the isolate lost the answer) queues nothing again.
+    await hub().ingest(entries);
+    expect(await pending()).toBe(before + 70);
+
+    let status = webhook(await hub().deliver(Date.now() + 24 * 60 * 60_000));
+    for (let i = 1; i < 10 && (status?.pending ?? 0) > 0; i++) status = webhook(await hub().deliver(Date.now() + (24 * 60 + i) * 60_000));
+    expect(status?.pending).toBe(0);
+    const mine = await receivedFrom(source);
+    expect(mine.map((e) => e.metadata.sequence)).toEqual(events.map((e) => e.seq));
+    expect(mine.map((e) => e.metadata.uid)).toEqual(events.map((e) => e.id));
+    // The delivered events are the stored ones: what the admin API reads for each id.
+    for (const [i, event] of events.entries()) {
+      expect((mine[i] as OcsfOut & { unmapped: { riskgate: { data: unknown } } }).unmapped.riskgate.data).toEqual(event.data);
+      expect(((await hub().event(event.id)) as EventView | null)?.event).toEqual(event);
+    }
   });
 
   it("a failed queue send is kept in the outbox and retried by the hub", async () => {

@@ -59,20 +59,27 @@ export class EventStore {
   }
 
   /**
-   * Insert a batch; returns the ids newly stored. An id already there (a retried ingest)
-   * is left alone and not returned, so callers neither count nor queue it again. Up to
-   * INSERT_ROWS events go in one statement (`RETURNING` names the rows it inserted): a
-   * statement per event was most of an ingest's SQLite time (BENCHMARKS.md, "The audit
-   * hub's ingest").
+   * Insert a batch; returns the events newly stored, by id, with the JSON text stored for
+   * each (the outbox stores the same text: an event is serialised once). An id already
+   * there (a retried ingest) is left alone and not returned, so callers neither count nor
+   * queue it again. Up to INSERT_ROWS events go in one statement (`RETURNING` names the
+   * rows it inserted): a statement per event was most of an ingest's SQLite time
+   * (BENCHMARKS.md, "The audit hub's ingest").
    */
-  insert(events: readonly AuditEvent[]): Set<string> {
-    const inserted = new Set<string>();
+  insert(events: readonly AuditEvent[]): Map<string, string> {
+    const inserted = new Map<string, string>();
     for (let start = 0; start < events.length; start += INSERT_ROWS) {
       const chunk = events.slice(start, start + INSERT_ROWS);
       const values: SqlStorageValue[] = [];
-      for (const event of chunk) values.push(event.id, event.type, event.decision_id, Date.parse(event.ts), JSON.stringify(event));
+      const bodies = new Map<string, string>();
+      for (const event of chunk) {
+        const body = JSON.stringify(event);
+        // A repeat within the chunk: the first is the row INSERT OR IGNORE keeps.
+        if (!bodies.has(event.id)) bodies.set(event.id, body);
+        values.push(event.id, event.type, event.decision_id, Date.parse(event.ts), body);
+      }
       const cursor = this.sql.exec<{ id: string }>(`INSERT OR IGNORE INTO events (id, type, decision_id, at, body) VALUES ${rowsOf(chunk.length, 5)} RETURNING id`, ...values);
-      for (const row of cursor) inserted.add(row.id);
+      for (const row of cursor) inserted.set(row.id, bodies.get(row.id) as string);
     }
     this.count += inserted.size;
     return inserted;

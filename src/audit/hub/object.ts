@@ -10,6 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../shared/env.ts";
+import { eventId } from "../../shared/event-id.ts";
 import { METRIC_SCHEMA, type MinuteValue, MetricStore, minuteOf, type SeriesValue } from "../../metrics/aggregate.ts";
 import { type Increment, incrementsFor } from "../../metrics/from-event.ts";
 import { renderPrometheus } from "../../metrics/prometheus.ts";
@@ -118,13 +119,16 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     const derived: AuditEvent[] = [];
     // Increments of the whole batch by minute: merged per series, then upserted in a few statements.
     const byMinute = new Map<number, Increment[]>();
-    const bySink = new Map<RemoteSink, AuditEvent[]>();
+    // The outbox gets the JSON text the events table stored: each event is serialised once.
+    const bySink = new Map<RemoteSink, string[]>();
     // Count and queue the events stored now; an id already stored (a retried batch) is
     // already counted and queued. Each id is taken once, so a repeat within a batch is skipped too.
-    const record = (event: AuditEvent, deliver: readonly RemoteSink[], stored: Set<string>) => {
-      if (!stored.delete(event.id)) return false;
+    const record = (event: AuditEvent, deliver: readonly RemoteSink[], stored: Map<string, string>) => {
+      const body = stored.get(event.id);
+      if (body === undefined) return false;
+      stored.delete(event.id);
       append(byMinute, minuteOf(Date.parse(event.ts)), incrementsFor(event));
-      for (const sink of deliver) append(bySink, sink, [event]);
+      for (const sink of deliver) append(bySink, sink, [body]);
       return true;
     };
     this.ctx.storage.transactionSync(() => {
@@ -138,7 +142,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
         for (const event of derived) record(event, sinks, storedDerived);
       }
       this.metrics.apply(byMinute);
-      for (const [sink, events] of bySink) this.outbox.append(sink, events, now, now + GATHER_MS);
+      for (const [sink, bodies] of bySink) this.outbox.append(sink, bodies, now, now + GATHER_MS);
       this.events.enforceCap();
     });
     this.warnNearCap(now);
@@ -377,7 +381,7 @@ export class RiskgateAuditHub extends DurableObject<Env> {
     this.setMeta("seq", seq);
     const input = { type: "key.rotated", request_id: null, decision_id: null, at, data: { kid: event.data.kid, previous } } as const;
     // Shard 0 is `hub`; were another shard ever to see a key, its sequence stays its own.
-    return [stamp(input, { source: this.shardName(), seq, id: crypto.randomUUID(), rules: event.rules, now })];
+    return [stamp(input, { source: this.shardName(), seq, id: eventId(now), rules: event.rules, now })];
   }
 
   private shardName(): string {

@@ -8,6 +8,10 @@
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "../backoff.ts";
 import type { RemoteSink, SinkStatus } from "../api-types.ts";
 import type { AuditEvent } from "../events.ts";
+import { MAX_BOUND_VALUES, rowsOf } from "../../shared/sql-rows.ts";
+
+/** Outbox rows per INSERT: three values each. */
+const OUTBOX_INSERT_ROWS = Math.floor(MAX_BOUND_VALUES / 3);
 
 export type { RemoteSink, SinkStatus };
 
@@ -47,13 +51,17 @@ export class Outbox {
   ) {}
 
   /**
-   * Queue events for a sink. An idle sink becomes due at `readyAt`, so a batch can
-   * gather; a sink in backoff keeps its schedule.
+   * Queue events for a sink, as their JSON text (what the events table stores for them). An
+   * idle sink becomes due at `readyAt`, so a batch can gather; a sink in backoff keeps its
+   * schedule. Rows go in multi-row INSERTs, in the order given (the outbox's ids keep it).
    */
-  append(sink: RemoteSink, events: readonly AuditEvent[], now: number, readyAt: number): void {
-    if (events.length === 0) return;
-    for (const event of events) {
-      this.sql.exec("INSERT INTO outbox (sink, enqueued, body) VALUES (?, ?, ?)", sink, now, JSON.stringify(event));
+  append(sink: RemoteSink, bodies: readonly string[], now: number, readyAt: number): void {
+    if (bodies.length === 0) return;
+    for (let start = 0; start < bodies.length; start += OUTBOX_INSERT_ROWS) {
+      const chunk = bodies.slice(start, start + OUTBOX_INSERT_ROWS);
+      const values: SqlStorageValue[] = [];
+      for (const body of chunk) values.push(sink, now, body);
+      this.sql.exec(`INSERT INTO outbox (sink, enqueued, body) VALUES ${rowsOf(chunk.length, 3)}`, ...values);
     }
     this.sql.exec(
       `INSERT INTO sink_state (sink, attempts, next_at, last_error, last_ok_at, delivered, failures)
