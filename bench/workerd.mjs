@@ -115,11 +115,13 @@ ${definitions.join("\n")}
  * Start `workerd serve` pinned to `cpu` and wait until every port answers.
  * @returns {Promise<{ pid: number, stop: () => Promise<void>, stderr: () => string }>}
  */
-export async function startWorkerd(configPath, ports, { cpu, extraArgs = [] }) {
+export async function startWorkerd(configPath, ports, { cpu, extraArgs = [], stdout = "ignore" }) {
   const { path } = workerdBinary();
   const [cmd = "", ...args] = pinned(cpu, [path, "serve", configPath, ...extraArgs]);
+  // stdout: the workers' console (the decision log); ignored unless a caller wants it
+  // (a file descriptor, bench/verdicts.mjs).
   const child = spawn(cmd, args, {
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", stdout, "pipe"],
   });
   let stderr = "";
   child.stderr.on("data", (chunk) => {

@@ -38,7 +38,7 @@ import type {
   TallyUpdate,
   WindowHit,
 } from "./port.ts";
-import { StoreError, withTimeout } from "./port.ts";
+import { STORE_TIMEOUT_GRACE_MS, StoreError, withTimeout } from "./port.ts";
 import { checkTally, checkTallyName, sortTallies, tallyFields } from "./tally.ts";
 
 /** The slice of a Durable Object namespace the adapter uses. */
@@ -49,6 +49,8 @@ export interface DurableObjectStoreOptions {
   readonly namespace: StoreNamespace;
   readonly shards?: number;
   readonly timeoutMs: number;
+  /** How long a call may still settle once its timeout's timer ran; `STORE_TIMEOUT_GRACE_MS` by default. */
+  readonly graceMs?: number;
   /** The isolate's block cache; one per adapter by default. */
   readonly cache?: BlockCache;
 }
@@ -132,15 +134,17 @@ export class DurableObjectStore implements Store {
   private readonly namespace: StoreNamespace;
   private readonly shards: number;
   private readonly timeoutMs: number;
+  private readonly graceMs: number;
   private readonly cache: BlockCache;
   /** Each shard's object id (`idFromName` hashes the name), derived on first use. */
   private readonly ids: DurableObjectId[] = [];
 
-  constructor({ namespace, shards = 1, timeoutMs, cache = new BlockCache() }: DurableObjectStoreOptions) {
+  constructor({ namespace, shards = 1, timeoutMs, graceMs = STORE_TIMEOUT_GRACE_MS, cache = new BlockCache() }: DurableObjectStoreOptions) {
     if (!Number.isInteger(shards) || shards < 1) throw new Error("shards must be a positive integer");
     this.namespace = namespace;
     this.shards = shards;
     this.timeoutMs = timeoutMs;
+    this.graceMs = graceMs;
     this.cache = cache;
   }
 
@@ -286,7 +290,7 @@ export class DurableObjectStore implements Store {
 
   private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await withTimeout(work(), this.timeoutMs, `durable-object ${what}`);
+      return await withTimeout(work(), this.timeoutMs, `durable-object ${what}`, this.graceMs);
     } catch (err) {
       if (err instanceof StoreError) throw err;
       throw new StoreError("STORE_UNAVAILABLE", `durable-object ${what} failed`, { cause: err });

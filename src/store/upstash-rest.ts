@@ -14,7 +14,7 @@
  * for the protocol: the parity test runs @upstash/ratelimit (which needs it) against the
  * observe script on one Redis, and the benchmark's peer is built from it.
  *
- * Failure: one `AbortSignal.timeout` per adapter call bounds every fetch and body read
+ * Failure: one deadline's signal per adapter call (`StoreDeadline`) bounds every fetch and body read
  * of that call (EVALSHA and its EVAL fallback together); the adapter maps what is thrown
  * to a StoreError with a stable code (`storeErrorFrom` in upstash.ts).
  */

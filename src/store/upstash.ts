@@ -18,8 +18,9 @@
  * test checks both agree on one Redis. One fetch per call, never shared with another
  * request's commands, so no request ever waits on another's fetch.
  *
- * Failure: one timer (the rule file's `store.timeout`, an `AbortSignal.timeout`) bounds
- * the whole call and aborts its fetch; nothing is retried (a retry after a timeout would
+ * Failure: one deadline (the rule file's `store.timeout`, plus a short grace from when the
+ * isolate ran its timer: `StoreDeadline` in port.ts) bounds the whole call and aborts its
+ * fetch; nothing is retried (a retry after a timeout would
  * only add load to a struggling Redis). Every failure is a StoreError: STORE_TIMEOUT at
  * the timeout, STORE_UNAVAILABLE for a refused connection, an HTTP error or a Redis
  * error reply, STORE_BAD_RESPONSE for a reply that is not what the script returns.
@@ -40,7 +41,7 @@ import type {
   TallyRow,
   TallyUpdate,
 } from "./port.ts";
-import { StoreError } from "./port.ts";
+import { STORE_TIMEOUT_GRACE_MS, StoreDeadline, StoreError } from "./port.ts";
 import { checkTally, checkTallyName, sortTallies } from "./tally.ts";
 import {
   historyCall,
@@ -65,6 +66,8 @@ export interface UpstashStoreOptions {
   /** UPSTASH_REDIS_REST_TOKEN. */
   readonly token: string;
   readonly timeoutMs: number;
+  /** How long a call may still settle once its timeout's timer ran; `STORE_TIMEOUT_GRACE_MS` by default. */
+  readonly graceMs?: number;
   /** The isolate's block cache; one per adapter by default. */
   readonly cache?: BlockCache;
 }
@@ -94,11 +97,13 @@ export function storeErrorFrom(err: unknown, what: string): StoreError {
 export class UpstashStore implements Store {
   readonly name = "upstash";
   private readonly timeoutMs: number;
+  private readonly graceMs: number;
   private readonly cache: BlockCache;
   private readonly rest: UpstashRest;
 
-  constructor({ url, token, timeoutMs, cache = new BlockCache() }: UpstashStoreOptions) {
+  constructor({ url, token, timeoutMs, graceMs = STORE_TIMEOUT_GRACE_MS, cache = new BlockCache() }: UpstashStoreOptions) {
     this.timeoutMs = timeoutMs;
+    this.graceMs = graceMs;
     this.cache = cache;
     this.rest = new UpstashRest(url, token);
   }
@@ -158,12 +163,19 @@ export class UpstashStore implements Store {
     return { ...parseObserve(request, reply), blocked: null };
   }
 
-  /** One adapter call under one timer: the signal aborts whichever fetch is in flight at the timeout. */
+  /**
+   * One adapter call under one deadline: the signal aborts whichever fetch is in flight at
+   * the timeout (and its grace, `STORE_TIMEOUT_GRACE_MS`: an answer that arrived while the
+   * isolate was busy past the timeout still counts).
+   */
   private async call<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = new StoreDeadline(this.timeoutMs, `upstash ${what}`, this.graceMs);
     try {
-      return await work(AbortSignal.timeout(this.timeoutMs));
+      return await work(deadline.signal);
     } catch (err) {
       throw storeErrorFrom(err, what);
+    } finally {
+      deadline.clear();
     }
   }
 }

@@ -13,6 +13,8 @@ import { UpstashStore } from "../../src/store/upstash.ts";
 /** Options every adapter accepts in tests. */
 export interface MakeOptions {
   readonly timeoutMs?: number;
+  /** How long a call may still settle once its timeout's timer ran (the adapter's default otherwise). */
+  readonly graceMs?: number;
   /** Durable Object only. */
   readonly shards?: number;
   readonly namespace?: StoreNamespace;
@@ -34,16 +36,16 @@ const redis = inject("redis");
 export const durableObjectHarness: Harness = {
   name: "durable-object",
   unavailable: "",
-  make: ({ timeoutMs = TEST_STORE_TIMEOUT_MS, shards = 1, namespace = env.RISKGATE_STORE } = {}) =>
-    new DurableObjectStore({ namespace, shards, timeoutMs }),
+  make: ({ timeoutMs = TEST_STORE_TIMEOUT_MS, graceMs, shards = 1, namespace = env.RISKGATE_STORE } = {}) =>
+    new DurableObjectStore({ namespace, shards, timeoutMs, ...(graceMs === undefined ? {} : { graceMs }) }),
 };
 
 export const upstashHarness: Harness = {
   name: "upstash",
   unavailable: redis === null ? inject("redisUnavailable") : "",
-  make: ({ timeoutMs = TEST_STORE_TIMEOUT_MS, tag = "contract", bridge = redis ?? undefined } = {}) => {
+  make: ({ timeoutMs = TEST_STORE_TIMEOUT_MS, graceMs, tag = "contract", bridge = redis ?? undefined } = {}) => {
     if (bridge === undefined) throw new Error("no Redis bridge in this run");
-    return new UpstashStore({ url: `${bridge.url}/t/${tag}`, token: bridge.token, timeoutMs });
+    return new UpstashStore({ url: `${bridge.url}/t/${tag}`, token: bridge.token, timeoutMs, ...(graceMs === undefined ? {} : { graceMs }) });
   },
 };
 
